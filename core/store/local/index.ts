@@ -1,0 +1,684 @@
+/**
+ * Local object store: a folder (by default `.strata/objects`).
+ *
+ *   objects/ab/cdef...           loose object (large objects, single puts)
+ *   objects/pack/<p>.pack        many small objects, concatenated
+ *   objects/pack/<p>.idx         index of a pack: written after the pack is durable, so an idx's
+ *                                presence means its pack is complete (see docs/concepts.md)
+ *   objects/tmp/                 temp files; anything here after a crash is garbage
+ *
+ * Writes: temp file + fsync + rename. Small objects go through batch() into packs so that adding
+ * 100,000 small files costs a handful of fsyncs instead of 100,000.
+ */
+import { constants as fsc, createReadStream } from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import { join, dirname } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { StrataError, fromSystemError } from '../../errors/index.js';
+import { createHasher, isId } from '../../hash/index.js';
+import {
+  PACK_OBJECT_MAX,
+  PACK_TARGET_SIZE,
+  type BatchWriter,
+  type GetOptions,
+  type LocalPathCapable,
+  type ObjectData,
+  type ObjectInfo,
+  type ObjectStore,
+  type PutOptions,
+} from '../types.js';
+
+interface PackLoc {
+  pack: string;
+  offset: number;
+  size: number;
+}
+
+const IDX_MAGIC = Buffer.from('STRATAIDX1\n', 'ascii');
+const IDX_ENTRY = 32 + 8 + 8;
+
+export function encodeIdx(entries: Array<{ id: string; offset: number; size: number }>): Buffer {
+  const sorted = [...entries].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const buf = Buffer.alloc(IDX_MAGIC.length + 4 + sorted.length * IDX_ENTRY);
+  IDX_MAGIC.copy(buf, 0);
+  let o = IDX_MAGIC.length;
+  buf.writeUInt32BE(sorted.length, o);
+  o += 4;
+  for (const e of sorted) {
+    buf.write(e.id, o, 32, 'hex');
+    buf.writeBigUInt64BE(BigInt(e.offset), o + 32);
+    buf.writeBigUInt64BE(BigInt(e.size), o + 40);
+    o += IDX_ENTRY;
+  }
+  return buf;
+}
+
+export function decodeIdx(buf: Buffer): Array<{ id: string; offset: number; size: number }> {
+  if (buf.length < IDX_MAGIC.length + 4 || !buf.subarray(0, IDX_MAGIC.length).equals(IDX_MAGIC)) {
+    throw new StrataError('OBJECT_CORRUPT', 'pack index has a bad header');
+  }
+  const n = buf.readUInt32BE(IDX_MAGIC.length);
+  if (buf.length !== IDX_MAGIC.length + 4 + n * IDX_ENTRY) throw new StrataError('OBJECT_CORRUPT', 'pack index is truncated');
+  const out = new Array<{ id: string; offset: number; size: number }>(n);
+  let o = IDX_MAGIC.length + 4;
+  for (let i = 0; i < n; i++) {
+    out[i] = {
+      id: buf.toString('hex', o, o + 32),
+      offset: Number(buf.readBigUInt64BE(o + 32)),
+      size: Number(buf.readBigUInt64BE(o + 40)),
+    };
+    o += IDX_ENTRY;
+  }
+  return out;
+}
+
+function checkId(id: string): void {
+  if (!isId(id)) throw new StrataError('INVALID_ARGUMENT', `not an object id: ${JSON.stringify(id)}`);
+}
+
+function missing(id: string, where: string): StrataError {
+  return new StrataError('OBJECT_MISSING', `object ${id} is missing from ${where}`, {
+    hint: 'fetch it from a remote (strata pull) or run strata fsck to see what it affects',
+    details: { id },
+  });
+}
+
+/** A transform that hashes what passes and fails at the end if the digest is not `id`. */
+export class VerifyingStream extends Transform {
+  private h = createHasher();
+  constructor(private readonly id: string, private readonly where: string) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.h.update(chunk);
+    cb(null, chunk);
+  }
+  override _flush(cb: TransformCallback): void {
+    const got = this.h.digestHex();
+    if (got !== this.id) {
+      cb(new StrataError('OBJECT_CORRUPT', `object ${this.id} in ${this.where} is corrupt (its bytes hash to ${got})`, {
+        hint: 'run strata fsck; fetch the object again from a remote if one has it',
+        details: { id: this.id, actual: got },
+      }));
+    } else cb();
+  }
+}
+
+async function toBuffer(data: ObjectData): Promise<Buffer | null> {
+  if (Buffer.isBuffer(data)) return data;
+  if (data instanceof Uint8Array) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return null;
+}
+
+async function fsyncDir(path: string): Promise<void> {
+  try {
+    const fh = await fsp.open(path, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    /* not all filesystems allow fsync on a directory */
+  }
+}
+
+export class LocalStore implements ObjectStore, LocalPathCapable {
+  readonly kind = 'local';
+  readonly location: string;
+  private packIndex: Map<string, PackLoc> | null = null;
+  private loadedIdx = new Set<string>();
+  private handles = new Map<string, Promise<fsp.FileHandle>>();
+  private madeDirs = new Set<string>();
+
+  constructor(readonly root: string, private readonly opts: { fsync?: boolean } = {}) {
+    this.location = root;
+  }
+
+  get fsyncEnabled(): boolean {
+    return this.opts.fsync !== false;
+  }
+
+  /** Create the folder layout (idempotent). */
+  async init(): Promise<void> {
+    await fsp.mkdir(join(this.root, 'pack'), { recursive: true });
+    await fsp.mkdir(join(this.root, 'tmp'), { recursive: true });
+  }
+
+  objectPath(id: string): string {
+    return join(this.root, id.slice(0, 2), id.slice(2));
+  }
+
+  private tmpPath(tag: string): string {
+    return join(this.root, 'tmp', `${tag}-${process.pid}-${randomBytes(6).toString('hex')}`);
+  }
+
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.madeDirs.has(dir)) return;
+    await fsp.mkdir(dir, { recursive: true });
+    this.madeDirs.add(dir);
+  }
+
+  // ------------------------------------------------------------ pack index
+
+  private async packs(): Promise<Map<string, PackLoc>> {
+    if (this.packIndex) {
+      return this.packIndex;
+    }
+    this.packIndex = new Map();
+    await this.refreshPacks();
+    return this.packIndex;
+  }
+
+  /** Load indexes of packs written since the last look (by this or another process). */
+  async refreshPacks(): Promise<void> {
+    const map = this.packIndex ?? (this.packIndex = new Map());
+    let names: string[];
+    try {
+      names = await fsp.readdir(join(this.root, 'pack'));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw fromSystemError(e);
+    }
+    const present = new Set<string>();
+    for (const n of names) {
+      if (!n.endsWith('.idx')) continue;
+      const pack = n.slice(0, -4);
+      present.add(pack);
+      if (this.loadedIdx.has(pack)) continue;
+      let buf: Buffer;
+      try {
+        buf = await fsp.readFile(join(this.root, 'pack', n));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // removed by a concurrent gc
+        throw fromSystemError(e);
+      }
+      for (const e of decodeIdx(buf)) if (!map.has(e.id)) map.set(e.id, { pack, offset: e.offset, size: e.size });
+      this.loadedIdx.add(pack);
+    }
+    // Forget packs that disappeared (repacked by gc).
+    for (const p of [...this.loadedIdx]) {
+      if (!present.has(p)) {
+        this.loadedIdx.delete(p);
+        for (const [id, loc] of map) if (loc.pack === p) map.delete(id);
+        void this.closeHandle(p);
+      }
+    }
+  }
+
+  private async locate(id: string): Promise<{ loose: string } | { packed: PackLoc } | null> {
+    const p = this.objectPath(id);
+    try {
+      await fsp.access(p);
+      return { loose: p };
+    } catch {
+      /* not loose */
+    }
+    const packs = await this.packs();
+    let loc = packs.get(id);
+    if (!loc) {
+      await this.refreshPacks();
+      loc = packs.get(id);
+    }
+    return loc ? { packed: loc } : null;
+  }
+
+  private handle(pack: string): Promise<fsp.FileHandle> {
+    let h = this.handles.get(pack);
+    if (!h) {
+      h = fsp.open(join(this.root, 'pack', `${pack}.pack`), 'r');
+      this.handles.set(pack, h);
+      h.catch(() => this.handles.delete(pack));
+    }
+    return h;
+  }
+
+  private async closeHandle(pack: string): Promise<void> {
+    const h = this.handles.get(pack);
+    this.handles.delete(pack);
+    if (h) await (await h.catch(() => null))?.close().catch(() => undefined);
+  }
+
+  // ------------------------------------------------------------ reads
+
+  async has(id: string): Promise<boolean> {
+    checkId(id);
+    return (await this.locate(id)) !== null;
+  }
+
+  async hasMany(ids: Iterable<string>): Promise<Set<string>> {
+    const out = new Set<string>();
+    const packs = await this.packs();
+    let refreshed = false;
+    const rest: string[] = [];
+    for (const id of ids) {
+      if (packs.has(id)) out.add(id);
+      else rest.push(id);
+    }
+    await mapLimit(rest, 32, async (id) => {
+      try {
+        await fsp.access(this.objectPath(id));
+        out.add(id);
+      } catch {
+        if (!refreshed) {
+          refreshed = true;
+          await this.refreshPacks();
+        }
+        if (packs.has(id)) out.add(id);
+      }
+    });
+    return out;
+  }
+
+  async stat(id: string): Promise<ObjectInfo | null> {
+    checkId(id);
+    const loc = await this.locate(id);
+    if (!loc) return null;
+    if ('packed' in loc) return { id, size: loc.packed.size };
+    try {
+      const st = await fsp.stat(loc.loose);
+      return { id, size: st.size };
+    } catch {
+      return null;
+    }
+  }
+
+  async get(id: string, opts: GetOptions = {}): Promise<Readable> {
+    checkId(id);
+    const loc = await this.locate(id);
+    if (!loc) throw missing(id, this.location);
+    let start: number;
+    let end: number; // exclusive
+    let path: string;
+    if ('loose' in loc) {
+      path = loc.loose;
+      start = opts.range?.start ?? 0;
+      end = opts.range?.end ?? Infinity;
+    } else {
+      path = join(this.root, 'pack', `${loc.packed.pack}.pack`);
+      start = loc.packed.offset + (opts.range?.start ?? 0);
+      end = loc.packed.offset + Math.min(opts.range?.end ?? loc.packed.size, loc.packed.size);
+    }
+    if (end <= start) return Readable.from([]);
+    const rs = createReadStream(path, { start, end: end === Infinity ? undefined : end - 1, highWaterMark: 1 << 20 });
+    if (opts.verify && !opts.range) return rs.pipe(new VerifyingStream(id, this.location));
+    return rs;
+  }
+
+  async getBytes(id: string, opts: GetOptions = {}): Promise<Buffer> {
+    checkId(id);
+    const loc = await this.locate(id);
+    if (!loc) throw missing(id, this.location);
+    let buf: Buffer;
+    if ('loose' in loc) {
+      try {
+        buf = await fsp.readFile(loc.loose);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw missing(id, this.location);
+        throw fromSystemError(e, loc.loose);
+      }
+      if (opts.range) buf = buf.subarray(opts.range.start, opts.range.end);
+    } else {
+      const s = opts.range?.start ?? 0;
+      const e = Math.min(opts.range?.end ?? loc.packed.size, loc.packed.size);
+      buf = Buffer.allocUnsafe(Math.max(0, e - s));
+      const fh = await this.handle(loc.packed.pack);
+      let got = 0;
+      while (got < buf.length) {
+        const { bytesRead } = await fh.read(buf, got, buf.length - got, loc.packed.offset + s + got);
+        if (bytesRead === 0) throw new StrataError('OBJECT_CORRUPT', `pack ${loc.packed.pack} is truncated`);
+        got += bytesRead;
+      }
+    }
+    if (opts.verify && !opts.range) {
+      const h = createHasher();
+      h.update(buf);
+      const got = h.digestHex();
+      if (got !== id) {
+        throw new StrataError('OBJECT_CORRUPT', `object ${id} in ${this.location} is corrupt (its bytes hash to ${got})`, {
+          hint: 'run strata fsck; fetch the object again from a remote if one has it',
+          details: { id, actual: got },
+        });
+      }
+    }
+    return buf;
+  }
+
+  // ------------------------------------------------------------ writes
+
+  async put(id: string, data: ObjectData, _opts: PutOptions = {}): Promise<void> {
+    checkId(id);
+    const dst = this.objectPath(id);
+    if (await exists(dst)) {
+      if (!Buffer.isBuffer(data) && !(data instanceof Uint8Array)) await drain(data);
+      return;
+    }
+    await this.ensureDir(join(this.root, 'tmp'));
+    await this.ensureDir(dirname(dst));
+    const tmp = this.tmpPath('obj');
+    try {
+      const buf = await toBuffer(data);
+      const fh = await fsp.open(tmp, 'w', 0o444);
+      try {
+        if (buf) await fh.writeFile(buf);
+        else await pipeline(data as AsyncIterable<Uint8Array>, fh.createWriteStream({ autoClose: false, highWaterMark: 1 << 20 }));
+        if (this.fsyncEnabled) await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await fsp.rename(tmp, dst);
+    } catch (e) {
+      await fsp.rm(tmp, { force: true }).catch(() => undefined);
+      throw fromSystemError(e, dst);
+    }
+  }
+
+  async putFile(id: string, srcPath: string): Promise<void> {
+    checkId(id);
+    const dst = this.objectPath(id);
+    if (await exists(dst)) return;
+    await this.ensureDir(join(this.root, 'tmp'));
+    await this.ensureDir(dirname(dst));
+    const tmp = this.tmpPath('obj');
+    try {
+      await fsp.copyFile(srcPath, tmp, fsc.COPYFILE_FICLONE);
+      await fsp.chmod(tmp, 0o444);
+      if (this.fsyncEnabled) {
+        const fh = await fsp.open(tmp, 'r');
+        try {
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+      }
+      await fsp.rename(tmp, dst);
+    } catch (e) {
+      await fsp.rm(tmp, { force: true }).catch(() => undefined);
+      throw fromSystemError(e, srcPath);
+    }
+  }
+
+  batch(): BatchWriter {
+    return new LocalPackWriter(this);
+  }
+
+  /** Called by the pack writer once a pack and its idx are durable. */
+  registerPack(pack: string, entries: Array<{ id: string; offset: number; size: number }>): void {
+    const map = this.packIndex;
+    this.loadedIdx.add(pack);
+    if (!map) return; // loaded lazily later, from disk
+    for (const e of entries) if (!map.has(e.id)) map.set(e.id, { pack, offset: e.offset, size: e.size });
+  }
+
+  /** For pack writers: is `id` already stored (loose or packed) as far as this process knows? */
+  async knows(id: string): Promise<boolean> {
+    const packs = await this.packs();
+    if (packs.has(id)) return true;
+    return exists(this.objectPath(id));
+  }
+
+  newTmp(tag: string): string {
+    return this.tmpPath(tag);
+  }
+
+  // ------------------------------------------------------------ listing and deletion
+
+  async *list(prefix = ''): AsyncIterable<ObjectInfo> {
+    const seen = new Set<string>();
+    let dirs: string[];
+    try {
+      dirs = await fsp.readdir(this.root);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw fromSystemError(e);
+    }
+    for (const d of dirs.sort()) {
+      if (d.length !== 2 || !/^[0-9a-f]{2}$/.test(d)) continue;
+      if (prefix && !(prefix.startsWith(d) || d.startsWith(prefix.slice(0, 2)))) continue;
+      let files: string[];
+      try {
+        files = await fsp.readdir(join(this.root, d));
+      } catch {
+        continue;
+      }
+      for (const f of files) {
+        const id = d + f;
+        if (!isId(id) || !id.startsWith(prefix)) continue;
+        const st = await fsp.stat(join(this.root, d, f)).catch(() => null);
+        if (!st) continue;
+        seen.add(id);
+        yield { id, size: st.size };
+      }
+    }
+    await this.refreshPacks();
+    for (const [id, loc] of await this.packs()) {
+      if (seen.has(id) || !id.startsWith(prefix)) continue;
+      yield { id, size: loc.size };
+    }
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.deleteMany([id]);
+  }
+
+  async deleteMany(ids: Iterable<string>): Promise<void> {
+    const packs = await this.packs();
+    await this.refreshPacks();
+    const byPack = new Map<string, Set<string>>();
+    const loose: string[] = [];
+    for (const id of ids) {
+      checkId(id);
+      loose.push(id);
+      const loc = packs.get(id);
+      if (loc) {
+        let s = byPack.get(loc.pack);
+        if (!s) byPack.set(loc.pack, (s = new Set()));
+        s.add(id);
+      }
+    }
+    await mapLimit(loose, 32, async (id) => {
+      await fsp.rm(this.objectPath(id), { force: true });
+    });
+    for (const [pack, dead] of byPack) await this.rewritePack(pack, dead);
+  }
+
+  /** Rewrite `pack` without `dead`: the new pack is durable before the old one is removed. */
+  private async rewritePack(pack: string, dead: Set<string>): Promise<void> {
+    const idxPath = join(this.root, 'pack', `${pack}.idx`);
+    const entries = decodeIdx(await fsp.readFile(idxPath));
+    const live = entries.filter((e) => !dead.has(e.id));
+    if (live.length > 0) {
+      const w = new LocalPackWriter(this, { forceNew: true });
+      const fh = await this.handle(pack);
+      for (const e of live.sort((a, b) => a.offset - b.offset)) {
+        const buf = Buffer.allocUnsafe(e.size);
+        await fh.read(buf, 0, e.size, e.offset);
+        await w.add(e.id, buf);
+      }
+      await w.finish();
+    }
+    // Remove the idx first: once it is gone the old pack is invisible.
+    await fsp.rm(idxPath, { force: true });
+    await this.closeHandle(pack);
+    await fsp.rm(join(this.root, 'pack', `${pack}.pack`), { force: true });
+    this.loadedIdx.delete(pack);
+    const map = this.packIndex!;
+    for (const e of entries) {
+      const loc = map.get(e.id);
+      if (loc && loc.pack === pack) map.delete(e.id);
+    }
+    await this.refreshPacks();
+  }
+
+  /** Remove leftovers of interrupted writes (temp files, packs without an idx). */
+  async cleanTmp(olderThanMs = 0): Promise<number> {
+    let removed = 0;
+    const now = Date.now();
+    for (const dir of [join(this.root, 'tmp'), join(this.root, 'pack')]) {
+      let names: string[] = [];
+      try {
+        names = await fsp.readdir(dir);
+      } catch {
+        continue;
+      }
+      for (const n of names) {
+        const p = join(dir, n);
+        const isOrphanPack = dir.endsWith('pack') && n.endsWith('.pack') && !names.includes(n.slice(0, -5) + '.idx');
+        const isTmp = dir.endsWith('tmp') || n.startsWith('tmp-');
+        if (!isOrphanPack && !isTmp) continue;
+        const st = await fsp.stat(p).catch(() => null);
+        if (!st || now - st.mtimeMs < olderThanMs) continue;
+        await fsp.rm(p, { force: true, recursive: true });
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  async close(): Promise<void> {
+    for (const p of [...this.handles.keys()]) await this.closeHandle(p);
+  }
+}
+
+/**
+ * Accumulates small objects into pack files. Objects >= PACK_OBJECT_MAX are stored loose.
+ * Durability: pack fsync'd, then renamed into place, then its idx is written (fsync + rename).
+ */
+class LocalPackWriter implements BatchWriter {
+  private fh: fsp.FileHandle | null = null;
+  private tmp = '';
+  private offset = 0;
+  private entries: Array<{ id: string; offset: number; size: number }> = [];
+  private ids = new Set<string>();
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private objects = 0;
+  private bytes = 0;
+  private finished = false;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(private readonly store: LocalStore, private readonly opts: { forceNew?: boolean } = {}) {}
+
+  /** Safe to call concurrently: adds are applied one at a time, in call order. */
+  add(id: string, data: Buffer): Promise<void> {
+    const p = this.chain.then(() => this.addOne(id, data));
+    this.chain = p.catch(() => undefined);
+    return p;
+  }
+
+  private async addOne(id: string, data: Buffer): Promise<void> {
+    if (this.finished) throw new Error('batch already finished');
+    checkId(id);
+    if (this.ids.has(id)) return;
+    this.ids.add(id);
+    if (!this.opts.forceNew && (await this.store.knows(id))) return;
+    this.objects++;
+    this.bytes += data.length;
+    if (data.length >= PACK_OBJECT_MAX) {
+      await this.store.put(id, data);
+      return;
+    }
+    if (!this.fh) {
+      await fsp.mkdir(join(this.store.root, 'pack'), { recursive: true });
+      await fsp.mkdir(join(this.store.root, 'tmp'), { recursive: true });
+      this.tmp = this.store.newTmp('pack');
+      this.fh = await fsp.open(this.tmp, 'w');
+      this.offset = 0;
+    }
+    this.entries.push({ id, offset: this.offset, size: data.length });
+    this.offset += data.length;
+    this.pending.push(data);
+    this.pendingBytes += data.length;
+    if (this.pendingBytes >= 4 << 20) await this.flushPending();
+    if (this.offset >= PACK_TARGET_SIZE) await this.sealPack();
+  }
+
+  private async flushPending(): Promise<void> {
+    if (!this.fh || this.pending.length === 0) return;
+    const bufs = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    try {
+      await this.fh.writev(bufs);
+    } catch (e) {
+      throw fromSystemError(e, this.tmp);
+    }
+  }
+
+  private async sealPack(): Promise<void> {
+    if (!this.fh) return;
+    await this.flushPending();
+    const fh = this.fh;
+    this.fh = null;
+    const entries = this.entries;
+    this.entries = [];
+    try {
+      if (this.store.fsyncEnabled) await fh.sync();
+      await fh.close();
+      const name = `p-${Date.now().toString(36)}-${randomBytes(8).toString('hex')}`;
+      const packDir = join(this.store.root, 'pack');
+      await fsp.rename(this.tmp, join(packDir, `${name}.pack`));
+      const idxTmp = this.store.newTmp('idx');
+      const ifh = await fsp.open(idxTmp, 'w');
+      try {
+        await ifh.writeFile(encodeIdx(entries));
+        if (this.store.fsyncEnabled) await ifh.sync();
+      } finally {
+        await ifh.close();
+      }
+      await fsp.rename(idxTmp, join(packDir, `${name}.idx`));
+      if (this.store.fsyncEnabled) await fsyncDir(packDir);
+      this.store.registerPack(name, entries);
+    } catch (e) {
+      await fsp.rm(this.tmp, { force: true }).catch(() => undefined);
+      throw fromSystemError(e, this.tmp);
+    }
+  }
+
+  async finish(): Promise<{ objects: number; bytes: number }> {
+    this.chain = this.chain.then(() => this.sealPack());
+    await this.chain;
+    this.finished = true;
+    return { objects: this.objects, bytes: this.bytes };
+  }
+
+  async abort(): Promise<void> {
+    this.finished = true;
+    const fh = this.fh;
+    this.fh = null;
+    this.pending = [];
+    if (fh) {
+      await fh.close().catch(() => undefined);
+      await fsp.rm(this.tmp, { force: true }).catch(() => undefined);
+    }
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fsp.access(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function drain(data: ObjectData): Promise<void> {
+  for await (const _ of data as AsyncIterable<Uint8Array>) {
+    /* discard */
+  }
+}
+
+/** Run `fn` over `items` with at most `limit` in flight. */
+export async function mapLimit<T>(items: T[], limit: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i]!, i);
+    }
+  });
+  await Promise.all(workers);
+}
