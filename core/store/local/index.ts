@@ -419,6 +419,17 @@ export class LocalStore implements ObjectStore, LocalPathCapable {
     return exists(this.objectPath(id));
   }
 
+  /** Move a fully written, fsync'd temp file (from newTmp) into place as object `id`. */
+  async adoptTmp(id: string, tmp: string): Promise<void> {
+    const dst = this.objectPath(id);
+    if (await exists(dst)) {
+      await fsp.rm(tmp, { force: true });
+      return;
+    }
+    await this.ensureDir(dirname(dst));
+    await fsp.rename(tmp, dst);
+  }
+
   newTmp(tag: string): string {
     return this.tmpPath(tag);
   }

@@ -1,0 +1,323 @@
+/**
+ * The metadata database (SQLite via better-sqlite3, WAL mode). The only module that imports
+ * better-sqlite3. Holds refs (moved by compare-and-swap), commits, cached trees, the staging index,
+ * the stat cache, tracked roots, config, and (from migration 2 on) runs and the lineage graph.
+ */
+import { createRequire } from 'node:module';
+import type BetterSqlite3 from 'better-sqlite3';
+import { StrataError } from '../errors/index.js';
+import { MIGRATIONS } from './schema.js';
+
+export type SqliteDb = BetterSqlite3.Database;
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export interface IndexRow {
+  path: string;
+  type: 'file' | 'symlink';
+  exec: boolean;
+  size: number;
+  id: string;
+  chunks: string | null;
+  target: string | null;
+}
+
+export interface StatRow {
+  path: string;
+  size: number;
+  mtime: number;
+  ctime: number;
+  ino: number;
+  id: string;
+  chunks: string | null;
+  /** ms since epoch when the stat was taken. */
+  recorded: number;
+}
+
+export interface CommitRow {
+  id: string;
+  tree: string;
+  parents: string[];
+  authorName: string;
+  authorEmail: string;
+  time: number;
+  message: string;
+  codeCommit: string | null;
+  codeDirty: boolean;
+}
+
+export interface RefRow {
+  name: string;
+  target: string;
+  updatedAt: number;
+}
+
+export interface TagRow {
+  name: string;
+  target: string;
+  message: string | null;
+  tagger: string | null;
+  time: number | null;
+  object: string | null;
+}
+
+let DatabaseCtor: typeof BetterSqlite3 | undefined;
+function loadSqlite(): typeof BetterSqlite3 {
+  if (!DatabaseCtor) {
+    const require = createRequire(import.meta.url);
+    DatabaseCtor = require('better-sqlite3') as typeof BetterSqlite3;
+  }
+  return DatabaseCtor;
+}
+
+export class MetaDb {
+  readonly db: SqliteDb;
+  private stmts = new Map<string, BetterSqlite3.Statement>();
+
+  private constructor(db: SqliteDb) {
+    this.db = db;
+  }
+
+  static open(path: string, opts: { readonly?: boolean; create?: boolean } = {}): MetaDb {
+    const Database = loadSqlite();
+    let db: SqliteDb;
+    try {
+      db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: !opts.create });
+    } catch (e) {
+      const msg = (e as Error).message;
+      if (/unable to open|does not exist/i.test(msg)) {
+        throw new StrataError('NOT_A_REPOSITORY', `cannot open metadata database ${path}: ${msg}`, { hint: 'run strata init', cause: e });
+      }
+      throw new StrataError('IO_ERROR', `cannot open metadata database ${path}: ${msg}`, { cause: e });
+    }
+    db.pragma('busy_timeout = 5000');
+    if (!opts.readonly) {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+    }
+    db.pragma('foreign_keys = ON');
+    const m = new MetaDb(db);
+    if (!opts.readonly) m.migrate();
+    else m.checkVersion();
+    return m;
+  }
+
+  private checkVersion(): number {
+    const has = this.db.prepare("SELECT name FROM sqlite_master WHERE type='table' AND name='meta'").get();
+    if (!has) return 0;
+    const row = this.db.prepare("SELECT value FROM meta WHERE key='schema_version'").get() as { value: string } | undefined;
+    const v = row ? Number(row.value) : 0;
+    if (v > SCHEMA_VERSION) {
+      throw new StrataError('SCHEMA_TOO_NEW', `this repository uses metadata schema ${v}, newer than this strata understands (${SCHEMA_VERSION})`, {
+        hint: 'upgrade strata',
+      });
+    }
+    return v;
+  }
+
+  /** Apply pending migrations, each in its own transaction. */
+  migrate(): void {
+    const current = this.checkVersion();
+    for (let v = current; v < MIGRATIONS.length; v++) {
+      const sql = MIGRATIONS[v]!;
+      this.db.transaction(() => {
+        this.db.exec(sql);
+        this.db.prepare("INSERT INTO meta(key, value) VALUES('schema_version', ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value").run(String(v + 1));
+      })();
+    }
+  }
+
+  schemaVersion(): number {
+    return this.checkVersion();
+  }
+
+  stmt(sql: string): BetterSqlite3.Statement {
+    let s = this.stmts.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  tx<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  close(): void {
+    this.stmts.clear();
+    if (this.db.open) this.db.close();
+  }
+
+  // ------------------------------------------------------------ refs
+
+  getRef(name: string): RefRow | null {
+    const r = this.stmt('SELECT name, target, updated_at AS updatedAt FROM refs WHERE name = ?').get(name) as RefRow | undefined;
+    return r ?? null;
+  }
+
+  listRefs(prefix: string): RefRow[] {
+    return this.stmt("SELECT name, target, updated_at AS updatedAt FROM refs WHERE name >= ? AND name < ? ORDER BY name").all(prefix, prefix + '\uffff') as RefRow[];
+  }
+
+  /**
+   * Compare-and-swap a ref: succeeds only if its current target is `expected` (null = must not
+   * exist). `next` null deletes it. Throws REF_CONFLICT otherwise: a concurrent writer moved it.
+   */
+  casRef(name: string, expected: string | null, next: string | null): void {
+    const now = Date.now();
+    let changes: number;
+    if (expected === null) {
+      if (next === null) return;
+      changes = this.stmt('INSERT OR IGNORE INTO refs(name, target, updated_at) VALUES (?, ?, ?)').run(name, next, now).changes;
+    } else if (next === null) {
+      changes = this.stmt('DELETE FROM refs WHERE name = ? AND target = ?').run(name, expected).changes;
+    } else {
+      changes = this.stmt('UPDATE refs SET target = ?, updated_at = ? WHERE name = ? AND target = ?').run(next, now, name, expected).changes;
+    }
+    if (changes !== 1) {
+      const cur = this.getRef(name);
+      throw new StrataError('REF_CONFLICT', `${name} was changed by another process (expected ${expected ?? 'no ref'}, found ${cur?.target ?? 'no ref'})`, {
+        hint: 'run the command again',
+        details: { ref: name, expected, actual: cur?.target ?? null },
+      });
+    }
+  }
+
+  // ------------------------------------------------------------ commits
+
+  putCommit(c: CommitRow, raw: Buffer): void {
+    this.stmt(
+      `INSERT OR IGNORE INTO commits(id, tree, parents, author_name, author_email, time, message, code_commit, code_dirty, raw)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(c.id, c.tree, JSON.stringify(c.parents), c.authorName, c.authorEmail, c.time, c.message, c.codeCommit, c.codeDirty ? 1 : 0, raw);
+  }
+
+  getCommitRaw(id: string): Buffer | null {
+    const r = this.stmt('SELECT raw FROM commits WHERE id = ?').get(id) as { raw: Buffer } | undefined;
+    return r?.raw ?? null;
+  }
+
+  hasCommit(id: string): boolean {
+    return this.stmt('SELECT 1 FROM commits WHERE id = ?').get(id) !== undefined;
+  }
+
+  commitIdsByPrefix(prefix: string, limit = 2): string[] {
+    return (this.stmt('SELECT id FROM commits WHERE id >= ? AND id < ? ORDER BY id LIMIT ?').all(prefix, prefix + 'g', limit) as Array<{ id: string }>).map((r) => r.id);
+  }
+
+  allCommitIds(): string[] {
+    return (this.stmt('SELECT id FROM commits').all() as Array<{ id: string }>).map((r) => r.id);
+  }
+
+  // ------------------------------------------------------------ trees (cache of tree objects)
+
+  putTree(id: string, raw: Buffer): void {
+    this.stmt('INSERT OR IGNORE INTO trees(id, raw) VALUES (?, ?)').run(id, raw);
+  }
+
+  getTreeRaw(id: string): Buffer | null {
+    const r = this.stmt('SELECT raw FROM trees WHERE id = ?').get(id) as { raw: Buffer } | undefined;
+    return r?.raw ?? null;
+  }
+
+  // ------------------------------------------------------------ tags
+
+  putTag(t: TagRow): void {
+    this.stmt('INSERT OR REPLACE INTO tags(name, target, message, tagger, time, object) VALUES (?, ?, ?, ?, ?, ?)').run(
+      t.name,
+      t.target,
+      t.message,
+      t.tagger,
+      t.time,
+      t.object,
+    );
+  }
+
+  getTag(name: string): TagRow | null {
+    return (this.stmt('SELECT name, target, message, tagger, time, object FROM tags WHERE name = ?').get(name) as TagRow | undefined) ?? null;
+  }
+
+  deleteTag(name: string): void {
+    this.stmt('DELETE FROM tags WHERE name = ?').run(name);
+  }
+
+  // ------------------------------------------------------------ staging index
+
+  loadIndex(): Map<string, IndexRow> {
+    const rows = this.stmt('SELECT path, type, exec, size, id, chunks, target FROM idx').raw().all() as Array<
+      [string, 'file' | 'symlink', number, number, string, string | null, string | null]
+    >;
+    const m = new Map<string, IndexRow>();
+    for (const [path, type, exec, size, id, chunks, target] of rows) m.set(path, { path, type, exec: exec === 1, size, id, chunks, target });
+    return m;
+  }
+
+  indexCount(): number {
+    return (this.stmt('SELECT count(*) AS n FROM idx').get() as { n: number }).n;
+  }
+
+  upsertIndex(rows: Iterable<IndexRow>): void {
+    const s = this.stmt('INSERT OR REPLACE INTO idx(path, type, exec, size, id, chunks, target) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    for (const r of rows) s.run(r.path, r.type, r.exec ? 1 : 0, r.size, r.id, r.chunks, r.target);
+  }
+
+  deleteIndex(paths: Iterable<string>): void {
+    const s = this.stmt('DELETE FROM idx WHERE path = ?');
+    for (const p of paths) s.run(p);
+  }
+
+  replaceIndex(rows: Iterable<IndexRow>): void {
+    this.stmt('DELETE FROM idx').run();
+    this.upsertIndex(rows);
+  }
+
+  // ------------------------------------------------------------ stat cache
+
+  loadStatCache(): Map<string, StatRow> {
+    const rows = this.stmt('SELECT path, size, mtime, ctime, ino, id, chunks, recorded FROM stat_cache').raw().all() as Array<
+      [string, number, number, number, number, string, string | null, number]
+    >;
+    const m = new Map<string, StatRow>();
+    for (const [path, size, mtime, ctime, ino, id, chunks, recorded] of rows) m.set(path, { path, size, mtime, ctime, ino, id, chunks, recorded });
+    return m;
+  }
+
+  upsertStat(rows: Iterable<StatRow>): void {
+    const s = this.stmt('INSERT OR REPLACE INTO stat_cache(path, size, mtime, ctime, ino, id, chunks, recorded) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    for (const r of rows) s.run(r.path, r.size, r.mtime, r.ctime, r.ino, r.id, r.chunks, r.recorded);
+  }
+
+  deleteStat(paths: Iterable<string>): void {
+    const s = this.stmt('DELETE FROM stat_cache WHERE path = ?');
+    for (const p of paths) s.run(p);
+  }
+
+  // ------------------------------------------------------------ tracked roots
+
+  trackedRoots(): string[] {
+    return (this.stmt('SELECT path FROM tracked ORDER BY path').all() as Array<{ path: string }>).map((r) => r.path);
+  }
+
+  setTrackedRoots(paths: Iterable<string>): void {
+    this.stmt('DELETE FROM tracked').run();
+    const s = this.stmt('INSERT OR IGNORE INTO tracked(path) VALUES (?)');
+    for (const p of paths) s.run(p);
+  }
+
+  // ------------------------------------------------------------ config
+
+  getConfig(key: string): string | null {
+    const r = this.stmt('SELECT value FROM config WHERE key = ?').get(key) as { value: string } | undefined;
+    return r?.value ?? null;
+  }
+
+  setConfig(key: string, value: string | null): void {
+    if (value === null) this.stmt('DELETE FROM config WHERE key = ?').run(key);
+    else this.stmt('INSERT INTO config(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  listConfig(): Array<{ key: string; value: string }> {
+    return this.stmt('SELECT key, value FROM config ORDER BY key').all() as Array<{ key: string; value: string }>;
+  }
+}

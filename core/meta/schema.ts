@@ -1,0 +1,59 @@
+/**
+ * Schema migrations, in order. Migration N (0-based) takes the database from version N to N+1.
+ * Never edit a released migration: append a new one.
+ */
+export const MIGRATIONS: string[] = [
+  // 1: the repository engine
+  `
+  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE refs (
+    name TEXT PRIMARY KEY,          -- HEAD, refs/heads/<branch>, refs/tags/<tag>, refs/remotes/<remote>/<branch>
+    target TEXT NOT NULL,           -- a commit id, or 'ref: refs/heads/<branch>' for a symbolic HEAD
+    updated_at INTEGER NOT NULL
+  );
+  CREATE TABLE commits (
+    id TEXT PRIMARY KEY,
+    tree TEXT NOT NULL,
+    parents TEXT NOT NULL,          -- JSON array of ids
+    author_name TEXT NOT NULL,
+    author_email TEXT NOT NULL,
+    time INTEGER NOT NULL,          -- ms since epoch
+    message TEXT NOT NULL,
+    code_commit TEXT,               -- git commit of the code, when known
+    code_dirty INTEGER NOT NULL DEFAULT 0,
+    raw BLOB NOT NULL               -- canonical bytes (also stored as an object)
+  );
+  CREATE INDEX commits_time ON commits(time);
+  CREATE INDEX commits_code ON commits(code_commit);
+  CREATE TABLE trees (id TEXT PRIMARY KEY, raw BLOB NOT NULL);
+  CREATE TABLE tags (
+    name TEXT PRIMARY KEY,
+    target TEXT NOT NULL,
+    message TEXT,
+    tagger TEXT,
+    time INTEGER,
+    object TEXT                     -- id of the tag object, for annotated tags
+  );
+  CREATE TABLE idx (                -- the staging index: what the next commit will contain
+    path TEXT PRIMARY KEY,
+    type TEXT NOT NULL,             -- file | symlink
+    exec INTEGER NOT NULL DEFAULT 0,
+    size INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    chunks TEXT,                    -- manifest id for chunked files
+    target TEXT                     -- symlink target
+  ) WITHOUT ROWID;
+  CREATE TABLE stat_cache (         -- (path, stat) -> content id, so unchanged files are never re-read
+    path TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime REAL NOT NULL,
+    ctime REAL NOT NULL,
+    ino INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    chunks TEXT,
+    recorded REAL NOT NULL          -- when the stat was taken: entries whose mtime is too close are re-checked (racy-git)
+  ) WITHOUT ROWID;
+  CREATE TABLE tracked (path TEXT PRIMARY KEY) WITHOUT ROWID;
+  CREATE TABLE config (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  `,
+];

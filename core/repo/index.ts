@@ -1,0 +1,236 @@
+/**
+ * An open repository: the project root, `.strata/` with its metadata DB and object store, and
+ * helpers to read and write trees, commits and refs. Operations in core/ops/ build on this.
+ */
+import * as fsp from 'node:fs/promises';
+import { join, resolve, dirname } from 'node:path';
+import { userInfo } from 'node:os';
+import { StrataError, fromSystemError } from '../errors/index.js';
+import { initHash } from '../hash/index.js';
+import { MetaDb } from '../meta/db.js';
+import { LocalStore } from '../store/local/index.js';
+import type { ObjectStore } from '../store/types.js';
+import {
+  commitId,
+  parseCommit,
+  parseTree,
+  treeId,
+  type Commit,
+  type Id,
+  type Person,
+  type Tree,
+} from '../model/index.js';
+import { WriteLock } from './lock.js';
+
+export const STRATA_DIR = '.strata';
+export const DB_FILE = 'strata.db';
+export const DEFAULT_BRANCH = 'main';
+
+export interface HeadState {
+  /** Branch HEAD points at, or null when detached. */
+  branch: string | null;
+  /** Commit HEAD resolves to, or null on an unborn branch. */
+  commit: Id | null;
+}
+
+export class Repository {
+  readonly root: string;
+  readonly dir: string;
+  readonly db: MetaDb;
+  readonly store: LocalStore;
+  private lock: WriteLock | null = null;
+
+  private constructor(root: string, db: MetaDb, store: LocalStore) {
+    this.root = root;
+    this.dir = join(root, STRATA_DIR);
+    this.db = db;
+    this.store = store;
+  }
+
+  /** The repository root containing `cwd` (walking up), or null. */
+  static async find(cwd: string): Promise<string | null> {
+    let cur = resolve(cwd);
+    for (;;) {
+      try {
+        const st = await fsp.stat(join(cur, STRATA_DIR, DB_FILE));
+        if (st.isFile()) return cur;
+      } catch {
+        /* keep looking */
+      }
+      const up = dirname(cur);
+      if (up === cur) return null;
+      cur = up;
+    }
+  }
+
+  static async open(cwd: string, opts: { readonly?: boolean } = {}): Promise<Repository> {
+    const root = await Repository.find(cwd);
+    if (!root) {
+      throw new StrataError('NOT_A_REPOSITORY', `not a strata repository (or any parent up to /): ${resolve(cwd)}`, {
+        hint: 'run strata init here, or cd into a strata project',
+      });
+    }
+    return Repository.openAt(root, opts);
+  }
+
+  static async openAt(root: string, opts: { readonly?: boolean; create?: boolean } = {}): Promise<Repository> {
+    await initHash();
+    const dir = join(root, STRATA_DIR);
+    const db = MetaDb.open(join(dir, DB_FILE), { readonly: opts.readonly, create: opts.create });
+    const fsyncCfg = db.getConfig('core.fsync');
+    const store = new LocalStore(join(dir, 'objects'), { fsync: fsyncCfg !== 'false' });
+    return new Repository(root, db, store);
+  }
+
+  /** Object store used for reads/writes of this repository's objects. */
+  get objects(): ObjectStore {
+    return this.store;
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
+    this.db.close();
+    if (this.lock) await this.lock.release();
+    this.lock = null;
+  }
+
+  /** Run `fn` holding the writer lock. */
+  async withWriteLock<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    if (this.lock) return fn();
+    const waitMs = Number(process.env.STRATA_LOCK_WAIT_MS ?? 2000);
+    this.lock = await WriteLock.acquire(join(this.dir, 'lock'), op, waitMs);
+    try {
+      return await fn();
+    } finally {
+      const l = this.lock;
+      this.lock = null;
+      await l.release();
+    }
+  }
+
+  // ------------------------------------------------------------ trees and commits
+
+  async readTree(id: Id): Promise<Tree> {
+    const raw = this.db.getTreeRaw(id) ?? (await this.store.getBytes(id, { verify: true }));
+    return parseTree(raw);
+  }
+
+  /** Write a tree object (store + DB cache); returns its id. */
+  async writeTree(tree: Tree, batch?: { add(id: string, b: Buffer): Promise<void> }): Promise<Id> {
+    const { id, bytes } = treeId(tree);
+    if (batch) await batch.add(id, bytes);
+    else await this.store.put(id, bytes);
+    this.db.putTree(id, bytes);
+    return id;
+  }
+
+  async readCommit(id: Id): Promise<Commit> {
+    const raw = this.db.getCommitRaw(id);
+    if (raw) return parseCommit(raw);
+    try {
+      return parseCommit(await this.store.getBytes(id, { verify: true }));
+    } catch (e) {
+      if (e instanceof StrataError && e.code === 'OBJECT_MISSING') {
+        throw new StrataError('UNKNOWN_REF', `commit ${id} is not in this repository`, { hint: 'fetch it with strata pull' });
+      }
+      throw e;
+    }
+  }
+
+  /** Store a commit object and index it in the DB (not moving any ref). */
+  async writeCommit(c: Commit): Promise<Id> {
+    const { id, bytes } = commitId(c);
+    await this.store.put(id, bytes);
+    this.indexCommit(id, c, bytes);
+    return id;
+  }
+
+  indexCommit(id: Id, c: Commit, bytes: Buffer): void {
+    this.db.putCommit(
+      {
+        id,
+        tree: c.tree,
+        parents: c.parents,
+        authorName: c.author.name,
+        authorEmail: c.author.email,
+        time: c.time,
+        message: c.message,
+        codeCommit: c.code?.commit ?? null,
+        codeDirty: c.code?.dirty ?? false,
+      },
+      bytes,
+    );
+  }
+
+  // ------------------------------------------------------------ HEAD and refs
+
+  head(): HeadState {
+    const h = this.db.getRef('HEAD');
+    if (!h) return { branch: DEFAULT_BRANCH, commit: null };
+    if (h.target.startsWith('ref: ')) {
+      const ref = h.target.slice(5);
+      const branch = ref.replace(/^refs\/heads\//, '');
+      return { branch, commit: this.db.getRef(ref)?.target ?? null };
+    }
+    return { branch: null, commit: h.target };
+  }
+
+  /** Who is committing: config user.name/user.email, else git's, else the OS user. */
+  async author(): Promise<Person> {
+    const name = this.db.getConfig('user.name') ?? process.env.STRATA_AUTHOR_NAME ?? (await gitUserConfig('name')) ?? userInfo().username;
+    const email =
+      this.db.getConfig('user.email') ?? process.env.STRATA_AUTHOR_EMAIL ?? (await gitUserConfig('email')) ?? `${userInfo().username}@localhost`;
+    return { name, email };
+  }
+}
+
+let gitUserCache: Record<string, string> | null | undefined;
+async function gitUserConfig(key: 'name' | 'email'): Promise<string | null> {
+  if (gitUserCache === undefined) {
+    gitUserCache = null;
+    const home = process.env.HOME;
+    for (const p of [home && join(home, '.gitconfig'), home && join(home, '.config/git/config')]) {
+      if (!p) continue;
+      try {
+        const text = await fsp.readFile(p, 'utf8');
+        let section = '';
+        const vals: Record<string, string> = {};
+        for (const line of text.split('\n')) {
+          const s = line.trim();
+          const sec = /^\[([^\]]+)\]$/.exec(s);
+          if (sec) section = sec[1]!.trim().toLowerCase();
+          const kv = /^(\w+)\s*=\s*(.*)$/.exec(s);
+          if (kv && section === 'user') vals[kv[1]!.toLowerCase()] = kv[2]!.replace(/^"(.*)"$/, '$1');
+        }
+        gitUserCache = vals;
+        break;
+      } catch {
+        /* none */
+      }
+    }
+  }
+  return gitUserCache?.[key] ?? null;
+}
+
+/** Create `.strata/` in `root`. */
+export async function initRepository(root: string, opts: { branch?: string } = {}): Promise<Repository> {
+  const dir = join(root, STRATA_DIR);
+  try {
+    await fsp.stat(join(dir, DB_FILE));
+    throw new StrataError('ALREADY_INITIALIZED', `${root} is already a strata repository`, { hint: 'nothing to do; use strata status' });
+  } catch (e) {
+    if (e instanceof StrataError) throw e;
+  }
+  try {
+    await fsp.mkdir(join(dir, 'objects', 'pack'), { recursive: true });
+    await fsp.mkdir(join(dir, 'objects', 'tmp'), { recursive: true });
+  } catch (e) {
+    throw fromSystemError(e, dir);
+  }
+  const repo = await Repository.openAt(root, { create: true });
+  const branch = opts.branch ?? DEFAULT_BRANCH;
+  repo.db.tx(() => {
+    if (!repo.db.getRef('HEAD')) repo.db.casRef('HEAD', null, `ref: refs/heads/${branch}`);
+  });
+  return repo;
+}

@@ -1,0 +1,77 @@
+/**
+ * Workspace paths. Inside Strata every path is repository-relative, POSIX-separated, normalized,
+ * with no leading './', no '..' and no trailing '/'. The root itself is ''.
+ */
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { StrataError } from '../errors/index.js';
+import { STRATA_DIR } from '../repo/index.js';
+
+export function outside(p: string, root: string): StrataError {
+  return new StrataError('PATH_OUTSIDE_WORKSPACE', `${p} is outside the repository at ${root}`, {
+    hint: 'strata only versions files inside the project folder; move or copy the data under it',
+  });
+}
+
+/** Turn a user-supplied path (relative to `cwd`, or absolute) into a repository path. */
+export function toRepoPath(root: string, cwd: string, userPath: string): string {
+  if (userPath.includes('\0')) throw new StrataError('INVALID_ARGUMENT', 'path contains a NUL byte');
+  const abs = resolve(cwd, userPath);
+  const rel = relative(root, abs);
+  if (rel === '') return '';
+  if (rel.startsWith('..') || isAbsolute(rel)) throw outside(userPath, root);
+  const posix = sep === '/' ? rel : rel.split(sep).join('/');
+  if (posix === STRATA_DIR || posix.startsWith(STRATA_DIR + '/')) {
+    throw new StrataError('INVALID_ARGUMENT', `${userPath} is inside ${STRATA_DIR}/, which strata manages itself`, {
+      hint: 'name a data path of your project',
+    });
+  }
+  return posix;
+}
+
+/**
+ * Validate a repository path that came from stored data (a tree, a remote, a server request):
+ * it must not escape the workspace whatever it says.
+ */
+export function checkStoredPath(p: string): string {
+  if (
+    p === '' ||
+    p.startsWith('/') ||
+    p.includes('\\') ||
+    p.includes('\0') ||
+    /^[A-Za-z]:/.test(p) ||
+    p.split('/').some((c) => c === '' || c === '.' || c === '..')
+  ) {
+    throw new StrataError('PATH_OUTSIDE_WORKSPACE', `refusing unsafe path ${JSON.stringify(p)}`, {
+      hint: 'the data names a path outside the workspace; it may be corrupt or malicious',
+    });
+  }
+  if (p === STRATA_DIR || p.startsWith(STRATA_DIR + '/')) {
+    throw new StrataError('PATH_OUTSIDE_WORKSPACE', `refusing path inside ${STRATA_DIR}/: ${p}`);
+  }
+  return p;
+}
+
+/** Is `p` equal to `root` or below it? ('' is the root of everything.) */
+export function isUnder(p: string, root: string): boolean {
+  return root === '' || p === root || p.startsWith(root + '/');
+}
+
+export function parentOf(p: string): string {
+  const i = p.lastIndexOf('/');
+  return i < 0 ? '' : p.slice(0, i);
+}
+
+export function baseName(p: string): string {
+  const i = p.lastIndexOf('/');
+  return i < 0 ? p : p.slice(i + 1);
+}
+
+/** Keep only the outermost of a set of paths (dropping those under another). */
+export function outermost(paths: Iterable<string>): string[] {
+  const sorted = [...new Set(paths)].sort();
+  const out: string[] = [];
+  for (const p of sorted) {
+    if (!out.some((r) => isUnder(p, r))) out.push(p);
+  }
+  return out;
+}

@@ -1,0 +1,104 @@
+/**
+ * Scanning the workspace under the tracked roots with fast-glob (lstat: symlinks are reported as
+ * links, never followed), filtered by the ignore rules.
+ */
+import * as fsp from 'node:fs/promises';
+import { join } from 'node:path';
+import fg from 'fast-glob';
+import { fromSystemError } from '../errors/index.js';
+import type { IgnoreRules } from './ignore.js';
+import type { StatRow } from '../meta/db.js';
+
+export interface WorkFile {
+  path: string;
+  type: 'file' | 'symlink';
+  size: number;
+  mtime: number;
+  ctime: number;
+  ino: number;
+  exec: boolean;
+}
+
+interface StatLike {
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+  mode: number;
+  isFile(): boolean;
+  isSymbolicLink(): boolean;
+  isDirectory(): boolean;
+}
+
+function toWorkFile(path: string, st: StatLike): WorkFile | null {
+  if (st.isSymbolicLink()) return { path, type: 'symlink', size: st.size, mtime: st.mtimeMs, ctime: st.ctimeMs, ino: st.ino, exec: false };
+  if (st.isFile()) return { path, type: 'file', size: st.size, mtime: st.mtimeMs, ctime: st.ctimeMs, ino: st.ino, exec: (st.mode & 0o111) !== 0 };
+  return null; // sockets, fifos, devices are not data
+}
+
+/**
+ * Every file and symlink under `roots` (repository paths; '' is the whole project).
+ * Missing roots are reported, not thrown: a tracked root may have been deleted.
+ */
+export async function scanRoots(root: string, roots: string[], ig: IgnoreRules): Promise<{ files: Map<string, WorkFile>; missing: string[] }> {
+  const files = new Map<string, WorkFile>();
+  const missing: string[] = [];
+  for (const r of roots) {
+    const abs = r === '' ? root : join(root, r);
+    let st: StatLike;
+    try {
+      st = await fsp.lstat(abs);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') {
+        missing.push(r);
+        continue;
+      }
+      throw fromSystemError(e, abs);
+    }
+    if (!st.isDirectory()) {
+      if (ig.ignores(r)) continue;
+      const wf = toWorkFile(r, st);
+      if (wf) files.set(r, wf);
+      continue;
+    }
+    if (r !== '' && ig.ignores(r, true)) continue;
+    let entries: Array<{ path: string; stats?: StatLike }>;
+    try {
+      entries = (await fg('**', {
+        cwd: abs,
+        dot: true,
+        onlyFiles: false,
+        markDirectories: true,
+        followSymbolicLinks: false,
+        stats: true,
+        objectMode: true,
+        unique: false,
+        suppressErrors: false,
+        ignore: ['**/.strata/**', '**/.git/**'],
+      })) as unknown as Array<{ path: string; stats?: StatLike }>;
+    } catch (e) {
+      throw fromSystemError(e, abs);
+    }
+    const prefix = r === '' ? '' : r + '/';
+    for (const e of entries) {
+      if (e.path.endsWith('/')) continue; // a directory (markDirectories)
+      const p = prefix + e.path;
+      if (ig.ignores(p)) continue;
+      if (!e.stats) continue;
+      const wf = toWorkFile(p, e.stats);
+      if (wf) files.set(p, wf);
+    }
+  }
+  return { files, missing };
+}
+
+/** Safety margin for racy-git: a stat taken this close to the file's mtime is not trusted later. */
+export const RACY_MS = 100;
+
+/** Content id from the stat cache when the file provably has not changed since it was hashed. */
+export function cachedId(wf: WorkFile, c: StatRow | undefined): StatRow | null {
+  if (!c) return null;
+  if (c.size !== wf.size || c.mtime !== wf.mtime || c.ctime !== wf.ctime || c.ino !== wf.ino) return null;
+  if (c.recorded - c.mtime < RACY_MS) return null;
+  return c;
+}
