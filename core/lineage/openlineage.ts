@@ -1,0 +1,421 @@
+/**
+ * OpenLineage export: RunEvent builder (core spec 2-0-2) and emitters (JSON-lines file, HTTP such as
+ * Marquez's `POST /api/v1/lineage`). Emitting is best effort: `emitSafely` never throws, so a
+ * failing lineage endpoint can never fail a run; the caller reports the errors it returns.
+ *
+ * No dependency on the repository engine: the caller supplies ids, versions and the code location.
+ */
+import { randomFillSync } from 'node:crypto';
+import { mkdir, open } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { StrataError } from '../errors/index.js';
+
+// ---------------------------------------------------------------- schema URLs
+
+export const OPENLINEAGE_SPEC_VERSION = '2-0-2';
+export const RUN_EVENT_SCHEMA_URL = 'https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent';
+
+/** `_schemaURL`s of the standard facets Strata emits (versions as published by the OpenLineage spec). */
+export const FACET_SCHEMA_URLS = {
+  datasetVersion: 'https://openlineage.io/spec/facets/1-0-1/DatasetVersionDatasetFacet.json#/$defs/DatasetVersionDatasetFacet',
+  datasetType: 'https://openlineage.io/spec/facets/1-0-1/DatasetTypeDatasetFacet.json#/$defs/DatasetTypeDatasetFacet',
+  sourceCodeLocation: 'https://openlineage.io/spec/facets/1-0-1/SourceCodeLocationJobFacet.json#/$defs/SourceCodeLocationJobFacet',
+  jobType: 'https://openlineage.io/spec/facets/2-0-3/JobTypeJobFacet.json#/$defs/JobTypeJobFacet',
+  errorMessage: 'https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet',
+  parent: 'https://openlineage.io/spec/facets/1-1-0/ParentRunFacet.json#/$defs/ParentRunFacet',
+} as const;
+
+/** Default base URI identifying Strata as a producer; the version is appended. */
+export const STRATA_PRODUCER_BASE = 'https://github.com/strata-data/strata';
+
+/** The `producer` URI for a Strata version, e.g. `https://github.com/strata-data/strata/tree/v0.1.0`. */
+export function strataProducer(version: string, base: string = STRATA_PRODUCER_BASE): string {
+  return `${base.replace(/\/+$/, '')}/tree/v${version.replace(/^v/, '')}`;
+}
+
+// ---------------------------------------------------------------- UUIDv7
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export function isUuid(s: string): boolean {
+  return UUID_RE.test(s);
+}
+
+const SEQ_BITS = 42; // rand_a (12 bits) + top 30 bits of rand_b act as a counter within one ms
+const SEQ_MAX = 2 ** SEQ_BITS;
+let lastMs = -1;
+let seq = 0;
+
+function randomSeq(): number {
+  // 41 random bits: the top counter bit starts at 0, leaving ~2^41 increments of headroom per ms.
+  const b = new Uint8Array(6);
+  randomFillSync(b);
+  return ((b[0]! & 0x01) * 2 ** 40) + b[1]! * 2 ** 32 + ((b[2]! << 24) >>> 0) + (b[3]! << 16) + (b[4]! << 8) + b[5]!;
+}
+
+/**
+ * A UUID version 7 (RFC 9562): 48-bit Unix time in ms, version 7, variant 10, then random bits.
+ * Monotonic within this process: ids made in the same millisecond (or when the clock steps back)
+ * increment a 42-bit counter seeded randomly (RFC 9562 §6.2, methods 1+3), so they sort in creation
+ * order as strings and as bytes.
+ */
+export function uuidv7(now: number = Date.now()): string {
+  let ms = Math.floor(now);
+  if (!Number.isFinite(ms) || ms < 0 || ms >= 2 ** 48) throw new StrataError('INVALID_ARGUMENT', `uuidv7: time ${now} out of range`);
+  if (ms > lastMs) {
+    lastMs = ms;
+    seq = randomSeq();
+  } else {
+    ms = lastMs;
+    seq += 1;
+    if (seq >= SEQ_MAX) {
+      lastMs = ms = lastMs + 1;
+      seq = randomSeq();
+    }
+  }
+  const b = new Uint8Array(16);
+  randomFillSync(b, 12, 4);
+  let t = ms;
+  for (let i = 5; i >= 0; i--) {
+    b[i] = t % 256;
+    t = Math.floor(t / 256);
+  }
+  const hi12 = Math.floor(seq / 2 ** 30) & 0xfff;
+  const lo30 = seq % 2 ** 30;
+  b[6] = 0x70 | (hi12 >>> 8);
+  b[7] = hi12 & 0xff;
+  b[8] = 0x80 | (lo30 >>> 24);
+  b[9] = (lo30 >>> 16) & 0xff;
+  b[10] = (lo30 >>> 8) & 0xff;
+  b[11] = lo30 & 0xff;
+  const h = Buffer.from(b).toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** The Unix time (ms) embedded in a UUIDv7. */
+export function uuidv7Time(id: string): number {
+  if (!isUuid(id) || id[14] !== '7') throw new StrataError('INVALID_ARGUMENT', `${id} is not a UUIDv7`);
+  return parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+}
+
+// ---------------------------------------------------------------- event types
+
+export type EventType = 'START' | 'RUNNING' | 'COMPLETE' | 'ABORT' | 'FAIL' | 'OTHER';
+
+export interface Facet {
+  _producer: string;
+  _schemaURL: string;
+  [key: string]: unknown;
+}
+
+export interface OLDataset {
+  namespace: string;
+  name: string;
+  facets?: Record<string, Facet>;
+  inputFacets?: Record<string, Facet>;
+  outputFacets?: Record<string, Facet>;
+}
+
+export interface RunEvent {
+  eventType: EventType;
+  eventTime: string;
+  run: { runId: string; facets: Record<string, Facet> };
+  job: { namespace: string; name: string; facets: Record<string, Facet> };
+  inputs: OLDataset[];
+  outputs: OLDataset[];
+  producer: string;
+  schemaURL: string;
+}
+
+/** A dataset as Strata knows it. */
+export interface DatasetRef {
+  namespace: string;
+  /** e.g. the project-relative path `data/clean.csv`. */
+  name: string;
+  /** Content id (BLAKE3 blob/tree id) of the version read or written; omitted when unknown (START). */
+  version?: string;
+  /** Strata output type (dataset → FILE, model → MODEL, metrics → FILE/METRICS) or a raw OpenLineage type. */
+  type?: 'dataset' | 'model' | 'metrics' | (string & {});
+  /** Extra dataset facets; `_producer` is filled in when missing. */
+  facets?: Record<string, Partial<Facet> & { _schemaURL: string }>;
+}
+
+export interface CodeLocation {
+  type: 'git' | (string & {});
+  /** Full URL locating the source (required by the facet). */
+  url: string;
+  repoUrl?: string;
+  path?: string;
+  /** The commit id. */
+  version?: string;
+  branch?: string;
+  tag?: string;
+}
+
+export interface BuildRunEventInput {
+  eventType: EventType;
+  eventTime?: Date | string | number;
+  runId: string;
+  job: { namespace: string; name: string };
+  inputs?: DatasetRef[];
+  outputs?: DatasetRef[];
+  codeLocation?: CodeLocation | null;
+  producer: string;
+  /** JobType facet's `jobType` (STAGE for a stage, PIPELINE for a repro). Default STAGE. */
+  jobType?: string;
+  parent?: { runId: string; job: { namespace: string; name: string }; root?: { runId: string; job: { namespace: string; name: string } } };
+  /** For FAIL/ABORT: becomes the `errorMessage` run facet. */
+  error?: string | { message: string; programmingLanguage?: string; stackTrace?: string };
+  /** Extra run / job facets; `_producer` is filled in when missing. */
+  runFacets?: Record<string, Partial<Facet> & { _schemaURL: string }>;
+  jobFacets?: Record<string, Partial<Facet> & { _schemaURL: string }>;
+}
+
+function toIso(t: Date | string | number | undefined): string {
+  const d = t === undefined ? new Date() : t instanceof Date ? t : new Date(t);
+  if (Number.isNaN(d.getTime())) throw new StrataError('INVALID_ARGUMENT', `invalid eventTime ${String(t)}`);
+  return d.toISOString();
+}
+
+function need(cond: unknown, msg: string): asserts cond {
+  if (!cond) throw new StrataError('INVALID_ARGUMENT', `OpenLineage event: ${msg}`);
+}
+
+function datasetType(type: string | undefined): { datasetType: string; subType?: string } {
+  switch (type) {
+    case undefined:
+    case 'dataset':
+      return { datasetType: 'FILE' };
+    case 'model':
+      return { datasetType: 'MODEL' };
+    case 'metrics':
+      return { datasetType: 'FILE', subType: 'METRICS' };
+    default:
+      return { datasetType: type };
+  }
+}
+
+function withProducer(facets: Record<string, Partial<Facet> & { _schemaURL: string }> | undefined, producer: string): Record<string, Facet> {
+  const out: Record<string, Facet> = {};
+  for (const [k, f] of Object.entries(facets ?? {})) {
+    need(typeof f?._schemaURL === 'string' && f._schemaURL !== '', `facet ${k} needs a _schemaURL`);
+    out[k] = { ...f, _producer: f._producer ?? producer, _schemaURL: f._schemaURL };
+  }
+  return out;
+}
+
+function buildDataset(d: DatasetRef, producer: string): OLDataset {
+  need(typeof d.namespace === 'string' && d.namespace !== '', 'dataset namespace is required');
+  need(typeof d.name === 'string' && d.name !== '', 'dataset name is required');
+  const facets: Record<string, Facet> = {};
+  if (d.version) facets.version = { _producer: producer, _schemaURL: FACET_SCHEMA_URLS.datasetVersion, datasetVersion: d.version };
+  facets.datasetType = { _producer: producer, _schemaURL: FACET_SCHEMA_URLS.datasetType, ...datasetType(d.type) };
+  Object.assign(facets, withProducer(d.facets, producer));
+  return { namespace: d.namespace, name: d.name, facets };
+}
+
+/** Build a spec-valid OpenLineage 2-0-2 RunEvent. Throws INVALID_ARGUMENT on a malformed input. */
+export function buildRunEvent(input: BuildRunEventInput): RunEvent {
+  const producer = input.producer;
+  need(typeof producer === 'string' && /^[A-Za-z][A-Za-z0-9+.-]*:/.test(producer), `producer must be a URI, got ${JSON.stringify(producer)}`);
+  need(isUuid(input.runId), `runId must be a UUID, got ${JSON.stringify(input.runId)}`);
+  need(input.job?.namespace && input.job?.name, 'job namespace and name are required');
+  need(['START', 'RUNNING', 'COMPLETE', 'ABORT', 'FAIL', 'OTHER'].includes(input.eventType), `unknown eventType ${input.eventType}`);
+
+  const runFacets: Record<string, Facet> = {};
+  if (input.parent) {
+    const p = input.parent;
+    need(isUuid(p.runId) && p.job?.namespace && p.job?.name, 'parent needs runId (UUID), job namespace and name');
+    runFacets.parent = {
+      _producer: producer,
+      _schemaURL: FACET_SCHEMA_URLS.parent,
+      run: { runId: p.runId },
+      job: { namespace: p.job.namespace, name: p.job.name },
+      ...(p.root ? { root: { run: { runId: p.root.runId }, job: { namespace: p.root.job.namespace, name: p.root.job.name } } } : {}),
+    };
+  }
+  if (input.error !== undefined || input.eventType === 'FAIL') {
+    const e = typeof input.error === 'string' || input.error === undefined ? { message: input.error ?? 'stage failed' } : input.error;
+    runFacets.errorMessage = {
+      _producer: producer,
+      _schemaURL: FACET_SCHEMA_URLS.errorMessage,
+      message: e.message,
+      // Required by the facet; a stage's command runs through the shell.
+      programmingLanguage: (e as { programmingLanguage?: string }).programmingLanguage ?? 'shell',
+      ...((e as { stackTrace?: string }).stackTrace ? { stackTrace: (e as { stackTrace?: string }).stackTrace } : {}),
+    };
+  }
+  Object.assign(runFacets, withProducer(input.runFacets, producer));
+
+  const jobFacets: Record<string, Facet> = {};
+  const cl = input.codeLocation;
+  if (cl) {
+    need(cl.type && cl.url, 'codeLocation needs type and url');
+    const loc: Facet = { _producer: producer, _schemaURL: FACET_SCHEMA_URLS.sourceCodeLocation, type: cl.type, url: cl.url };
+    for (const k of ['repoUrl', 'path', 'version', 'tag', 'branch'] as const) if (cl[k]) loc[k] = cl[k];
+    jobFacets.sourceCodeLocation = loc;
+  }
+  jobFacets.jobType = {
+    _producer: producer,
+    _schemaURL: FACET_SCHEMA_URLS.jobType,
+    processingType: 'BATCH',
+    integration: 'STRATA',
+    jobType: input.jobType ?? 'STAGE',
+  };
+  Object.assign(jobFacets, withProducer(input.jobFacets, producer));
+
+  return {
+    eventType: input.eventType,
+    eventTime: toIso(input.eventTime),
+    run: { runId: input.runId.toLowerCase(), facets: runFacets },
+    job: { namespace: input.job.namespace, name: input.job.name, facets: jobFacets },
+    inputs: (input.inputs ?? []).map((d) => buildDataset(d, producer)),
+    outputs: (input.outputs ?? []).map((d) => buildDataset(d, producer)),
+    producer,
+    schemaURL: RUN_EVENT_SCHEMA_URL,
+  };
+}
+
+// ---------------------------------------------------------------- emitters
+
+export interface Emitter {
+  /** Where events go, for messages (credentials removed). */
+  readonly target: string;
+  /** Deliver one event; rejects on failure. */
+  emit(event: RunEvent): Promise<void>;
+}
+
+/**
+ * Appends each event as one JSON line. The line is written with a single write() on a file opened
+ * with O_APPEND, so concurrent writers (threads or processes) never interleave within a line.
+ */
+export class FileEmitter implements Emitter {
+  readonly target: string;
+  constructor(readonly path: string) {
+    this.target = path;
+  }
+
+  async emit(event: RunEvent): Promise<void> {
+    const line = Buffer.from(JSON.stringify(event) + '\n', 'utf8');
+    await mkdir(dirname(this.path), { recursive: true });
+    const fh = await open(this.path, 'a', 0o644);
+    try {
+      let off = 0;
+      while (off < line.length) {
+        const { bytesWritten } = await fh.write(line, off, line.length - off);
+        off += bytesWritten;
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+}
+
+export interface HttpEmitterOptions {
+  /** Abort the request after this many ms (default 5000). */
+  timeoutMs?: number;
+  /** Sent as `Authorization: Bearer <apiKey>`. */
+  apiKey?: string;
+  headers?: Record<string, string>;
+  /** Appended when the URL has no path (default `api/v1/lineage`, Marquez's and the OpenLineage HTTP transport's). */
+  endpoint?: string;
+}
+
+function redactUrl(u: URL): string {
+  const c = new URL(u.href);
+  if (c.username || c.password) {
+    c.username = '***';
+    c.password = '';
+  }
+  return c.href;
+}
+
+/** POSTs each event as JSON, e.g. to Marquez: `new HttpEmitter('http://localhost:5000')`. */
+export class HttpEmitter implements Emitter {
+  readonly url: string;
+  readonly target: string;
+  private readonly timeoutMs: number;
+  private readonly headers: Record<string, string>;
+
+  constructor(url: string, opts: HttpEmitterOptions = {}) {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      throw new StrataError('CONFIG_INVALID', `OpenLineage URL ${JSON.stringify(url)} is not a valid URL`, { hint: 'use e.g. http://localhost:5000/api/v1/lineage' });
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+      throw new StrataError('CONFIG_INVALID', `OpenLineage URL must be http(s), got ${u.protocol}`);
+    }
+    if (u.pathname === '/' || u.pathname === '') u.pathname = '/' + (opts.endpoint ?? 'api/v1/lineage').replace(/^\/+/, '');
+    this.url = u.href;
+    this.target = redactUrl(u);
+    this.timeoutMs = opts.timeoutMs ?? 5000;
+    this.headers = { 'content-type': 'application/json', accept: 'application/json', ...(opts.headers ?? {}) };
+    if (opts.apiKey) this.headers.authorization = `Bearer ${opts.apiKey}`;
+  }
+
+  async emit(event: RunEvent): Promise<void> {
+    let res: Response;
+    try {
+      res = await fetch(this.url, {
+        method: 'POST',
+        headers: this.headers,
+        body: JSON.stringify(event),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (e) {
+      const err = e as Error & { cause?: { code?: string; message?: string } };
+      if (err.name === 'TimeoutError' || err.name === 'AbortError') throw new Error(`no answer within ${this.timeoutMs} ms`);
+      const cause = err.cause?.code ?? err.cause?.message;
+      throw new Error(cause ? `${err.message} (${cause})` : err.message);
+    }
+    if (res.ok) {
+      await res.body?.cancel().catch(() => undefined);
+      return;
+    }
+    let body = '';
+    try {
+      body = (await res.text()).replace(/\s+/g, ' ').trim().slice(0, 200);
+    } catch {
+      /* body unreadable: the status says enough */
+    }
+    throw new Error(`HTTP ${res.status}${res.statusText ? ' ' + res.statusText : ''}${body ? `: ${body}` : ''}`);
+  }
+}
+
+/**
+ * An emitter for a configured target: an http(s) URL → HttpEmitter; `file:` URL or plain path →
+ * FileEmitter.
+ */
+export function emitterFor(target: string, opts: HttpEmitterOptions = {}): Emitter {
+  if (/^https?:\/\//i.test(target)) return new HttpEmitter(target, opts);
+  if (/^file:/i.test(target)) return new FileEmitter(new URL(target).pathname);
+  return new FileEmitter(target);
+}
+
+/**
+ * Send `event` to every emitter (in parallel). Never throws: failures are returned as
+ * `target: reason` strings for the caller to report as warnings.
+ */
+export async function emitSafely(emitters: readonly Emitter[] | null | undefined, event: RunEvent): Promise<{ ok: boolean; errors: string[] }> {
+  const list = emitters ?? [];
+  const results = await Promise.allSettled(
+    list.map(async (em) => {
+      await em.emit(event);
+    }),
+  );
+  const errors: string[] = [];
+  results.forEach((r, i) => {
+    if (r.status === 'rejected') {
+      let target = 'emitter';
+      try {
+        target = list[i]!.target ?? target;
+      } catch {
+        /* keep the generic name */
+      }
+      const reason = r.reason instanceof Error ? r.reason.message : String(r.reason);
+      errors.push(`OpenLineage ${target}: ${reason}`);
+    }
+  });
+  return { ok: errors.length === 0, errors };
+}
