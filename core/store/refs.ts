@@ -1,0 +1,241 @@
+/**
+ * Refs on a remote (bucket or directory): branches at refs/heads/<name>, tags at refs/tags/<name>,
+ * each a small file/object whose body is the commit id and a newline. Every change is a
+ * compare-and-swap against the ETag the caller read, so a concurrent writer is never silently
+ * overwritten; a lost race throws StrataError REF_CONFLICT (details.reason: exists | changed | missing | busy).
+ *
+ * Names are relative to refs/: 'heads/main', 'tags/v1.0'.
+ *
+ * FileRefStore (this file) serves file:// remotes: a `<ref>.lock` file created with O_EXCL ('wx')
+ * serialises writers, the new value is written into the lock file, fsynced, and renamed over the
+ * ref: atomic CAS on a local filesystem. S3RefStore lives in s3/refs.ts.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { dirname, join, sep } from 'node:path';
+import { StrataError, fromSystemError } from '../errors/index.js';
+import { isId } from '../hash/index.js';
+
+export interface RefValue {
+  /** The commit id the ref points to. */
+  value: string;
+  /** Opaque version token; pass it back to update/delete. */
+  etag: string;
+}
+
+export interface RefEntry extends RefValue {
+  name: string;
+}
+
+export interface RefStore {
+  get(name: string): Promise<RefValue | null>;
+  /** Refs whose name starts with `prefix` (e.g. 'heads/'), sorted by name. */
+  list(prefix?: string): Promise<RefEntry[]>;
+  /** Create a ref that must not exist yet. */
+  create(name: string, value: string): Promise<RefValue>;
+  /** Move a ref whose current etag is `expectedEtag`. */
+  update(name: string, value: string, expectedEtag: string): Promise<RefValue>;
+  /** Delete a ref whose current etag is `expectedEtag`. */
+  delete(name: string, expectedEtag: string): Promise<void>;
+}
+
+const SEGMENT_RE = /^[A-Za-z0-9._+@-]+$/;
+
+/** Validate a ref name relative to refs/ ('heads/main'); throws INVALID_ARGUMENT. */
+export function checkRefName(name: string): string {
+  const segs = name.split('/');
+  const ok =
+    name.length > 0 &&
+    name.length <= 1024 &&
+    segs.length >= 2 &&
+    segs.every((s) => SEGMENT_RE.test(s) && s !== '.' && s !== '..' && !s.startsWith('.') && !s.endsWith('.lock'));
+  if (!ok) {
+    throw new StrataError('INVALID_ARGUMENT', `invalid ref name ${JSON.stringify(name)}`, {
+      hint: "use heads/<branch> or tags/<tag>; segments of letters, digits and . _ + @ -, not starting with '.' nor ending in .lock",
+    });
+  }
+  return name;
+}
+
+export function checkRefValue(value: string): string {
+  if (!isId(value)) throw new StrataError('INVALID_ARGUMENT', `invalid ref value ${JSON.stringify(value)} (expected a 64-hex commit id)`);
+  return value;
+}
+
+/** Parse a ref body ('<id>\n'). */
+export function parseRefBody(body: string, name: string): string {
+  const v = body.trim();
+  if (!isId(v)) throw new StrataError('OBJECT_CORRUPT', `ref ${name} is corrupt: ${JSON.stringify(body.slice(0, 80))} is not a commit id`);
+  return v;
+}
+
+export function refBody(value: string): Buffer {
+  return Buffer.from(value + '\n', 'utf8');
+}
+
+export function refConflict(name: string, reason: 'exists' | 'changed' | 'missing' | 'busy', extra = ''): StrataError {
+  const what = {
+    exists: `ref ${name} already exists`,
+    changed: `ref ${name} was changed by someone else`,
+    missing: `ref ${name} does not exist (deleted by someone else?)`,
+    busy: `ref ${name} is being updated by another process`,
+  }[reason];
+  return new StrataError('REF_CONFLICT', what + (extra ? `: ${extra}` : ''), {
+    hint: 'fetch the current value and retry',
+    details: { ref: name, reason },
+  });
+}
+
+/** ETag of a ref body as the file store computes it: quoted MD5 hex, like S3's for a single PUT. */
+export function bodyEtag(body: Buffer): string {
+  return `"${createHash('md5').update(body).digest('hex')}"`;
+}
+
+/** Locks older than this are reported with a hint to remove them (a crashed writer). */
+const STALE_LOCK_MS = 10 * 60 * 1000;
+
+export class FileRefStore implements RefStore {
+  readonly refsDir: string;
+
+  /** `root` is the remote's root directory; refs live in `<root>/refs/`. */
+  constructor(readonly root: string) {
+    this.refsDir = join(root, 'refs');
+  }
+
+  private path(name: string): string {
+    return join(this.refsDir, ...checkRefName(name).split('/'));
+  }
+
+  async get(name: string): Promise<RefValue | null> {
+    const p = this.path(name);
+    let body: Buffer;
+    try {
+      body = await readFile(p);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+      throw fromSystemError(e, p);
+    }
+    return { value: parseRefBody(body.toString('utf8'), name), etag: bodyEtag(body) };
+  }
+
+  async list(prefix = ''): Promise<RefEntry[]> {
+    const out: RefEntry[] = [];
+    const walk = async (dir: string, rel: string): Promise<void> => {
+      let ents;
+      try {
+        ents = await readdir(dir, { withFileTypes: true });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw fromSystemError(e, dir);
+      }
+      for (const d of ents) {
+        if (d.name.startsWith('.') || d.name.endsWith('.lock')) continue;
+        const name = rel ? `${rel}/${d.name}` : d.name;
+        if (d.isDirectory()) {
+          if (name.startsWith(prefix) || prefix.startsWith(name + '/')) await walk(join(dir, d.name), name);
+        } else if (d.isFile() && name.startsWith(prefix) && name.includes('/')) {
+          const v = await this.get(name);
+          if (v) out.push({ name, ...v });
+        }
+      }
+    };
+    await walk(this.refsDir, '');
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  async create(name: string, value: string): Promise<RefValue> {
+    checkRefValue(value);
+    return this.locked(name, async (cur, write) => {
+      if (cur) throw refConflict(name, 'exists');
+      return write(value);
+    });
+  }
+
+  async update(name: string, value: string, expectedEtag: string): Promise<RefValue> {
+    checkRefValue(value);
+    return this.locked(name, async (cur, write) => {
+      if (!cur) throw refConflict(name, 'missing');
+      if (cur.etag !== expectedEtag) throw refConflict(name, 'changed');
+      return write(value);
+    });
+  }
+
+  async delete(name: string, expectedEtag: string): Promise<void> {
+    const p = this.path(name);
+    await this.locked(name, async (cur) => {
+      if (!cur) throw refConflict(name, 'missing');
+      if (cur.etag !== expectedEtag) throw refConflict(name, 'changed');
+      try {
+        await unlink(p);
+      } catch (e) {
+        throw fromSystemError(e, p);
+      }
+      return cur;
+    });
+  }
+
+  /**
+   * Hold `<ref>.lock` (O_EXCL) while reading the current value and, via `write`, replacing it:
+   * the lock file receives the new body, is fsynced, then renamed over the ref.
+   */
+  private async locked<T>(name: string, fn: (cur: RefValue | null, write: (value: string) => Promise<RefValue>) => Promise<T>): Promise<T> {
+    const p = this.path(name);
+    const lock = p + '.lock';
+    try {
+      await mkdir(dirname(p), { recursive: true });
+    } catch (e) {
+      throw fromSystemError(e, dirname(p));
+    }
+    let fh;
+    try {
+      fh = await open(lock, 'wx');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
+        let old = '';
+        try {
+          const s = await stat(lock);
+          if (Date.now() - s.mtimeMs > STALE_LOCK_MS) old = `${lock} is ${Math.round((Date.now() - s.mtimeMs) / 60000)} minutes old; remove it if no strata process is running`;
+        } catch {
+          /* released meanwhile */
+        }
+        throw refConflict(name, 'busy', old);
+      }
+      throw fromSystemError(e, lock);
+    }
+    let renamed = false;
+    try {
+      const cur = await this.get(name);
+      const write = async (value: string): Promise<RefValue> => {
+        const body = refBody(value);
+        await fh.writeFile(body);
+        await fh.sync();
+        await fh.close();
+        await rename(lock, p);
+        renamed = true;
+        await syncDir(dirname(p));
+        return { value, etag: bodyEtag(body) };
+      };
+      return await fn(cur, write);
+    } catch (e) {
+      throw e instanceof StrataError ? e : fromSystemError(e, p);
+    } finally {
+      await fh.close().catch(() => {});
+      if (!renamed) await unlink(lock).catch(() => {});
+    }
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  if (sep === '\\') return; // directories cannot be fsynced on Windows
+  try {
+    const d = await open(dir, 'r');
+    try {
+      await d.sync();
+    } finally {
+      await d.close();
+    }
+  } catch {
+    /* best effort */
+  }
+}
