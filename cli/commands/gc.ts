@@ -1,0 +1,16 @@
+import type { Command } from '../command.js';
+import { gc } from '../../core/ops/gc.js';
+import { fmtBytes } from '../output.js';
+
+const cmd: Command = {
+  name: 'gc',
+  summary: 'Delete objects that no branch, tag, index entry or run refers to.',
+  usage: 'gc [--dry-run]',
+  options: { 'dry-run': { type: 'boolean', short: 'n' } },
+  async run(a, io) {
+    const r = await gc({ cwd: process.cwd() }, { dryRun: !!a.values['dry-run'] });
+    if (io.json_) return io.json(r);
+    io.out(`${r.dryRun ? 'would remove' : 'removed'} ${r.objects} unreachable object(s), ${fmtBytes(r.bytes)}; ${r.kept} kept`);
+  },
+};
+export default cmd;

@@ -1,0 +1,206 @@
+/**
+ * strata CLI entry: parse global flags, load only the command that runs (fast startup), map
+ * errors to messages and exit codes. Commands live in cli/commands/<verb>.ts.
+ */
+import { parseArgs } from 'node:util';
+import { createRequire } from 'node:module';
+import type { Command, Parsed } from './command.js';
+import { makeIo } from './output.js';
+
+/** verb -> [module, summary]. Summaries live here so `strata --help` loads no command module. */
+export const COMMANDS: Record<string, [string, string]> = {
+  init: ['init', 'create a strata repository in the current (or given) folder'],
+  add: ['add', 'stage data files or folders (new, modified and deleted files)'],
+  rm: ['rm', 'stop tracking paths (and delete them unless --keep)'],
+  status: ['status', 'show staged, modified, deleted and untracked data'],
+  commit: ['commit', 'record the staged data as a new version'],
+  log: ['log', 'list commits'],
+  show: ['show', 'show a commit (or a run) in full'],
+  diff: ['diff', 'compare workspace, index and commits'],
+  branch: ['branch', 'list, create, delete or rename branches'],
+  checkout: ['checkout', 'switch the workspace to a branch, tag or commit'],
+  switch: ['switch', 'switch to a branch (create one with -c)'],
+  restore: ['restore', 'restore files from the index or a commit'],
+  tag: ['tag', 'create, list or delete tags'],
+  ls: ['ls', 'list files of a commit'],
+  cat: ['cat', 'write the bytes of REF:PATH to stdout'],
+  gc: ['gc', 'delete objects nothing refers to'],
+  fsck: ['fsck', 'verify every reachable object exists and is intact'],
+  config: ['config', 'get, set and list repository settings'],
+};
+
+const ALIASES: Record<string, string> = { st: 'status', co: 'checkout', ci: 'commit' };
+
+/** Extra command sets registered by other subsystems (remotes, pipelines, server). */
+const EXTRA_COMMANDS_FILE = './commands/index-extra.js';
+
+function version(): string {
+  const require = createRequire(import.meta.url);
+  return (require('../../package.json') as { version: string }).version;
+}
+
+async function loadExtra(): Promise<Record<string, [string, string]>> {
+  try {
+    const m = (await import(EXTRA_COMMANDS_FILE)) as { EXTRA: Record<string, [string, string]> };
+    return m.EXTRA;
+  } catch {
+    return {};
+  }
+}
+
+function globalHelp(all: Record<string, [string, string]>): string {
+  const lines = [
+    'strata: version data the way git versions code, and see what produced what',
+    '',
+    'usage: strata [-C DIR] [--json] <command> [args]',
+    '',
+    'commands:',
+    ...Object.entries(all).map(([k, [, s]]) => `  ${k.padEnd(10)} ${s}`),
+    '',
+    'global options:',
+    '  -C DIR        run as if started in DIR',
+    '  --json        machine-readable output (read commands and most write commands)',
+    '  -q, --quiet   no progress output',
+    '  -h, --help    help for strata or a command (strata help <command>)',
+    '  --version     print the version',
+    '',
+    'docs: docs/quickstart.md, docs/cli.md',
+  ];
+  return lines.join('\n');
+}
+
+function commandHelp(cmd: Command): string {
+  return [`usage: strata ${cmd.usage}`, '', cmd.summary, ...(cmd.help ? ['', cmd.help] : [])].join('\n');
+}
+
+export async function main(argv: string[]): Promise<void> {
+  let json = argv.includes('--json');
+  const io0 = makeIo({ json });
+  try {
+    const code = await run(argv);
+    process.exitCode = code;
+  } catch (e) {
+    process.exitCode = reportError(e, io0, json);
+  }
+  void json;
+  json = false;
+}
+
+async function run(argv: string[]): Promise<number> {
+  // Global flags before the verb.
+  let i = 0;
+  let json = false;
+  let quiet = false;
+  while (i < argv.length) {
+    const a = argv[i]!;
+    if (a === '-C') {
+      const dir = argv[i + 1];
+      if (!dir) throw usage('-C needs a directory');
+      process.chdir(dir);
+      i += 2;
+    } else if (a === '--json') {
+      json = true;
+      i++;
+    } else if (a === '-q' || a === '--quiet') {
+      quiet = true;
+      i++;
+    } else if (a === '--version' || a === '-V') {
+      process.stdout.write(`strata ${version()}\n`);
+      return 0;
+    } else if (a === '-h' || a === '--help') {
+      process.stdout.write(globalHelp({ ...COMMANDS, ...(await loadExtra()) }) + '\n');
+      return 0;
+    } else break;
+  }
+  let verb = argv[i];
+  const rest = argv.slice(i + 1);
+  if (!verb) {
+    process.stdout.write(globalHelp({ ...COMMANDS, ...(await loadExtra()) }) + '\n');
+    return 2;
+  }
+  if (verb === 'help') {
+    const target = rest[0];
+    if (!target) {
+      process.stdout.write(globalHelp({ ...COMMANDS, ...(await loadExtra()) }) + '\n');
+      return 0;
+    }
+    const cmd = await loadCommand(target);
+    process.stdout.write(commandHelp(cmd) + '\n');
+    return 0;
+  }
+  verb = ALIASES[verb] ?? verb;
+  const cmd = await loadCommand(verb);
+  if (rest.includes('-h') || rest.includes('--help')) {
+    process.stdout.write(commandHelp(cmd) + '\n');
+    return 0;
+  }
+  const dd = rest.indexOf('--');
+  const before = dd >= 0 ? rest.slice(0, dd) : rest;
+  const after = dd >= 0 ? rest.slice(dd + 1) : [];
+  let parsed: Parsed;
+  try {
+    const r = parseArgs({
+      args: before,
+      options: { json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, ...(cmd.options ?? {}) },
+      allowPositionals: true,
+      strict: true,
+    });
+    parsed = { values: r.values as Parsed['values'], positionals: r.positionals, rest: after };
+  } catch (e) {
+    throw usage(`${(e as Error).message.replace(/\. To specify a positional.*$/, '')}\nusage: strata ${cmd.usage}`);
+  }
+  json = json || parsed.values.json === true;
+  quiet = quiet || parsed.values.quiet === true;
+  const io = makeIo({ json, quiet });
+  try {
+    const code = await cmd.run(parsed, io);
+    io.endProgress();
+    return code ?? 0;
+  } catch (e) {
+    io.endProgress();
+    return reportError(e, io, json);
+  }
+}
+
+async function loadCommand(verb: string): Promise<Command> {
+  const all = { ...COMMANDS };
+  let entry = all[verb];
+  if (!entry) entry = (await loadExtra())[verb];
+  if (!entry) {
+    const names = Object.keys({ ...COMMANDS, ...(await loadExtra()) });
+    const near = names.filter((n) => n.startsWith(verb.slice(0, 2)));
+    throw usage(`unknown command ${JSON.stringify(verb)}${near.length ? ` (did you mean ${near.join(', ')}?)` : ''}; see strata --help`);
+  }
+  const mod = (await import(`./commands/${entry[0]}.js`)) as { default: Command };
+  return mod.default;
+}
+
+class UsageError extends Error {}
+function usage(msg: string): UsageError {
+  return new UsageError(msg);
+}
+
+function reportError(e: unknown, io: ReturnType<typeof makeIo>, json: boolean): number {
+  const se = e as { name?: string; code?: string; message?: string; hint?: string; exitCode?: number; details?: unknown; toJSON?: () => unknown };
+  if (e instanceof UsageError) {
+    if (json) io.json({ error: { code: 'INVALID_ARGUMENT', message: e.message } });
+    else io.err(`strata: ${e.message}`);
+    return 2;
+  }
+  if (se && se.name === 'StrataError') {
+    if (json) io.json({ error: se.toJSON ? se.toJSON() : { code: se.code, message: se.message } });
+    else {
+      io.err(`error: ${se.message}`);
+      if (se.hint) io.err(`hint: ${se.hint}`);
+    }
+    return se.exitCode ?? 1;
+  }
+  const msg = (e as Error)?.message ?? String(e);
+  if (json) io.json({ error: { code: 'INTERNAL', message: msg } });
+  else {
+    io.err(`error: internal error: ${msg}`);
+    if (process.env.STRATA_DEBUG) io.err(String((e as Error)?.stack));
+    else io.err('hint: rerun with STRATA_DEBUG=1 for details, and report it');
+  }
+  return 1;
+}

@@ -1,0 +1,80 @@
+import * as fsp from 'node:fs/promises';
+import { join } from 'node:path';
+import { StrataError } from '../errors/index.js';
+import { isUnder, outermost, toRepoPath } from '../workspace/paths.js';
+import { identToRow, viewWorkspace } from '../repo/worktree.js';
+import { loadIgnore } from '../workspace/ignore.js';
+import { withWriteRepo, type OpContext } from './context.js';
+import { syncGitignore } from './gitignore.js';
+import type { Repository } from '../repo/index.js';
+import type { IndexRow } from '../meta/db.js';
+
+export interface AddOptions {
+  paths: string[];
+  jobs?: number;
+}
+
+export interface AddResult {
+  added: number;
+  modified: number;
+  deleted: number;
+  unchanged: number;
+  files: number;
+  bytes: number;
+  trackedRoots: string[];
+  gitignoreUpdated: boolean;
+}
+
+export async function add(ctx: OpContext, opts: AddOptions): Promise<AddResult> {
+  if (opts.paths.length === 0) throw new StrataError('INVALID_ARGUMENT', 'nothing to add', { hint: 'name the data paths: strata add data/ models/model.onnx' });
+  return withWriteRepo(ctx, 'add', (repo) => stagePaths(repo, ctx, opts.paths.map((p) => toRepoPath(repo.root, ctx.cwd, p)), opts));
+}
+
+/** Stage everything under `paths` (new, modified and deleted files). Used by add and commit -a. */
+export async function stagePaths(repo: Repository, ctx: OpContext, paths: string[], opts: { jobs?: number } = {}): Promise<AddResult> {
+  const index = repo.db.loadIndex();
+  const ig = await loadIgnore(repo.root);
+  const roots = outermost(paths);
+  for (const r of roots) {
+    const exists = await fsp.lstat(join(repo.root, r)).then(() => true, () => false);
+    const known = [...index.keys()].some((p) => isUnder(p, r));
+    if (!exists && !known) {
+      throw new StrataError('PATH_NOT_FOUND', `no such file or directory: ${r || '.'}`, { hint: 'check the path (it is relative to the current directory)' });
+    }
+    if (exists && r !== '' && ig.ignores(r)) {
+      throw new StrataError('INVALID_ARGUMENT', `${r} is ignored by .strataignore`, { hint: 'remove the matching rule from .strataignore to track it' });
+    }
+  }
+  const view = await viewWorkspace(repo, roots, { store: true, progress: ctx.progress, jobs: opts.jobs });
+  // Objects must be durable before the index refers to them.
+  await view.ingestor.finish();
+  let added = 0;
+  let modified = 0;
+  let unchanged = 0;
+  let bytes = 0;
+  const rows: IndexRow[] = [];
+  for (const [p, { wf, ident }] of view.files) {
+    const row = identToRow(p, wf, ident);
+    const old = index.get(p);
+    if (!old) added++;
+    else if (old.id !== row.id || old.exec !== row.exec || old.type !== row.type || old.target !== row.target) modified++;
+    else {
+      unchanged++;
+      continue;
+    }
+    bytes += row.size;
+    rows.push(row);
+  }
+  const gone: string[] = [];
+  for (const p of index.keys()) if (roots.some((r) => isUnder(p, r)) && !view.files.has(p)) gone.push(p);
+  const tracked = outermost([...repo.db.trackedRoots(), ...roots]);
+  repo.db.tx(() => {
+    repo.db.upsertIndex(rows);
+    repo.db.deleteIndex(gone);
+    repo.db.deleteStat(gone);
+    repo.db.upsertStat(view.statUpdates);
+    repo.db.setTrackedRoots(tracked);
+  });
+  const gitignoreUpdated = await syncGitignore(repo.root, tracked).catch(() => false);
+  return { added, modified, deleted: gone.length, unchanged, files: view.files.size, bytes, trackedRoots: tracked, gitignoreUpdated };
+}

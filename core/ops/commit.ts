@@ -1,0 +1,76 @@
+import { StrataError } from '../errors/index.js';
+import { readCodeState } from '../code/git.js';
+import type { Commit, Id } from '../model/index.js';
+import { buildTree, flattenTree, diffFlat, type Change } from '../repo/tree.js';
+import { HEADS } from '../repo/refs.js';
+import { withWriteRepo, type OpContext } from './context.js';
+import { stagePaths } from './add.js';
+import type { Repository } from '../repo/index.js';
+
+export interface CommitOptions {
+  message: string;
+  allowEmpty?: boolean;
+  /** Stage changes of everything under the tracked roots first (like git commit -a). */
+  all?: boolean;
+  /** Extra metadata recorded in the commit. */
+  meta?: Record<string, unknown>;
+}
+
+export interface CommitResult {
+  id: Id;
+  branch: string | null;
+  parent: Id | null;
+  changes: Change[];
+  code: Commit['code'];
+}
+
+export async function commit(ctx: OpContext, opts: CommitOptions): Promise<CommitResult> {
+  const message = opts.message?.trim();
+  if (!message) throw new StrataError('INVALID_ARGUMENT', 'empty commit message', { hint: 'pass -m "what changed"' });
+  return withWriteRepo(ctx, 'commit', async (repo) => {
+    if (opts.all) {
+      const roots = repo.db.trackedRoots();
+      if (roots.length) await stagePaths(repo, ctx, roots);
+    }
+    return commitIndex(repo, message, opts);
+  });
+}
+
+/** Commit the staging index as it is (caller holds the write lock). */
+export async function commitIndex(repo: Repository, message: string, opts: { allowEmpty?: boolean; meta?: Record<string, unknown> } = {}): Promise<CommitResult> {
+  const head = repo.head();
+  const parentCommit = head.commit ? await repo.readCommit(head.commit) : null;
+  const index = repo.db.loadIndex();
+  const headFlat = await flattenTree(repo, parentCommit?.tree ?? null);
+  const changes = diffFlat(headFlat, index);
+  if (changes.length === 0 && !opts.allowEmpty) {
+    throw new StrataError('NOTHING_TO_COMMIT', 'nothing to commit: the index matches HEAD', {
+      hint: 'stage changes with strata add <path> (or use strata commit -a, or --allow-empty)',
+    });
+  }
+  const batch = repo.store.batch();
+  let tree: Id;
+  try {
+    tree = await buildTree(repo, index, batch);
+    await batch.finish();
+  } catch (e) {
+    await batch.abort();
+    throw e;
+  }
+  const code = await readCodeState(repo.root).catch(() => null);
+  const c: Commit = {
+    tree,
+    parents: head.commit ? [head.commit] : [],
+    author: await repo.author(),
+    time: Date.now(),
+    message,
+    code: code && code.root ? { commit: code.commit, branch: code.branch ?? null, remote: code.remote ?? null, dirty: code.dirty } : null,
+    meta: { roots: repo.db.trackedRoots(), ...(opts.meta ?? {}) },
+  };
+  const id = await repo.writeCommit(c);
+  repo.db.tx(() => {
+    if (head.branch) repo.db.casRef(HEADS + head.branch, head.commit, id);
+    else repo.db.casRef('HEAD', head.commit, id);
+  });
+  return { id, branch: head.branch, parent: head.commit, changes, code: c.code };
+}

@@ -1,0 +1,42 @@
+import { reachable } from '../repo/reach.js';
+import { withWriteRepo, type OpContext } from './context.js';
+
+export interface GcOptions {
+  dryRun?: boolean;
+}
+
+export interface GcResult {
+  dryRun: boolean;
+  objects: number;
+  bytes: number;
+  kept: number;
+  tmpRemoved: number;
+}
+
+/** Remove objects no ref, index entry or run needs. Holds the write lock throughout. */
+export async function gc(ctx: OpContext, opts: GcOptions = {}): Promise<GcResult> {
+  return withWriteRepo(ctx, 'gc', async (repo) => {
+    const live = await reachable(repo, { onMissing: () => undefined });
+    const dead: string[] = [];
+    let bytes = 0;
+    let kept = 0;
+    for await (const o of repo.store.list()) {
+      if (live.has(o.id)) kept++;
+      else {
+        dead.push(o.id);
+        bytes += o.size;
+      }
+    }
+    let tmpRemoved = 0;
+    if (!opts.dryRun) {
+      await repo.store.deleteMany(dead);
+      tmpRemoved = await repo.store.cleanTmp(0);
+      // Forget commits (metadata rows) whose objects are gone.
+      const deadSet = new Set(dead);
+      repo.db.tx(() => {
+        for (const id of repo.db.allCommitIds()) if (deadSet.has(id)) repo.db.db.prepare('DELETE FROM commits WHERE id = ?').run(id);
+      });
+    }
+    return { dryRun: !!opts.dryRun, objects: dead.length, bytes, kept, tmpRemoved };
+  });
+}

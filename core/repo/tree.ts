@@ -1,0 +1,196 @@
+/**
+ * Flat views of trees (path -> entry), building trees from the staging index, and tree-to-tree
+ * diffs that skip unchanged subtrees (cost grows with the change, not the repository).
+ */
+import { StrataError } from '../errors/index.js';
+import type { IndexRow } from '../meta/db.js';
+import { compareNames, type DirEntry, type Id, type Tree, type TreeEntry } from '../model/index.js';
+import type { BatchWriter } from '../store/types.js';
+import type { Repository } from './index.js';
+
+export type Flat = Map<string, IndexRow>;
+
+function entryToRow(path: string, e: TreeEntry): IndexRow {
+  if (e.type === 'symlink') return { path, type: 'symlink', exec: false, size: e.size, id: e.id, chunks: null, target: e.target };
+  if (e.type === 'file') return { path, type: 'file', exec: e.exec, size: e.size, id: e.id, chunks: e.chunks ?? null, target: null };
+  throw new Error('dir entry has no row');
+}
+
+/** Every file and symlink of a tree, keyed by repository path. */
+export async function flattenTree(repo: Repository, treeId: Id | null, prefix = ''): Promise<Flat> {
+  const out: Flat = new Map();
+  if (!treeId) return out;
+  const walk = async (id: Id, base: string): Promise<void> => {
+    const tree = await repo.readTree(id);
+    for (const e of tree.entries) {
+      const p = base ? `${base}/${e.name}` : e.name;
+      if (e.type === 'dir') await walk(e.id, p);
+      else out.set(p, entryToRow(p, e));
+    }
+  };
+  if (prefix) {
+    const e = await entryAt(repo, treeId, prefix);
+    if (!e) return out;
+    if (e.type === 'dir') await walk(e.id, prefix);
+    else out.set(prefix, entryToRow(prefix, e));
+    return out;
+  }
+  await walk(treeId, '');
+  return out;
+}
+
+/** The entry at `path` in a tree (null if absent); '' gives a synthetic dir entry for the root. */
+export async function entryAt(repo: Repository, treeId: Id, path: string): Promise<TreeEntry | null> {
+  if (path === '') return { type: 'dir', name: '', id: treeId, size: 0, count: 0 };
+  const parts = path.split('/');
+  let cur: Id = treeId;
+  for (let i = 0; i < parts.length; i++) {
+    const tree = await repo.readTree(cur);
+    const e = tree.entries.find((x) => x.name === parts[i]);
+    if (!e) return null;
+    if (i === parts.length - 1) return e;
+    if (e.type !== 'dir') return null;
+    cur = e.id;
+  }
+  return null;
+}
+
+/** Build (and store) the trees for a flat index; returns the root tree id. */
+export async function buildTree(repo: Repository, index: Flat, batch?: BatchWriter): Promise<Id> {
+  // children[dir] = entries directly in dir (files) and the set of subdirs.
+  const files = new Map<string, TreeEntry[]>();
+  const subdirs = new Map<string, Set<string>>();
+  const ensure = (dir: string) => {
+    if (!files.has(dir)) {
+      files.set(dir, []);
+      subdirs.set(dir, new Set());
+      if (dir !== '') {
+        const i = dir.lastIndexOf('/');
+        const parent = i < 0 ? '' : dir.slice(0, i);
+        ensure(parent);
+        subdirs.get(parent)!.add(dir);
+      }
+    }
+  };
+  ensure('');
+  for (const r of index.values()) {
+    const i = r.path.lastIndexOf('/');
+    const dir = i < 0 ? '' : r.path.slice(0, i);
+    const name = i < 0 ? r.path : r.path.slice(i + 1);
+    ensure(dir);
+    files.get(dir)!.push(
+      r.type === 'symlink'
+        ? { type: 'symlink', name, size: r.size, id: r.id, target: r.target ?? '' }
+        : r.chunks
+          ? { type: 'file', name, size: r.size, id: r.id, exec: r.exec, chunks: r.chunks }
+          : { type: 'file', name, size: r.size, id: r.id, exec: r.exec },
+    );
+  }
+  const build = async (dir: string): Promise<DirEntry> => {
+    const entries: TreeEntry[] = [...files.get(dir)!];
+    let size = 0;
+    let count = 0;
+    for (const e of entries) {
+      size += e.size;
+      count++;
+    }
+    for (const sub of subdirs.get(dir)!) {
+      const d = await build(sub);
+      entries.push(d);
+      size += d.size;
+      count += d.count;
+    }
+    const name = dir.slice(dir.lastIndexOf('/') + 1);
+    for (const e of entries) if (e.type !== 'dir' && files.get(dir + (dir ? '/' : '') + e.name)) {
+      throw new StrataError('INVALID_ARGUMENT', `${dir ? dir + '/' : ''}${e.name} is both a file and a directory in the index`, {
+        hint: 'strata rm one of them',
+      });
+    }
+    const tree: Tree = { entries };
+    const id = await repo.writeTree(tree, batch);
+    return { type: 'dir', name, id, size, count };
+  };
+  return (await build('')).id;
+}
+
+export type ChangeKind = 'added' | 'modified' | 'deleted' | 'typechange';
+
+export interface Change {
+  path: string;
+  kind: ChangeKind;
+  oldSize?: number;
+  newSize?: number;
+  oldId?: Id;
+  newId?: Id;
+}
+
+/** Entry identity for comparisons: content, type and exec bit. */
+export function sameEntry(a: IndexRow, b: IndexRow): boolean {
+  return a.id === b.id && a.type === b.type && a.exec === b.exec && (a.type !== 'symlink' || a.target === b.target);
+}
+
+/** Compare two flat views (old -> new). */
+export function diffFlat(oldF: Flat, newF: Flat, under?: (p: string) => boolean): Change[] {
+  const out: Change[] = [];
+  for (const [p, o] of oldF) {
+    if (under && !under(p)) continue;
+    const n = newF.get(p);
+    if (!n) out.push({ path: p, kind: 'deleted', oldSize: o.size, oldId: o.id });
+    else if (!sameEntry(o, n)) out.push({ path: p, kind: o.type !== n.type ? 'typechange' : 'modified', oldSize: o.size, newSize: n.size, oldId: o.id, newId: n.id });
+  }
+  for (const [p, n] of newF) {
+    if (under && !under(p)) continue;
+    if (!oldF.has(p)) out.push({ path: p, kind: 'added', newSize: n.size, newId: n.id });
+  }
+  out.sort((a, b) => compareNames(a.path, b.path));
+  return out;
+}
+
+/** Diff two trees by id, descending only into subtrees whose ids differ. */
+export async function diffTrees(repo: Repository, a: Id | null, b: Id | null, prefix = ''): Promise<Change[]> {
+  const out: Change[] = [];
+  const walk = async (x: Id | null, y: Id | null, base: string): Promise<void> => {
+    if (x === y) return;
+    const tx = x ? await repo.readTree(x) : { entries: [] };
+    const ty = y ? await repo.readTree(y) : { entries: [] };
+    const mx = new Map(tx.entries.map((e) => [e.name, e]));
+    const my = new Map(ty.entries.map((e) => [e.name, e]));
+    const names = [...new Set([...mx.keys(), ...my.keys()])].sort(compareNames);
+    for (const name of names) {
+      const ex = mx.get(name);
+      const ey = my.get(name);
+      const p = base ? `${base}/${name}` : name;
+      if (ex?.type === 'dir' || ey?.type === 'dir') {
+        if (ex?.type === 'dir' && ey?.type === 'dir') {
+          await walk(ex.id, ey.id, p);
+          continue;
+        }
+        if (ex?.type === 'dir') await walk(ex.id, null, p);
+        else if (ex) out.push({ path: p, kind: 'deleted', oldSize: ex.size, oldId: ex.id });
+        if (ey?.type === 'dir') await walk(null, ey.id, p);
+        else if (ey) out.push({ path: p, kind: 'added', newSize: ey.size, newId: ey.id });
+        continue;
+      }
+      if (!ex && ey) out.push({ path: p, kind: 'added', newSize: ey.size, newId: ey.id });
+      else if (ex && !ey) out.push({ path: p, kind: 'deleted', oldSize: ex.size, oldId: ex.id });
+      else if (ex && ey) {
+        const same = ex.id === ey.id && ex.type === ey.type && (ex.type !== 'file' || ey.type !== 'file' || ex.exec === ey.exec);
+        if (!same) out.push({ path: p, kind: ex.type !== ey.type ? 'typechange' : 'modified', oldSize: ex.size, newSize: ey.size, oldId: ex.id, newId: ey.id });
+      }
+    }
+  };
+  if (prefix) {
+    const ex = a ? await entryAt(repo, a, prefix) : null;
+    const ey = b ? await entryAt(repo, b, prefix) : null;
+    if (ex?.type === 'dir' || ey?.type === 'dir') {
+      await walk(ex?.type === 'dir' ? ex.id : null, ey?.type === 'dir' ? ey.id : null, prefix);
+    } else if (ex || ey) {
+      const fx = ex ? new Map([[prefix, entryToRow(prefix, ex)]]) : new Map();
+      const fy = ey ? new Map([[prefix, entryToRow(prefix, ey)]]) : new Map();
+      return diffFlat(fx, fy);
+    }
+    return out.sort((p, q) => compareNames(p.path, q.path));
+  }
+  await walk(a, b, '');
+  return out.sort((p, q) => compareNames(p.path, q.path));
+}
