@@ -8,6 +8,68 @@ import { startS3rver, type S3rverHandle } from './helpers/s3rver.js';
 import { S3Store } from '../core/store/s3/index.js';
 import { S3RefStore } from '../core/store/s3/refs.js';
 import { FileRefStore, type RefStore } from '../core/store/refs.js';
+import * as http from 'node:http';
+
+/**
+ * A proxy in front of s3rver that enforces If-None-Match / If-Match on PUT and DELETE the way AWS S3
+ * and MinIO do (one request per key at a time, so check-then-forward is atomic). Lets the test suite
+ * exercise the 'enforced' code path without a real S3.
+ */
+async function startEnforcingProxy(upstreamPort: number): Promise<{ endpoint: string; stop(): Promise<void> }> {
+  const busy = new Map<string, Promise<void>>();
+  const forward = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) =>
+    new Promise<void>((done) => {
+      const up = http.request({ host: '127.0.0.1', port: upstreamPort, path: req.url, method: req.method, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 500, r.headers);
+        r.pipe(res);
+        r.on('end', done);
+      });
+      up.end(body);
+    });
+  const headEtag = (path: string) =>
+    new Promise<string | null>((resolve) => {
+      http
+        .request({ host: '127.0.0.1', port: upstreamPort, path, method: 'HEAD' }, (r) => {
+          r.resume();
+          resolve(r.statusCode === 200 ? String(r.headers.etag) : null);
+        })
+        .end();
+    });
+  const fail = (res: http.ServerResponse, status: number, code: string) => {
+    res.writeHead(status, { 'content-type': 'application/xml' });
+    res.end(`<?xml version="1.0"?><Error><Code>${code}</Code><Message>${code}</Message></Error>`);
+  };
+  const server = http.createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks);
+    const inm = req.headers['if-none-match'];
+    const im = req.headers['if-match'];
+    if (!((req.method === 'PUT' || req.method === 'DELETE') && (inm || im))) return forward(req, res, body);
+    const path = req.url!.split('?')[0]!;
+    while (busy.has(path)) await busy.get(path);
+    let release!: () => void;
+    busy.set(path, new Promise<void>((r) => (release = r)));
+    try {
+      const cur = await headEtag(path);
+      if (inm === '*' && cur !== null) return fail(res, 412, 'PreconditionFailed');
+      if (im && cur === null) return fail(res, 404, 'NoSuchKey');
+      if (im && im !== cur) return fail(res, 412, 'PreconditionFailed');
+      await forward(req, res, body);
+    } finally {
+      busy.delete(path);
+      release();
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    stop: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
 
 const cid = () => randomBytes(32).toString('hex');
 const code = (e: unknown) => (e as { code?: string }).code;
@@ -16,11 +78,14 @@ const isConflict = (e: unknown) => code(e) === 'REF_CONFLICT';
 let s3: S3rverHandle;
 let tmp: string;
 let n = 0;
+let enforcing: { endpoint: string; stop(): Promise<void> } | undefined;
 before(async () => {
   s3 = await startS3rver({ buckets: ['refs'] });
+  enforcing = await startEnforcingProxy(s3.port);
   tmp = await mkdtemp(join(tmpdir(), 'strata-refs-'));
 });
 after(async () => {
+  await enforcing?.stop();
   await s3.stop();
   await rm(tmp, { recursive: true, force: true });
 });
@@ -68,6 +133,7 @@ function casBasics(name: string, make: () => Promise<RefStore>) {
 }
 
 casBasics('s3 (s3rver, read-check-write)', async () => new S3RefStore(new S3Store(s3.storeOptions('refs', `basics/${++n}`))));
+casBasics('s3 (enforcing proxy, atomic CAS)', async () => new S3RefStore(new S3Store({ ...s3.storeOptions('refs', `basics-enf/${++n}`), endpoint: enforcing!.endpoint })));
 casBasics('file', async () => new FileRefStore(join(tmp, `basics-${++n}`)));
 
 describe('S3RefStore on s3rver', () => {
@@ -167,5 +233,38 @@ describe('FileRefStore: atomic CAS with a lock file', () => {
     await writeFile(join(root, 'refs', 'heads', 'main.lock'), '');
     await assert.rejects(refs.update('heads/main', cid(), r.etag), (e: unknown) => isConflict(e) && /another process/.test((e as Error).message));
     assert.deepEqual((await refs.list()).map((x) => x.name), ['heads/main']);
+  });
+});
+
+describe('S3RefStore against a server that enforces conditional writes', () => {
+  let proxy: { endpoint: string; stop(): Promise<void> };
+  before(async () => {
+    proxy = await startEnforcingProxy(s3.port);
+  });
+  after(async () => {
+    await proxy.stop();
+  });
+  const make = (prefix: string) => new S3Store({ ...s3.storeOptions('refs', prefix), endpoint: proxy.endpoint });
+
+  it("probeConditionalWrites reports 'enforced'", async () => {
+    const store = make('enf-probe');
+    assert.equal(await new S3RefStore(store).probeConditionalWrites(), 'enforced');
+    await store.close();
+  });
+
+  it('exactly one of N concurrent updates from the same etag wins (atomic CAS)', async () => {
+    const store = make('enf-conc');
+    const refs = new S3RefStore(store);
+    assert.equal(await refs.conditionalWrites(), 'enforced');
+    const base = await refs.create('heads/main', cid());
+    const values = Array.from({ length: 8 }, cid);
+    const res = await Promise.allSettled(values.map((v) => refs.update('heads/main', v, base.etag)));
+    const winners = values.filter((_, i) => res[i]!.status === 'fulfilled');
+    for (const r of res) if (r.status === 'rejected') assert.ok(isConflict(r.reason), String(r.reason));
+    assert.equal(winners.length, 1);
+    assert.equal((await refs.get('heads/main'))!.value, winners[0]);
+    const creates = await Promise.allSettled(values.map((v) => refs.create('heads/other', v)));
+    assert.equal(creates.filter((r) => r.status === 'fulfilled').length, 1);
+    await store.close();
   });
 });
