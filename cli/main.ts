@@ -31,8 +31,6 @@ export const COMMANDS: Record<string, [string, string]> = {
 
 const ALIASES: Record<string, string> = { st: 'status', co: 'checkout', ci: 'commit' };
 
-/** Extra command sets registered by other subsystems (remotes, pipelines, server). */
-const EXTRA_COMMANDS_FILE = './commands/index-extra.js';
 
 function version(): string {
   const require = createRequire(import.meta.url);
@@ -40,12 +38,7 @@ function version(): string {
 }
 
 async function loadExtra(): Promise<Record<string, [string, string]>> {
-  try {
-    const m = (await import(EXTRA_COMMANDS_FILE)) as { EXTRA: Record<string, [string, string]> };
-    return m.EXTRA;
-  } catch {
-    return {};
-  }
+  return {};
 }
 
 function globalHelp(all: Record<string, [string, string]>): string {
