@@ -30,7 +30,7 @@ export interface RunResult {
 /** Run `strata ARGS` in `cwd`. Never throws on a non-zero exit: assert on `code`. */
 export function strata(cwd: string, args: string[], opts: { env?: Record<string, string | undefined>; input?: string | Buffer; timeoutMs?: number } = {}): Promise<RunResult> {
   return new Promise((res, rej) => {
-    const env = { ...process.env, NO_COLOR: '1', STRATA_AUTHOR_NAME: 'Test User', STRATA_AUTHOR_EMAIL: 'test@example.com', ...opts.env };
+    const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', STRATA_AUTHOR_NAME: 'Test User', STRATA_AUTHOR_EMAIL: 'test@example.com', ...opts.env };
     for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
     const p = spawn(process.execPath, [BIN, ...args], { cwd, env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
