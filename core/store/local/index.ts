@@ -15,7 +15,6 @@ import * as fsp from 'node:fs/promises';
 import { join, dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { StrataError, fromSystemError } from '../../errors/index.js';
 import { createHasher, isId } from '../../hash/index.js';
 import {
@@ -363,7 +362,7 @@ export class LocalStore implements ObjectStore, LocalPathCapable {
       const fh = await fsp.open(tmp, 'w', 0o444);
       try {
         if (buf) await fh.writeFile(buf);
-        else await pipeline(data as AsyncIterable<Uint8Array>, fh.createWriteStream({ autoClose: false, highWaterMark: 1 << 20 }));
+        else for await (const chunk of data as AsyncIterable<Uint8Array>) await fh.write(chunk);
         if (this.fsyncEnabled) await fh.sync();
       } finally {
         await fh.close();
@@ -409,7 +408,8 @@ export class LocalStore implements ObjectStore, LocalPathCapable {
     const map = this.packIndex;
     this.loadedIdx.add(pack);
     if (!map) return; // loaded lazily later, from disk
-    for (const e of entries) if (!map.has(e.id)) map.set(e.id, { pack, offset: e.offset, size: e.size });
+    // The newest pack wins: a pack being rewritten by gc is about to disappear.
+    for (const e of entries) map.set(e.id, { pack, offset: e.offset, size: e.size });
   }
 
   /** For pack writers: is `id` already stored (loose or packed) as far as this process knows? */
@@ -568,6 +568,8 @@ class LocalPackWriter implements BatchWriter {
   private objects = 0;
   private bytes = 0;
   private finished = false;
+  /** Loose objects this batch created (removed again by abort). */
+  private loose: string[] = [];
   private chain: Promise<void> = Promise.resolve();
 
   constructor(private readonly store: LocalStore, private readonly opts: { forceNew?: boolean } = {}) {}
@@ -589,6 +591,7 @@ class LocalPackWriter implements BatchWriter {
     this.bytes += data.length;
     if (data.length >= PACK_OBJECT_MAX) {
       await this.store.put(id, data);
+      this.loose.push(id);
       return;
     }
     if (!this.fh) {
@@ -657,6 +660,9 @@ class LocalPackWriter implements BatchWriter {
 
   async abort(): Promise<void> {
     this.finished = true;
+    await this.chain;
+    for (const id of this.loose) await fsp.rm(this.store.objectPath(id), { force: true }).catch(() => undefined);
+    this.loose = [];
     const fh = this.fh;
     this.fh = null;
     this.pending = [];
