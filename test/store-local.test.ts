@@ -1,14 +1,138 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+/**
+ * LocalStore: the shared ObjectStore contract, plus what only a local folder has: packs that
+ * survive a reopen, and crash leftovers (packs without an idx, temp files) that are invisible to
+ * readers and removed by cleanTmp.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runStoreContract } from './helpers/store-contract.js';
-import { LocalStore } from '../core/store/local/index.js';
+import { obj, readAll, runStoreContract } from './helpers/store-contract.js';
+import { LocalStore, decodeIdx } from '../core/store/local/index.js';
 import { initHash } from '../core/hash/index.js';
 
 await initHash();
-runStoreContract('local', async () => {
+
+async function freshStore(): Promise<{ dir: string; store: LocalStore; cleanup(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'strata-local-'));
   const store = new LocalStore(dir);
   await store.init();
-  return { store, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  return { dir, store, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+runStoreContract('local', async () => {
+  const { store, cleanup } = await freshStore();
+  return {
+    store,
+    cleanup,
+    // A plain put is a loose, read-only file: make it writable and overwrite it in place.
+    corrupt: async (id, bytes) => {
+      const p = store.objectPath(id);
+      await chmod(p, 0o644);
+      await writeFile(p, bytes);
+    },
+  };
+});
+
+async function ids(store: LocalStore): Promise<Set<string>> {
+  const out = new Set<string>();
+  for await (const o of store.list()) out.add(o.id);
+  return out;
+}
+
+describe('LocalStore on disk', () => {
+  it('packed objects survive closing and reopening the store (another process view)', async () => {
+    const { dir, store, cleanup } = await freshStore();
+    try {
+      const objs = Array.from({ length: 120 }, (_, i) => obj(10 + i * 7));
+      const big = obj((1 << 20) + 5); // >= PACK_OBJECT_MAX: stored loose even in a batch
+      const w = store.batch();
+      for (const o of [...objs, big]) await w.add(o.id, o.data);
+      await w.finish();
+      await store.close();
+      const packs = (await readdir(join(dir, 'pack'))).sort();
+      assert.ok(packs.some((n) => n.endsWith('.pack')) && packs.some((n) => n.endsWith('.idx')), packs.join(','));
+      const again = new LocalStore(dir);
+      for (const o of [...objs, big]) {
+        assert.equal(await again.has(o.id), true);
+        assert.deepEqual(await again.getBytes(o.id, { verify: true }), o.data);
+      }
+      assert.deepEqual(await readAll(await again.get(objs[5]!.id, { verify: true })), objs[5]!.data);
+      assert.equal((await ids(again)).size, objs.length + 1);
+      await again.close();
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('a pack without its idx (crash before the idx was written) is invisible and removed by cleanTmp', async () => {
+    const { dir, store, cleanup } = await freshStore();
+    try {
+      const kept = obj(100);
+      const w = store.batch();
+      await w.add(kept.id, kept.data);
+      await w.finish();
+      // A second pack whose idx never made it to disk.
+      const lost = Array.from({ length: 5 }, (_, i) => obj(50 + i));
+      const w2 = store.batch();
+      for (const o of lost) await w2.add(o.id, o.data);
+      await w2.finish();
+      await store.close();
+      const idxs = (await readdir(join(dir, 'pack'))).filter((n) => n.endsWith('.idx'));
+      assert.equal(idxs.length, 2);
+      // Drop the idx of the pack holding `lost`, as if the process died between pack and idx.
+      let orphan = '';
+      for (const n of idxs) {
+        const entries = decodeIdx(await readFile(join(dir, 'pack', n)));
+        if (entries.some((e) => e.id === lost[0]!.id)) {
+          await rm(join(dir, 'pack', n));
+          orphan = n.replace(/\.idx$/, '.pack');
+        }
+      }
+      assert.ok(orphan && (await readdir(join(dir, 'pack'))).includes(orphan));
+      // Also a temp file from an interrupted loose write.
+      await writeFile(join(dir, 'tmp', 'obj-99999-deadbeef'), 'partial');
+
+      const s = new LocalStore(dir);
+      for (const o of lost) {
+        assert.equal(await s.has(o.id), false);
+        assert.equal(await s.stat(o.id), null);
+      }
+      assert.deepEqual(await ids(s), new Set([kept.id]));
+      // Too young to be garbage for a cleaner that only takes old leftovers.
+      assert.equal(await s.cleanTmp(60_000), 0);
+      assert.equal(await s.cleanTmp(0), 2);
+      assert.ok(!(await readdir(join(dir, 'pack'))).includes(orphan));
+      assert.deepEqual(await readdir(join(dir, 'tmp')), []);
+      assert.deepEqual(await s.getBytes(kept.id, { verify: true }), kept.data);
+      // The lost objects can be written again.
+      const w3 = s.batch();
+      for (const o of lost) await w3.add(o.id, o.data);
+      await w3.finish();
+      for (const o of lost) assert.deepEqual(await s.getBytes(o.id, { verify: true }), o.data);
+      await s.close();
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('an aborted batch leaves no visible objects and no temp files', async () => {
+    const { dir, store, cleanup } = await freshStore();
+    try {
+      const small = obj(300);
+      const big = obj((1 << 20) + 1);
+      const w = store.batch();
+      await w.add(small.id, small.data);
+      await w.add(big.id, big.data);
+      await w.abort();
+      assert.equal(await store.has(small.id), false);
+      assert.equal(await store.has(big.id), false);
+      assert.deepEqual(await readdir(join(dir, 'tmp')), []);
+      assert.deepEqual(await readdir(join(dir, 'pack')), []);
+      await store.close();
+    } finally {
+      await cleanup();
+    }
+  });
 });

@@ -1,0 +1,175 @@
+/**
+ * The data model: canonical JSON, tree/manifest/commit serialization, ids, and the tree parser's
+ * refusal of names that could escape the workspace.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { initHash, hashBytes } from '../core/hash/index.js';
+import { isStrataError } from '../core/errors/index.js';
+import {
+  canonicalJson,
+  commitId,
+  compareNames,
+  parseCommit,
+  parseManifest,
+  parseTree,
+  serializeCommit,
+  serializeManifest,
+  serializeTree,
+  treeId,
+  type Commit,
+  type Tree,
+} from '../core/model/index.js';
+
+await initHash();
+
+const A = 'a'.repeat(64);
+const B = 'b'.repeat(64);
+const C = 'c'.repeat(64);
+
+function corrupt(fn: () => unknown): void {
+  assert.throws(fn, (e: unknown) => isStrataError(e, 'OBJECT_CORRUPT'));
+}
+
+describe('canonicalJson', () => {
+  it('sorts keys at every depth, drops undefined, no whitespace', () => {
+    const a = canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: 'x' }, u: undefined });
+    const b = canonicalJson({ a: { c: 'x', d: [3, { y: 2, z: 1 }] }, b: 1 });
+    assert.equal(a, b);
+    assert.equal(a, '{"a":{"c":"x","d":[3,{"y":2,"z":1}]},"b":1}');
+  });
+
+  it('is stable for unicode keys (UTF-8 byte order) and escapes strings like JSON', () => {
+    assert.equal(canonicalJson({ é: 1, z: 2, Z: 3 }), '{"Z":3,"z":2,"é":1}');
+    assert.equal(canonicalJson('a"b\n'), '"a\\"b\\n"');
+    assert.equal(canonicalJson([undefined, null, true]), '[null,null,true]');
+  });
+
+  it('rejects values JSON cannot represent exactly', () => {
+    assert.throws(() => canonicalJson(Number.NaN), TypeError);
+    assert.throws(() => canonicalJson(Infinity), TypeError);
+    assert.throws(() => canonicalJson(() => 1), TypeError);
+  });
+
+  it('compareNames orders by UTF-8 bytes, not UTF-16 code units', () => {
+    // U+FF5E (3 UTF-8 bytes EF BD 9E) vs U+1F600 (surrogate pair in UTF-16, 4 bytes F0 9F 98 80):
+    // UTF-16 puts the emoji first (0xD83D < 0xFF5E); UTF-8 bytes put it last.
+    assert.ok(compareNames('\uff5e', '\u{1f600}') < 0);
+    assert.ok(compareNames('a', 'b') < 0);
+    assert.ok(compareNames('B', 'a') < 0);
+    assert.equal(compareNames('x', 'x'), 0);
+  });
+});
+
+describe('trees', () => {
+  const tree: Tree = {
+    entries: [
+      { type: 'file', name: 'z.csv', size: 3, id: A, exec: false },
+      { type: 'dir', name: 'sub', size: 10, id: B, count: 2 },
+      { type: 'symlink', name: 'link', size: 5, id: C, target: 'z.csv' },
+      { type: 'file', name: 'big.bin', size: 9_000_000, id: A, exec: false, chunks: B },
+      { type: 'file', name: 'run.sh', size: 4, id: C, exec: true },
+    ],
+  };
+
+  it('serializes with entries sorted by name whatever the input order', () => {
+    const bytes = serializeTree(tree);
+    const reversed = serializeTree({ entries: [...tree.entries].reverse() });
+    assert.ok(bytes.equals(reversed));
+    const names = (JSON.parse(bytes.toString()) as { e: unknown[][] }).e.map((e) => e[0]);
+    assert.deepEqual(names, ['big.bin', 'link', 'run.sh', 'sub', 'z.csv']);
+    assert.equal(treeId(tree).id, hashBytes(bytes));
+  });
+
+  it('round-trips every entry kind (exec bit, chunks, symlink target, dir count)', () => {
+    const back = parseTree(serializeTree(tree));
+    const byName = new Map(back.entries.map((e) => [e.name, e]));
+    for (const e of tree.entries) assert.deepEqual(byName.get(e.name), e);
+    assert.ok(serializeTree(back).equals(serializeTree(tree)));
+  });
+
+  it('the id changes when any field changes', () => {
+    const base = treeId(tree).id;
+    const variants: Tree[] = [
+      { entries: tree.entries.map((e) => (e.name === 'run.sh' ? { ...e, exec: false } : e)) },
+      { entries: tree.entries.map((e) => (e.name === 'link' ? { ...e, target: 'other' } : e)) },
+      { entries: tree.entries.map((e) => (e.name === 'z.csv' ? { ...e, size: 4 } : e)) },
+      { entries: tree.entries.filter((e) => e.name !== 'sub') },
+    ];
+    const ids = new Set([base, ...variants.map((t) => treeId(t).id)]);
+    assert.equal(ids.size, variants.length + 1);
+  });
+
+  it('refuses duplicate names', () => {
+    assert.throws(() => serializeTree({ entries: [tree.entries[0]!, tree.entries[0]!] }), /duplicate/);
+  });
+
+  it('parseTree rejects names that are empty, ., .., or contain / \\ or NUL', () => {
+    for (const name of ['', '.', '..', 'a/b', '../x', '/abs', 'a\\b', 'nul\0byte']) {
+      const raw = Buffer.from(JSON.stringify({ strata: 'tree', v: 1, e: [[name, 'f', 1, A]] }));
+      corrupt(() => parseTree(raw));
+    }
+  });
+
+  it('parseTree rejects malformed objects', () => {
+    corrupt(() => parseTree(Buffer.from('not json')));
+    corrupt(() => parseTree(Buffer.from('{"strata":"commit","v":1,"e":[]}')));
+    corrupt(() => parseTree(Buffer.from('{"strata":"tree","v":2,"e":[]}')));
+    corrupt(() => parseTree(Buffer.from(JSON.stringify({ strata: 'tree', v: 1, e: [['x', 'f', 1, 'nothex']] }))));
+    corrupt(() => parseTree(Buffer.from(JSON.stringify({ strata: 'tree', v: 1, e: [['x', 'q', 1, A]] }))));
+  });
+});
+
+describe('chunk manifests', () => {
+  it('round-trips and checks that chunk sizes add up', () => {
+    const m = { size: 30, chunks: [[A, 10], [B, 20]] as Array<[string, number]> };
+    assert.deepEqual(parseManifest(serializeManifest(m)), m);
+    corrupt(() => parseManifest(serializeManifest({ size: 31, chunks: m.chunks })));
+    corrupt(() => parseManifest(Buffer.from(JSON.stringify({ strata: 'chunks', v: 1, size: 1, c: [['zz', 1]] }))));
+  });
+});
+
+describe('commits', () => {
+  const c: Commit = {
+    tree: A,
+    parents: [B],
+    author: { name: 'Ada', email: 'ada@example.com' },
+    time: 1_700_000_000_000,
+    message: 'first\n\nbody',
+    code: { commit: '0123456789abcdef0123456789abcdef01234567', branch: 'main', remote: null, dirty: false },
+    meta: { roots: ['data'] },
+  };
+
+  it('ids are stable: same content, same id, whatever the key order', () => {
+    const shuffled: Commit = { meta: { roots: ['data'] }, code: { dirty: false, remote: null, branch: 'main', commit: c.code!.commit }, message: c.message, time: c.time, author: { email: 'ada@example.com', name: 'Ada' }, parents: [B], tree: A };
+    assert.equal(commitId(shuffled).id, commitId(c).id);
+    assert.equal(commitId(c).id, hashBytes(serializeCommit(c)));
+    assert.equal(commitId(c).id, commitId(parseCommit(serializeCommit(c))).id);
+    // Pinned ids: a change to the serialization would silently change every id ever made.
+    assert.equal(commitId(c).id, 'ba68958793090b0c64eecebfda7c7dece147ba7d58ffa2fe177efe9e598aacc9');
+    assert.equal(treeId({ entries: [] }).id, '552128a3bba16d2e6586c03c5cbd1a3234b60585ccdb810bdd0d34b0067c9a1a');
+    assert.equal(serializeTree({ entries: [] }).toString(), '{"e":[],"strata":"tree","v":1}');
+  });
+
+  it('round-trips and any change changes the id', () => {
+    assert.deepEqual(parseCommit(serializeCommit(c)), c);
+    const ids = new Set([
+      commitId(c).id,
+      commitId({ ...c, message: 'other' }).id,
+      commitId({ ...c, parents: [] }).id,
+      commitId({ ...c, time: c.time + 1 }).id,
+      commitId({ ...c, code: { ...c.code!, dirty: true } }).id,
+      commitId({ ...c, code: null }).id,
+    ]);
+    assert.equal(ids.size, 6);
+  });
+
+  it('empty meta is omitted, so it does not change the id', () => {
+    assert.equal(commitId({ ...c, meta: {} }).id, commitId({ ...c, meta: undefined }).id);
+  });
+
+  it('parseCommit rejects non-commits', () => {
+    corrupt(() => parseCommit(Buffer.from('{')));
+    corrupt(() => parseCommit(serializeTree({ entries: [] })));
+  });
+});
