@@ -38,13 +38,16 @@ export class Repository {
   readonly dir: string;
   readonly db: MetaDb;
   readonly store: LocalStore;
+  /** Injected object store (server with --store s3://...); null = the local store. */
+  private readonly injected: ObjectStore | null;
   private lock: WriteLock | null = null;
 
-  private constructor(root: string, db: MetaDb, store: LocalStore) {
+  private constructor(root: string, db: MetaDb, store: LocalStore, injected: ObjectStore | null = null) {
     this.root = root;
     this.dir = join(root, STRATA_DIR);
     this.db = db;
     this.store = store;
+    this.injected = injected;
   }
 
   /** The repository root containing `cwd` (walking up), or null. */
@@ -73,22 +76,28 @@ export class Repository {
     return Repository.openAt(root, opts);
   }
 
-  static async openAt(root: string, opts: { readonly?: boolean; create?: boolean } = {}): Promise<Repository> {
+  /**
+   * `objects`: use this object store instead of `.strata/objects` for reads and writes made through
+   * `repo.objects`, readTree/readCommit/writeTree/writeCommit (the server keeps objects in a bucket).
+   * Client-side operations that need local paths keep using `repo.store`.
+   */
+  static async openAt(root: string, opts: { readonly?: boolean; create?: boolean; objects?: ObjectStore } = {}): Promise<Repository> {
     await initHash();
     const dir = join(root, STRATA_DIR);
     const db = MetaDb.open(join(dir, DB_FILE), { readonly: opts.readonly, create: opts.create });
     const fsyncCfg = db.getConfig('core.fsync');
     const store = new LocalStore(join(dir, 'objects'), { fsync: fsyncCfg !== 'false' });
-    return new Repository(root, db, store);
+    return new Repository(root, db, store, opts.objects ?? null);
   }
 
   /** Object store used for reads/writes of this repository's objects. */
   get objects(): ObjectStore {
-    return this.store;
+    return this.injected ?? this.store;
   }
 
   async close(): Promise<void> {
     await this.store.close();
+    if (this.injected) await this.injected.close();
     this.db.close();
     if (this.lock) await this.lock.release();
     this.lock = null;
@@ -111,7 +120,7 @@ export class Repository {
   // ------------------------------------------------------------ trees and commits
 
   async readTree(id: Id): Promise<Tree> {
-    const raw = this.db.getTreeRaw(id) ?? (await this.store.getBytes(id, { verify: true }));
+    const raw = this.db.getTreeRaw(id) ?? (await this.objects.getBytes(id, { verify: true }));
     return parseTree(raw);
   }
 
@@ -119,7 +128,7 @@ export class Repository {
   async writeTree(tree: Tree, batch?: { add(id: string, b: Buffer): Promise<void> }): Promise<Id> {
     const { id, bytes } = treeId(tree);
     if (batch) await batch.add(id, bytes);
-    else await this.store.put(id, bytes);
+    else await this.objects.put(id, bytes);
     this.db.putTree(id, bytes);
     return id;
   }
@@ -128,7 +137,7 @@ export class Repository {
     const raw = this.db.getCommitRaw(id);
     if (raw) return parseCommit(raw);
     try {
-      return parseCommit(await this.store.getBytes(id, { verify: true }));
+      return parseCommit(await this.objects.getBytes(id, { verify: true }));
     } catch (e) {
       if (e instanceof StrataError && e.code === 'OBJECT_MISSING') {
         throw new StrataError('UNKNOWN_REF', `commit ${id} is not in this repository`, { hint: 'fetch it with strata pull' });
@@ -140,7 +149,7 @@ export class Repository {
   /** Store a commit object and index it in the DB (not moving any ref). */
   async writeCommit(c: Commit): Promise<Id> {
     const { id, bytes } = commitId(c);
-    await this.store.put(id, bytes);
+    await this.objects.put(id, bytes);
     this.indexCommit(id, c, bytes);
     return id;
   }
