@@ -56,4 +56,44 @@ export const MIGRATIONS: string[] = [
   CREATE TABLE tracked (path TEXT PRIMARY KEY) WITHOUT ROWID;
   CREATE TABLE config (key TEXT PRIMARY KEY, value TEXT NOT NULL);
   `,
+  // 2: pipeline runs and the lineage graph (core/meta/runs.ts, core/lineage/graph.ts)
+  `
+  CREATE TABLE runs (
+    id TEXT PRIMARY KEY,            -- UUIDv7 (sorts by start time)
+    stage TEXT NOT NULL,            -- stage name (strata.yaml) or the -n NAME of strata run
+    status TEXT NOT NULL CHECK (status IN ('ok', 'failed', 'cached')),
+    signature TEXT NOT NULL,        -- run-cache key (core/pipeline/signature.ts)
+    cmd TEXT NOT NULL,
+    started INTEGER NOT NULL,       -- ms since epoch
+    ended INTEGER NOT NULL,
+    exit_code INTEGER,              -- null when killed by a signal or not executed (cached)
+    code_commit TEXT,               -- git commit of the code
+    code_dirty INTEGER NOT NULL DEFAULT 0,
+    log TEXT,                       -- object id of the captured stdout+stderr
+    object TEXT NOT NULL,           -- object id of the run record (canonical JSON, also in the store)
+    cached_from TEXT,               -- for status cached: the run whose outputs were restored
+    record TEXT NOT NULL            -- the run record (same bytes as the object)
+  );
+  CREATE INDEX runs_stage ON runs(stage, id);
+  CREATE INDEX runs_signature ON runs(signature, id);
+  CREATE INDEX runs_status ON runs(status, id);
+  CREATE INDEX runs_started ON runs(started);
+  CREATE TABLE lineage_nodes (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('version', 'run')),
+    ref TEXT NOT NULL,              -- version: content id (blob or tree id); run: the run id
+    path TEXT NOT NULL DEFAULT '',  -- version: project path; run: ''
+    type TEXT,                      -- version: dataset | model | metrics; run: the stage name
+    obj TEXT,                       -- version: file | dir; run: status
+    UNIQUE (kind, ref, path)
+  );
+  CREATE INDEX lineage_nodes_path ON lineage_nodes(path, kind);
+  CREATE TABLE lineage_edges (
+    src INTEGER NOT NULL,           -- version -> run (used), run -> version (produced)
+    dst INTEGER NOT NULL,
+    rel TEXT NOT NULL CHECK (rel IN ('used', 'produced')),
+    PRIMARY KEY (src, dst)
+  ) WITHOUT ROWID;
+  CREATE INDEX lineage_edges_dst ON lineage_edges(dst, src);
+  `,
 ];

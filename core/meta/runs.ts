@@ -1,0 +1,299 @@
+/**
+ * Pipeline runs and the lineage graph in the metadata DB (migration 2): the run record (also
+ * stored as an object, canonical JSON), inserting a run with its lineage nodes and edges, and the
+ * queries `strata runs`, `strata repro`, `strata show RUN` and gc need.
+ *
+ * Lineage model: a node per dataset/model version (project path + content id) and per run; edges
+ * `used` (version -> run) and `produced` (run -> version). Graph traversals live in
+ * core/lineage/graph.ts.
+ */
+import { StrataError } from '../errors/index.js';
+import { canonicalJson, type Id } from '../model/index.js';
+import type { MetaDb } from './db.js';
+
+export type RunStatus = 'ok' | 'failed' | 'cached';
+export const RUN_STATUSES: readonly RunStatus[] = ['ok', 'failed', 'cached'];
+export type OutKind = 'dataset' | 'model' | 'metrics';
+
+/** An input of a run: the version of a file or directory the command read. */
+export interface RunDep {
+  path: string;
+  /** Blob id (file) or tree id (directory). */
+  id: Id;
+  kind: 'file' | 'dir';
+}
+
+/** An output of a run: enough to restore it from the store without running the command again. */
+export interface RunOut {
+  path: string;
+  /** Blob id (file, whole content), or tree id (directory). */
+  id: Id;
+  type: OutKind;
+  kind: 'file' | 'dir';
+  size: number;
+  /** false: `cache: false` in strata.yaml; the bytes are not in the store (cannot be restored). */
+  cache: boolean;
+  exec?: boolean;
+  /** Chunk manifest id when a large file is stored as chunks. */
+  chunks?: Id;
+  /** Symlink target when the output is a symbolic link. */
+  link?: string;
+}
+
+export interface RunCode {
+  commit: string | null;
+  branch: string | null;
+  remote: string | null;
+  dirty: boolean;
+}
+
+export interface RunEnvironment {
+  node: string;
+  platform: string;
+  arch: string;
+  hostname: string;
+  strata: string;
+}
+
+/** Everything known about one execution (or run-cache restore) of a stage. */
+export interface RunRecord {
+  /** UUIDv7 (also the OpenLineage runId). */
+  id: string;
+  stage: string;
+  status: RunStatus;
+  cmd: string;
+  /** Working directory of the command, project-relative ('.' = project root). */
+  wdir: string;
+  /** Stage environment variables added to the inherited environment. */
+  env: Record<string, string>;
+  /** Parameter values keyed by `paramName(ref)` (`key` for params.yaml, else `file:key`). */
+  params: Record<string, unknown>;
+  /** Where each parameter came from. */
+  paramRefs: Array<{ file: string; key: string }>;
+  deps: RunDep[];
+  /** Outputs as declared (ids empty when the run failed). */
+  outs: RunOut[];
+  code: RunCode | null;
+  environment: RunEnvironment;
+  /** ms since epoch. */
+  started: number;
+  ended: number;
+  /** Exit code of the command; null when killed by a signal or not executed (cached). */
+  exitCode: number | null;
+  signal: string | null;
+  /** Object id of the captured stdout+stderr (null for cached runs). */
+  log: Id | null;
+  /** Run-cache key. */
+  signature: string;
+  /** For status cached: the run whose outputs were restored. */
+  cachedFrom: string | null;
+  /** Why a run failed, when it was not simply a non-zero exit. */
+  error: string | null;
+  /** 'pipeline' when the stage comes from strata.yaml, 'adhoc' for `strata run`. */
+  origin: 'pipeline' | 'adhoc';
+}
+
+/** Canonical bytes of a run record (the run object stored next to trees and commits). */
+export function serializeRun(r: RunRecord): Buffer {
+  return Buffer.from(canonicalJson({ strata: 'run', v: 1, ...r }), 'utf8');
+}
+
+export function parseRun(bytes: Uint8Array | string): RunRecord {
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(typeof bytes === 'string' ? bytes : Buffer.from(bytes).toString('utf8'));
+  } catch {
+    throw new StrataError('OBJECT_CORRUPT', 'run object is not valid JSON');
+  }
+  if (raw.strata !== 'run' || typeof raw.id !== 'string' || typeof raw.stage !== 'string') throw new StrataError('OBJECT_CORRUPT', 'object is not a run');
+  const { strata: _s, v: _v, ...rest } = raw;
+  const r = rest as unknown as RunRecord;
+  return {
+    ...r,
+    env: r.env ?? {},
+    params: r.params ?? {},
+    paramRefs: r.paramRefs ?? [],
+    deps: r.deps ?? [],
+    outs: r.outs ?? [],
+    code: r.code ?? null,
+    exitCode: r.exitCode ?? null,
+    signal: r.signal ?? null,
+    log: r.log ?? null,
+    cachedFrom: r.cachedFrom ?? null,
+    error: r.error ?? null,
+    origin: r.origin ?? 'pipeline',
+  };
+}
+
+// ---------------------------------------------------------------- writing
+
+/** Id of the version node (path, id), created when missing. `type` overrides the stored type when given. */
+export function upsertVersionNode(db: MetaDb, path: string, id: Id, kind: 'file' | 'dir', type?: OutKind): number {
+  const row = type
+    ? (db
+        .stmt(
+          `INSERT INTO lineage_nodes(kind, ref, path, type, obj) VALUES ('version', ?, ?, ?, ?)
+           ON CONFLICT(kind, ref, path) DO UPDATE SET type = excluded.type, obj = excluded.obj RETURNING id`,
+        )
+        .get(id, path, type, kind) as { id: number })
+    : (db
+        .stmt(
+          `INSERT INTO lineage_nodes(kind, ref, path, type, obj) VALUES ('version', ?, ?, 'dataset', ?)
+           ON CONFLICT(kind, ref, path) DO UPDATE SET obj = excluded.obj RETURNING id`,
+        )
+        .get(id, path, kind) as { id: number });
+  return row.id;
+}
+
+/**
+ * Insert a run (row + lineage node + edges). Call inside a transaction (`db.tx`). Failed runs get
+ * `used` edges only: their outputs are not versions.
+ */
+export function insertRun(db: MetaDb, r: RunRecord, objectId: Id, record: string): void {
+  db.stmt(
+    `INSERT INTO runs(id, stage, status, signature, cmd, started, ended, exit_code, code_commit, code_dirty, log, object, cached_from, record)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(
+    r.id,
+    r.stage,
+    r.status,
+    r.signature,
+    r.cmd,
+    r.started,
+    r.ended,
+    r.exitCode,
+    r.code?.commit ?? null,
+    r.code?.dirty ? 1 : 0,
+    r.log,
+    objectId,
+    r.cachedFrom,
+    record,
+  );
+  const runNode = (db.stmt(`INSERT INTO lineage_nodes(kind, ref, path, type, obj) VALUES ('run', ?, '', ?, ?) RETURNING id`).get(r.id, r.stage, r.status) as { id: number }).id;
+  const edge = db.stmt('INSERT OR IGNORE INTO lineage_edges(src, dst, rel) VALUES (?, ?, ?)');
+  for (const d of r.deps) edge.run(upsertVersionNode(db, d.path, d.id, d.kind), runNode, 'used');
+  if (r.status !== 'failed') for (const o of r.outs) edge.run(runNode, upsertVersionNode(db, o.path, o.id, o.kind, o.type), 'produced');
+}
+
+// ---------------------------------------------------------------- reading
+
+interface Db {
+  db: MetaDb;
+}
+/** Accept a MetaDb or anything holding one (a Repository). */
+const dbOf = (x: MetaDb | Db): MetaDb => ('stmt' in x ? (x as MetaDb) : (x as Db).db);
+
+function recordOf(row: { record: string } | undefined): RunRecord | null {
+  return row ? parseRun(row.record) : null;
+}
+
+/**
+ * A run by id or unique id prefix (at least 4 characters; dashes optional). Throws RUN_NOT_FOUND,
+ * or AMBIGUOUS_REF when the prefix matches several runs.
+ */
+export function getRun(repoOrDb: MetaDb | Db, idOrPrefix: string): RunRecord {
+  const db = dbOf(repoOrDb);
+  const run = findRun(db, idOrPrefix);
+  if (!run) {
+    throw new StrataError('RUN_NOT_FOUND', `no run ${JSON.stringify(idOrPrefix)}`, { hint: 'list runs with strata runs (ids are UUIDs; a unique prefix is enough)' });
+  }
+  return run;
+}
+
+/** Like getRun, but null when nothing matches (still throws on an ambiguous prefix). */
+export function findRun(repoOrDb: MetaDb | Db, idOrPrefix: string): RunRecord | null {
+  const db = dbOf(repoOrDb);
+  const q = idOrPrefix.trim().toLowerCase();
+  if (!/^[0-9a-f-]{4,36}$/.test(q)) return null;
+  const exact = db.stmt('SELECT record FROM runs WHERE id = ?').get(q) as { record: string } | undefined;
+  if (exact) return recordOf(exact);
+  const hex = q.replace(/-/g, '');
+  if (hex.length < 4) return null;
+  // Re-insert the dashes where a UUID has them, so the prefix matches the stored form.
+  let prefix = '';
+  for (let i = 0; i < hex.length; i++) {
+    if (i === 8 || i === 12 || i === 16 || i === 20) prefix += '-';
+    prefix += hex[i];
+  }
+  const rows = db.stmt('SELECT id, record FROM runs WHERE id >= ? AND id < ? ORDER BY id LIMIT 10').all(prefix, prefix + 'g') as Array<{ id: string; record: string }>;
+  if (rows.length === 0) return null;
+  if (rows.length > 1) {
+    throw new StrataError('AMBIGUOUS_REF', `run prefix ${idOrPrefix} is ambiguous: ${rows.map((r) => r.id).join(', ')}`, {
+      hint: 'use more characters of the run id (runs started in the same millisecond share their first 13 characters)',
+    });
+  }
+  return recordOf(rows[0]);
+}
+
+export interface RunFilter {
+  stage?: string;
+  status?: RunStatus;
+  /** Only runs started at or after this time (ms since epoch). */
+  since?: number;
+  signature?: string;
+  /** At most this many (newest first). */
+  limit?: number;
+}
+
+/** Runs, newest first. */
+export function listRuns(repoOrDb: MetaDb | Db, filter: RunFilter = {}): RunRecord[] {
+  const db = dbOf(repoOrDb);
+  const where: string[] = [];
+  const args: unknown[] = [];
+  if (filter.stage !== undefined) {
+    where.push('stage = ?');
+    args.push(filter.stage);
+  }
+  if (filter.status !== undefined) {
+    if (!RUN_STATUSES.includes(filter.status)) {
+      throw new StrataError('INVALID_ARGUMENT', `unknown run status ${JSON.stringify(filter.status)}`, { hint: `use one of: ${RUN_STATUSES.join(', ')}` });
+    }
+    where.push('status = ?');
+    args.push(filter.status);
+  }
+  if (filter.since !== undefined) {
+    where.push('started >= ?');
+    args.push(filter.since);
+  }
+  if (filter.signature !== undefined) {
+    where.push('signature = ?');
+    args.push(filter.signature);
+  }
+  const limit = filter.limit ?? -1;
+  const sql = `SELECT record FROM runs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`;
+  return (db.stmt(sql).all(...args, limit) as Array<{ record: string }>).map((r) => parseRun(r.record));
+}
+
+/** The newest successful (ok or cached) run of a stage, or null. */
+export function lastSuccessfulRun(repoOrDb: MetaDb | Db, stage: string): RunRecord | null {
+  const db = dbOf(repoOrDb);
+  return recordOf(db.stmt("SELECT record FROM runs WHERE stage = ? AND status IN ('ok', 'cached') ORDER BY id DESC LIMIT 1").get(stage) as { record: string } | undefined);
+}
+
+/** Successful runs with this signature, newest first (run-cache candidates). */
+export function successfulRunsBySignature(repoOrDb: MetaDb | Db, signature: string, limit = 20): RunRecord[] {
+  const db = dbOf(repoOrDb);
+  return (db.stmt("SELECT record FROM runs WHERE signature = ? AND status IN ('ok', 'cached') ORDER BY id DESC LIMIT ?").all(signature, limit) as Array<{ record: string }>).map((r) =>
+    parseRun(r.record),
+  );
+}
+
+/**
+ * Object ids runs keep alive: run objects, logs and the outputs of successful runs (trees and
+ * chunk manifests are expanded by the gc root provider, which can read objects).
+ */
+export function runObjectRoots(repoOrDb: MetaDb | Db): { ids: Id[]; outs: RunOut[] } {
+  const db = dbOf(repoOrDb);
+  const ids: Id[] = [];
+  const outs: RunOut[] = [];
+  for (const row of db.stmt('SELECT status, log, object, record FROM runs').iterate() as IterableIterator<{ status: RunStatus; log: string | null; object: string; record: string }>) {
+    ids.push(row.object);
+    if (row.log) ids.push(row.log);
+    if (row.status !== 'failed') for (const o of parseRun(row.record).outs) if (o.cache) outs.push(o);
+  }
+  return { ids, outs };
+}
+
+export function runCount(repoOrDb: MetaDb | Db): number {
+  return (dbOf(repoOrDb).stmt('SELECT count(*) AS n FROM runs').get() as { n: number }).n;
+}
