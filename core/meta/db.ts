@@ -257,19 +257,38 @@ export class MetaDb {
     return (this.stmt('SELECT count(*) AS n FROM idx').get() as { n: number }).n;
   }
 
+  /** Tree id the staging index is known to equal (set by commit/checkout), or null. */
+  indexTree(): string | null {
+    const r = this.stmt("SELECT value FROM meta WHERE key = 'index_tree'").get() as { value: string } | undefined;
+    return r?.value || null;
+  }
+
+  setIndexTree(tree: string | null): void {
+    this.stmt("INSERT INTO meta(key, value) VALUES('index_tree', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(tree ?? '');
+  }
+
   upsertIndex(rows: Iterable<IndexRow>): void {
     const s = this.stmt('INSERT OR REPLACE INTO idx(path, type, exec, size, id, chunks, target) VALUES (?, ?, ?, ?, ?, ?, ?)');
-    for (const r of rows) s.run(r.path, r.type, r.exec ? 1 : 0, r.size, r.id, r.chunks, r.target);
+    let n = 0;
+    for (const r of rows) {
+      s.run(r.path, r.type, r.exec ? 1 : 0, r.size, r.id, r.chunks, r.target);
+      n++;
+    }
+    if (n) this.setIndexTree(null);
   }
 
   deleteIndex(paths: Iterable<string>): void {
     const s = this.stmt('DELETE FROM idx WHERE path = ?');
-    for (const p of paths) s.run(p);
+    let n = 0;
+    for (const p of paths) n += s.run(p).changes;
+    if (n) this.setIndexTree(null);
   }
 
-  replaceIndex(rows: Iterable<IndexRow>): void {
+  /** Replace the whole index; `tree` is the tree id it now equals, when known. */
+  replaceIndex(rows: Iterable<IndexRow>, tree: string | null = null): void {
     this.stmt('DELETE FROM idx').run();
     this.upsertIndex(rows);
+    this.setIndexTree(tree);
   }
 
   // ------------------------------------------------------------ stat cache

@@ -96,7 +96,7 @@ export async function checkoutCommit(
   const res = await materialize(repo, { remove, write }, { progress: ctx.progress, link: opts.link });
   const roots = Array.isArray(c.meta?.roots) ? outermost(c.meta!.roots as string[]) : rootsOf(target);
   repo.db.tx(() => {
-    repo.db.replaceIndex(target.values());
+    repo.db.replaceIndex(target.values(), c.tree);
     repo.db.deleteStat(remove);
     repo.db.upsertStat(res.statRows);
     repo.db.setTrackedRoots(outermost([...roots]));

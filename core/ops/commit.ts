@@ -71,6 +71,8 @@ export async function commitIndex(repo: Repository, message: string, opts: { all
   repo.db.tx(() => {
     if (head.branch) repo.db.casRef(HEADS + head.branch, head.commit, id);
     else repo.db.casRef('HEAD', head.commit, id);
+    // Only if nothing changed the index since we read it (we hold the write lock).
+    repo.db.setIndexTree(tree);
   });
   return { id, branch: head.branch, parent: head.commit, changes, code: c.code };
 }

@@ -11,7 +11,7 @@ import { parseManifest, compareNames, type Id } from '../model/index.js';
 import { loadIgnore } from '../workspace/ignore.js';
 import { Ingestor, type Identified } from '../workspace/ingest.js';
 import { isUnder, outermost, checkStoredPath } from '../workspace/paths.js';
-import { scanRoots, type WorkFile } from '../workspace/scan.js';
+import { cachedId, scanRoots, type WorkFile } from '../workspace/scan.js';
 import { mapLimit } from '../store/local/index.js';
 import type { Repository } from './index.js';
 import { diffFlat, flattenTree, sameEntry, type Change, type Flat } from './tree.js';
@@ -43,8 +43,22 @@ export async function viewWorkspace(
   const out = new Map<string, { wf: WorkFile; ident: Identified }>();
   const totalBytes = list.reduce((a, f) => a + f.size, 0);
   let lastTick = 0;
+  // Fast path: files the stat cache proves unchanged need no I/O and no promise.
+  const slow: WorkFile[] = [];
+  if (!opts.store) {
+    for (const wf of list) {
+      if (wf.type === 'file') {
+        const c = cachedId(wf, statCache.get(wf.path));
+        if (c) {
+          out.set(wf.path, { wf, ident: { id: c.id, size: wf.size, chunks: c.chunks, target: null } });
+          continue;
+        }
+      }
+      slow.push(wf);
+    }
+  } else slow.push(...list);
   try {
-    await mapLimit(list, opts.jobs ?? 16, async (wf) => {
+    await mapLimit(slow, opts.jobs ?? 16, async (wf) => {
       const ident = await ingestor.identify(wf, scanStart);
       out.set(wf.path, { wf, ident });
       if (opts.progress) {
@@ -95,8 +109,11 @@ export interface StatusResult {
 export async function computeStatus(repo: Repository, opts: { paths?: string[]; progress?: ProgressSink } = {}): Promise<StatusResult> {
   const head = repo.head();
   const headTree = head.commit ? (await repo.readCommit(head.commit)).tree : null;
-  const headFlat = await flattenTree(repo, headTree);
   const index = repo.db.loadIndex();
+  // The index is known to equal a tree after commit/checkout until it is next modified:
+  // then there is nothing staged and HEAD's tree need not be read at all.
+  const indexTree = repo.db.indexTree();
+  const headFlat: Flat = indexTree !== null && indexTree === headTree ? index : await flattenTree(repo, headTree);
   const tracked = repo.db.trackedRoots();
   const restrict = opts.paths && opts.paths.length ? outermost(opts.paths) : null;
   const under = restrict ? (p: string) => restrict.some((r) => isUnder(p, r)) : undefined;
@@ -113,7 +130,7 @@ export async function computeStatus(repo: Repository, opts: { paths?: string[]; 
   saveStatUpdates(repo, view.statUpdates);
   const work: Flat = new Map();
   for (const [p, { wf, ident }] of view.files) work.set(p, identToRow(p, wf, ident));
-  const staged = diffFlat(headFlat, index, under);
+  const staged = headFlat === index ? [] : diffFlat(headFlat, index, under);
   const unstaged: Change[] = [];
   const untracked: string[] = [];
   for (const [p, r] of index) {

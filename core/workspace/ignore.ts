@@ -10,17 +10,23 @@ export const IGNORE_FILE = '.strataignore';
 
 export interface IgnoreRules {
   ignores(path: string, isDir?: boolean): boolean;
+  /** True when there is no .strataignore rule: only .strata/ and .git/ (skipped by the walker). */
+  readonly trivial: boolean;
 }
 
 export async function loadIgnore(root: string): Promise<IgnoreRules> {
   const ig: Ignore = (ignoreFactory as unknown as () => Ignore)();
   ig.add(['.strata/', '.git/']);
+  let trivial = true;
   try {
-    ig.add(await fsp.readFile(join(root, IGNORE_FILE), 'utf8'));
+    const text = await fsp.readFile(join(root, IGNORE_FILE), 'utf8');
+    ig.add(text);
+    trivial = !text.split('\n').some((l) => l.trim() !== '' && !l.trim().startsWith('#'));
   } catch {
     /* no ignore file */
   }
   return {
+    trivial,
     ignores(path: string, isDir = false): boolean {
       if (path === '') return false;
       return ig.ignores(isDir ? path + '/' : path);

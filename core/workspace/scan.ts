@@ -3,6 +3,7 @@
  * links, never followed), filtered by the ignore rules.
  */
 import * as fsp from 'node:fs/promises';
+import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import fg from 'fast-glob';
 import { fromSystemError } from '../errors/index.js';
@@ -62,30 +63,33 @@ export async function scanRoots(root: string, roots: string[], ig: IgnoreRules):
       continue;
     }
     if (r !== '' && ig.ignores(r, true)) continue;
-    let entries: Array<{ path: string; stats?: StatLike }>;
+    // Enumerate with fast-glob (no stats: its per-entry Stats objects cost ~3x a bare walk),
+    // then lstat each entry synchronously: ~3 us per file, and no promise per file.
+    let entries: Array<{ path: string; dirent: { isDirectory(): boolean; isFile(): boolean; isSymbolicLink(): boolean } }>;
     try {
-      entries = (await fg('**', {
+      entries = fg.sync('**', {
         cwd: abs,
         dot: true,
         onlyFiles: false,
-        markDirectories: true,
         followSymbolicLinks: false,
-        stats: true,
         objectMode: true,
         unique: false,
         suppressErrors: false,
         ignore: ['**/.strata/**', '**/.git/**'],
-      })) as unknown as Array<{ path: string; stats?: StatLike }>;
+      }) as unknown as typeof entries;
     } catch (e) {
       throw fromSystemError(e, abs);
     }
     const prefix = r === '' ? '' : r + '/';
+    const base = abs + '/';
     for (const e of entries) {
-      if (e.path.endsWith('/')) continue; // a directory (markDirectories)
+      const d = e.dirent;
+      if (d.isDirectory() || !(d.isFile() || d.isSymbolicLink())) continue;
       const p = prefix + e.path;
-      if (ig.ignores(p)) continue;
-      if (!e.stats) continue;
-      const wf = toWorkFile(p, e.stats);
+      if (!ig.trivial && ig.ignores(p)) continue;
+      const st = lstatSync(base + e.path, { throwIfNoEntry: false });
+      if (!st) continue; // deleted while scanning
+      const wf = toWorkFile(p, st);
       if (wf) files.set(p, wf);
     }
   }

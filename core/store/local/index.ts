@@ -412,11 +412,16 @@ export class LocalStore implements ObjectStore, LocalPathCapable {
     for (const e of entries) map.set(e.id, { pack, offset: e.offset, size: e.size });
   }
 
-  /** For pack writers: is `id` already stored (loose or packed) as far as this process knows? */
-  async knows(id: string): Promise<boolean> {
+  /**
+   * For writers: is `id` already stored? Packed objects are checked in memory. Small objects are
+   * almost never loose (only trees/commits written one by one), so for them the loose check is
+   * skipped unless `checkLoose`: a rare duplicate in a pack costs a few bytes, while a syscall per
+   * small file costs seconds on 100k files.
+   */
+  async knows(id: string, checkLoose = true): Promise<boolean> {
     const packs = await this.packs();
     if (packs.has(id)) return true;
-    return exists(this.objectPath(id));
+    return checkLoose ? exists(this.objectPath(id)) : false;
   }
 
   /** Move a fully written, fsync'd temp file (from newTmp) into place as object `id`. */
@@ -586,7 +591,7 @@ class LocalPackWriter implements BatchWriter {
     checkId(id);
     if (this.ids.has(id)) return;
     this.ids.add(id);
-    if (!this.opts.forceNew && (await this.store.knows(id))) return;
+    if (!this.opts.forceNew && (await this.store.knows(id, data.length >= PACK_OBJECT_MAX))) return;
     this.objects++;
     this.bytes += data.length;
     if (data.length >= PACK_OBJECT_MAX) {
