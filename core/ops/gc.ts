@@ -1,4 +1,5 @@
 import { reachable } from '../repo/reach.js';
+import '../pipeline/executor.js'; // registers the run root provider (run objects, logs, outputs)
 import { withWriteRepo, type OpContext } from './context.js';
 
 export interface GcOptions {

@@ -1,0 +1,274 @@
+/**
+ * `strata repro`: bring the pipeline's outputs up to date. For each stage, in DAG order:
+ *  - up to date: the last successful run has the same signature and its outputs are in place;
+ *  - restore: some successful run had the same signature (run cache): put its outputs back from
+ *    the store without running the command, and record a `cached` run;
+ *  - run: execute the command (as `strata run`).
+ * `--jobs N` runs independent stages at once; `--dry-run` only says what would happen and why.
+ */
+import * as fsp from 'node:fs/promises';
+import { join } from 'node:path';
+import { StrataError } from '../errors/index.js';
+import { lastSuccessfulRun, successfulRunsBySignature, type RunDep, type RunRecord } from '../meta/runs.js';
+import { Scheduler, buildDag, type StageGraph } from '../pipeline/dag.js';
+import { outRestorable, StageRunner, type PathState, type RunnerHooks } from '../pipeline/executor.js';
+import { staleReasons, stageSignature, type StageState } from '../pipeline/signature.js';
+import { loadPipeline, pathsOverlap, PIPELINE_FILE, readParams, type PipelineSpec, type StageSpec } from '../pipeline/spec.js';
+import type { Repository } from '../repo/index.js';
+import { withRepo, withWriteRepo, type OpContext } from './context.js';
+
+export type StageAction = 'up-to-date' | 'ran' | 'restored' | 'failed' | 'skipped' | 'would-run' | 'would-restore';
+
+export interface StageOutcome {
+  stage: string;
+  action: StageAction;
+  /** Why the stage ran / would run (staleReasons), empty when up to date. */
+  reasons: string[];
+  runId?: string;
+  /** For restored stages: the run whose outputs were put back. */
+  cachedFrom?: string;
+  exitCode?: number | null;
+  error?: string;
+}
+
+export interface ReproOptions {
+  /** Stages to bring up to date (with everything upstream); default all. */
+  stages?: string[];
+  /** Run the selected stages even when up to date (no run cache). */
+  force?: boolean;
+  dryRun?: boolean;
+  /** Stages to run at once (default 1). */
+  jobs?: number;
+  /** After a failure, keep running stages that do not depend on it. */
+  keepGoing?: boolean;
+  /** Refuse to run when the code repository has uncommitted changes. */
+  requireClean?: boolean;
+  hooks?: RunnerHooks;
+  /** Called as each stage is decided or finished. */
+  onOutcome?(o: StageOutcome): void;
+}
+
+export interface ReproResult {
+  dryRun: boolean;
+  /** In pipeline order. */
+  stages: StageOutcome[];
+  failed: string[];
+  warnings: string[];
+}
+
+/** The pipeline of the repository, or PIPELINE_INVALID when there is none. */
+export async function requirePipeline(repo: Repository): Promise<PipelineSpec> {
+  const spec = await loadPipeline(repo.root);
+  if (!spec) {
+    throw new StrataError('PIPELINE_INVALID', `no ${PIPELINE_FILE} in ${repo.root}`, {
+      hint: `define the stages in ${PIPELINE_FILE} (see docs/pipelines.md), or record a single command with strata run`,
+    });
+  }
+  return spec;
+}
+
+/** The run's view of a stage (for staleReasons). */
+export function runState(r: RunRecord): StageState {
+  return {
+    cmd: r.cmd,
+    deps: Object.fromEntries(r.deps.map((d) => [d.path, d.id])),
+    params: r.params,
+    outs: Object.fromEntries(r.outs.map((o) => [o.path, o.id])),
+    wdir: r.wdir,
+    env: r.env,
+  };
+}
+
+interface Assessment {
+  decision: 'up-to-date' | 'restore' | 'run';
+  reasons: string[];
+  params: Record<string, unknown>;
+  deps: RunDep[];
+  missing: string[];
+  signature: string | null;
+  source: RunRecord | null;
+  current: Map<string, PathState | null>;
+}
+
+/** Outputs upstream stages will write in a dry run: path -> known id (restore) or null (run). */
+type Pending = Map<string, { stage: string; id: string | null }>;
+
+async function assess(runner: StageRunner, st: StageSpec, force: boolean, pending?: Pending): Promise<Assessment> {
+  const repo = runner.repo;
+  const params = await readParams(repo.root, st.params);
+  const { deps, missing } = await runner.depVersions(st.deps);
+  const upstreamReasons: string[] = [];
+  if (pending && pending.size) {
+    for (const d of st.deps) {
+      for (const [p, w] of pending) {
+        if (!pathsOverlap(p, d)) continue;
+        if (p === d && w.id !== null) {
+          // Restored upstream: the dep will have the restored id.
+          const i = deps.findIndex((x) => x.path === d);
+          if (i >= 0) deps[i] = { ...deps[i]!, id: w.id };
+          else {
+            deps.push({ path: d, id: w.id, kind: 'file' });
+            missing.splice(missing.indexOf(d), 1);
+          }
+        } else upstreamReasons.push(`upstream stage ${w.stage} will run (${d})`);
+      }
+    }
+    deps.sort((a, b) => (a.path < b.path ? -1 : 1));
+  }
+  const current = await runner.hasher.hash(st.outs.map((o) => o.path), { store: false });
+  const last = lastSuccessfulRun(repo.db, st.name);
+  const now: StageState = {
+    cmd: st.cmd,
+    deps: Object.fromEntries(st.deps.map((p) => [p, deps.find((d) => d.path === p)?.id ?? null])),
+    params,
+    outs: Object.fromEntries(st.outs.map((o) => [o.path, current.get(o.path)?.id ?? null])),
+    wdir: st.wdir,
+    env: st.env,
+  };
+  const reasons = [...new Set([...upstreamReasons, ...staleReasons(last ? runState(last) : null, now)])];
+  if (force) reasons.unshift('forced');
+  if (missing.length || upstreamReasons.length) return { decision: 'run', reasons, params, deps, missing, signature: null, source: null, current };
+  const signature = stageSignature({ cmd: st.cmd, deps, params, outs: st.outs, wdir: st.wdir, env: st.env });
+  if (!force && last && last.signature === signature && last.outs.every((o) => current.get(o.path)?.id === o.id && current.get(o.path)?.kind === o.kind)) {
+    return { decision: 'up-to-date', reasons: [], params, deps, missing, signature, source: last, current };
+  }
+  if (!force) {
+    for (const cand of successfulRunsBySignature(repo.db, signature)) {
+      if (cand.outs.length !== st.outs.length || !st.outs.every((o) => cand.outs.some((c) => c.path === o.path))) continue;
+      let ok = true;
+      for (const o of cand.outs) if (!(await outRestorable(repo, o))) ok = false;
+      if (ok) return { decision: 'restore', reasons, params, deps, missing, signature, source: cand, current };
+    }
+  }
+  return { decision: 'run', reasons, params, deps, missing, signature, source: null, current };
+}
+
+/** Stop before running anything when a dep no stage produces is missing (with file:line). */
+async function checkInputs(root: string, spec: PipelineSpec, selected: string[], g: StageGraph): Promise<void> {
+  const outs = spec.stages.flatMap((s) => s.outs.map((o) => o.path));
+  const problems: string[] = [];
+  for (const name of selected) {
+    const st = g.stage(name);
+    for (const d of st.deps) {
+      if (outs.some((o) => pathsOverlap(o, d))) continue;
+      const exists = await fsp.lstat(join(root, d)).then(() => true, () => false);
+      if (!exists) problems.push(`${spec.file}:${st.line}:1: stage "${name}": dep ${d} does not exist and no stage produces it`);
+    }
+  }
+  if (problems.length) {
+    throw new StrataError('PIPELINE_INVALID', problems.join('\n'), {
+      hint: `create the missing input${problems.length > 1 ? 's' : ''}, add a stage that writes ${problems.length > 1 ? 'them' : 'it'}, or fix "deps" in ${spec.file}`,
+    });
+  }
+}
+
+export async function repro(ctx: OpContext, opts: ReproOptions = {}): Promise<ReproResult> {
+  const jobs = opts.jobs ?? 1;
+  if (!Number.isInteger(jobs) || jobs < 1) throw new StrataError('INVALID_ARGUMENT', `--jobs must be a positive whole number, got ${opts.jobs}`, { hint: 'e.g. --jobs 4' });
+  const body = async (repo: Repository): Promise<ReproResult> => {
+    const spec = await requirePipeline(repo);
+    const g = buildDag(spec);
+    const targets = opts.stages && opts.stages.length ? opts.stages : undefined;
+    if (targets) for (const t of targets) g.stage(t);
+    const selected = g.order(targets);
+    await checkInputs(repo.root, spec, selected, g);
+    // Parameters are checked up front too: a missing key stops the repro before anything runs.
+    for (const name of selected) await readParams(repo.root, g.stage(name).params);
+    const runner = new StageRunner(repo, opts.hooks ?? {}, { stdin: jobs > 1 ? 'ignore' : 'inherit' });
+    const outcomes = new Map<string, StageOutcome>();
+    const report = (o: StageOutcome) => {
+      outcomes.set(o.stage, o);
+      opts.onOutcome?.(o);
+    };
+
+    if (opts.dryRun) {
+      const pending: Pending = new Map();
+      for (const name of selected) {
+        const st = g.stage(name);
+        const a = await assess(runner, st, !!opts.force, pending);
+        if (a.decision === 'up-to-date') report({ stage: name, action: 'up-to-date', reasons: [] });
+        else if (a.decision === 'restore') {
+          report({ stage: name, action: 'would-restore', reasons: a.reasons, cachedFrom: a.source!.cachedFrom ?? a.source!.id });
+          for (const o of a.source!.outs) pending.set(o.path, { stage: name, id: o.id });
+        } else {
+          report({ stage: name, action: 'would-run', reasons: a.reasons });
+          for (const o of st.outs) pending.set(o.path, { stage: name, id: null });
+        }
+      }
+      return { dryRun: true, stages: selected.map((n) => outcomes.get(n)!), failed: [], warnings: runner.warnings };
+    }
+
+    if (opts.requireClean) {
+      const code = await runner.codeState();
+      if (code?.dirty) {
+        throw new StrataError('CODE_DIRTY', 'the code repository has uncommitted changes to tracked files', {
+          hint: 'commit them with git (or drop --require-clean) so every run records a code commit that reproduces it',
+        });
+      }
+    }
+
+    const doStage = async (name: string): Promise<boolean> => {
+      const st = g.stage(name);
+      try {
+        const a = await assess(runner, st, !!opts.force);
+        if (a.missing.length) {
+          report({ stage: name, action: 'failed', reasons: a.reasons, error: `${a.missing.length === 1 ? 'dep' : 'deps'} ${a.missing.join(', ')} not found` });
+          return false;
+        }
+        if (a.decision === 'up-to-date') {
+          report({ stage: name, action: 'up-to-date', reasons: [] });
+          return true;
+        }
+        const input = { params: a.params, paramRefs: st.params, deps: a.deps, signature: a.signature!, origin: 'pipeline' as const };
+        if (a.decision === 'restore') {
+          const rec = await runner.restore(st, a.source!, input, a.current);
+          report({ stage: name, action: 'restored', reasons: a.reasons, runId: rec.id, cachedFrom: rec.cachedFrom ?? undefined });
+          return true;
+        }
+        const rec = await runner.execute(st, input);
+        if (rec.status === 'ok') {
+          report({ stage: name, action: 'ran', reasons: a.reasons, runId: rec.id, exitCode: rec.exitCode });
+          return true;
+        }
+        report({ stage: name, action: 'failed', reasons: a.reasons, runId: rec.id, exitCode: rec.exitCode, error: rec.error ?? 'failed' });
+        return false;
+      } catch (e) {
+        report({ stage: name, action: 'failed', reasons: [], error: (e as Error).message });
+        return false;
+      }
+    };
+
+    const sched = new Scheduler(g, selected, jobs);
+    const running = new Map<string, Promise<void>>();
+    let stop = false;
+    for (;;) {
+      if (!stop) {
+        for (const name of sched.take()) {
+          running.set(
+            name,
+            doStage(name).then((ok) => {
+              sched.finish(name, ok);
+              if (!ok && !opts.keepGoing) stop = true;
+              running.delete(name);
+            }),
+          );
+        }
+      }
+      if (running.size === 0) break;
+      await Promise.race(running.values());
+    }
+    const blocked = new Set(sched.skipped());
+    for (const name of selected) {
+      if (outcomes.has(name)) continue;
+      const upstream = [...g.upstreamOf(name)].filter((u) => outcomes.get(u)?.action === 'failed');
+      report({
+        stage: name,
+        action: 'skipped',
+        reasons: [blocked.has(name) && upstream.length ? `upstream stage ${upstream.join(', ')} failed` : 'not started: an earlier stage failed (use --keep-going to run independent stages)'],
+      });
+    }
+    const stages = selected.map((n) => outcomes.get(n)!);
+    return { dryRun: false, stages, failed: stages.filter((s) => s.action === 'failed').map((s) => s.stage), warnings: runner.warnings };
+  };
+  return opts.dryRun ? withRepo(ctx, body) : withWriteRepo(ctx, 'repro', body);
+}

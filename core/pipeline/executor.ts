@@ -1,0 +1,673 @@
+/**
+ * Executing pipeline stages: hashing deps and outputs (stat cache first), running the command
+ * through the shell while streaming and capturing its output, storing outputs, restoring outputs
+ * from the store (run cache, failed runs), recording runs (DB rows + run object + lineage) and
+ * emitting OpenLineage events.
+ *
+ * Used by core/ops/run.ts (`strata run`) and core/ops/repro.ts (`strata repro`). Never prints:
+ * output goes through the hooks the caller passes.
+ */
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import * as fsp from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { readCodeState } from '../code/git.js';
+import { StrataError, fromSystemError } from '../errors/index.js';
+import { hashBytes } from '../hash/index.js';
+import {
+  buildRunEvent,
+  emitSafely,
+  emitterFor,
+  strataProducer,
+  uuidv7,
+  type CodeLocation,
+  type DatasetRef,
+  type Emitter,
+  type EventType,
+} from '../lineage/openlineage.js';
+import type { IndexRow, StatRow } from '../meta/db.js';
+import { insertRun, runObjectRoots, serializeRun, type OutKind, type RunCode, type RunDep, type RunEnvironment, type RunOut, type RunRecord } from '../meta/runs.js';
+import { compareNames, parseManifest, treeId, type DirEntry, type Id, type Tree, type TreeEntry } from '../model/index.js';
+import type { Repository } from '../repo/index.js';
+import { registerRootProvider } from '../repo/reach.js';
+import { buildTree, flattenTree } from '../repo/tree.js';
+import { materialize } from '../repo/worktree.js';
+import { mapLimit } from '../store/local/index.js';
+import { loadIgnore, type IgnoreRules } from '../workspace/ignore.js';
+import { Ingestor } from '../workspace/ingest.js';
+import { checkStoredPath, isUnder, outermost } from '../workspace/paths.js';
+import { scanRoots } from '../workspace/scan.js';
+import { syncGitignore } from '../ops/gitignore.js';
+import type { ParamRef, StageSpec } from './spec.js';
+
+// ---------------------------------------------------------------- version, environment
+
+let versionCache: string | undefined;
+/** The strata package version. */
+export function strataVersion(): string {
+  if (versionCache) return versionCache;
+  const require = createRequire(import.meta.url);
+  for (const p of ['../../package.json', '../../../package.json']) {
+    try {
+      const v = (require(p) as { name?: string; version?: string });
+      if (v.name === 'strata' && v.version) return (versionCache = v.version);
+    } catch {
+      /* try the next location (source vs dist) */
+    }
+  }
+  return (versionCache = '0.0.0');
+}
+
+export function runEnvironment(): RunEnvironment {
+  return { node: process.version, platform: process.platform, arch: process.arch, hostname: hostname(), strata: strataVersion() };
+}
+
+// ---------------------------------------------------------------- hashing paths
+
+/** The content of a dep or output path in the workspace. */
+export interface PathState {
+  path: string;
+  kind: 'file' | 'dir';
+  /** Blob id (file) or tree id (directory). */
+  id: Id;
+  size: number;
+  exec: boolean;
+  chunks: Id | null;
+  link: string | null;
+  /** Index rows of the files (repository paths). */
+  rows: IndexRow[];
+}
+
+/**
+ * The id of the tree a flat set of rows (paths relative to the tree's root) forms: the same id
+ * buildTree gives, without writing anything.
+ */
+export function computeTreeId(rows: Iterable<IndexRow>): Id {
+  const files = new Map<string, TreeEntry[]>();
+  const subdirs = new Map<string, Set<string>>();
+  const ensure = (dir: string): void => {
+    if (files.has(dir)) return;
+    files.set(dir, []);
+    subdirs.set(dir, new Set());
+    if (dir !== '') {
+      const i = dir.lastIndexOf('/');
+      const parent = i < 0 ? '' : dir.slice(0, i);
+      ensure(parent);
+      subdirs.get(parent)!.add(dir);
+    }
+  };
+  ensure('');
+  for (const r of rows) {
+    const i = r.path.lastIndexOf('/');
+    const dir = i < 0 ? '' : r.path.slice(0, i);
+    const name = i < 0 ? r.path : r.path.slice(i + 1);
+    ensure(dir);
+    files.get(dir)!.push(
+      r.type === 'symlink'
+        ? { type: 'symlink', name, size: r.size, id: r.id, target: r.target ?? '' }
+        : r.chunks
+          ? { type: 'file', name, size: r.size, id: r.id, exec: r.exec, chunks: r.chunks }
+          : { type: 'file', name, size: r.size, id: r.id, exec: r.exec },
+    );
+  }
+  const build = (dir: string): DirEntry => {
+    const entries: TreeEntry[] = [...files.get(dir)!];
+    let size = 0;
+    let count = 0;
+    for (const e of entries) {
+      size += e.size;
+      count++;
+    }
+    for (const sub of subdirs.get(dir)!) {
+      const d = build(sub);
+      entries.push(d);
+      size += d.size;
+      count += d.count;
+    }
+    const tree: Tree = { entries };
+    return { type: 'dir', name: dir.slice(dir.lastIndexOf('/') + 1), id: treeId(tree).id, size, count };
+  };
+  return build('').id;
+}
+
+/**
+ * Hashes workspace paths with one stat cache and one set of ignore rules for a whole operation.
+ * Stat-cache rows learned are kept until `takeStatUpdates()` (persist them in the run's transaction).
+ */
+export class WorkspaceHasher {
+  private ig: IgnoreRules | null = null;
+  private statCache: Map<string, StatRow> | null = null;
+  private pending: StatRow[] = [];
+
+  constructor(private readonly repo: Repository) {}
+
+  private async init(): Promise<void> {
+    this.ig ??= await loadIgnore(this.repo.root);
+    this.statCache ??= this.repo.db.loadStatCache();
+  }
+
+  /** Rows learned since the last call (remove them from the queue). */
+  takeStatUpdates(): StatRow[] {
+    const out = this.pending;
+    this.pending = [];
+    return out;
+  }
+
+  /** Remember rows written by materialize (so the next hash of those files is free). */
+  learn(rows: StatRow[]): void {
+    if (!this.statCache) return;
+    for (const r of rows) this.statCache.set(r.path, r);
+    this.pending.push(...rows);
+  }
+
+  /**
+   * State of each path (null when missing). `store`: also write the bytes (and directory trees)
+   * to the object store, durably, before returning.
+   */
+  async hash(paths: string[], opts: { store: boolean }): Promise<Map<string, PathState | null>> {
+    await this.init();
+    const out = new Map<string, PathState | null>();
+    if (paths.length === 0) return out;
+    const roots = outermost(paths);
+    const scanStart = Date.now();
+    const { files } = await scanRoots(this.repo.root, roots, this.ig!);
+    const ingestor = new Ingestor(this.repo, { store: opts.store, statCache: this.statCache! });
+    const rows = new Map<string, IndexRow>();
+    try {
+      await mapLimit([...files.values()], 16, async (wf) => {
+        const ident = await ingestor.identify(wf, scanStart);
+        rows.set(
+          wf.path,
+          wf.type === 'symlink'
+            ? { path: wf.path, type: 'symlink', exec: false, size: ident.size, id: ident.id, chunks: null, target: ident.target }
+            : { path: wf.path, type: 'file', exec: wf.exec, size: ident.size, id: ident.id, chunks: ident.chunks, target: null },
+        );
+      });
+      await ingestor.finish();
+    } catch (e) {
+      await ingestor.abort();
+      throw e;
+    }
+    for (const r of ingestor.statUpdates) this.statCache!.set(r.path, r);
+    this.pending.push(...ingestor.statUpdates);
+    for (const p of paths) {
+      const st = await fsp.lstat(join(this.repo.root, p)).catch(() => null);
+      if (!st) {
+        out.set(p, null);
+        continue;
+      }
+      if (!st.isDirectory()) {
+        const r = rows.get(p);
+        if (!r) {
+          out.set(p, null); // ignored, or not a regular file / link
+          continue;
+        }
+        out.set(p, { path: p, kind: 'file', id: r.id, size: r.size, exec: r.exec, chunks: r.chunks, link: r.type === 'symlink' ? r.target : null, rows: [r] });
+        continue;
+      }
+      const under = [...rows.values()].filter((r) => isUnder(r.path, p) && r.path !== p).sort((a, b) => compareNames(a.path, b.path));
+      const rel = under.map((r) => ({ ...r, path: r.path.slice(p.length + 1) }));
+      const id = opts.store ? await buildTree(this.repo, new Map(rel.map((r) => [r.path, r]))) : computeTreeId(rel);
+      out.set(p, { path: p, kind: 'dir', id, size: under.reduce((a, r) => a + r.size, 0), exec: false, chunks: null, link: null, rows: under });
+    }
+    return out;
+  }
+}
+
+/** The index rows an output version consists of (repository paths). */
+export async function rowsOfOut(repo: Repository, out: Pick<RunOut, 'path' | 'id' | 'kind' | 'size' | 'exec' | 'chunks' | 'link'>): Promise<IndexRow[]> {
+  if (out.kind === 'file') {
+    return [
+      out.link !== undefined && out.link !== null
+        ? { path: out.path, type: 'symlink', exec: false, size: out.size, id: out.id, chunks: null, target: out.link }
+        : { path: out.path, type: 'file', exec: !!out.exec, size: out.size, id: out.id, chunks: out.chunks ?? null, target: null },
+    ];
+  }
+  const flat = await flattenTree(repo, out.id);
+  return [...flat.values()].map((r) => ({ ...r, path: `${out.path}/${r.path}` }));
+}
+
+/** True when every object needed to restore `out` is in the local store. */
+export async function outRestorable(repo: Repository, out: RunOut): Promise<boolean> {
+  if (!out.cache) return false;
+  if (out.kind === 'dir') {
+    if (!(await repo.store.knows(out.id)) && !repo.db.getTreeRaw(out.id)) return false;
+    try {
+      const rows = await rowsOfOut(repo, out);
+      for (const r of rows) if (!(await repo.store.knows(r.chunks ?? r.id))) return false;
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  return repo.store.knows(out.chunks ?? out.id);
+}
+
+/** Remove a workspace path (file, link or whole directory), never following links. */
+async function removePath(repo: Repository, path: string): Promise<void> {
+  checkStoredPath(path);
+  const abs = join(repo.root, path);
+  try {
+    await fsp.rm(abs, { recursive: true, force: true });
+  } catch (e) {
+    throw fromSystemError(e, abs);
+  }
+}
+
+/** Put `rows` (one output's files) in place of whatever is at `path` now. Returns stat rows. */
+async function replaceOutput(repo: Repository, path: string, rows: IndexRow[]): Promise<StatRow[]> {
+  await removePath(repo, path);
+  if (rows.length === 0) {
+    // An empty directory output.
+    await fsp.mkdir(join(repo.root, path), { recursive: true }).catch(() => undefined);
+    return [];
+  }
+  const r = await materialize(repo, { remove: [], write: rows });
+  return r.statRows;
+}
+
+// ---------------------------------------------------------------- running a command
+
+export interface ExecResult {
+  exitCode: number | null;
+  signal: string | null;
+  /** stdout and stderr as they arrived (capped; see LOG_CAP). */
+  log: Buffer;
+  /** Set when the command could not be started at all. */
+  spawnError: string | null;
+}
+
+/** Captured log bytes kept per run (the terminal still sees everything). */
+export const LOG_CAP = 32 * 1024 * 1024;
+
+/** Run `cmd` with the shell; stream output to `onOutput` and capture it. */
+export function execCommand(opts: {
+  cmd: string;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+  stdin?: 'inherit' | 'ignore';
+}): Promise<ExecResult> {
+  return new Promise((res) => {
+    const chunks: Buffer[] = [];
+    let kept = 0;
+    let dropped = 0;
+    const take = (stream: 'stdout' | 'stderr') => (d: Buffer) => {
+      if (kept + d.length <= LOG_CAP) {
+        chunks.push(d);
+        kept += d.length;
+      } else dropped += d.length;
+      opts.onOutput?.(stream, d);
+    };
+    let child;
+    try {
+      child = spawn(opts.cmd, { shell: true, cwd: opts.cwd, env: opts.env, stdio: [opts.stdin ?? 'inherit', 'pipe', 'pipe'] });
+    } catch (e) {
+      res({ exitCode: null, signal: null, log: Buffer.alloc(0), spawnError: (e as Error).message });
+      return;
+    }
+    let spawnError: string | null = null;
+    child.stdout!.on('data', take('stdout'));
+    child.stderr!.on('data', take('stderr'));
+    child.on('error', (e) => {
+      spawnError = e.message;
+    });
+    child.on('close', (code, signal) => {
+      if (dropped) chunks.push(Buffer.from(`\n[strata: ${dropped} more bytes of output not kept in the log]\n`));
+      res({ exitCode: code, signal: signal ?? null, log: Buffer.concat(chunks), spawnError });
+    });
+  });
+}
+
+// ---------------------------------------------------------------- the runner
+
+export interface StageEvent {
+  stage: string;
+  phase: 'start' | 'end';
+  /** What happens / happened: run = executing the command, restore = from the run cache. */
+  action: 'run' | 'restore';
+  runId?: string;
+  status?: RunRecord['status'];
+}
+
+export interface RunnerHooks {
+  /** Command output as it arrives (stream it to the terminal). */
+  onOutput?(stage: string, stream: 'stdout' | 'stderr', chunk: Buffer): void;
+  onStage?(ev: StageEvent): void;
+}
+
+export interface StageInput {
+  params: Record<string, unknown>;
+  paramRefs: ParamRef[];
+  deps: RunDep[];
+  signature: string;
+  origin: RunRecord['origin'];
+}
+
+/** Shared state for the runs of one operation: code state, OpenLineage emitters, warnings. */
+export class StageRunner {
+  readonly hasher: WorkspaceHasher;
+  readonly warnings: string[] = [];
+  private code: Promise<(RunCode & { root: string | null }) | null> | null = null;
+  private emittersCache: Emitter[] | null = null;
+  private readonly namespace: string;
+  private readonly producer: string;
+
+  constructor(
+    readonly repo: Repository,
+    private readonly hooks: RunnerHooks = {},
+    private readonly opts: { stdin?: 'inherit' | 'ignore' } = {},
+  ) {
+    this.hasher = new WorkspaceHasher(repo);
+    this.namespace = repo.db.getConfig('openlineage.namespace') ?? `strata://${basename(repo.root)}`;
+    this.producer = strataProducer(strataVersion());
+  }
+
+  /** The code repository's state (read once per operation). */
+  codeState(): Promise<(RunCode & { root: string | null }) | null> {
+    this.code ??= readCodeState(this.repo.root).then(
+      (c) => (c.root ? { commit: c.commit, branch: c.branch ?? null, remote: c.remote ?? null, dirty: c.dirty, root: c.root } : null),
+      () => null,
+    );
+    return this.code;
+  }
+
+  private warn(msg: string): void {
+    if (!this.warnings.includes(msg)) this.warnings.push(msg);
+  }
+
+  private emitters(): Emitter[] {
+    if (this.emittersCache) return this.emittersCache;
+    const list: Emitter[] = [];
+    const url = this.repo.db.getConfig('openlineage.url');
+    const file = this.repo.db.getConfig('openlineage.file');
+    const apiKey = this.repo.db.getConfig('openlineage.apiKey') ?? undefined;
+    try {
+      if (url) list.push(emitterFor(url, { apiKey }));
+    } catch (e) {
+      this.warn(`OpenLineage: ${(e as Error).message}; no events sent to openlineage.url`);
+    }
+    if (file) list.push(emitterFor(/^file:/i.test(file) ? file : resolve(this.repo.root, file)));
+    return (this.emittersCache = list);
+  }
+
+  private async emit(type: EventType, rec: { id: string; stage: string; deps: RunDep[]; outs: Array<{ path: string; type: OutKind; id?: string }> }, time: number, error?: string): Promise<void> {
+    const emitters = this.emitters();
+    if (emitters.length === 0) return;
+    const code = await this.codeState();
+    let codeLocation: CodeLocation | null = null;
+    if (code?.commit) {
+      const sub = code.root ? relative(code.root, this.repo.root).split('\\').join('/') : '';
+      codeLocation = {
+        type: 'git',
+        url: code.remote ?? `file://${code.root ?? this.repo.root}`,
+        ...(code.remote ? { repoUrl: code.remote } : {}),
+        ...(sub ? { path: sub } : {}),
+        version: code.commit,
+        ...(code.branch ? { branch: code.branch } : {}),
+      };
+    }
+    const ds = (path: string, id: string | undefined, type: OutKind | undefined): DatasetRef => ({
+      namespace: this.namespace,
+      name: path,
+      ...(id ? { version: id } : {}),
+      ...(type ? { type } : {}),
+    });
+    let event;
+    try {
+      event = buildRunEvent({
+        eventType: type,
+        eventTime: time,
+        runId: rec.id,
+        job: { namespace: this.namespace, name: rec.stage },
+        inputs: rec.deps.map((d) => ds(d.path, d.id, undefined)),
+        outputs: rec.outs.map((o) => ds(o.path, type === 'START' ? undefined : o.id, o.type)),
+        codeLocation,
+        producer: this.producer,
+        jobType: 'STAGE',
+        ...(error !== undefined ? { error } : {}),
+      });
+    } catch (e) {
+      this.warn(`OpenLineage: cannot build the ${type} event for ${rec.stage}: ${(e as Error).message}`);
+      return;
+    }
+    const r = await emitSafely(emitters, event);
+    for (const msg of r.errors) this.warn(`${msg} (${type} event of stage ${rec.stage} not delivered; the run itself is unaffected)`);
+  }
+
+  /** Hash a stage's deps (no storing). Missing deps are returned separately. */
+  async depVersions(paths: string[]): Promise<{ deps: RunDep[]; missing: string[] }> {
+    const states = await this.hasher.hash(paths, { store: false });
+    const deps: RunDep[] = [];
+    const missing: string[] = [];
+    for (const p of paths) {
+      const s = states.get(p);
+      if (!s) missing.push(p);
+      else deps.push({ path: p, id: s.id, kind: s.kind });
+    }
+    return { deps, missing };
+  }
+
+  /** Execute a stage's command and record the run (ok or failed). Never throws for a failing command. */
+  async execute(stage: StageSpec, input: StageInput): Promise<RunRecord> {
+    const repo = this.repo;
+    const id = uuidv7();
+    const cwd = join(repo.root, stage.wdir === '.' ? '' : stage.wdir);
+    const cwdStat = await fsp.stat(cwd).catch(() => null);
+    if (!cwdStat?.isDirectory()) {
+      throw new StrataError('PATH_NOT_FOUND', `stage ${stage.name}: working directory ${stage.wdir} does not exist`, { hint: `create it, or fix "wdir" of the stage` });
+    }
+    const code = await this.codeState();
+
+    // Outputs as they are now go into the store (so a failure can put them back), then make room.
+    const cachedOuts = stage.outs.filter((o) => o.cache);
+    const prior = await this.hasher.hash(cachedOuts.map((o) => o.path), { store: true });
+    for (const o of cachedOuts) {
+      await removePath(repo, o.path);
+      await fsp.mkdir(dirname(join(repo.root, o.path)), { recursive: true }).catch(() => undefined);
+    }
+
+    this.hooks.onStage?.({ stage: stage.name, phase: 'start', action: 'run', runId: id });
+    const started = Date.now();
+    await this.emit('START', { id, stage: stage.name, deps: input.deps, outs: stage.outs }, started);
+    const res = await execCommand({
+      cmd: stage.cmd,
+      cwd,
+      env: { ...process.env, ...stage.env, STRATA_RUN_ID: id, STRATA_STAGE: stage.name },
+      onOutput: (s, c) => this.hooks.onOutput?.(stage.name, s, c),
+      stdin: this.opts.stdin,
+    });
+    const ended = Date.now();
+
+    let error: string | null = null;
+    if (res.spawnError) error = `could not start the command: ${res.spawnError}`;
+    else if (res.signal) error = `command killed by signal ${res.signal}`;
+    else if (res.exitCode !== 0) error = `command exited with code ${res.exitCode}`;
+
+    let outs: RunOut[] = stage.outs.map((o) => ({ path: o.path, id: '', type: o.type, kind: 'file', size: 0, cache: o.cache }));
+    let outRows: IndexRow[] = [];
+    if (!error) {
+      const stored = await this.hasher.hash(cachedOuts.map((o) => o.path), { store: true });
+      const plain = await this.hasher.hash(stage.outs.filter((o) => !o.cache).map((o) => o.path), { store: false });
+      const missing: string[] = [];
+      outs = stage.outs.map((o) => {
+        const s = (o.cache ? stored : plain).get(o.path);
+        if (!s) {
+          missing.push(o.path);
+          return { path: o.path, id: '', type: o.type, kind: 'file', size: 0, cache: o.cache };
+        }
+        if (o.cache) outRows.push(...s.rows);
+        const out: RunOut = { path: o.path, id: s.id, type: o.type, kind: s.kind, size: s.size, cache: o.cache };
+        if (s.kind === 'file') {
+          if (s.exec) out.exec = true;
+          if (s.chunks) out.chunks = s.chunks;
+          if (s.link !== null) out.link = s.link;
+        }
+        return out;
+      });
+      if (missing.length) {
+        error = `the command succeeded but did not create ${missing.length === 1 ? 'output' : 'outputs'} ${missing.join(', ')}`;
+        outs = outs.map((o) => ({ ...o, id: '', kind: 'file', size: 0 }));
+        outRows = [];
+      }
+    }
+
+    if (error) {
+      // Put the outputs back the way they were before the run.
+      for (const o of cachedOuts) {
+        const was = prior.get(o.path);
+        if (was) this.hasher.learn(await replaceOutput(repo, o.path, was.rows));
+        else await removePath(repo, o.path);
+      }
+    }
+
+    const logId = hashBytes(res.log);
+    await repo.store.put(logId, res.log);
+    const rec: RunRecord = {
+      id,
+      stage: stage.name,
+      status: error ? 'failed' : 'ok',
+      cmd: stage.cmd,
+      wdir: stage.wdir,
+      env: stage.env,
+      params: input.params,
+      paramRefs: input.paramRefs.map((r) => ({ file: r.file, key: r.key })),
+      deps: input.deps,
+      outs,
+      code: code ? { commit: code.commit, branch: code.branch, remote: code.remote, dirty: code.dirty } : null,
+      environment: runEnvironment(),
+      started,
+      ended,
+      exitCode: res.exitCode,
+      signal: res.signal,
+      log: logId,
+      signature: input.signature,
+      cachedFrom: null,
+      error,
+      origin: input.origin,
+    };
+    await this.record(rec, error ? null : { outs: stage.outs.filter((o) => o.cache).map((o) => o.path), rows: outRows });
+    if (error) await this.emit('FAIL', rec, ended, `${stage.name}: ${error}`);
+    else await this.emit('COMPLETE', rec, ended);
+    this.hooks.onStage?.({ stage: stage.name, phase: 'end', action: 'run', runId: id, status: rec.status });
+    return rec;
+  }
+
+  /**
+   * Restore `source`'s outputs (same signature) without running the command, and record a run with
+   * status `cached`. `current`: the outputs' present state, to skip rewriting those already right.
+   */
+  async restore(stage: StageSpec, source: RunRecord, input: StageInput, current?: Map<string, PathState | null>): Promise<RunRecord> {
+    const repo = this.repo;
+    const id = uuidv7();
+    this.hooks.onStage?.({ stage: stage.name, phase: 'start', action: 'restore', runId: id });
+    const started = Date.now();
+    const rows: IndexRow[] = [];
+    for (const o of source.outs) {
+      const want = await rowsOfOut(repo, o);
+      rows.push(...want);
+      const now = current?.get(o.path);
+      if (now && now.id === o.id && now.kind === o.kind) continue;
+      this.hasher.learn(await replaceOutput(repo, o.path, want));
+    }
+    const code = await this.codeState();
+    const rec: RunRecord = {
+      id,
+      stage: stage.name,
+      status: 'cached',
+      cmd: stage.cmd,
+      wdir: stage.wdir,
+      env: stage.env,
+      params: input.params,
+      paramRefs: input.paramRefs.map((r) => ({ file: r.file, key: r.key })),
+      deps: input.deps,
+      outs: source.outs.map((o) => ({ ...o, type: stage.outs.find((s) => s.path === o.path)?.type ?? o.type })),
+      code: code ? { commit: code.commit, branch: code.branch, remote: code.remote, dirty: code.dirty } : null,
+      environment: runEnvironment(),
+      started,
+      ended: Date.now(),
+      exitCode: null,
+      signal: null,
+      log: null,
+      signature: input.signature,
+      cachedFrom: source.cachedFrom ?? source.id,
+      error: null,
+      origin: input.origin,
+    };
+    await this.record(rec, { outs: source.outs.map((o) => o.path), rows });
+    this.hooks.onStage?.({ stage: stage.name, phase: 'end', action: 'restore', runId: id, status: 'cached' });
+    return rec;
+  }
+
+  /**
+   * Write the run object, then in one transaction: the run row, its lineage, the outputs staged in
+   * the index (like `strata add`), and learned stat-cache rows.
+   */
+  private async record(rec: RunRecord, staged: { outs: string[]; rows: IndexRow[] } | null): Promise<void> {
+    const repo = this.repo;
+    const bytes = serializeRun(rec);
+    const objectId = hashBytes(bytes);
+    await repo.store.put(objectId, bytes);
+    const trackedBefore = repo.db.trackedRoots();
+    let tracked = trackedBefore;
+    if (staged && staged.outs.length) tracked = outermost([...trackedBefore, ...staged.outs]);
+    repo.db.tx(() => {
+      insertRun(repo.db, rec, objectId, bytes.toString('utf8'));
+      if (staged && staged.outs.length) {
+        const index = repo.db.loadIndex();
+        const keep = new Set(staged.rows.map((r) => r.path));
+        const gone = [...index.keys()].filter((p) => staged.outs.some((o) => isUnder(p, o)) && !keep.has(p));
+        repo.db.deleteIndex(gone);
+        repo.db.upsertIndex(staged.rows);
+        if (tracked.length !== trackedBefore.length || tracked.some((t, i) => t !== trackedBefore[i])) repo.db.setTrackedRoots(tracked);
+      }
+      repo.db.upsertStat(this.hasher.takeStatUpdates());
+    });
+    if (tracked !== trackedBefore) await syncGitignore(repo.root, tracked).catch(() => false);
+  }
+}
+
+// ---------------------------------------------------------------- gc roots
+
+/**
+ * Objects runs keep alive: every run object and log, and the outputs of successful runs (with
+ * their trees, chunk manifests and chunks), so the run cache can restore them and lineage can be
+ * checked out. Registered with the reachability walk used by gc and fsck.
+ */
+export async function runRoots(repo: Repository): Promise<Id[]> {
+  const { ids, outs } = runObjectRoots(repo.db);
+  const out = new Set<Id>(ids);
+  const manifest = async (mid: Id) => {
+    if (out.has(mid)) return;
+    out.add(mid);
+    try {
+      for (const [cid] of parseManifest(await repo.objects.getBytes(mid)).chunks) out.add(cid);
+    } catch {
+      /* missing or corrupt: fsck reports it */
+    }
+  };
+  const walk = async (tid: Id): Promise<void> => {
+    if (out.has(tid)) return;
+    out.add(tid);
+    let tree: Tree;
+    try {
+      tree = await repo.readTree(tid);
+    } catch {
+      return;
+    }
+    for (const e of tree.entries) {
+      if (e.type === 'dir') await walk(e.id);
+      else if (e.type === 'file' && e.chunks) await manifest(e.chunks);
+      else out.add(e.id);
+    }
+  };
+  for (const o of outs) {
+    if (o.kind === 'dir') await walk(o.id);
+    else if (o.chunks) await manifest(o.chunks);
+    else out.add(o.id);
+  }
+  return [...out];
+}
+
+registerRootProvider(runRoots);
