@@ -661,19 +661,34 @@ class LocalPackWriter implements BatchWriter {
     }
   }
 
+  /** Packs being made durable in the background while the next one fills. */
+  private sealing: Promise<void>[] = [];
+
+  /**
+   * Close the current pack and make it durable. The fsync (the slow part for a 256 MiB pack)
+   * runs in the background, overlapping with filling the next pack; at most two are in flight.
+   */
   private async sealPack(): Promise<void> {
     if (!this.fh) return;
     await this.flushPending();
     const fh = this.fh;
+    const tmp = this.tmp;
     this.fh = null;
     const entries = this.entries;
     this.entries = [];
+    const p = this.finalizePack(fh, tmp, entries);
+    p.catch(() => undefined);
+    this.sealing.push(p);
+    while (this.sealing.length > 2) await this.sealing.shift();
+  }
+
+  private async finalizePack(fh: fsp.FileHandle, tmp: string, entries: Array<{ id: string; offset: number; size: number }>): Promise<void> {
     try {
       if (this.store.fsyncEnabled) await fh.sync();
       await fh.close();
       const name = `p-${Date.now().toString(36)}-${randomBytes(8).toString('hex')}`;
       const packDir = join(this.store.root, 'pack');
-      await fsp.rename(this.tmp, join(packDir, `${name}.pack`));
+      await fsp.rename(tmp, join(packDir, `${name}.pack`));
       const idxTmp = this.store.newTmp('idx');
       const ifh = await fsp.open(idxTmp, 'w');
       try {
@@ -686,21 +701,26 @@ class LocalPackWriter implements BatchWriter {
       if (this.store.fsyncEnabled) await fsyncDir(packDir);
       this.store.registerPack(name, entries);
     } catch (e) {
-      await fsp.rm(this.tmp, { force: true }).catch(() => undefined);
-      throw fromSystemError(e, this.tmp);
+      await fh.close().catch(() => undefined);
+      await fsp.rm(tmp, { force: true }).catch(() => undefined);
+      throw fromSystemError(e, tmp);
     }
   }
 
   async finish(): Promise<{ objects: number; bytes: number }> {
     this.chain = this.chain.then(() => this.sealPack());
     await this.chain;
+    const pending = this.sealing;
+    this.sealing = [];
+    await Promise.all(pending);
     this.finished = true;
     return { objects: this.objects, bytes: this.bytes };
   }
 
   async abort(): Promise<void> {
     this.finished = true;
-    await this.chain;
+    await this.chain.catch(() => undefined);
+    await Promise.allSettled(this.sealing);
     for (const id of this.loose) await fsp.rm(this.store.objectPath(id), { force: true }).catch(() => undefined);
     this.loose = [];
     const fh = this.fh;
