@@ -1,0 +1,392 @@
+/**
+ * The Strata HTTP server: routing, auth, the API handlers and the static web UI, over node:http.
+ *
+ *   const s = await startServer({ dataDir, port: 0 });   // s.url, s.close()
+ *
+ * Layers: handlers call core (repositories, refs, trees, stores); errors are StrataErrors mapped to
+ * statuses by the one table in errors.ts.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { StrataError } from '../core/errors/index.js';
+import { initHash } from '../core/hash/index.js';
+import type { Repository } from '../core/repo/index.js';
+import { authorize, TokenStore, type Principal, type Scope } from './auth.js';
+import { commitView, diffView, logView, refsView, serveFile, treeView } from './browse.js';
+import { HttpError, sendError } from './errors.js';
+import { contentType, pathSegments, readJson, sendEmpty, sendJson } from './http.js';
+import { deleteRef, fetchPack, getObject, getRef, hasObjects, listObjects, putObject, putRef, refNameFrom, uploadPack } from './protocol.js';
+import { ANON_KEY, RepoHost, checkRepoName, readOnlyError, type HostOptions } from './repos.js';
+import { indexRunRef, lineageView, runView, runsView } from './runs.js';
+
+export interface ServerOptions extends Partial<HostOptions> {
+  port?: number;
+  host?: string;
+  maxJsonBytes?: number;
+  maxPackBytes?: number;
+  maxObjectBytes?: number;
+  /** Folder of the built web UI (default: <package>/web/dist when it exists). */
+  webDir?: string | null;
+  /** Where to log server-side errors (default: stderr). */
+  log?: (msg: string) => void;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  server: Server;
+  host: RepoHost;
+  tokens: TokenStore;
+  close(): Promise<void>;
+}
+
+const MiB = 1 << 20;
+
+function packageRoot(): string {
+  let d = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    if (existsSync(join(d, 'package.json'))) return d;
+    d = resolve(d, '..');
+  }
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..');
+}
+
+function version(): string {
+  try {
+    return (createRequire(join(packageRoot(), 'package.json'))(join(packageRoot(), 'package.json')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+interface Ctx {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  segs: string[];
+  method: string;
+  principal: Principal | null;
+}
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  await initHash();
+  const host = new RepoHost({ dataDir: opts.dataDir, project: opts.project, storeUrl: opts.storeUrl, anonymousRead: opts.anonymousRead ?? true, s3: opts.s3 });
+  const tokens = new TokenStore(host.stateDir);
+  const limits = {
+    json: opts.maxJsonBytes ?? 4 * MiB,
+    pack: opts.maxPackBytes ?? 64 * MiB,
+    object: opts.maxObjectBytes ?? 16 * 1024 * MiB,
+  };
+  const log = opts.log ?? ((m: string) => process.stderr.write(m + '\n'));
+  const webDir = opts.webDir === undefined ? join(packageRoot(), 'web', 'dist') : opts.webDir;
+  const ver = version();
+  const tmpDir = join(host.stateDir, 'tmp');
+
+  // ------------------------------------------------------------------ helpers
+
+  const repoFor = async (ctx: Ctx, name: string, need: Scope): Promise<Repository> => {
+    checkRepoName(name);
+    if (need === 'write' && host.readOnly) throw readOnlyError();
+    const repo = await host.open(name);
+    authorize(ctx.principal, name, need, host.anonymousRead(repo));
+    return repo;
+  };
+
+  const canRead = (p: Principal | null, name: string, repo: Repository): boolean => {
+    try {
+      authorize(p, name, 'read', host.anonymousRead(repo));
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  const repoJson = (name: string, repo: Repository, counts = false): Record<string, unknown> => {
+    const out: Record<string, unknown> = { name, anonymousRead: host.anonymousRead(repo), readOnly: host.readOnly, head: repo.head() };
+    if (counts) {
+      out.counts = {
+        branches: repo.db.listRefs('refs/heads/').length,
+        tags: repo.db.listRefs('refs/tags/').length,
+        commits: (repo.db.stmt('SELECT count(*) AS n FROM commits').get() as { n: number }).n,
+      };
+    }
+    return out;
+  };
+
+  const methodNotAllowed = (allow: string[]): HttpError =>
+    new HttpError(405, 'INVALID_ARGUMENT', `method not allowed here; use ${allow.join(', ')}`, { headers: { Allow: allow.join(', ') } });
+
+  const route = (ctx: Ctx, allow: string[]): string => {
+    const m = ctx.method === 'HEAD' && allow.includes('GET') && !allow.includes('HEAD') ? 'GET' : ctx.method;
+    if (!allow.includes(m)) throw methodNotAllowed(allow);
+    return m;
+  };
+
+  // ------------------------------------------------------------------ API
+
+  const api = async (ctx: Ctx): Promise<void> => {
+    const { segs, res, req, url } = ctx;
+    const q = url.searchParams;
+    if (segs.length === 2 && segs[1] === 'health') {
+      route(ctx, ['GET']);
+      return sendJson(res, 200, { ok: true, version: ver, readOnly: host.readOnly });
+    }
+    if (segs[1] !== 'repos') throw new StrataError('PATH_NOT_FOUND', `no API endpoint ${url.pathname}`, { hint: 'see docs/api.md' });
+    if (segs.length === 2) {
+      route(ctx, ['GET']);
+      const repos = [];
+      for (const name of host.names()) {
+        let repo: Repository;
+        try {
+          repo = await host.open(name);
+        } catch {
+          continue;
+        }
+        if (canRead(ctx.principal, name, repo)) repos.push(repoJson(name, repo));
+      }
+      return sendJson(res, 200, { repos });
+    }
+    const name = checkRepoName(segs[2]!);
+    if (segs.length === 3) {
+      const m = route(ctx, ['GET', 'PUT']);
+      if (m === 'PUT') {
+        if (host.readOnly) throw readOnlyError();
+        authorize(ctx.principal, name, 'write', false);
+        const body = (await readJson(req, limits.json)) as { branch?: unknown; anonymousRead?: unknown } | undefined;
+        const branch = body?.branch;
+        const anon = body?.anonymousRead;
+        if (branch !== undefined && typeof branch !== 'string') throw new StrataError('INVALID_ARGUMENT', 'branch must be a string');
+        if (anon !== undefined && typeof anon !== 'boolean') throw new StrataError('INVALID_ARGUMENT', 'anonymousRead must be true or false');
+        if (typeof branch === 'string') (await import('../core/repo/refs.js')).validateRefName(branch, 'branch');
+        const repo = await host.create(name, { branch: branch as string | undefined, anonymousRead: anon as boolean | undefined });
+        return sendJson(res, 201, repoJson(name, repo, true));
+      }
+      const repo = await repoFor(ctx, name, 'read');
+      return sendJson(res, 200, repoJson(name, repo, true));
+    }
+    const what = segs[3]!;
+    const rest = segs.slice(4);
+    switch (what) {
+      case 'refs': {
+        if (rest.length === 0) {
+          route(ctx, ['GET']);
+          const repo = await repoFor(ctx, name, 'read');
+          return sendJson(res, 200, refsView(repo, q.get('prefix') ?? ''));
+        }
+        const ref = refNameFrom(rest);
+        const m = route(ctx, ['GET', 'PUT', 'DELETE']);
+        if (m === 'GET') {
+          const repo = await repoFor(ctx, name, 'read');
+          const r = getRef(repo, ref);
+          return sendJson(res, 200, r, { ETag: r.etag });
+        }
+        const repo = await repoFor(ctx, name, 'write');
+        if (m === 'PUT') {
+          const r = await putRef(repo, ref, req, limits.json, { onOtherRef: indexRunRef });
+          return sendJson(res, 200, r, { ETag: r.etag });
+        }
+        deleteRef(repo, ref, req);
+        return sendEmpty(res, 204);
+      }
+      case 'log':
+        if (rest.length) break;
+        route(ctx, ['GET']);
+        return sendJson(res, 200, await logView(await repoFor(ctx, name, 'read'), q));
+      case 'commits':
+        if (!rest.length) break;
+        route(ctx, ['GET']);
+        return sendJson(res, 200, await commitView(await repoFor(ctx, name, 'read'), rest.join('/')));
+      case 'tree':
+        if (rest.length) break;
+        route(ctx, ['GET']);
+        return sendJson(res, 200, await treeView(await repoFor(ctx, name, 'read'), q));
+      case 'file': {
+        if (rest.length) break;
+        route(ctx, ['GET', 'HEAD']);
+        const repo = await repoFor(ctx, name, 'read');
+        return serveFile(repo, q, req.headers, res, ctx.method === 'HEAD');
+      }
+      case 'diff':
+        if (rest.length) break;
+        route(ctx, ['GET']);
+        return sendJson(res, 200, await diffView(await repoFor(ctx, name, 'read'), q));
+      case 'runs':
+        if (rest.length > 1) break;
+        route(ctx, ['GET']);
+        if (rest.length === 1) return sendJson(res, 200, runView(await repoFor(ctx, name, 'read'), rest[0]!));
+        return sendJson(res, 200, runsView(await repoFor(ctx, name, 'read'), q));
+      case 'lineage':
+        if (rest.length) break;
+        route(ctx, ['GET']);
+        return sendJson(res, 200, await lineageView(await repoFor(ctx, name, 'read'), q));
+      case 'objects': {
+        if (rest.length === 0) {
+          route(ctx, ['GET']);
+          return listObjects(await repoFor(ctx, name, 'read'), q.get('prefix') ?? '', res);
+        }
+        if (rest.length !== 1) break;
+        const sub = rest[0]!;
+        if (sub === 'has') {
+          route(ctx, ['POST']);
+          return sendJson(res, 200, await hasObjects(await repoFor(ctx, name, 'read'), req, limits.json));
+        }
+        if (sub === 'fetch') {
+          route(ctx, ['POST']);
+          return fetchPack(await repoFor(ctx, name, 'read'), req, res, limits.json);
+        }
+        if (sub === 'pack') {
+          route(ctx, ['POST']);
+          const repo = await repoFor(ctx, name, 'write');
+          return sendJson(res, 200, await uploadPack(repo, req, limits.pack));
+        }
+        const m = route(ctx, ['GET', 'HEAD', 'PUT', 'DELETE']);
+        if (m === 'GET' || m === 'HEAD') {
+          const repo = await repoFor(ctx, name, 'read');
+          return getObject(repo, sub, req, res, m === 'HEAD', host.anonymousRead(repo));
+        }
+        const repo = await repoFor(ctx, name, 'write');
+        if (m === 'PUT') return putObject(repo, sub, req, res, tmpDir, limits.object);
+        if (!/^[0-9a-f]{64}$/.test(sub)) throw new StrataError('INVALID_ARGUMENT', `invalid object id ${JSON.stringify(sub)}`);
+        await repo.objects.delete(sub);
+        return sendEmpty(res, 204);
+      }
+    }
+    throw new StrataError('PATH_NOT_FOUND', `no API endpoint ${url.pathname}`, { hint: 'see docs/api.md' });
+  };
+
+  // ------------------------------------------------------------------ static web UI
+
+  const serveStatic = async (ctx: Ctx): Promise<void> => {
+    const { res, segs } = ctx;
+    route(ctx, ['GET', 'HEAD']);
+    const head = ctx.method === 'HEAD';
+    if (!webDir || !existsSync(join(webDir, 'index.html'))) {
+      const body = Buffer.from(
+        `<!doctype html><meta charset="utf-8"><title>Strata</title><h1>Strata server</h1><p>The web UI is not built (npm run build:web creates web/dist). The API is at <a href="/api/repos">/api/repos</a>; see docs/api.md.</p>`,
+      );
+      res.writeHead(segs.length === 0 ? 200 : 404, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': String(body.length) });
+      return void res.end(head ? undefined : body);
+    }
+    const root = resolve(webDir);
+    let file = join(root, ...segs);
+    if (file !== root && !file.startsWith(root + sep)) throw new StrataError('PATH_OUTSIDE_WORKSPACE', 'path outside the web root');
+    let st = statOrNull(file);
+    if (st?.isDirectory()) {
+      file = join(file, 'index.html');
+      st = statOrNull(file);
+    }
+    let spa = false;
+    if (!st || !st.isFile()) {
+      const last = segs[segs.length - 1] ?? '';
+      // Deep links (no file extension, or an HTML request) get the app; missing assets get 404.
+      if (/\.[A-Za-z0-9]{1,8}$/.test(last) && !(ctx.req.headers.accept ?? '').includes('text/html')) {
+        throw new StrataError('PATH_NOT_FOUND', `no such file: /${segs.join('/')}`);
+      }
+      file = join(root, 'index.html');
+      st = statOrNull(file);
+      spa = true;
+      if (!st) throw new StrataError('PATH_NOT_FOUND', 'web UI index.html is missing');
+    }
+    const immutable = !spa && segs[0] === 'assets';
+    res.writeHead(200, {
+      'Content-Type': contentType(file),
+      'Content-Length': String(st.size),
+      'Cache-Control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+      'X-Content-Type-Options': 'nosniff',
+    });
+    if (head) return void res.end();
+    await new Promise<void>((ok, fail) => {
+      const s = createReadStream(file);
+      s.on('error', fail);
+      res.on('close', () => ok());
+      s.pipe(res);
+    });
+  };
+
+  // ------------------------------------------------------------------ dispatch
+
+  const inFlight = new Set<Promise<void>>();
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    try {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const rawPath = (req.url ?? '/').split('?')[0]!;
+      const segs = pathSegments(rawPath);
+      let principal: Principal | null = null;
+      const auth = req.headers.authorization;
+      if (auth !== undefined) {
+        const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+        if (!m) throw new StrataError('UNAUTHORIZED', 'Authorization header must be "Bearer <token>"');
+        principal = tokens.verify(m[1]!);
+      }
+      const ctx: Ctx = { req, res, url, segs, method: req.method ?? 'GET', principal };
+      if (segs[0] === 'api') await api(ctx);
+      else await serveStatic(ctx);
+    } catch (e) {
+      if (e instanceof StrataError && e.code === 'PAYLOAD_TOO_LARGE') {
+        // Do not read the rest of a huge body: answer, then close the connection.
+        res.setHeader('Connection', 'close');
+        res.once('finish', () => req.socket.destroySoon?.());
+      }
+      sendError(res, e, log);
+      if (!req.complete) req.resume();
+    }
+  };
+
+  const server = createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 5_000 }, (req, res) => {
+    const p = handle(req, res).finally(() => inFlight.delete(p));
+    inFlight.add(p);
+  });
+  const sockets = new Set<Socket>();
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  server.on('clientError', (_e, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(opts.port ?? 8080, opts.host ?? '127.0.0.1', () => {
+      server.off('error', fail);
+      ok();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const hostName = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  let closing: Promise<void> | null = null;
+  return {
+    url: `http://${hostName}:${addr.port}`,
+    port: addr.port,
+    server,
+    host,
+    tokens,
+    close() {
+      closing ??= (async () => {
+        const stopped = new Promise<void>((ok) => server.close(() => ok()));
+        server.closeIdleConnections();
+        const deadline = Date.now() + 10_000;
+        while (inFlight.size && Date.now() < deadline) await Promise.race([...inFlight, new Promise((r) => setTimeout(r, 100))]);
+        server.closeAllConnections();
+        for (const s of sockets) s.destroy();
+        await stopped;
+        await host.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+function statOrNull(p: string): import('node:fs').Stats | null {
+  try {
+    return statSync(p);
+  } catch {
+    return null;
+  }
+}
+
+export { ANON_KEY };

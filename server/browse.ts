@@ -1,0 +1,216 @@
+/**
+ * Read endpoints for people and the web UI: refs, log, commits, tree, file bytes, diff.
+ * Each works on an open Repository (no workspace: server repositories are bare).
+ */
+import type { ServerResponse } from 'node:http';
+import { PassThrough, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { StrataError } from '../core/errors/index.js';
+import { parseManifest, compareNames, type Id, type TreeEntry } from '../core/model/index.js';
+import type { Repository } from '../core/repo/index.js';
+import { resolveRev } from '../core/repo/refs.js';
+import { diffTrees, entryAt, type Change } from '../core/repo/tree.js';
+import { walkLog, type LogEntry, refsByCommit } from '../core/ops/log.js';
+import { bodyEtag, refBody, type RefEntry } from '../core/store/refs.js';
+import { checkRepoPath, contentType, isActiveType, parseRange } from './http.js';
+
+export function headOf(repo: Repository): { branch: string | null; commit: string | null } {
+  return repo.head();
+}
+
+export function refEtag(value: string): string {
+  return bodyEtag(refBody(value));
+}
+
+/** Raw refs relative to refs/ (the remote-protocol view). */
+export function rawRefs(repo: Repository, prefix = ''): RefEntry[] {
+  return repo.db
+    .listRefs('refs/' + prefix)
+    .filter((r) => !r.name.startsWith('refs/remotes/') && !r.target.startsWith('ref: '))
+    .map((r) => ({ name: r.name.slice(5), value: r.target, etag: refEtag(r.target) }));
+}
+
+export function refsView(repo: Repository, prefix = ''): unknown {
+  const branches = repo.db.listRefs('refs/heads/').map((r) => ({ name: r.name.slice(11), commit: r.target, updatedAt: r.updatedAt }));
+  const tags = repo.db.listRefs('refs/tags/').map((r) => {
+    const name = r.name.slice(10);
+    const t = repo.db.getTag(name);
+    return { name, commit: r.target, message: t?.message ?? null, tagger: t?.tagger ?? null, time: t?.time ?? null };
+  });
+  return { head: headOf(repo), branches, tags, refs: rawRefs(repo, prefix) };
+}
+
+function intParam(v: string | null, def: number, min: number, max: number, name: string): number {
+  if (v === null || v === '') return def;
+  if (!/^\d+$/.test(v)) throw new StrataError('INVALID_ARGUMENT', `${name} must be a non-negative integer, not ${JSON.stringify(v)}`);
+  return Math.min(max, Math.max(min, Number(v)));
+}
+
+export { intParam };
+
+export async function logView(repo: Repository, q: URLSearchParams): Promise<unknown> {
+  const ref = q.get('ref') || 'HEAD';
+  const limit = intParam(q.get('limit'), 50, 1, 1000, 'limit');
+  const offset = intParam(q.get('offset'), 0, 0, Number.MAX_SAFE_INTEGER, 'offset');
+  const path = checkRepoPath(q.get('path'));
+  if (ref === 'HEAD' && !repo.head().commit) return { ref, commit: null, offset, limit, nextOffset: null, commits: [] };
+  const start = await resolveRev(repo, ref);
+  const all = await walkLog(repo, start, { limit: offset + limit + 1, paths: path ? [path] : [] });
+  const commits = all.slice(offset, offset + limit);
+  return { ref, commit: start, offset, limit, nextOffset: all.length > offset + limit ? offset + limit : null, commits };
+}
+
+export async function commitView(repo: Repository, rev: string): Promise<LogEntry> {
+  const id = await resolveRev(repo, rev);
+  const c = await repo.readCommit(id);
+  return { id, ...c, refs: refsByCommit(repo).get(id) ?? [] };
+}
+
+function entryJson(e: TreeEntry, path: string): Record<string, unknown> {
+  const p = path ? `${path}/${e.name}` : e.name;
+  switch (e.type) {
+    case 'dir':
+      return { name: e.name, path: p, type: 'dir', size: e.size, id: e.id, count: e.count };
+    case 'file':
+      return { name: e.name, path: p, type: 'file', size: e.size, id: e.id, exec: e.exec, chunked: !!e.chunks };
+    case 'symlink':
+      return { name: e.name, path: p, type: 'symlink', size: e.size, id: e.id, target: e.target };
+  }
+}
+
+async function locate(repo: Repository, q: URLSearchParams): Promise<{ ref: string; commit: Id; path: string; entry: TreeEntry }> {
+  const ref = q.get('ref') || 'HEAD';
+  const path = checkRepoPath(q.get('path'));
+  const commit = await resolveRev(repo, ref);
+  const c = await repo.readCommit(commit);
+  const entry = await entryAt(repo, c.tree, path);
+  if (!entry) throw new StrataError('PATH_NOT_FOUND', `${path} does not exist in ${ref}`, { hint: 'list the parent folder with /tree' });
+  return { ref, commit, path, entry };
+}
+
+export async function treeView(repo: Repository, q: URLSearchParams): Promise<unknown> {
+  const { ref, commit, path, entry } = await locate(repo, q);
+  if (entry.type !== 'dir') {
+    const parent = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '';
+    return { ref, commit, path, type: entry.type, entry: entryJson(entry, parent) };
+  }
+  const tree = await repo.readTree(entry.id);
+  const entries = [...tree.entries]
+    .sort((a, b) => (a.type === 'dir') === (b.type === 'dir') ? compareNames(a.name, b.name) : a.type === 'dir' ? -1 : 1)
+    .map((e) => entryJson(e, path));
+  return { ref, commit, path, type: 'dir', entries };
+}
+
+/** Stream bytes [start, end) of a file entry (chunked files are reassembled). */
+export async function fileStream(repo: Repository, e: TreeEntry, range: { start: number; end: number } | null): Promise<Readable> {
+  if (e.type === 'file' && e.chunks) {
+    const m = parseManifest(await repo.objects.getBytes(e.chunks, { verify: true }));
+    const out = new PassThrough({ highWaterMark: 1 << 20 });
+    const start = range?.start ?? 0;
+    const end = range?.end ?? m.size;
+    void (async () => {
+      try {
+        let pos = 0;
+        for (const [cid, size] of m.chunks) {
+          const cs = pos;
+          const ce = pos + size;
+          pos = ce;
+          if (ce <= start) continue;
+          if (cs >= end) break;
+          const a = Math.max(start, cs) - cs;
+          const b = Math.min(end, ce) - cs;
+          const buf = a === 0 && b === size ? await repo.objects.getBytes(cid, { verify: true }) : await repo.objects.getBytes(cid, { range: { start: a, end: b } });
+          if (!out.write(buf)) await new Promise((r) => out.once('drain', r));
+        }
+        out.end();
+      } catch (err) {
+        out.destroy(err as Error);
+      }
+    })();
+    return out;
+  }
+  if (e.type === 'dir') throw new StrataError('INVALID_ARGUMENT', `${e.name} is a directory`);
+  if (range) return repo.objects.get(e.id, { range });
+  return repo.objects.get(e.id, { verify: true });
+}
+
+/** GET/HEAD /file: bytes with Content-Type/Length, ETag, Range, If-None-Match. */
+export async function serveFile(repo: Repository, q: URLSearchParams, reqHeaders: Record<string, string | string[] | undefined>, res: ServerResponse, head: boolean): Promise<void> {
+  if (!q.get('path')) throw new StrataError('INVALID_ARGUMENT', 'the path parameter is required', { hint: 'e.g. /file?ref=main&path=data/a.csv' });
+  const { path, entry } = await locate(repo, q);
+  if (entry.type === 'dir') throw new StrataError('INVALID_ARGUMENT', `${path} is a directory`, { hint: 'list it with /tree' });
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  const type = entry.type === 'symlink' ? 'text/plain; charset=utf-8' : contentType(name);
+  const etag = `"${entry.id}"`;
+  const headers: Record<string, string> = {
+    'Content-Type': type,
+    ETag: etag,
+    'Accept-Ranges': 'bytes',
+    'Cache-Control': 'private, max-age=0, must-revalidate',
+    'X-Content-Type-Options': 'nosniff',
+  };
+  if (isActiveType(type)) headers['Content-Security-Policy'] = 'sandbox';
+  if (q.get('download') === '1') headers['Content-Disposition'] = `attachment; filename="${name.replace(/["\\\r\n]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+  const inm = reqHeaders['if-none-match'];
+  if (typeof inm === 'string' && inm.split(',').some((t) => t.trim() === etag || t.trim() === '*')) {
+    res.writeHead(304, headers);
+    res.end();
+    return;
+  }
+  const size = entry.size;
+  let range = parseRange(reqHeaders['range'] as string | undefined, size);
+  const ifRange = reqHeaders['if-range'];
+  if (range && typeof ifRange === 'string' && ifRange !== etag) range = null;
+  await sendBytes(res, head, headers, size, range, () => fileStream(repo, entry, range));
+}
+
+export async function sendBytes(
+  res: ServerResponse,
+  head: boolean,
+  headers: Record<string, string>,
+  size: number,
+  range: { start: number; end: number } | null,
+  open: () => Promise<Readable>,
+): Promise<void> {
+  if (range) {
+    headers['Content-Range'] = `bytes ${range.start}-${range.end - 1}/${size}`;
+    headers['Content-Length'] = String(range.end - range.start);
+  } else headers['Content-Length'] = String(size);
+  if (head) {
+    res.writeHead(range ? 206 : 200, headers);
+    res.end();
+    return;
+  }
+  const stream = await open(); // errors before the first byte become a proper JSON error
+  res.writeHead(range ? 206 : 200, headers);
+  try {
+    await pipeline(stream, res);
+  } catch {
+    res.destroy(); // mid-stream failure (e.g. corruption detected): the client sees a truncated body
+  }
+}
+
+export async function diffView(repo: Repository, q: URLSearchParams): Promise<unknown> {
+  const to = q.get('to') || 'HEAD';
+  const toCommit = await resolveRev(repo, to);
+  const toC = await repo.readCommit(toCommit);
+  let from = q.get('from');
+  let fromCommit: Id | null;
+  if (from) fromCommit = await resolveRev(repo, from);
+  else {
+    fromCommit = toC.parents[0] ?? null;
+    from = fromCommit ? `${to}^` : '(empty)';
+  }
+  const fromTree = fromCommit ? (await repo.readCommit(fromCommit)).tree : null;
+  const path = checkRepoPath(q.get('path'));
+  const changes: Change[] = await diffTrees(repo, fromTree, toC.tree, path);
+  const summary = { added: 0, modified: 0, deleted: 0, bytesAdded: 0, bytesRemoved: 0 };
+  for (const c of changes) {
+    if (c.kind === 'added') summary.added++;
+    else if (c.kind === 'deleted') summary.deleted++;
+    else summary.modified++;
+    summary.bytesAdded += c.newSize ?? 0;
+    summary.bytesRemoved += c.oldSize ?? 0;
+  }
+  return { from, to, fromCommit, toCommit, changes, summary };
+}

@@ -1,0 +1,89 @@
+/**
+ * The ONE table mapping core error codes to HTTP statuses, and the JSON error body
+ * {error: {code, message, hint, details?}}. Stack traces never leave the process.
+ */
+import type { ServerResponse } from 'node:http';
+import { StrataError, type ErrorCode } from '../core/errors/index.js';
+
+export const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
+  INVALID_ARGUMENT: 400,
+  AMBIGUOUS_REF: 400,
+  PATH_OUTSIDE_WORKSPACE: 400,
+  PIPELINE_INVALID: 400,
+  PIPELINE_CYCLE: 400,
+  REMOTE_UNSUPPORTED: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  REMOTE_AUTH: 403,
+  NOT_A_REPOSITORY: 404,
+  UNKNOWN_REF: 404,
+  PATH_NOT_FOUND: 404,
+  PATH_NOT_TRACKED: 404,
+  RUN_NOT_FOUND: 404,
+  OBJECT_MISSING: 404,
+  REMOTE_NOT_FOUND: 404,
+  REMOTE_UNKNOWN: 404,
+  REF_EXISTS: 409,
+  ALREADY_INITIALIZED: 409,
+  NON_FAST_FORWARD: 409,
+  UNCOMMITTED_CHANGES: 409,
+  NOTHING_TO_COMMIT: 409,
+  REMOTE_EXISTS: 409,
+  REF_CONFLICT: 412,
+  PAYLOAD_TOO_LARGE: 413,
+  OBJECT_CORRUPT: 422,
+  VERIFY_MISMATCH: 422,
+  REPO_BUSY: 503,
+  REMOTE_UNREACHABLE: 503,
+  DISK_FULL: 507,
+};
+
+export function statusFor(code: string): number {
+  return HTTP_STATUS[code as ErrorCode] ?? 500;
+}
+
+/** A StrataError with an explicit HTTP status that is not a core code mapping (405, 416). */
+export class HttpError extends StrataError {
+  constructor(
+    readonly status: number,
+    code: ErrorCode,
+    message: string,
+    opts: { hint?: string; details?: Record<string, unknown>; headers?: Record<string, string> } = {},
+  ) {
+    super(code, message, opts);
+    this.headers = opts.headers ?? {};
+  }
+  readonly headers: Record<string, string>;
+}
+
+/** Normalise anything thrown into {status, body, headers}; unexpected errors become 500 INTERNAL. */
+export function errorResponse(e: unknown): { status: number; body: { error: Record<string, unknown> }; headers: Record<string, string>; internal: boolean } {
+  if (e instanceof StrataError) {
+    const status = e instanceof HttpError ? e.status : statusFor(e.code);
+    const headers: Record<string, string> = e instanceof HttpError ? { ...e.headers } : {};
+    if (status === 401) headers['WWW-Authenticate'] = 'Bearer realm="strata"';
+    if (status === 503) headers['Retry-After'] = '1';
+    const error: Record<string, unknown> = { code: e.code, message: e.message };
+    if (e.hint) error.hint = e.hint;
+    if (e.details) error.details = e.details;
+    return { status, body: { error }, headers, internal: status >= 500 };
+  }
+  return {
+    status: 500,
+    body: { error: { code: 'INTERNAL', message: 'internal server error', hint: 'see the server log' } },
+    headers: {},
+    internal: true,
+  };
+}
+
+export function sendError(res: ServerResponse, e: unknown, log?: (msg: string) => void): void {
+  const r = errorResponse(e);
+  if (r.internal && log) log(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = Buffer.from(JSON.stringify(r.body));
+  res.writeHead(r.status, { ...r.headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(body.length), 'Cache-Control': 'no-store' });
+  res.end(body);
+}

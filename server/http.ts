@@ -1,0 +1,161 @@
+/**
+ * Small HTTP helpers for the server: safe URL parsing (no traversal, no encoded separators),
+ * size-limited bodies, JSON responses, Range parsing, content types.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { extname } from 'node:path';
+import { StrataError } from '../core/errors/index.js';
+import { HttpError } from './errors.js';
+
+/**
+ * Split a request path into decoded segments. Rejects encoded '/', '\\' and NUL, '.'/'..' segments
+ * in any spelling, backslashes, empty segments inside the path and malformed escapes.
+ */
+export function pathSegments(rawPath: string): string[] {
+  if (!rawPath.startsWith('/')) throw badPath('request path must start with /');
+  if (/%(2f|5c|00)/i.test(rawPath)) throw badPath('encoded "/", "\\" and NUL are not allowed in request paths');
+  const parts = rawPath.split('/').slice(1);
+  if (parts.length && parts[parts.length - 1] === '') parts.pop(); // trailing slash
+  return parts.map((p) => {
+    let d: string;
+    try {
+      d = decodeURIComponent(p);
+    } catch {
+      throw badPath('malformed percent-encoding in request path');
+    }
+    if (d === '' || d === '.' || d === '..' || d.includes('\\') || d.includes('\0') || d.includes('/')) {
+      throw badPath(`invalid path segment ${JSON.stringify(d)} in request`);
+    }
+    return d;
+  });
+}
+
+function badPath(msg: string): StrataError {
+  return new StrataError('INVALID_ARGUMENT', msg, { hint: 'request paths must not contain .., encoded slashes or NUL bytes' });
+}
+
+/** Validate a repository path from a query string: relative, '/'-separated, no '.'/'..' segments. */
+export function checkRepoPath(p: string | null | undefined): string {
+  if (p === null || p === undefined) return '';
+  if (p.includes('\0') || p.includes('\\')) throw new StrataError('INVALID_ARGUMENT', 'path must not contain NUL or backslashes');
+  if (p.startsWith('/') || /^[A-Za-z]:/.test(p)) throw new StrataError('INVALID_ARGUMENT', `path ${JSON.stringify(p)} must be relative to the repository root`, { hint: 'e.g. path=data/train.csv' });
+  const trimmed = p.replace(/\/+$/, '');
+  if (trimmed === '') return '';
+  const segs = trimmed.split('/');
+  if (segs.some((s) => s === '' || s === '.' || s === '..')) {
+    throw new StrataError('PATH_OUTSIDE_WORKSPACE', `path ${JSON.stringify(p)} has an empty, '.' or '..' segment`, { hint: 'use a plain relative path like data/train.csv' });
+  }
+  return trimmed;
+}
+
+/** Read a request body, failing with 413 past `limit` bytes (checked against Content-Length first). */
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) throw tooLarge(limit);
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const c of req) {
+    n += (c as Buffer).length;
+    if (n > limit) throw tooLarge(limit);
+    parts.push(c as Buffer);
+  }
+  return Buffer.concat(parts);
+}
+
+export function tooLarge(limit: number): StrataError {
+  return new StrataError('PAYLOAD_TOO_LARGE', `request body larger than ${limit} bytes`, { hint: 'send less per request (the limits are in docs/api.md)', details: { limit } });
+}
+
+export async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+  const buf = await readBody(req, limit);
+  if (buf.length === 0) return undefined;
+  try {
+    return JSON.parse(buf.toString('utf8'));
+  } catch {
+    throw new StrataError('INVALID_ARGUMENT', 'request body is not valid JSON');
+  }
+}
+
+export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
+  const body = Buffer.from(JSON.stringify(value));
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(body.length), 'Cache-Control': 'no-store', ...headers });
+  res.end(body);
+}
+
+export function sendEmpty(res: ServerResponse, status: number, headers: Record<string, string> = {}): void {
+  res.writeHead(status, headers);
+  res.end();
+}
+
+/**
+ * Parse a single-range `Range` header against `size`. Returns null to serve the whole body
+ * (no header, multiple ranges, or a unit other than bytes); throws 416 when unsatisfiable.
+ */
+export function parseRange(header: string | undefined, size: number): { start: number; end: number } | null {
+  if (!header) return null;
+  const m = /^bytes=\s*(\d*)\s*-\s*(\d*)\s*$/.exec(header.trim());
+  if (!m) return null;
+  const [, a, b] = m;
+  let start: number;
+  let end: number; // exclusive
+  if (a === '' && b === '') return null;
+  if (a === '') {
+    const n = Number(b);
+    if (n === 0) throw unsatisfiable(size);
+    start = Math.max(0, size - n);
+    end = size;
+  } else {
+    start = Number(a);
+    end = b === '' ? size : Math.min(size, Number(b) + 1);
+    if (b !== '' && Number(b) < start) throw unsatisfiable(size);
+  }
+  if (start >= size) throw unsatisfiable(size);
+  return { start, end };
+}
+
+function unsatisfiable(size: number): HttpError {
+  return new HttpError(416, 'INVALID_ARGUMENT', `range not satisfiable (size ${size})`, { headers: { 'Content-Range': `bytes */${size}` } });
+}
+
+const TYPES: Record<string, string> = {
+  '.csv': 'text/csv; charset=utf-8',
+  '.tsv': 'text/tab-separated-values; charset=utf-8',
+  '.txt': 'text/plain; charset=utf-8',
+  '.md': 'text/markdown; charset=utf-8',
+  '.log': 'text/plain; charset=utf-8',
+  '.json': 'application/json',
+  '.jsonl': 'application/x-ndjson',
+  '.ndjson': 'application/x-ndjson',
+  '.yaml': 'application/yaml',
+  '.yml': 'application/yaml',
+  '.xml': 'application/xml',
+  '.html': 'text/html; charset=utf-8',
+  '.htm': 'text/html; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.map': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.webp': 'image/webp',
+  '.ico': 'image/x-icon',
+  '.pdf': 'application/pdf',
+  '.zip': 'application/zip',
+  '.gz': 'application/gzip',
+  '.parquet': 'application/vnd.apache.parquet',
+  '.woff': 'font/woff',
+  '.woff2': 'font/woff2',
+  '.wasm': 'application/wasm',
+};
+
+export function contentType(name: string): string {
+  return TYPES[extname(name).toLowerCase()] ?? 'application/octet-stream';
+}
+
+/** Types a browser would render as an active document: served sandboxed. */
+export function isActiveType(type: string): boolean {
+  return /^(text\/html|image\/svg|application\/xml|text\/javascript)/.test(type);
+}

@@ -1,0 +1,327 @@
+/**
+ * The object/ref protocol behind http(s) remotes: batch has-check, object GET/PUT/DELETE, pack
+ * upload (every object hash-verified before it is stored), pack fetch, refs with compare-and-swap.
+ * Pack format ("SPK1" + frames of id(32 raw) | size(u32 BE) | bytes) is shared with core/remote/http.ts.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { StrataError } from '../core/errors/index.js';
+import { createHasher, hashBytes, isId } from '../core/hash/index.js';
+import { parseCommit, parseManifest, parseTree, type Commit, type Id } from '../core/model/index.js';
+import type { Repository } from '../core/repo/index.js';
+import { checkRefName, checkRefValue, refConflict } from '../core/store/refs.js';
+import { isLocalPathCapable } from '../core/store/types.js';
+import { refEtag, sendBytes } from './browse.js';
+import { parseRange, readJson, sendJson, tooLarge } from './http.js';
+
+export const PACK_MAGIC = Buffer.from('SPK1');
+export const MAX_IDS = 10_000;
+
+export function parseIdList(body: unknown): string[] {
+  const ids = (body as { ids?: unknown })?.ids;
+  if (!Array.isArray(ids)) throw new StrataError('INVALID_ARGUMENT', 'body must be {"ids": [...]}');
+  if (ids.length > MAX_IDS) throw new StrataError('INVALID_ARGUMENT', `at most ${MAX_IDS} ids per request (got ${ids.length})`, { hint: 'split the request' });
+  for (const id of ids) if (typeof id !== 'string' || !isId(id)) throw new StrataError('INVALID_ARGUMENT', `invalid object id ${JSON.stringify(id)}`);
+  return ids as string[];
+}
+
+export function checkId(id: string): string {
+  if (!isId(id)) throw new StrataError('INVALID_ARGUMENT', `invalid object id ${JSON.stringify(id)}`, { hint: 'object ids are 64 lowercase hex characters' });
+  return id;
+}
+
+export async function hasObjects(repo: Repository, req: IncomingMessage, jsonLimit: number): Promise<unknown> {
+  const ids = parseIdList(await readJson(req, jsonLimit));
+  const present = await repo.objects.hasMany(ids);
+  return { present: ids.filter((i) => present.has(i)) };
+}
+
+export async function getObject(repo: Repository, id: string, req: IncomingMessage, res: ServerResponse, head: boolean, isPublic: boolean): Promise<void> {
+  checkId(id);
+  const st = await repo.objects.stat(id);
+  if (!st) throw new StrataError('OBJECT_MISSING', `object ${id} is not on this server`);
+  const range = parseRange(req.headers.range, st.size);
+  const headers: Record<string, string> = {
+    'Content-Type': 'application/octet-stream',
+    ETag: `"${id}"`,
+    'Accept-Ranges': 'bytes',
+    'Cache-Control': `${isPublic ? 'public' : 'private'}, max-age=31536000, immutable`,
+  };
+  await sendBytes(res, head, headers, st.size, range, () => repo.objects.get(id, range ? { range } : { verify: true }));
+}
+
+export async function listObjects(repo: Repository, prefix: string, res: ServerResponse): Promise<void> {
+  if (!/^[0-9a-f]{0,64}$/.test(prefix)) throw new StrataError('INVALID_ARGUMENT', 'prefix must be lowercase hex');
+  res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-store' });
+  let buf = '';
+  for await (const o of repo.objects.list(prefix || undefined)) {
+    buf += JSON.stringify({ id: o.id, size: o.size }) + '\n';
+    if (buf.length > 64 * 1024) {
+      if (!res.write(buf)) await new Promise((r) => res.once('drain', r));
+      buf = '';
+    }
+  }
+  res.end(buf);
+}
+
+/** PUT one object: hash while spooling to a temp file, store only if it matches. */
+export async function putObject(repo: Repository, id: string, req: IncomingMessage, res: ServerResponse, tmpDir: string, limit: number): Promise<void> {
+  checkId(id);
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) throw tooLarge(limit);
+  if (await repo.objects.has(id)) {
+    req.resume();
+    await new Promise((r) => req.once('end', r));
+    return sendJson(res, 200, { id, size: (await repo.objects.stat(id))?.size ?? null, stored: false });
+  }
+  await mkdir(tmpDir, { recursive: true });
+  const tmp = join(tmpDir, `put-${randomBytes(8).toString('hex')}`);
+  try {
+    const h = createHasher();
+    let size = 0;
+    const out = createWriteStream(tmp);
+    let writeErr: Error | null = null;
+    out.on('error', (e) => (writeErr = e));
+    try {
+      for await (const c of req) {
+        size += (c as Buffer).length;
+        if (size > limit) throw tooLarge(limit);
+        h.update(c as Buffer);
+        if (!out.write(c)) await new Promise<void>((r) => out.once('drain', () => r()));
+      }
+    } finally {
+      await new Promise<void>((r) => out.end(() => r()));
+    }
+    if (writeErr) throw writeErr;
+    const got = h.digestHex();
+    if (got !== id) {
+      throw new StrataError('OBJECT_CORRUPT', `uploaded bytes hash to ${got}, not ${id}`, { hint: 'the upload was corrupted or the client is broken; nothing was stored', details: { id, actual: got } });
+    }
+    const store = repo.objects;
+    if (isLocalPathCapable(store)) await store.putFile(id, tmp);
+    else await store.put(id, createReadStream(tmp), { size });
+    sendJson(res, 201, { id, size, stored: true });
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}
+
+/** POST a pack: parse frames as they stream in, verify each hash, write through one batch. */
+export async function uploadPack(repo: Repository, req: IncomingMessage, limit: number): Promise<{ objects: number; bytes: number }> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) throw tooLarge(limit);
+  const batch = repo.objects.batch();
+  let ok = false;
+  try {
+    let buf: Buffer = Buffer.alloc(0);
+    let total = 0;
+    let magic = false;
+    let objects = 0;
+    let bytes = 0;
+    const bad = (msg: string) => new StrataError('INVALID_ARGUMENT', `malformed pack: ${msg}`, { hint: 'see the pack format in docs/api.md' });
+    const drain = async (): Promise<void> => {
+      for (;;) {
+        if (!magic) {
+          if (buf.length < 4) return;
+          if (!buf.subarray(0, 4).equals(PACK_MAGIC)) throw bad('bad magic (expected SPK1)');
+          magic = true;
+          buf = buf.subarray(4);
+        }
+        if (buf.length < 36) return;
+        const size = buf.readUInt32BE(32);
+        if (buf.length < 36 + size) return;
+        const id = buf.subarray(0, 32).toString('hex');
+        const data = Buffer.from(buf.subarray(36, 36 + size));
+        buf = buf.subarray(36 + size);
+        const got = hashBytes(data);
+        if (got !== id) {
+          throw new StrataError('OBJECT_CORRUPT', `object ${id} in the uploaded pack hashes to ${got}`, { hint: 'nothing from this pack was stored', details: { id, actual: got } });
+        }
+        await batch.add(id, data);
+        objects++;
+        bytes += size;
+      }
+    };
+    for await (const c of req) {
+      total += (c as Buffer).length;
+      if (total > limit) throw tooLarge(limit);
+      buf = buf.length ? Buffer.concat([buf, c as Buffer]) : (c as Buffer);
+      await drain();
+    }
+    if (!magic) throw bad(total === 0 ? 'empty body' : 'truncated header');
+    if (buf.length) throw bad(`truncated frame (${buf.length} bytes left over)`);
+    await batch.finish();
+    ok = true;
+    return { objects, bytes };
+  } finally {
+    if (!ok) await batch.abort().catch(() => {});
+  }
+}
+
+/** POST /objects/fetch: the requested objects as one pack stream. */
+export async function fetchPack(repo: Repository, req: IncomingMessage, res: ServerResponse, jsonLimit: number): Promise<void> {
+  const ids = parseIdList(await readJson(req, jsonLimit));
+  const present = await repo.objects.hasMany(ids);
+  const missing = ids.filter((i) => !present.has(i));
+  if (missing.length) throw new StrataError('OBJECT_MISSING', `${missing.length} requested object(s) are not on this server`, { details: { missing: missing.slice(0, 20) } });
+  res.writeHead(200, { 'Content-Type': 'application/x-strata-pack', 'Cache-Control': 'no-store' });
+  res.write(PACK_MAGIC);
+  try {
+    for (const id of ids) {
+      const data = await repo.objects.getBytes(id, { verify: true });
+      const hdr = Buffer.alloc(36);
+      Buffer.from(id, 'hex').copy(hdr, 0);
+      hdr.writeUInt32BE(data.length, 32);
+      res.write(hdr);
+      if (!res.write(data)) await new Promise((r) => res.once('drain', r));
+    }
+    res.end();
+  } catch {
+    res.destroy(); // the client sees a truncated pack and fails
+  }
+}
+
+// ---------------------------------------------------------------- refs
+
+export function refNameFrom(segs: string[]): string {
+  return checkRefName(segs.join('/'));
+}
+
+export function getRef(repo: Repository, name: string): { name: string; value: string; etag: string } {
+  const r = repo.db.getRef('refs/' + name);
+  if (!r || r.target.startsWith('ref: ')) throw new StrataError('UNKNOWN_REF', `ref ${name} does not exist`);
+  return { name, value: r.target, etag: refEtag(r.target) };
+}
+
+interface Indexable {
+  commits: Array<{ id: Id; c: Commit; bytes: Buffer }>;
+  trees: Array<{ id: Id; bytes: Buffer }>;
+}
+
+/**
+ * Everything a ref update to `target` needs that the database does not know yet: new commits and
+ * trees (read and hash-verified), plus a check that every blob, manifest and chunk they reference
+ * exists. Throws INVALID_ARGUMENT naming missing objects: a ref never points at an incomplete commit.
+ */
+export async function collectForRef(repo: Repository, target: Id): Promise<Indexable> {
+  const out: Indexable = { commits: [], trees: [] };
+  const missing: Id[] = [];
+  const need = new Set<Id>();
+  const seenTrees = new Set<Id>();
+  const readVerified = async (id: Id): Promise<Buffer | null> => {
+    try {
+      return await repo.objects.getBytes(id, { verify: true });
+    } catch (e) {
+      if (e instanceof StrataError && e.code === 'OBJECT_MISSING') {
+        missing.push(id);
+        return null;
+      }
+      throw e;
+    }
+  };
+  const walkTree = async (id: Id): Promise<void> => {
+    if (seenTrees.has(id) || repo.db.getTreeRaw(id)) return; // indexed trees are complete
+    seenTrees.add(id);
+    const bytes = await readVerified(id);
+    if (!bytes) return;
+    const tree = parseTree(bytes);
+    out.trees.push({ id, bytes });
+    for (const e of tree.entries) {
+      if (e.type === 'dir') await walkTree(e.id);
+      else if (e.type === 'file' && e.chunks) {
+        const mb = await readVerified(e.chunks);
+        if (mb) for (const [cid] of parseManifest(mb).chunks) need.add(cid);
+      } else need.add(e.id);
+    }
+  };
+  const queue: Id[] = [target];
+  const seen = new Set<Id>();
+  while (queue.length) {
+    const id = queue.pop()!;
+    if (seen.has(id) || repo.db.hasCommit(id)) continue;
+    seen.add(id);
+    const bytes = await readVerified(id);
+    if (!bytes) continue;
+    const c = parseCommit(bytes);
+    out.commits.push({ id, c, bytes });
+    await walkTree(c.tree);
+    queue.push(...c.parents);
+  }
+  const ids = [...need];
+  for (let i = 0; i < ids.length; i += 5000) {
+    const slice = ids.slice(i, i + 5000);
+    const have = await repo.objects.hasMany(slice);
+    for (const x of slice) if (!have.has(x)) missing.push(x);
+  }
+  if (missing.length) {
+    throw new StrataError('INVALID_ARGUMENT', `cannot move the ref: ${missing.length} object(s) it needs were not uploaded`, {
+      hint: 'push the objects first (strata push does this)',
+      details: { missing: missing.slice(0, 20) },
+    });
+  }
+  return out;
+}
+
+export interface RefWriteHooks {
+  /** Called for refs outside heads/ and tags/ (e.g. runs/<id>) after the object check. */
+  onOtherRef?(repo: Repository, name: string, value: string): Promise<void>;
+}
+
+/** PUT /refs/<name>: create (If-None-Match: *) or compare-and-swap (If-Match). */
+export async function putRef(repo: Repository, name: string, req: IncomingMessage, jsonLimit: number, hooks: RefWriteHooks = {}): Promise<{ name: string; value: string; etag: string }> {
+  const body = (await readJson(req, jsonLimit)) as { value?: unknown } | undefined;
+  const value = checkRefValue(typeof body?.value === 'string' ? body.value : String(body?.value));
+  const ifMatch = req.headers['if-match'];
+  const ifNone = req.headers['if-none-match'];
+  if ((ifMatch === undefined) === (ifNone === undefined)) {
+    throw new StrataError('INVALID_ARGUMENT', 'a ref update needs exactly one of If-Match: <etag> (move) or If-None-Match: * (create)');
+  }
+  if (ifNone !== undefined && ifNone.trim() !== '*') throw new StrataError('INVALID_ARGUMENT', 'If-None-Match must be *');
+  const full = 'refs/' + name;
+  // Cheap early check, before the (possibly long) completeness walk.
+  const before = repo.db.getRef(full);
+  if (ifNone !== undefined && before) throw refConflict(name, 'exists');
+  if (ifMatch !== undefined) {
+    if (!before) throw refConflict(name, 'missing');
+    if (refEtag(before.target) !== ifMatch.trim()) throw refConflict(name, 'changed');
+  }
+  const isCommitRef = name.startsWith('heads/') || name.startsWith('tags/');
+  let idx: Indexable = { commits: [], trees: [] };
+  if (isCommitRef) idx = await collectForRef(repo, value);
+  else {
+    if (!(await repo.objects.has(value))) throw new StrataError('INVALID_ARGUMENT', `object ${value} was not uploaded`, { details: { missing: [value] } });
+  }
+  repo.db.tx(() => {
+    const cur = repo.db.getRef(full);
+    if (ifNone !== undefined && cur) throw refConflict(name, 'exists');
+    if (ifMatch !== undefined) {
+      if (!cur) throw refConflict(name, 'missing');
+      if (refEtag(cur.target) !== ifMatch.trim()) throw refConflict(name, 'changed');
+    }
+    for (const t of idx.trees) repo.db.putTree(t.id, t.bytes);
+    for (const c of idx.commits) repo.indexCommit(c.id, c.c, c.bytes);
+    try {
+      repo.db.casRef(full, cur?.target ?? null, value);
+    } catch (e) {
+      if (e instanceof StrataError && e.code === 'REF_CONFLICT') throw refConflict(name, 'changed');
+      throw e;
+    }
+  });
+  if (!isCommitRef && hooks.onOtherRef) await hooks.onOtherRef(repo, name, value);
+  return { name, value, etag: refEtag(value) };
+}
+
+export function deleteRef(repo: Repository, name: string, req: IncomingMessage): void {
+  const ifMatch = req.headers['if-match'];
+  if (ifMatch === undefined) throw new StrataError('INVALID_ARGUMENT', 'deleting a ref needs If-Match: <etag>');
+  const full = 'refs/' + name;
+  repo.db.tx(() => {
+    const cur = repo.db.getRef(full);
+    if (!cur) throw refConflict(name, 'missing');
+    if (refEtag(cur.target) !== ifMatch.trim()) throw refConflict(name, 'changed');
+    repo.db.casRef(full, cur.target, null);
+  });
+}

@@ -1,0 +1,175 @@
+/**
+ * The repositories a server hosts. Two modes:
+ *  - data: `--data DIR` holds bare repositories as DIR/<name>/.strata/ (metadata + objects), plus the
+ *    server's own state in DIR/.strata-server/ (tokens). Repository names cannot start with '.', so
+ *    the two never collide.
+ *  - project: `strata serve` inside a working project serves that one repository, read-only, named
+ *    after its folder; server state lives in <project>/.strata/server/.
+ * With `--store s3://bucket/prefix` objects live in the bucket under <prefix>/<name>/ (S3 layout of
+ * docs/remote-format.md); SQLite metadata stays in the data directory.
+ */
+import { realpathSync, readdirSync, statSync, mkdirSync } from 'node:fs';
+import { basename, join, sep } from 'node:path';
+import { StrataError } from '../core/errors/index.js';
+import { Repository, initRepository, STRATA_DIR, DB_FILE } from '../core/repo/index.js';
+import type { ObjectStore } from '../core/store/types.js';
+import { parseStoreUrl, type StoreUrl } from '../core/store/url.js';
+
+export const REPO_NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}$/;
+export const ANON_KEY = 'server.anonymous-read';
+
+export function checkRepoName(name: string): string {
+  if (!REPO_NAME_RE.test(name) || name.endsWith('.lock')) {
+    throw new StrataError('INVALID_ARGUMENT', `invalid repository name ${JSON.stringify(name)}`, {
+      hint: "1-100 characters of letters, digits, '.', '_' and '-', not starting with '.' or '-'",
+    });
+  }
+  return name;
+}
+
+export interface HostOptions {
+  /** Directory holding bare repositories (data mode). */
+  dataDir?: string;
+  /** A working project to serve read-only (project mode). */
+  project?: string;
+  /** s3://bucket/prefix for objects (data mode only). */
+  storeUrl?: string;
+  /** Server-wide default for anonymous read (repositories override with server.anonymous-read). */
+  anonymousRead: boolean;
+  /** Extra S3 options (tests: endpoint, credentials). */
+  s3?: Record<string, unknown>;
+}
+
+export class RepoHost {
+  readonly mode: 'data' | 'project';
+  readonly root: string;
+  readonly stateDir: string;
+  readonly readOnly: boolean;
+  readonly projectName: string | null;
+  private readonly store: StoreUrl | null;
+  private readonly open_ = new Map<string, Promise<Repository>>();
+  private closed = false;
+
+  constructor(readonly opts: HostOptions) {
+    if (opts.dataDir) {
+      this.mode = 'data';
+      mkdirSync(opts.dataDir, { recursive: true });
+      this.root = realpathSync(opts.dataDir);
+      this.stateDir = join(this.root, '.strata-server');
+      this.readOnly = false;
+      this.projectName = null;
+    } else if (opts.project) {
+      this.mode = 'project';
+      this.root = realpathSync(opts.project);
+      this.stateDir = join(this.root, STRATA_DIR, 'server');
+      this.readOnly = true;
+      const b = basename(this.root);
+      this.projectName = REPO_NAME_RE.test(b) ? b : 'project';
+    } else {
+      throw new StrataError('INVALID_ARGUMENT', 'strata serve needs --data DIR, or to be run inside a strata project');
+    }
+    this.store = opts.storeUrl ? parseStoreUrl(opts.storeUrl) : null;
+    if (this.store && this.mode === 'project') {
+      throw new StrataError('INVALID_ARGUMENT', '--store only applies with --data (a working project keeps its own objects)');
+    }
+    if (this.store && this.store.kind !== 's3') throw new StrataError('INVALID_ARGUMENT', '--store takes an s3://bucket/prefix URL');
+  }
+
+  /** Directory of repository `name` (validated; never outside the data directory). */
+  private dirOf(name: string): string {
+    checkRepoName(name);
+    if (this.mode === 'project') {
+      if (name !== this.projectName) throw notFound(name);
+      return this.root;
+    }
+    return join(this.root, name);
+  }
+
+  exists(name: string): boolean {
+    try {
+      const dir = this.dirOf(name);
+      return statSync(join(dir, STRATA_DIR, DB_FILE)).isFile();
+    } catch {
+      return false;
+    }
+  }
+
+  names(): string[] {
+    if (this.mode === 'project') return [this.projectName!];
+    let ents;
+    try {
+      ents = readdirSync(this.root, { withFileTypes: true });
+    } catch {
+      return [];
+    }
+    return ents
+      .filter((d) => d.isDirectory() && REPO_NAME_RE.test(d.name) && this.exists(d.name))
+      .map((d) => d.name)
+      .sort();
+  }
+
+  private async makeObjects(name: string): Promise<ObjectStore | undefined> {
+    if (!this.store || this.store.kind !== 's3') return undefined;
+    const { S3Store } = await import('../core/store/s3/index.js');
+    const prefix = [this.store.prefix, name].filter(Boolean).join('/');
+    return new S3Store({ bucket: this.store.bucket, prefix, ...(this.opts.s3 ?? {}) });
+  }
+
+  /** The open repository `name` (opened once, cached until close()). 404 NOT_A_REPOSITORY if absent. */
+  async open(name: string): Promise<Repository> {
+    if (this.closed) throw new StrataError('REPO_BUSY', 'server is shutting down');
+    const dir = this.dirOf(name);
+    let p = this.open_.get(name);
+    if (!p) {
+      if (!this.exists(name)) throw notFound(name);
+      // A symlinked repository directory must not lead outside the data directory.
+      const real = realpathSync(dir);
+      if (this.mode === 'data' && !real.startsWith(this.root + sep)) throw notFound(name);
+      p = (async () => Repository.openAt(real, { objects: await this.makeObjects(name) }))();
+      this.open_.set(name, p);
+      p.catch(() => this.open_.delete(name));
+    }
+    return p;
+  }
+
+  async create(name: string, opts: { branch?: string; anonymousRead?: boolean } = {}): Promise<Repository> {
+    if (this.readOnly) throw readOnlyError();
+    const dir = this.dirOf(name);
+    if (this.exists(name)) throw new StrataError('ALREADY_INITIALIZED', `repository ${name} already exists`);
+    mkdirSync(dir, { recursive: true });
+    const repo = await initRepository(dir, { branch: opts.branch });
+    if (opts.anonymousRead !== undefined) repo.db.setConfig(ANON_KEY, String(opts.anonymousRead));
+    await repo.close();
+    return this.open(name);
+  }
+
+  anonymousRead(repo: Repository): boolean {
+    const v = repo.db.getConfig(ANON_KEY);
+    if (v === 'true') return true;
+    if (v === 'false') return false;
+    return this.opts.anonymousRead;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const all = [...this.open_.values()];
+    this.open_.clear();
+    for (const p of all) {
+      try {
+        await (await p).close();
+      } catch {
+        /* already failed to open */
+      }
+    }
+  }
+}
+
+export function notFound(name: string): StrataError {
+  return new StrataError('NOT_A_REPOSITORY', `no repository named ${JSON.stringify(name)} on this server`, { hint: 'GET /api/repos lists them' });
+}
+
+export function readOnlyError(): StrataError {
+  return new StrataError('FORBIDDEN', 'this server serves a working project read-only', {
+    hint: 'host repositories for push with strata serve --data DIR',
+  });
+}
