@@ -27,6 +27,7 @@ export const COMMANDS: Record<string, [string, string]> = {
   gc: ['gc', 'delete objects nothing refers to'],
   fsck: ['fsck', 'verify every reachable object exists and is intact'],
   config: ['config', 'get, set and list repository settings'],
+  serve: ['serve', 'HTTP server: web lineage browser, API, push/clone remote; tokens'],
 };
 
 const ALIASES: Record<string, string> = { st: 'status', co: 'checkout', ci: 'commit' };

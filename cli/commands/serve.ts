@@ -1,0 +1,151 @@
+import type { Command } from '../command.js';
+import { StrataError } from '../../core/errors/index.js';
+import { Repository } from '../../core/repo/index.js';
+import { fmtTime } from '../output.js';
+
+const USAGE = `serve [--port 8080] [--host 127.0.0.1] [--data DIR] [--store s3://bucket/prefix] [--anonymous-read|--no-anonymous-read]
+       strata serve token create --repo NAME|'*' [--read] [--write] [--label TEXT] [--data DIR]
+       strata serve token list [--data DIR]
+       strata serve token revoke ID [--data DIR]
+       strata serve repo create NAME [--data DIR] [--branch main] [--private]`;
+
+const HELP = `Without --data, serves the repository of the current folder read-only (named after the folder).
+With --data DIR, hosts bare repositories DIR/<name>/ that clients push to and clone from
+(remote URL http://HOST:PORT/<name>). Binds to 127.0.0.1 unless --host says otherwise.
+
+options:
+  --port N                port (default 8080; 0 picks a free one)
+  --host ADDR             address to bind (default 127.0.0.1)
+  --data DIR              folder of hosted repositories (and of the token file, DIR/.strata-server/)
+  --store s3://b/prefix   keep objects in this bucket (under prefix/<repo>/); metadata stays in DIR
+  --anonymous-read        anyone may read repositories without a token (default)
+  --no-anonymous-read     reads need a token too (a repository's server.anonymous-read config overrides)
+  --max-pack-bytes N      largest pack upload (default 64 MiB)
+  --max-object-bytes N    largest single object upload (default 16 GiB)
+
+tokens (printed once; only a hash is stored, in the data folder):
+  strata serve token create --repo fraud --write     push + read for repository fraud ('*' = all)
+  strata serve token list | strata serve token revoke ID
+Clients send them as STRATA_TOKEN or in ~/.config/strata/credentials (docs/server.md).
+
+API: docs/api.md. Deployment: docs/server.md.`;
+
+function num(v: unknown, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new StrataError('INVALID_ARGUMENT', `${name} must be a non-negative integer`);
+  return n;
+}
+
+async function stateHost(a: { values: Record<string, unknown> }): Promise<import('../../server/repos.js').RepoHost> {
+  const { RepoHost } = await import('../../server/repos.js');
+  const data = a.values.data as string | undefined;
+  if (data) return new RepoHost({ dataDir: data, anonymousRead: true });
+  const root = await Repository.find(process.cwd());
+  if (!root) throw new StrataError('NOT_A_REPOSITORY', 'not inside a strata project and no --data DIR given', { hint: 'strata serve --data DIR, or run it inside a project' });
+  return new RepoHost({ project: root, anonymousRead: true });
+}
+
+const cmd: Command = {
+  name: 'serve',
+  summary: 'HTTP server: web lineage browser, API, and push/clone remote (http://HOST:PORT/REPO).',
+  usage: USAGE,
+  help: HELP,
+  options: {
+    port: { type: 'string', short: 'p' },
+    host: { type: 'string' },
+    data: { type: 'string' },
+    store: { type: 'string' },
+    'anonymous-read': { type: 'boolean' },
+    'no-anonymous-read': { type: 'boolean' },
+    'max-pack-bytes': { type: 'string' },
+    'max-object-bytes': { type: 'string' },
+    'max-json-bytes': { type: 'string' },
+    repo: { type: 'string' },
+    read: { type: 'boolean' },
+    write: { type: 'boolean' },
+    label: { type: 'string' },
+    branch: { type: 'string' },
+    private: { type: 'boolean' },
+  },
+  async run(a, io) {
+    const [sub, action, arg] = a.positionals;
+    if (sub === 'token') {
+      const host = await stateHost(a);
+      const { TokenStore } = await import('../../server/auth.js');
+      const tokens = new TokenStore(host.stateDir);
+      if (action === 'create') {
+        const repo = a.values.repo as string | undefined;
+        if (!repo) throw new StrataError('INVALID_ARGUMENT', 'token create needs --repo NAME (or --repo "*" for every repository)');
+        if (repo !== '*') (await import('../../server/repos.js')).checkRepoName(repo);
+        const { token, record } = tokens.create(repo, a.values.write ? ['read', 'write'] : ['read'], a.values.label as string | undefined);
+        if (io.json_) return io.json({ token, id: record.id, repo: record.repo, scopes: record.scopes });
+        io.out(token);
+        io.err(`token ${record.id} for ${repo === '*' ? 'every repository' : repo} (${record.scopes.join(', ')}); it is shown only once — store it safely`);
+        return 0;
+      }
+      if (action === 'list') {
+        const l = tokens.list();
+        if (io.json_) return io.json(l);
+        if (!l.length) io.out('no tokens');
+        for (const t of l) io.out(`${t.id}  ${t.repo.padEnd(16)} ${t.scopes.join(',').padEnd(10)} ${fmtTime(t.created)}${t.revoked ? '  revoked ' + fmtTime(t.revoked) : ''}${t.label ? '  ' + t.label : ''}`);
+        return 0;
+      }
+      if (action === 'revoke') {
+        if (!arg) throw new StrataError('INVALID_ARGUMENT', 'token revoke needs the token id (see strata serve token list)');
+        const t = tokens.revoke(arg);
+        if (io.json_) return io.json({ id: t.id, revoked: t.revoked });
+        io.out(`revoked token ${t.id}`);
+        return 0;
+      }
+      throw new StrataError('INVALID_ARGUMENT', `usage: strata ${USAGE}`);
+    }
+    if (sub === 'repo') {
+      if (action !== 'create' || !arg) throw new StrataError('INVALID_ARGUMENT', 'usage: strata serve repo create NAME --data DIR');
+      if (!a.values.data) throw new StrataError('INVALID_ARGUMENT', 'serve repo create needs --data DIR');
+      const host = await stateHost(a);
+      const repo = await host.create(arg, { branch: a.values.branch as string | undefined, anonymousRead: a.values.private ? false : undefined });
+      void repo;
+      await host.close();
+      if (io.json_) return io.json({ name: arg, created: true });
+      io.out(`created repository ${arg} in ${host.root}`);
+      return 0;
+    }
+    if (sub !== undefined) throw new StrataError('INVALID_ARGUMENT', `unknown serve subcommand ${JSON.stringify(sub)}; usage: strata ${USAGE}`);
+
+    const data = a.values.data as string | undefined;
+    let project: string | undefined;
+    if (!data) {
+      const root = await Repository.find(process.cwd());
+      if (!root) throw new StrataError('NOT_A_REPOSITORY', 'not inside a strata project and no --data DIR given', { hint: 'strata serve --data DIR hosts repositories; inside a project, strata serve browses it' });
+      project = root;
+    }
+    const { startServer } = await import('../../server/app.js');
+    const anonymousRead = a.values['no-anonymous-read'] ? false : true;
+    const s = await startServer({
+      dataDir: data,
+      project,
+      storeUrl: a.values.store as string | undefined,
+      anonymousRead,
+      port: num(a.values.port, '--port') ?? 8080,
+      host: (a.values.host as string | undefined) ?? '127.0.0.1',
+      maxPackBytes: num(a.values['max-pack-bytes'], '--max-pack-bytes'),
+      maxObjectBytes: num(a.values['max-object-bytes'], '--max-object-bytes'),
+      maxJsonBytes: num(a.values['max-json-bytes'], '--max-json-bytes'),
+      log: (m) => io.err(m),
+    });
+    const what = project ? `project ${s.host.projectName} (read-only)` : `${s.host.names().length} repositories in ${s.host.root}`;
+    if (io.json_) io.json({ url: s.url, port: s.port, mode: s.host.mode });
+    else io.out(`strata serve: listening on ${s.url} — ${what}`);
+    await new Promise<void>((resolve) => {
+      const stop = (sig: string) => {
+        if (!io.json_) io.err(`strata serve: ${sig}, finishing requests and shutting down`);
+        void s.close().then(resolve);
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+    });
+    return 0;
+  },
+};
+export default cmd;
