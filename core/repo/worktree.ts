@@ -11,7 +11,7 @@ import { parseManifest, compareNames, type Id } from '../model/index.js';
 import { loadIgnore } from '../workspace/ignore.js';
 import { Ingestor, type Identified } from '../workspace/ingest.js';
 import { isUnder, outermost, checkStoredPath } from '../workspace/paths.js';
-import { cachedId, scanRoots, type WorkFile } from '../workspace/scan.js';
+import { cachedId, RACY_MS, scanRoots, type WorkFile } from '../workspace/scan.js';
 import { mapLimit } from '../store/local/index.js';
 import type { Repository } from './index.js';
 import { diffFlat, flattenTree, sameEntry, type Change, type Flat } from './tree.js';
@@ -133,9 +133,13 @@ export async function computeStatus(repo: Repository, opts: { paths?: string[]; 
   const staged = headFlat === index ? [] : diffFlat(headFlat, index, under);
   const unstaged: Change[] = [];
   const untracked: string[] = [];
+  // Partial checkout (strata pull/clone -- PATH): files outside the sparse paths may be absent.
+  const sparseRaw = repo.db.getConfig('core.sparse');
+  const sparse = sparseRaw ? (JSON.parse(sparseRaw) as string[]) : null;
   for (const [p, r] of index) {
     if (under && !under(p)) continue;
     const w = work.get(p);
+    if (!w && sparse && !sparse.some((s) => isUnder(p, s))) continue;
     if (!w) unstaged.push({ path: p, kind: 'deleted', oldSize: r.size, oldId: r.id });
     else if (!sameEntry(r, w)) unstaged.push({ path: p, kind: r.type !== w.type ? 'typechange' : 'modified', oldSize: r.size, newSize: w.size, oldId: r.id, newId: w.id });
   }
@@ -280,7 +284,7 @@ async function writeOne(repo: Repository, row: IndexRow, abs: string, link: Link
           let off = 0;
           while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
           const st = fstatSync(fd);
-          return { path: row.path, size: st.size, mtime: st.mtimeMs, ctime: st.ctimeMs, ino: st.ino, id: row.id, chunks: row.chunks, recorded };
+          return { path: row.path, size: st.size, mtime: st.mtimeMs, ctime: st.ctimeMs, ino: st.ino, id: row.id, chunks: row.chunks, recorded: ownWrite(recorded, st.mtimeMs) };
         } catch (e) {
           throw fromSystemError(e, abs);
         } finally {
@@ -341,7 +345,18 @@ async function writeOne(repo: Repository, row: IndexRow, abs: string, link: Link
   }
   if (link === 'hardlink') return null;
   const st = await fsp.lstat(abs);
-  return { path: row.path, size: st.size, mtime: st.mtimeMs, ctime: st.ctimeMs, ino: st.ino, id: row.id, chunks: row.chunks, recorded };
+  return { path: row.path, size: st.size, mtime: st.mtimeMs, ctime: st.ctimeMs, ino: st.ino, id: row.id, chunks: row.chunks, recorded: ownWrite(recorded, st.mtimeMs) };
+}
+
+/**
+ * Stat-cache time for a file Strata wrote itself. We know its bytes, so it is trusted at once, as
+ * git trusts its own checkout: only another process rewriting the file with the same size within
+ * the same timestamp tick, while the checkout runs, could slip by. (Files hashed by add/status
+ * follow the stricter racy rule in scan.ts: a fresh mtime means re-check next time.) Without this,
+ * the first status after checking out 100k files would re-read all of them.
+ */
+function ownWrite(recorded: number, mtime: number): number {
+  return Math.max(recorded, mtime + RACY_MS);
 }
 
 /** Tracked roots a tree implies when none were recorded: its top-level entries. */

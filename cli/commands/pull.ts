@@ -1,0 +1,44 @@
+import type { Command } from '../command.js';
+import { pull } from '../../core/ops/pull.js';
+import { fmtBytes, shortId } from '../output.js';
+import { jobsOpt } from './fetch.js';
+
+const cmd: Command = {
+  name: 'pull',
+  summary: 'Fetch from a remote and fast-forward the checked-out branch and the workspace.',
+  usage: 'pull [REMOTE] [BRANCH] [-f] [-j N] [-- PATH...]',
+  help: [
+    'options:',
+    '  -f, --force   discard uncommitted changes that would be overwritten',
+    '  -j, --jobs N  parallel transfers (default 16)',
+    '',
+    'With -- PATH...: a partial checkout: only those paths are downloaded and written; files elsewhere',
+    'that did not change stay, files elsewhere that changed upstream are removed, and status does not',
+    'report absent files outside the paths. `strata pull -- .` checks out everything again.',
+    'Histories that diverged are refused (exit 6): this version does not merge.',
+  ].join('\n'),
+  options: { force: { type: 'boolean', short: 'f' }, jobs: { type: 'string', short: 'j' } },
+  async run(a, io) {
+    const [remote, branch] = a.positionals;
+    const r = await pull({ cwd: process.cwd(), progress: io.progress() }, {
+      remote,
+      branch,
+      paths: a.rest.length ? a.rest : undefined,
+      force: !!a.values.force,
+      jobs: jobsOpt(a.values.jobs),
+    });
+    io.endProgress();
+    if (io.json_) return io.json(r);
+    const msg = {
+      'up-to-date': `${r.branch} is up to date with ${r.remote} (${shortId(r.new)})`,
+      'fast-forward': `${r.branch}: ${r.old ? shortId(r.old) : '(new)'} -> ${shortId(r.new)} (fast-forward)`,
+      ahead: `${r.branch} is ahead of ${r.remote}: nothing to pull (strata push sends your commits)`,
+      'empty-remote': `${r.remote} has no branch to pull yet`,
+    }[r.status];
+    io.out(msg);
+    if (r.objects) io.out(`${r.objects} object(s), ${fmtBytes(r.bytes)} received${r.requests !== null ? ` in ${r.requests} request(s)` : ''}, ${r.seconds}s`);
+    if (r.written || r.removed) io.out(`${r.written} file(s) written, ${r.removed} removed`);
+    if (r.sparse) io.out(`partial checkout: ${r.sparse.length ? r.sparse.join(', ') : '(nothing)'}`);
+  },
+};
+export default cmd;

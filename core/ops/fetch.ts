@@ -1,0 +1,30 @@
+/** strata fetch [REMOTE] [BRANCH...]: download new history, update refs/remotes/<remote>/<branch>. */
+import { defaultRemote, getRemote } from '../remote/config.js';
+import { openRemote } from '../remote/open.js';
+import { getSparse } from '../remote/sparse.js';
+import { fetchRefs, type FetchResult } from '../remote/transfer.js';
+import { withWriteRepo, type OpContext } from './context.js';
+import { checkJobs } from './push.js';
+
+export type { FetchResult };
+
+export interface FetchOptions {
+  remote?: string;
+  branches?: string[];
+  jobs?: number;
+}
+
+export async function fetch(ctx: OpContext, opts: FetchOptions = {}): Promise<FetchResult> {
+  const jobs = checkJobs(opts.jobs);
+  return withWriteRepo(ctx, 'fetch', async (repo) => {
+    const cfg = getRemote(repo.db, opts.remote ?? defaultRemote(repo.db));
+    const remote = await openRemote(cfg, { jobs });
+    try {
+      // A partial checkout fetches history without file data (pull -- PATH downloads what it needs).
+      const data = getSparse(repo.db) ? 'none' : 'history';
+      return await fetchRefs(repo, remote, { branches: opts.branches, data, jobs, progress: ctx.progress });
+    } finally {
+      await remote.close();
+    }
+  });
+}

@@ -1,0 +1,127 @@
+/**
+ * strata pull [REMOTE] [BRANCH] [-- PATH...]: fetch, fast-forward the checked-out branch to
+ * <remote>/<BRANCH> (BRANCH defaults to the checked-out branch's name), update the workspace.
+ * No merges in this version: diverged histories are a NON_FAST_FORWARD error.
+ * With PATHs only the objects those paths need are downloaded (a partial checkout, see
+ * core/remote/sparse.ts); `-- .` checks out everything again.
+ */
+import type { Repository } from '../repo/index.js';
+import { StrataError } from '../errors/index.js';
+import type { Id } from '../model/index.js';
+import { HEADS, REMOTES } from '../repo/refs.js';
+import { defaultRemote, getRemote } from '../remote/config.js';
+import { openRemote, type RemoteHandle } from '../remote/open.js';
+import { getSparse, normalizeSparsePaths, syncWorkspace } from '../remote/sparse.js';
+import { ensureObjects, fetchRefs, isAncestor, type FetchResult, type TransferStatsOut } from '../remote/transfer.js';
+import { withWriteRepo, type OpContext } from './context.js';
+import { checkJobs } from './push.js';
+
+export interface PullOptions {
+  remote?: string;
+  branch?: string;
+  /** Partial checkout of these paths (['.'] = everything). Undefined keeps the current selection. */
+  paths?: string[];
+  force?: boolean;
+  jobs?: number;
+}
+
+export interface PullResult {
+  remote: string;
+  branch: string;
+  old: Id | null;
+  new: Id | null;
+  status: 'up-to-date' | 'fast-forward' | 'ahead' | 'empty-remote';
+  fetch: FetchResult;
+  download: TransferStatsOut | null;
+  written: number;
+  removed: number;
+  sparse: string[] | null;
+  /** Totals over fetch + download. */
+  objects: number;
+  bytes: number;
+  requests: number | null;
+  seconds: number;
+}
+
+export async function pull(ctx: OpContext, opts: PullOptions = {}): Promise<PullResult> {
+  const jobs = checkJobs(opts.jobs);
+  const started = Date.now();
+  return withWriteRepo(ctx, 'pull', async (repo) => {
+    const name = opts.remote ?? defaultRemote(repo.db);
+    const cfg = getRemote(repo.db, name);
+    const head = repo.head();
+    if (!head.branch) throw new StrataError('INVALID_ARGUMENT', 'HEAD is detached: switch to a branch before pulling', { hint: 'strata switch main' });
+    const remoteBranch = opts.branch ?? head.branch;
+    const remote = await openRemote(cfg, { jobs });
+    try {
+      return await pullInto(repo, remote, { ...opts, jobs, started, branch: head.branch, remoteBranch, progress: ctx.progress });
+    } finally {
+      await remote.close();
+    }
+  });
+}
+
+export async function pullInto(
+  repo: Repository,
+  remote: RemoteHandle,
+  o: {
+    branch: string;
+    remoteBranch: string;
+    paths?: string[];
+    /** Check nothing out (clone --no-checkout): an empty partial selection. */
+    noCheckout?: boolean;
+    force?: boolean;
+    jobs: number;
+    started: number;
+    progress?: OpContext['progress'];
+    head?: string;
+  },
+): Promise<PullResult> {
+  const sparseBefore = getSparse(repo.db);
+  const norm = o.paths === undefined ? undefined : normalizeSparsePaths(o.paths);
+  const wanted: string[] | null | undefined = o.noCheckout ? [] : norm === undefined ? undefined : norm.length === 0 ? null : norm;
+  const partial = wanted === undefined ? sparseBefore : wanted;
+  const f = await fetchRefs(repo, remote, { branches: [o.remoteBranch], data: partial ? 'none' : 'history', jobs: o.jobs, progress: o.progress });
+  const theirs = repo.db.getRef(`${REMOTES}${remote.name}/${o.remoteBranch}`)?.target ?? null;
+  const localRef = HEADS + o.branch;
+  const ours = repo.db.getRef(localRef)?.target ?? null;
+  const base = { remote: remote.name, branch: o.branch, old: ours, fetch: f };
+  if (!theirs) {
+    return finish({ ...base, new: ours, status: 'empty-remote', download: null, written: 0, removed: 0, sparse: sparseBefore }, o.started);
+  }
+  let status: PullResult['status'];
+  if (ours === theirs) status = 'up-to-date';
+  else if (!ours || (await isAncestor(repo, ours, theirs))) status = 'fast-forward';
+  else if (await isAncestor(repo, theirs, ours)) status = 'ahead';
+  else {
+    throw new StrataError('NON_FAST_FORWARD', `${o.branch} and ${remote.name}/${o.remoteBranch} have diverged (each has commits the other does not); this version of strata does not merge`, {
+      hint: `keep your work on a new branch (strata branch mine), then strata checkout -f ${remote.name}/${o.remoteBranch} -b ${o.remoteBranch}-new; or push yours with --force if theirs may be dropped`,
+      details: { ours, theirs },
+    });
+  }
+  const target = status === 'ahead' ? ours! : theirs;
+  // Nothing to move and no change of the checked-out paths: done.
+  if (status !== 'fast-forward' && wanted === undefined && o.head === undefined) {
+    return finish({ ...base, new: ours, status, download: null, written: 0, removed: 0, sparse: sparseBefore }, o.started);
+  }
+  const sparseAfter = partial === null ? null : [...(sparseBefore ?? []), ...partial];
+  const dl = await ensureObjects(repo, remote, target, sparseAfter, { jobs: o.jobs, progress: o.progress });
+  const ws = await syncWorkspace(repo, target, {
+    paths: partial,
+    force: o.force,
+    progress: o.progress,
+    ref: status === 'fast-forward' ? { name: localRef, old: ours } : undefined,
+    head: o.head,
+  });
+  return finish({ ...base, new: target, status, download: dl, written: ws.written, removed: ws.removed, sparse: ws.sparse }, o.started);
+}
+
+function finish(r: Omit<PullResult, 'objects' | 'bytes' | 'requests' | 'seconds'>, started: number): PullResult {
+  return {
+    ...r,
+    objects: r.fetch.objects + (r.download?.objects ?? 0),
+    bytes: r.fetch.bytes + (r.download?.bytes ?? 0),
+    requests: r.download?.requests ?? r.fetch.requests,
+    seconds: Math.round((Date.now() - started) / 10) / 100,
+  };
+}

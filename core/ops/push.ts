@@ -1,0 +1,59 @@
+/** strata push [REMOTE] [BRANCH|--all] [--tags] [--force] [-j N] */
+import { StrataError } from '../errors/index.js';
+import { defaultRemote, getRemote } from '../remote/config.js';
+import { openRemote } from '../remote/open.js';
+import { pushRefs, type PushResult } from '../remote/transfer.js';
+import { HEADS, TAGS } from '../repo/refs.js';
+import { withRepo, type OpContext } from './context.js';
+
+export type { PushResult };
+
+export interface PushOptions {
+  remote?: string;
+  branch?: string;
+  all?: boolean;
+  tags?: boolean;
+  force?: boolean;
+  jobs?: number;
+}
+
+export function checkJobs(jobs: number | undefined): number {
+  const j = jobs ?? 16;
+  if (!Number.isInteger(j) || j < 1 || j > 256) throw new StrataError('INVALID_ARGUMENT', `--jobs must be an integer from 1 to 256, not ${jobs}`, { hint: 'the default is 16' });
+  return j;
+}
+
+export async function push(ctx: OpContext, opts: PushOptions = {}): Promise<PushResult> {
+  const jobs = checkJobs(opts.jobs);
+  if (opts.all && opts.branch) throw new StrataError('INVALID_ARGUMENT', 'give a branch or --all, not both', { hint: 'strata push origin --all' });
+  return withRepo(ctx, async (repo) => {
+    const name = opts.remote ?? defaultRemote(repo.db);
+    const cfg = getRemote(repo.db, name);
+    const refs: Array<{ ref: string; commit: string }> = [];
+    if (opts.all) {
+      for (const r of repo.db.listRefs(HEADS)) refs.push({ ref: 'heads/' + r.name.slice(HEADS.length), commit: r.target });
+    } else {
+      const head = repo.head();
+      const branch = opts.branch ?? head.branch;
+      if (!branch) throw new StrataError('INVALID_ARGUMENT', 'HEAD is detached: name the branch to push', { hint: `strata push ${name} BRANCH` });
+      const r = repo.db.getRef(HEADS + branch);
+      if (!r) {
+        throw new StrataError('UNKNOWN_REF', opts.branch ? `no local branch named ${branch}` : `branch ${branch} has no commits yet: nothing to push`, {
+          hint: opts.branch ? 'list branches with strata branch' : 'commit first: strata add PATH && strata commit -m "..."',
+        });
+      }
+      refs.push({ ref: 'heads/' + branch, commit: r.target });
+    }
+    if (opts.tags) for (const t of repo.db.listRefs(TAGS)) refs.push({ ref: 'tags/' + t.name.slice(TAGS.length), commit: t.target });
+    if (refs.length === 0) throw new StrataError('INVALID_ARGUMENT', 'nothing to push: no branches', { hint: 'commit first' });
+    const remote = await openRemote(cfg, {
+      jobs,
+      onProbe: (mode) => repo.db.tx(() => repo.db.setConfig(`remote.${name}.conditionalWrites`, mode)),
+    });
+    try {
+      return await pushRefs(repo, remote, { refs, force: opts.force, jobs, progress: ctx.progress });
+    } finally {
+      await remote.close();
+    }
+  });
+}

@@ -1,0 +1,80 @@
+/** strata remote add | list | remove | set-url: remote settings in the repository config. */
+import { StrataError } from '../errors/index.js';
+import { REMOTES } from '../repo/refs.js';
+import { checkRemoteName, deleteRemoteConfig, getRemote, listRemotes, normalizeRemoteUrl, parseRemoteUrl, writeRemote, type RemoteConfig } from '../remote/config.js';
+import { withRepo, withWriteRepo, type OpContext } from './context.js';
+
+export type { RemoteConfig };
+
+export interface RemoteSettings {
+  endpoint?: string;
+  region?: string;
+  profile?: string;
+  pathStyle?: boolean;
+}
+
+function checkSettings(url: string, s: RemoteSettings): void {
+  const u = parseRemoteUrl(url);
+  const s3Only = (['endpoint', 'region', 'profile', 'pathStyle'] as const).filter((k) => s[k] !== undefined);
+  if (u.kind !== 's3' && s3Only.length) {
+    throw new StrataError('INVALID_ARGUMENT', `--${s3Only[0] === 'pathStyle' ? 'path-style' : s3Only[0]} only applies to s3:// remotes`, { hint: 'drop the option, or use an s3://bucket/prefix URL' });
+  }
+  if (s.endpoint !== undefined) {
+    let e: URL;
+    try {
+      e = new URL(s.endpoint);
+    } catch {
+      throw new StrataError('INVALID_ARGUMENT', `invalid --endpoint ${JSON.stringify(s.endpoint)}`, { hint: 'use a URL such as http://localhost:9000 or https://s3.example.com' });
+    }
+    if (e.protocol !== 'http:' && e.protocol !== 'https:') throw new StrataError('INVALID_ARGUMENT', `--endpoint must be http:// or https://, not ${e.protocol}`);
+  }
+}
+
+export async function addRemote(ctx: OpContext, name: string, url: string, s: RemoteSettings = {}): Promise<RemoteConfig> {
+  checkRemoteName(name);
+  return withWriteRepo(ctx, 'remote', async (repo) => {
+    const norm = normalizeRemoteUrl(url, ctx.cwd);
+    checkSettings(norm, s);
+    if (repo.db.getConfig(`remote.${name}.url`)) {
+      throw new StrataError('REMOTE_EXISTS', `remote ${name} already exists`, { hint: `change its URL with strata remote set-url ${name} URL, or remove it first` });
+    }
+    const cfg: RemoteConfig = { name, url: norm, ...s };
+    repo.db.tx(() => writeRemote(repo.db, cfg));
+    return cfg;
+  });
+}
+
+export async function listRemotesOp(ctx: OpContext): Promise<RemoteConfig[]> {
+  return withRepo(ctx, async (repo) => listRemotes(repo.db), { readonly: true });
+}
+
+export async function removeRemote(ctx: OpContext, name: string): Promise<{ name: string; trackingRefsRemoved: number }> {
+  return withWriteRepo(ctx, 'remote', async (repo) => {
+    getRemote(repo.db, name);
+    const tracking = repo.db.listRefs(`${REMOTES}${name}/`);
+    repo.db.tx(() => {
+      deleteRemoteConfig(repo.db, name);
+      for (const r of tracking) repo.db.casRef(r.name, r.target, null);
+    });
+    return { name, trackingRefsRemoved: tracking.length };
+  });
+}
+
+export async function setRemoteUrl(ctx: OpContext, name: string, url: string, s: RemoteSettings = {}): Promise<RemoteConfig> {
+  return withWriteRepo(ctx, 'remote', async (repo) => {
+    const cur = getRemote(repo.db, name);
+    const norm = normalizeRemoteUrl(url, ctx.cwd);
+    const merged: RemoteSettings = {
+      endpoint: s.endpoint ?? cur.endpoint,
+      region: s.region ?? cur.region,
+      profile: s.profile ?? cur.profile,
+      pathStyle: s.pathStyle ?? cur.pathStyle,
+    };
+    if (parseRemoteUrl(norm).kind !== 's3') Object.assign(merged, { endpoint: undefined, region: undefined, profile: undefined, pathStyle: undefined });
+    checkSettings(norm, merged);
+    // A new location may behave differently: forget the cached conditional-write probe.
+    const cfg: RemoteConfig = { name, url: norm, ...merged, conditionalWrites: undefined };
+    repo.db.tx(() => writeRemote(repo.db, cfg));
+    return cfg;
+  });
+}
