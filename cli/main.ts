@@ -28,6 +28,17 @@ export const COMMANDS: Record<string, [string, string]> = {
   fsck: ['fsck', 'verify every reachable object exists and is intact'],
   config: ['config', 'get, set and list repository settings'],
   serve: ['serve', 'HTTP server: web lineage browser, API, push/clone remote; tokens'],
+  remote: ['remote', 'add, list, remove remotes (S3/MinIO buckets, directories, servers)'],
+  push: ['push', 'upload commits and data to a remote and move its branch'],
+  fetch: ['fetch', 'download new commits from a remote (workspace untouched)'],
+  pull: ['pull', 'fetch and fast-forward the checked-out branch (or only some paths)'],
+  clone: ['clone', 'copy a repository from a remote into a new folder'],
+  run: ['run', 'run a command and record it as a run (inputs, outputs, params, code)'],
+  repro: ['repro', 'bring pipeline outputs up to date (strata.yaml), using the run cache'],
+  dag: ['dag', 'show the pipeline stages and their dependencies'],
+  runs: ['runs', 'list recorded pipeline runs'],
+  lineage: ['lineage', 'what produced a version, and what was built from it'],
+  metrics: ['metrics', 'show or compare metrics files'],
 };
 
 const ALIASES: Record<string, string> = { st: 'status', co: 'checkout', ci: 'commit' };
@@ -124,12 +135,13 @@ async function run(argv: string[]): Promise<number> {
   }
   verb = ALIASES[verb] ?? verb;
   const cmd = await loadCommand(verb);
-  if (rest.includes('-h') || rest.includes('--help')) {
+  const dd = rest.indexOf('--');
+  const before = dd >= 0 ? rest.slice(0, dd) : rest;
+  // Only flags before `--` ask for help: `strata run -n x -- ls -h` runs `ls -h`.
+  if (before.includes('-h') || before.includes('--help')) {
     process.stdout.write(commandHelp(cmd) + '\n');
     return 0;
   }
-  const dd = rest.indexOf('--');
-  const before = dd >= 0 ? rest.slice(0, dd) : rest;
   const after = dd >= 0 ? rest.slice(dd + 1) : [];
   let parsed: Parsed;
   try {

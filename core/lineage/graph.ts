@@ -51,10 +51,13 @@ export interface RunNode {
 export type LineageNode = VersionNode | RunNode;
 
 export interface LineageEdge {
-  /** Node keys. `used`: version -> run; `produced`: run -> version. */
+  /**
+   * Node keys. `used`: version -> run; `produced`: run -> version; `derived`: a path through nodes
+   * hidden by a `nodeTypes` filter.
+   */
   from: string;
   to: string;
-  rel: 'used' | 'produced';
+  rel: 'used' | 'produced' | 'derived';
 }
 
 export interface LineageGraph {
@@ -246,16 +249,44 @@ export function lineageGraph(db: MetaDb, starts: readonly LineageStart[], query:
 
   let edges: LineageEdge[] = edgeRows.map((e) => ({ from: keyOf.get(e.src)!, to: keyOf.get(e.dst)!, rel: e.rel }));
   let outNodes = nodes;
+  const roots = [...new Set(seeds.map((s) => keyOf.get(s.id)!).filter(Boolean))];
   if (query.nodeTypes && query.nodeTypes.length) {
-    const keep = new Set(query.nodeTypes);
-    outNodes = nodes.filter((n) => keep.has(n.kind === 'run' ? 'run' : n.type));
+    // Hide the other types, keeping the roots, and join what stays through hidden nodes with
+    // `derived` edges (model <- dataset <- run <- dataset stays model <- ... <- dataset).
+    const want = new Set(query.nodeTypes);
+    const rootSet = new Set(roots);
+    outNodes = nodes.filter((n) => rootSet.has(n.key) || want.has(n.kind === 'run' ? 'run' : n.type));
     const keys = new Set(outNodes.map((n) => n.key));
-    edges = edges.filter((e) => keys.has(e.from) && keys.has(e.to));
+    const succ = new Map<string, string[]>();
+    for (const e of edges) {
+      if (!succ.has(e.from)) succ.set(e.from, []);
+      succ.get(e.from)!.push(e.to);
+    }
+    const kept = edges.filter((e) => keys.has(e.from) && keys.has(e.to));
+    const have = new Set(kept.map((e) => `${e.from}>${e.to}`));
+    for (const u of keys) {
+      const stack = (succ.get(u) ?? []).filter((v) => !keys.has(v));
+      const seen = new Set<string>(stack);
+      while (stack.length) {
+        const v = stack.pop()!;
+        for (const w of succ.get(v) ?? []) {
+          if (keys.has(w)) {
+            if (!have.has(`${u}>${w}`)) {
+              have.add(`${u}>${w}`);
+              kept.push({ from: u, to: w, rel: 'derived' });
+            }
+          } else if (!seen.has(w)) {
+            seen.add(w);
+            stack.push(w);
+          }
+        }
+      }
+    }
+    edges = kept;
   }
   outNodes.sort((a, b) => a.depth - b.depth || (a.kind === b.kind ? (a.key < b.key ? -1 : 1) : a.kind === 'version' ? -1 : 1));
   edges.sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : a.to < b.to ? -1 : a.to > b.to ? 1 : 0));
-  const roots = seeds.map((s) => keyOf.get(s.id)!).filter(Boolean);
-  return { roots: [...new Set(roots)], direction, depth, nodes: outNodes, edges, truncated };
+  return { roots, direction, depth, nodes: outNodes, edges, truncated };
 }
 
 /** Upstream lineage of one version: the runs, inputs, code commits and params that produced it. */
@@ -286,7 +317,7 @@ function runLabel(n: RunNode): string {
 }
 
 function versionLabel(n: VersionNode): string {
-  return `${n.path}@${short(n.id)}${n.obj === 'dir' ? '/' : ''}  (${n.type})`;
+  return `${n.path}@${short(n.id)}${n.obj === 'dir' ? '/' : ''}${n.type !== 'dataset' ? `  (${n.type})` : ''}`;
 }
 
 /** Readable tree: from each root, the runs and versions reached, indented with box-drawing lines. */
@@ -302,7 +333,11 @@ export function renderLineageText(g: LineageGraph): string {
       if (!next.has(a)) next.set(a, []);
       next.get(a)!.push(b);
     }
-    for (const l of next.values()) l.sort();
+    const order = (k: string) => {
+      const n = byKey.get(k);
+      return n ? (n.kind === 'version' ? `0${n.path}\0${n.id}` : `1${n.id}`) : `2${k}`;
+    };
+    for (const l of next.values()) l.sort((x, y) => (order(x) < order(y) ? -1 : order(x) > order(y) ? 1 : 0));
     const expanded = new Set<string>();
     const label = (n: LineageNode, isRoot: boolean) => {
       if (n.kind === 'version') return versionLabel(n);
