@@ -19,7 +19,7 @@ import { authorize, TokenStore, type Principal, type Scope } from './auth.js';
 import { commitView, diffView, logView, refsView, serveFile, treeView } from './browse.js';
 import { HttpError, sendError } from './errors.js';
 import { contentType, pathSegments, readJson, sendEmpty, sendJson } from './http.js';
-import { deleteRef, fetchPack, getObject, getRef, hasObjects, listObjects, putObject, putRef, refNameFrom, uploadPack } from './protocol.js';
+import { deleteObjects, deleteRef, fetchPack, getObject, getRef, hasObjects, listObjects, putObject, putRef, refNameFrom, uploadPack } from './protocol.js';
 import { ANON_KEY, RepoHost, checkRepoName, readOnlyError, type HostOptions } from './repos.js';
 import { indexRunRef, lineageView, runView, runsView } from './runs.js';
 
@@ -91,6 +91,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const repoFor = async (ctx: Ctx, name: string, need: Scope): Promise<Repository> => {
     checkRepoName(name);
     if (need === 'write' && host.readOnly) throw readOnlyError();
+    if (need === 'write' && !host.exists(name)) {
+      // Push-to-create: a write token for this name may create the repository.
+      authorize(ctx.principal, name, 'write', false);
+      try {
+        await host.create(name);
+      } catch (e) {
+        if (!(e instanceof StrataError && e.code === 'ALREADY_INITIALIZED')) throw e;
+      }
+    }
     const repo = await host.open(name);
     authorize(ctx.principal, name, need, host.anonymousRead(repo));
     return repo;
@@ -238,6 +247,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           route(ctx, ['POST']);
           return fetchPack(await repoFor(ctx, name, 'read'), req, res, limits.json);
         }
+        if (sub === 'delete') {
+          route(ctx, ['POST']);
+          const repo = await repoFor(ctx, name, 'write');
+          const { parseIdList } = await import('./protocol.js');
+          const ids = parseIdList(await readJson(req, limits.json));
+          await deleteObjects(repo, ids);
+          return sendJson(res, 200, { deleted: ids.length });
+        }
         if (sub === 'pack') {
           route(ctx, ['POST']);
           const repo = await repoFor(ctx, name, 'write');
@@ -250,8 +267,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         }
         const repo = await repoFor(ctx, name, 'write');
         if (m === 'PUT') return putObject(repo, sub, req, res, tmpDir, limits.object);
-        if (!/^[0-9a-f]{64}$/.test(sub)) throw new StrataError('INVALID_ARGUMENT', `invalid object id ${JSON.stringify(sub)}`);
-        await repo.objects.delete(sub);
+        await deleteObjects(repo, [sub]);
         return sendEmpty(res, 204);
       }
     }

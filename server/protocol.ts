@@ -54,8 +54,9 @@ export async function getObject(repo: Repository, id: string, req: IncomingMessa
 }
 
 export async function listObjects(repo: Repository, prefix: string, res: ServerResponse): Promise<void> {
-  if (!/^[0-9a-f]{0,64}$/.test(prefix)) throw new StrataError('INVALID_ARGUMENT', 'prefix must be lowercase hex');
+  if (prefix.length > 64) throw new StrataError('INVALID_ARGUMENT', 'prefix is longer than an object id');
   res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-store' });
+  if (!/^[0-9a-f]*$/.test(prefix)) return void res.end(); // no id has such a prefix
   let buf = '';
   for await (const o of repo.objects.list(prefix || undefined)) {
     buf += JSON.stringify({ id: o.id, size: o.size }) + '\n';
@@ -182,6 +183,17 @@ export async function fetchPack(repo: Repository, req: IncomingMessage, res: Ser
   } catch {
     res.destroy(); // the client sees a truncated pack and fails
   }
+}
+
+/** Deletes are serialised per repository: concurrent pack rewrites could otherwise keep deleted objects. */
+const deleting = new WeakMap<Repository, Promise<unknown>>();
+
+export async function deleteObjects(repo: Repository, ids: string[]): Promise<void> {
+  for (const id of ids) checkId(id);
+  const prev = deleting.get(repo) ?? Promise.resolve();
+  const next = prev.catch(() => {}).then(() => repo.objects.deleteMany(ids));
+  deleting.set(repo, next);
+  await next;
 }
 
 // ---------------------------------------------------------------- refs

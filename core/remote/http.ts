@@ -1,0 +1,571 @@
+/**
+ * Client for Strata server remotes (`http(s)://host:port/REPO`): an ObjectStore and a RefStore over
+ * the server's object/ref protocol (docs/api.md, "Remote protocol").
+ *
+ * - hasMany: POST objects/has, 10,000 ids per request.
+ * - batch(): objects < PACK_OBJECT_MAX travel in packs of ~8 MiB (POST objects/pack, a few in
+ *   flight); larger ones are streamed one PUT each. The server hash-verifies every object.
+ * - getBytes: concurrent calls are coalesced into POST objects/fetch requests (up to 512 ids), so a
+ *   clone of 100k small files costs hundreds of requests, not 100k; getMany() fetches explicit lists.
+ *   Ranged reads and get() streams use GET objects/<id> with Range.
+ * - Refs: GET/PUT/DELETE refs/<name> with If-Match / If-None-Match: * (412 -> REF_CONFLICT).
+ *
+ * Token (Authorization: Bearer): opts.token, else STRATA_TOKEN, else the first matching line of the
+ * credentials file ($XDG_CONFIG_HOME or ~/.config)/strata/credentials: `<url prefix> <token>`.
+ */
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { StrataError, type ErrorCode } from '../errors/index.js';
+import { hashBytes, isId } from '../hash/index.js';
+import { checkRefName, checkRefValue, type RefEntry, type RefStore, type RefValue } from '../store/refs.js';
+import { PACK_OBJECT_MAX, type BatchWriter, type GetOptions, type ObjectData, type ObjectInfo, type ObjectStore, type PutOptions } from '../store/types.js';
+import { VerifyingStream } from '../store/local/index.js';
+
+export const PACK_MAGIC = Buffer.from('SPK1');
+/** Target size of one uploaded pack. */
+export const HTTP_PACK_TARGET = 8 << 20;
+const HAS_BATCH = 10_000;
+const FETCH_BATCH = 512;
+const FETCH_BATCH_BYTES_HINT = 32 << 20;
+
+export interface HttpRemoteOptions {
+  token?: string;
+  jobs?: number;
+  name?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface HttpCounters {
+  requests: number;
+  bytesUp: number;
+  bytesDown: number;
+}
+
+/** Token for `url`: explicit, STRATA_TOKEN, or the credentials file. */
+export function resolveToken(url: string, opts: { token?: string; env?: NodeJS.ProcessEnv } = {}): string | undefined {
+  if (opts.token) return opts.token;
+  const env = opts.env ?? process.env;
+  if (env.STRATA_TOKEN) return env.STRATA_TOKEN;
+  const dir = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config');
+  let text: string;
+  try {
+    text = readFileSync(join(dir, 'strata', 'credentials'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  let best: { prefix: string; token: string } | undefined;
+  for (const line of text.split('\n')) {
+    const s = line.trim();
+    if (!s || s.startsWith('#')) continue;
+    const [prefix, token] = s.split(/\s+/);
+    if (!prefix || !token) continue;
+    const p = prefix.replace(/\/+$/, '');
+    if ((url === p || url.startsWith(p + '/')) && (!best || p.length > best.prefix.length)) best = { prefix: p, token };
+  }
+  return best?.token;
+}
+
+class HttpClient {
+  readonly counters: HttpCounters = { requests: 0, bytesUp: 0, bytesDown: 0 };
+  constructor(
+    readonly base: string,
+    readonly url: string,
+    private readonly token: string | undefined,
+  ) {}
+
+  /**
+   * One request. Network errors and 503s are retried (idempotent requests only, or when nothing was
+   * sent). Non-2xx answers become StrataErrors carrying the server's code, except `allow` statuses.
+   */
+  async request(method: string, path: string, init: { body?: Buffer | AsyncIterable<Uint8Array>; headers?: Record<string, string>; allow?: number[]; retry?: boolean } = {}): Promise<Response> {
+    const headers: Record<string, string> = { ...(init.headers ?? {}) };
+    if (this.token) headers.Authorization = `Bearer ${this.token}`;
+    const retry = init.retry ?? !(init.body && !Buffer.isBuffer(init.body));
+    const attempts = retry ? 4 : 1;
+    for (let attempt = 1; ; attempt++) {
+      let res: Response;
+      try {
+        this.counters.requests++;
+        const body = init.body as BodyInit | undefined;
+        res = await fetch(this.base + path, { method, headers, body, ...(init.body && !Buffer.isBuffer(init.body) ? { duplex: 'half' } : {}) } as RequestInit);
+        if (Buffer.isBuffer(init.body)) this.counters.bytesUp += init.body.length;
+      } catch (e) {
+        if (attempt < attempts) {
+          await sleep(100 * 2 ** attempt);
+          continue;
+        }
+        const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+        throw new StrataError('REMOTE_UNREACHABLE', `cannot reach Strata server ${this.url}: ${cause?.code ?? cause?.message ?? (e as Error).message}`, {
+          hint: 'check the URL (strata remote -v) and that strata serve is running there',
+          cause: e,
+        });
+      }
+      const len = Number(res.headers.get('content-length') ?? 0);
+      if (method !== 'HEAD') this.counters.bytesDown += len;
+      if (res.ok || init.allow?.includes(res.status)) return res;
+      if (res.status === 503 && attempt < attempts) {
+        await res.body?.cancel();
+        await sleep(200 * 2 ** attempt);
+        continue;
+      }
+      throw await this.toError(res);
+    }
+  }
+
+  async toError(res: Response): Promise<StrataError> {
+    let body: { error?: { code?: string; message?: string; hint?: string; details?: Record<string, unknown> } } | undefined;
+    try {
+      body = (await res.json()) as typeof body;
+    } catch {
+      body = undefined;
+    }
+    const e = body?.error;
+    const msg = e?.message ?? `HTTP ${res.status} ${res.statusText}`;
+    const where = `Strata server ${this.url}`;
+    if (res.status === 401) {
+      return new StrataError('REMOTE_AUTH', `${where} refused the request: ${msg}`, {
+        hint: this.token ? 'the token is invalid or revoked: create a new one (strata serve token create on the server)' : 'set STRATA_TOKEN, or add "<url> <token>" to ~/.config/strata/credentials',
+        details: { status: 401 },
+      });
+    }
+    if (res.status === 403) return new StrataError('REMOTE_AUTH', `${where}: ${msg}`, { hint: e?.hint ?? 'use a token with the write scope for this repository', details: { status: 403 } });
+    if (e?.code === 'NOT_A_REPOSITORY') return new StrataError('REMOTE_NOT_FOUND', `${where}: ${msg}`, { hint: 'check the repository name in the URL; pushing with a write token creates it' });
+    const code = (e?.code ?? (res.status >= 500 ? 'REMOTE_UNREACHABLE' : 'INVALID_ARGUMENT')) as ErrorCode;
+    return new StrataError(code, res.status >= 500 && !e?.code ? `${where} failed: ${msg}` : msg, { hint: e?.hint, details: { ...(e?.details ?? {}), status: res.status } });
+  }
+
+  async json<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    const res = await this.request(method, path, {
+      body: body === undefined ? undefined : Buffer.from(JSON.stringify(body)),
+      headers: body === undefined ? headers : { 'Content-Type': 'application/json', ...headers },
+    });
+    return (await res.json()) as T;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function checkId(id: string): void {
+  if (!isId(id)) throw new StrataError('INVALID_ARGUMENT', `invalid object id ${JSON.stringify(id)}`);
+}
+
+async function toBuffer(data: ObjectData): Promise<Buffer | null> {
+  if (Buffer.isBuffer(data)) return data;
+  if (data instanceof Uint8Array) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return null;
+}
+
+/** Parse a SPK1 pack stream into (id, bytes) pairs. */
+export async function* readPack(body: AsyncIterable<Uint8Array>): AsyncGenerator<{ id: string; data: Buffer }> {
+  let buf: Buffer = Buffer.alloc(0);
+  let magic = false;
+  for await (const c of body) {
+    buf = buf.length ? Buffer.concat([buf, Buffer.from(c)]) : Buffer.from(c);
+    for (;;) {
+      if (!magic) {
+        if (buf.length < 4) break;
+        if (!buf.subarray(0, 4).equals(PACK_MAGIC)) throw new StrataError('OBJECT_CORRUPT', 'server answered with a malformed pack');
+        magic = true;
+        buf = buf.subarray(4);
+      }
+      if (buf.length < 36) break;
+      const size = buf.readUInt32BE(32);
+      if (buf.length < 36 + size) break;
+      yield { id: buf.subarray(0, 32).toString('hex'), data: Buffer.from(buf.subarray(36, 36 + size)) };
+      buf = buf.subarray(36 + size);
+    }
+  }
+  if (!magic || buf.length) throw new StrataError('REMOTE_UNREACHABLE', 'the server closed the object stream early', { hint: 'retry' });
+}
+
+export function packFrame(id: string, data: Buffer): Buffer {
+  const hdr = Buffer.alloc(36);
+  Buffer.from(id, 'hex').copy(hdr, 0);
+  hdr.writeUInt32BE(data.length, 32);
+  return hdr;
+}
+
+export class HttpStore implements ObjectStore {
+  readonly kind = 'http';
+  readonly location: string;
+  private queue: Array<{ id: string; resolve: (b: Buffer) => void; reject: (e: unknown) => void }> = [];
+  private scheduled = false;
+
+  constructor(
+    private readonly client: HttpClient,
+    readonly jobs = 8,
+  ) {
+    this.location = client.url;
+  }
+
+  private obj(id: string): string {
+    return `/objects/${id}`;
+  }
+
+  async has(id: string): Promise<boolean> {
+    checkId(id);
+    const res = await this.client.request('HEAD', this.obj(id), { allow: [404] });
+    return res.status === 200;
+  }
+
+  async hasMany(ids: Iterable<string>): Promise<Set<string>> {
+    const all = [...new Set(ids)];
+    const out = new Set<string>();
+    for (let i = 0; i < all.length; i += HAS_BATCH) {
+      const r = await this.client.json<{ present: string[] }>('POST', '/objects/has', { ids: all.slice(i, i + HAS_BATCH) });
+      for (const id of r.present) out.add(id);
+    }
+    return out;
+  }
+
+  async stat(id: string): Promise<ObjectInfo | null> {
+    checkId(id);
+    const res = await this.client.request('HEAD', this.obj(id), { allow: [404] });
+    if (res.status === 404) return null;
+    return { id, size: Number(res.headers.get('content-length') ?? 0) };
+  }
+
+  async get(id: string, opts: GetOptions = {}): Promise<Readable> {
+    checkId(id);
+    const headers: Record<string, string> = {};
+    if (opts.range) {
+      if (opts.range.end <= opts.range.start) return Readable.from([]);
+      headers.Range = `bytes=${opts.range.start}-${opts.range.end - 1}`;
+    }
+    const res = await this.client.request('GET', this.obj(id), { headers, allow: [416] });
+    if (res.status === 416) {
+      await res.body?.cancel();
+      return Readable.from([]);
+    }
+    const body = res.body ? Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>) : Readable.from([]);
+    if (opts.verify && !opts.range) {
+      const v = new VerifyingStream(id, this.location);
+      body.on('error', (e) => v.destroy(e));
+      return body.pipe(v);
+    }
+    return body;
+  }
+
+  async getBytes(id: string, opts: GetOptions = {}): Promise<Buffer> {
+    checkId(id);
+    if (opts.range) {
+      const parts: Buffer[] = [];
+      for await (const c of await this.get(id, opts)) parts.push(c as Buffer);
+      return Buffer.concat(parts);
+    }
+    // Coalesce concurrent whole-object reads into one POST objects/fetch.
+    const buf = await new Promise<Buffer>((resolve, reject) => {
+      this.queue.push({ id, resolve, reject });
+      if (this.queue.length >= FETCH_BATCH) this.flush();
+      else if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+    return buf; // verified in flush()
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    while (this.queue.length) {
+      const batch = this.queue.splice(0, FETCH_BATCH);
+      void this.runFetch(batch);
+    }
+  }
+
+  private async runFetch(batch: Array<{ id: string; resolve: (b: Buffer) => void; reject: (e: unknown) => void }>): Promise<void> {
+    const waiting = new Map<string, Array<(typeof batch)[number]>>();
+    for (const b of batch) {
+      const l = waiting.get(b.id);
+      if (l) l.push(b);
+      else waiting.set(b.id, [b]);
+    }
+    try {
+      for await (const { id, data } of this.fetchPack([...waiting.keys()])) {
+        const list = waiting.get(id);
+        if (!list) continue;
+        waiting.delete(id);
+        const got = hashBytes(data);
+        if (got !== id) {
+          const err = new StrataError('OBJECT_CORRUPT', `object ${id} from ${this.location} is corrupt (its bytes hash to ${got})`, { details: { id, actual: got } });
+          for (const w of list) w.reject(err);
+        } else for (const w of list) w.resolve(data);
+      }
+      const missing = new StrataError('OBJECT_MISSING', `object missing on ${this.location}`);
+      for (const list of waiting.values()) for (const w of list) w.reject(missing);
+    } catch (e) {
+      if (e instanceof StrataError && e.code === 'OBJECT_MISSING' && waiting.size > 1) {
+        // Someone asked for a missing object: fetch each alone so only that one fails.
+        for (const [id, list] of waiting) {
+          try {
+            const [only] = await this.collect([id]);
+            for (const w of list) w.resolve(only!.data);
+          } catch (e2) {
+            for (const w of list) w.reject(e2 instanceof StrataError && e2.code === 'OBJECT_MISSING' ? new StrataError('OBJECT_MISSING', `object ${id} is not on ${this.location}`, { details: { id } }) : e2);
+          }
+        }
+        return;
+      }
+      const err = e instanceof StrataError && e.code === 'OBJECT_MISSING' ? new StrataError('OBJECT_MISSING', `object ${[...waiting.keys()][0]} is not on ${this.location}`) : e;
+      for (const list of waiting.values()) for (const w of list) w.reject(err);
+    }
+  }
+
+  private async collect(ids: string[]): Promise<Array<{ id: string; data: Buffer }>> {
+    const out = [];
+    for await (const o of this.fetchPack(ids)) {
+      if (hashBytes(o.data) !== o.id) throw new StrataError('OBJECT_CORRUPT', `object ${o.id} from ${this.location} is corrupt`, { details: { id: o.id } });
+      out.push(o);
+    }
+    return out;
+  }
+
+  /** Stream objects (unverified) in one request. */
+  async *fetchPack(ids: string[]): AsyncGenerator<{ id: string; data: Buffer }> {
+    const res = await this.client.request('POST', '/objects/fetch', { body: Buffer.from(JSON.stringify({ ids })), headers: { 'Content-Type': 'application/json' } });
+    if (!res.body) throw new StrataError('REMOTE_UNREACHABLE', 'empty answer from server');
+    yield* readPack(res.body as unknown as AsyncIterable<Uint8Array>);
+  }
+
+  /** Download many objects with few requests; each is hash-verified before onObject sees it. */
+  async getMany(ids: Iterable<string>, onObject: (id: string, data: Buffer) => Promise<void> | void, opts: { sizes?: Map<string, number> } = {}): Promise<void> {
+    const all = [...new Set(ids)];
+    const groups: string[][] = [];
+    let cur: string[] = [];
+    let curBytes = 0;
+    for (const id of all) {
+      const sz = opts.sizes?.get(id) ?? 0;
+      if (cur.length >= FETCH_BATCH * 4 || (cur.length && curBytes + sz > FETCH_BATCH_BYTES_HINT)) {
+        groups.push(cur);
+        cur = [];
+        curBytes = 0;
+      }
+      cur.push(id);
+      curBytes += sz;
+    }
+    if (cur.length) groups.push(cur);
+    let next = 0;
+    const worker = async () => {
+      while (next < groups.length) {
+        const g = groups[next++]!;
+        for (const o of await this.collect(g)) await onObject(o.id, o.data);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(4, groups.length) }, worker));
+  }
+
+  async put(id: string, data: ObjectData, opts: PutOptions = {}): Promise<void> {
+    await this.putObject(id, data, opts);
+  }
+
+  /** PUT one object; true when the server stored it (false: it was already there). */
+  async putObject(id: string, data: ObjectData, opts: PutOptions = {}): Promise<boolean> {
+    checkId(id);
+    const buf = await toBuffer(data);
+    const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream' };
+    if (buf) {
+      const res = await this.client.request('PUT', this.obj(id), { body: buf, headers });
+      await res.body?.cancel();
+      return res.status === 201;
+    }
+    if (opts.size !== undefined) headers['Content-Length'] = String(opts.size);
+    const src = data as AsyncIterable<Uint8Array>;
+    const counters = this.client.counters;
+    async function* counted() {
+      for await (const c of src) {
+        const b = typeof c === 'string' ? Buffer.from(c) : c;
+        counters.bytesUp += b.length;
+        yield b;
+      }
+    }
+    const res = await this.client.request('PUT', this.obj(id), { body: counted(), headers, retry: false });
+    await res.body?.cancel();
+    return res.status === 201;
+  }
+
+  async *list(prefix = ''): AsyncIterable<ObjectInfo> {
+    const res = await this.client.request('GET', `/objects?prefix=${encodeURIComponent(prefix)}`);
+    if (!res.body) return;
+    let rest = '';
+    const dec = new TextDecoder();
+    for await (const c of res.body as unknown as AsyncIterable<Uint8Array>) {
+      rest += dec.decode(c, { stream: true });
+      let i: number;
+      while ((i = rest.indexOf('\n')) >= 0) {
+        const line = rest.slice(0, i);
+        rest = rest.slice(i + 1);
+        if (line) yield JSON.parse(line) as ObjectInfo;
+      }
+    }
+    if (rest.trim()) yield JSON.parse(rest) as ObjectInfo;
+  }
+
+  async delete(id: string): Promise<void> {
+    checkId(id);
+    await this.client.request('DELETE', this.obj(id));
+  }
+
+  async deleteMany(ids: Iterable<string>): Promise<void> {
+    const all = [...new Set(ids)];
+    for (const id of all) checkId(id);
+    for (let i = 0; i < all.length; i += HAS_BATCH) await this.client.json('POST', '/objects/delete', { ids: all.slice(i, i + HAS_BATCH) });
+  }
+
+  /** Send one pack of small objects. */
+  async uploadPack(frames: Buffer[]): Promise<void> {
+    await this.client.request('POST', '/objects/pack', { body: Buffer.concat([PACK_MAGIC, ...frames]), headers: { 'Content-Type': 'application/x-strata-pack' } });
+  }
+
+  batch(): BatchWriter {
+    return new HttpBatch(this);
+  }
+
+  async close(): Promise<void> {
+    /* fetch keeps a shared connection pool; nothing to release */
+  }
+}
+
+class HttpBatch implements BatchWriter {
+  private frames: Buffer[] = [];
+  private frameBytes = 0;
+  private seen = new Set<string>();
+  private inflight = new Set<Promise<void>>();
+  private failed: unknown = null;
+  private objects = 0;
+  private bytes = 0;
+  private aborted = false;
+  /** Large objects this batch stored itself (removed again by abort()). */
+  private created: string[] = [];
+
+  constructor(private readonly store: HttpStore) {}
+
+  private async track(p: Promise<void>): Promise<void> {
+    const q = p.catch((e) => {
+      this.failed ??= e;
+    });
+    this.inflight.add(q);
+    void q.finally(() => this.inflight.delete(q));
+    while (this.inflight.size >= Math.max(2, Math.min(this.store.jobs, 6))) await Promise.race(this.inflight);
+    if (this.failed) throw this.failed;
+  }
+
+  async add(id: string, data: Buffer): Promise<void> {
+    if (this.aborted) throw new StrataError('INVALID_ARGUMENT', 'batch was aborted');
+    if (this.failed) throw this.failed;
+    checkId(id);
+    if (this.seen.has(id)) return;
+    this.seen.add(id);
+    this.objects++;
+    this.bytes += data.length;
+    if (data.length >= PACK_OBJECT_MAX) {
+      await this.track(
+        this.store.putObject(id, data).then((stored) => {
+          if (stored) this.created.push(id);
+        }),
+      );
+      return;
+    }
+    this.frames.push(packFrame(id, data), Buffer.from(data));
+    this.frameBytes += 36 + data.length;
+    if (this.frameBytes >= HTTP_PACK_TARGET) await this.sendPack();
+  }
+
+  private async sendPack(): Promise<void> {
+    if (!this.frames.length) return;
+    const frames = this.frames;
+    this.frames = [];
+    this.frameBytes = 0;
+    await this.track(this.store.uploadPack(frames));
+  }
+
+  async finish(): Promise<{ objects: number; bytes: number }> {
+    await this.sendPack();
+    await Promise.all(this.inflight);
+    if (this.failed) throw this.failed;
+    return { objects: this.objects, bytes: this.bytes };
+  }
+
+  /** Drops queued objects; large objects already stored by this batch are deleted again. Packs already sent stay. */
+  async abort(): Promise<void> {
+    this.aborted = true;
+    this.frames = [];
+    await Promise.all(this.inflight);
+    if (this.created.length) await this.store.deleteMany(this.created).catch(() => {});
+    this.created = [];
+  }
+}
+
+class HttpRefStore implements RefStore {
+  constructor(private readonly client: HttpClient) {}
+
+  private path(name: string): string {
+    return '/refs/' + checkRefName(name).split('/').map(encodeURIComponent).join('/');
+  }
+
+  async get(name: string): Promise<RefValue | null> {
+    const res = await this.client.request('GET', this.path(name), { allow: [404] });
+    if (res.status === 404) {
+      const err = await this.client.toError(res);
+      if (err.code === 'UNKNOWN_REF') return null;
+      throw err;
+    }
+    const r = (await res.json()) as RefEntry;
+    return { value: r.value, etag: r.etag };
+  }
+
+  async list(prefix = ''): Promise<RefEntry[]> {
+    const r = await this.client.json<{ refs: RefEntry[] }>('GET', `/refs?prefix=${encodeURIComponent(prefix)}`);
+    return r.refs.filter((x) => x.name.startsWith(prefix)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  async create(name: string, value: string): Promise<RefValue> {
+    checkRefValue(value);
+    const r = await this.client.json<RefEntry>('PUT', this.path(name), { value }, { 'If-None-Match': '*' });
+    return { value: r.value, etag: r.etag };
+  }
+
+  async update(name: string, value: string, expectedEtag: string): Promise<RefValue> {
+    checkRefValue(value);
+    const r = await this.client.json<RefEntry>('PUT', this.path(name), { value }, { 'If-Match': expectedEtag });
+    return { value: r.value, etag: r.etag };
+  }
+
+  async delete(name: string, expectedEtag: string): Promise<void> {
+    await this.client.request('DELETE', this.path(name), { headers: { 'If-Match': expectedEtag } });
+  }
+}
+
+/** Split `http(s)://host[:port][/base]/REPO` into the API base for that repository. */
+export function httpRemoteBase(url: string): { base: string; repo: string; server: string } {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch (e) {
+    throw new StrataError('INVALID_ARGUMENT', `invalid server URL ${url}`, { hint: 'use http(s)://host:port/REPO', cause: e });
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new StrataError('INVALID_ARGUMENT', `not an http(s) URL: ${url}`);
+  const segs = u.pathname.split('/').filter(Boolean);
+  const repo = segs.pop();
+  if (!repo) throw new StrataError('INVALID_ARGUMENT', `server URL ${url} names no repository`, { hint: 'use http(s)://host:port/REPO' });
+  const server = `${u.origin}${segs.length ? '/' + segs.join('/') : ''}`;
+  return { base: `${server}/api/repos/${encodeURIComponent(decodeURIComponent(repo))}`, repo, server };
+}
+
+export async function openHttpRemote(
+  url: string,
+  opts: HttpRemoteOptions = {},
+): Promise<{ store: HttpStore; refs: RefStore; close(): Promise<void>; stats(): HttpCounters }> {
+  const { base } = httpRemoteBase(url);
+  const client = new HttpClient(base, url.replace(/\/+$/, ''), resolveToken(url, opts));
+  const store = new HttpStore(client, opts.jobs ?? 8);
+  return {
+    store,
+    refs: new HttpRefStore(client),
+    close: () => store.close(),
+    stats: () => ({ ...client.counters }),
+  };
+}
