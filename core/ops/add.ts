@@ -27,11 +27,20 @@ export interface AddResult {
 
 export async function add(ctx: OpContext, opts: AddOptions): Promise<AddResult> {
   if (opts.paths.length === 0) throw new StrataError('INVALID_ARGUMENT', 'nothing to add', { hint: 'name the data paths: strata add data/ models/model.onnx' });
+  checkJobs(opts.jobs);
   return withWriteRepo(ctx, 'add', (repo) => stagePaths(repo, ctx, opts.paths.map((p) => toRepoPath(repo.root, ctx.cwd, p)), opts));
+}
+
+/** A parallelism of 0 or NaN would hash no file at all, and every tracked file would look deleted. */
+function checkJobs(jobs: number | undefined): void {
+  if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1)) {
+    throw new StrataError('INVALID_ARGUMENT', `--jobs must be a whole number of at least 1, not ${JSON.stringify(String(jobs))}`, { hint: 'e.g. strata add -j 8 data' });
+  }
 }
 
 /** Stage everything under `paths` (new, modified and deleted files). Used by add and commit -a. */
 export async function stagePaths(repo: Repository, ctx: OpContext, paths: string[], opts: { jobs?: number } = {}): Promise<AddResult> {
+  checkJobs(opts.jobs);
   const index = repo.db.loadIndex();
   const ig = await loadIgnore(repo.root);
   const roots = outermost(paths);
