@@ -1,4 +1,5 @@
 import type { Commit, Id } from '../model/index.js';
+import { StrataError } from '../errors/index.js';
 import { resolveRev } from '../repo/refs.js';
 import { entryAt } from '../repo/tree.js';
 import { toRepoPath } from '../workspace/paths.js';
@@ -19,6 +20,9 @@ export interface LogOptions {
 }
 
 export async function log(ctx: OpContext, opts: LogOptions = {}): Promise<LogEntry[]> {
+  if (opts.limit !== undefined && !(Number.isInteger(opts.limit) && opts.limit >= 0)) {
+    throw new StrataError('INVALID_ARGUMENT', `-n must be a whole number, not ${JSON.stringify(String(opts.limit))}`, { hint: 'e.g. strata log -n 10' });
+  }
   return withRepo(ctx, async (repo) => {
     const head = repo.head();
     if (!opts.ref && !head.commit) return [];
