@@ -16,6 +16,13 @@ export interface Io {
 
 const COLORS = { red: 31, green: 32, yellow: 33, cyan: 36, dim: 2, bold: 1 } as const;
 
+// A reader that stops early (`strata log | head`) closes the pipe: stop quietly, as git does,
+// instead of dying with an unhandled EPIPE stack trace.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+  throw e;
+});
+
 export function makeIo(opts: { json: boolean; quiet?: boolean }): Io {
   const stdoutTTY = !!process.stdout.isTTY;
   const stderrTTY = !!process.stderr.isTTY;
