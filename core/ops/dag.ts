@@ -1,8 +1,8 @@
 /** `strata dag`: the pipeline's stage graph, as text, Graphviz dot, Mermaid or JSON. */
-import { buildDag, renderDag, type DagEdge, type DagFormat } from '../pipeline/dag.js';
+import { renderDag, type DagEdge, type DagFormat } from '../pipeline/dag.js';
 import type { StageSpec } from '../pipeline/spec.js';
 import { withRepo, type OpContext } from './context.js';
-import { requirePipeline } from './repro.js';
+import { graphOf, requirePipeline } from './repro.js';
 
 export interface DagOptions {
   format?: DagFormat;
@@ -22,7 +22,7 @@ export interface DagResult {
 export async function dag(ctx: OpContext, opts: DagOptions = {}): Promise<DagResult> {
   return withRepo(ctx, async (repo) => {
     const spec = await requirePipeline(repo);
-    const g = buildDag(spec);
+    const g = graphOf(spec);
     return { order: g.order(), stages: spec.stages, edges: g.edges(), rendered: renderDag(spec, opts.format ?? 'text', { files: !!opts.outs }) };
   });
 }

@@ -67,6 +67,22 @@ export async function requirePipeline(repo: Repository): Promise<PipelineSpec> {
   return spec;
 }
 
+/** The stage graph; a cycle error names the file and line of the first stage in the cycle. */
+export function graphOf(spec: PipelineSpec): StageGraph {
+  try {
+    return buildDag(spec);
+  } catch (e) {
+    if (e instanceof StrataError && e.code === 'PIPELINE_CYCLE') {
+      const cycle = (e.details?.cycle as string[] | undefined) ?? [];
+      const first = spec.stages.find((s) => s.name === cycle[0]);
+      if (first && !/:\d+:\d+:/.test(e.message)) {
+        throw new StrataError('PIPELINE_CYCLE', e.message.replace(`${spec.file}:`, `${spec.file}:${first.line}:1:`), { hint: e.hint, details: e.details, cause: e });
+      }
+    }
+    throw e;
+  }
+}
+
 /** The run's view of a stage (for staleReasons). */
 export function runState(r: RunRecord): StageState {
   return {
@@ -167,7 +183,7 @@ export async function repro(ctx: OpContext, opts: ReproOptions = {}): Promise<Re
   if (!Number.isInteger(jobs) || jobs < 1) throw new StrataError('INVALID_ARGUMENT', `--jobs must be a positive whole number, got ${opts.jobs}`, { hint: 'e.g. --jobs 4' });
   const body = async (repo: Repository): Promise<ReproResult> => {
     const spec = await requirePipeline(repo);
-    const g = buildDag(spec);
+    const g = graphOf(spec);
     const targets = opts.stages && opts.stages.length ? opts.stages : undefined;
     if (targets) for (const t of targets) g.stage(t);
     const selected = g.order(targets);
