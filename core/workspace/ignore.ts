@@ -4,7 +4,7 @@
  */
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
-import ignoreFactory, { type Ignore } from 'ignore';
+import type { Ignore } from 'ignore';
 
 export const IGNORE_FILE = '.strataignore';
 
@@ -15,7 +15,9 @@ export interface IgnoreRules {
 }
 
 export async function loadIgnore(root: string): Promise<IgnoreRules> {
-  const ig: Ignore = (ignoreFactory as unknown as () => Ignore)();
+  // Loaded on demand: most commands in most projects never need it (see `trivial`).
+  const ignoreFactory = ((await import('ignore')) as unknown as { default: () => Ignore }).default;
+  const ig: Ignore = ignoreFactory();
   ig.add(['.strata/', '.git/']);
   let trivial = true;
   try {

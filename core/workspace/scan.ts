@@ -5,7 +5,6 @@
 import * as fsp from 'node:fs/promises';
 import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
-import fg from 'fast-glob';
 import { fromSystemError } from '../errors/index.js';
 import type { IgnoreRules } from './ignore.js';
 import type { StatRow } from '../meta/db.js';
@@ -66,6 +65,7 @@ export async function scanRoots(root: string, roots: string[], ig: IgnoreRules):
     // Enumerate with fast-glob (no stats: its per-entry Stats objects cost ~3x a bare walk),
     // then lstat each entry synchronously: ~3 us per file, and no promise per file.
     let entries: Array<{ path: string; dirent: { isDirectory(): boolean; isFile(): boolean; isSymbolicLink(): boolean } }>;
+    const fg = await loadFastGlob();
     try {
       entries = fg.sync('**', {
         cwd: abs,
@@ -105,4 +105,12 @@ export function cachedId(wf: WorkFile, c: StatRow | undefined): StatRow | null {
   if (c.size !== wf.size || c.mtime !== wf.mtime || c.ctime !== wf.ctime || c.ino !== wf.ino) return null;
   if (c.recorded - c.mtime < RACY_MS) return null;
   return c;
+}
+
+type FastGlob = typeof import('fast-glob');
+let fgMod: FastGlob | undefined;
+/** fast-glob is loaded on first use: commands that scan nothing (or --version) start faster. */
+async function loadFastGlob(): Promise<FastGlob> {
+  fgMod ??= ((await import('fast-glob')) as unknown as { default: FastGlob }).default;
+  return fgMod;
 }
