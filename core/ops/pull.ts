@@ -12,7 +12,7 @@ import { HEADS, REMOTES } from '../repo/refs.js';
 import { defaultRemote, getRemote } from '../remote/config.js';
 import { openRemote, type RemoteHandle } from '../remote/open.js';
 import { getSparse, normalizeSparsePaths, syncWorkspace } from '../remote/sparse.js';
-import { ensureObjects, fetchRefs, isAncestor, type FetchResult, type TransferStatsOut } from '../remote/transfer.js';
+import { ensureHistory, ensureObjects, fetchRefs, isAncestor, type FetchResult, type TransferStatsOut } from '../remote/transfer.js';
 import { withWriteRepo, type OpContext } from './context.js';
 import { checkJobs } from './push.js';
 
@@ -40,6 +40,8 @@ export interface PullResult {
   objects: number;
   bytes: number;
   requests: number | null;
+  /** Response bytes on the wire (S3), null when not counted. */
+  wireBytesDown: number | null;
   seconds: number;
 }
 
@@ -105,7 +107,10 @@ export async function pullInto(
     return finish({ ...base, new: ours, status, download: null, written: 0, removed: 0, sparse: sparseBefore }, o.started);
   }
   const sparseAfter = partial === null ? null : [...(sparseBefore ?? []), ...partial];
-  const dl = await ensureObjects(repo, remote, target, sparseAfter, { jobs: o.jobs, progress: o.progress });
+  const dl =
+    partial === null && sparseBefore !== null
+      ? await ensureHistory(repo, remote, target, { jobs: o.jobs, progress: o.progress })
+      : await ensureObjects(repo, remote, target, sparseAfter, { jobs: o.jobs, progress: o.progress });
   const ws = await syncWorkspace(repo, target, {
     paths: partial,
     force: o.force,
@@ -116,12 +121,13 @@ export async function pullInto(
   return finish({ ...base, new: target, status, download: dl, written: ws.written, removed: ws.removed, sparse: ws.sparse }, o.started);
 }
 
-function finish(r: Omit<PullResult, 'objects' | 'bytes' | 'requests' | 'seconds'>, started: number): PullResult {
+function finish(r: Omit<PullResult, 'objects' | 'bytes' | 'requests' | 'wireBytesDown' | 'seconds'>, started: number): PullResult {
   return {
     ...r,
     objects: r.fetch.objects + (r.download?.objects ?? 0),
     bytes: r.fetch.bytes + (r.download?.bytes ?? 0),
     requests: r.download?.requests ?? r.fetch.requests,
+    wireBytesDown: r.download?.wireBytesDown ?? r.fetch.wireBytesDown,
     seconds: Math.round((Date.now() - started) / 10) / 100,
   };
 }

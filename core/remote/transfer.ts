@@ -495,3 +495,49 @@ export async function ensureObjects(
 }
 
 export { HEADS };
+
+/**
+ * Download the file data of every commit reachable from `tip` that is missing locally (leaving a
+ * partial checkout: afterwards the repository is complete again and fsck is clean).
+ */
+export async function ensureHistory(repo: Repository, remote: RemoteHandle, tip: Id, opts: { jobs?: number; progress?: ProgressSink } = {}): Promise<TransferStatsOut> {
+  const started = Date.now();
+  const src: WalkSource = {
+    readCommit: (id) => repo.readCommit(id),
+    async treeBytes(id) {
+      return repo.db.getTreeRaw(id) ?? (await repo.store.getBytes(id, { verify: true }));
+    },
+    async manifestBytes(id) {
+      return (await repo.store.has(id)) ? repo.store.getBytes(id, { verify: true }) : null;
+    },
+  };
+  const commits = await newCommits(src, [tip], () => false);
+  const walked = await diffWalk(src, commits, { includeData: true });
+  const reader = new RemoteReader(remote.store, opts.jobs ?? 16);
+  const gap = 1 << 20;
+  const local = repo.store.batch();
+  let objects = 0;
+  let bytes = 0;
+  const land = async (id: Id, b: Buffer) => {
+    objects++;
+    bytes += b.length;
+    await local.add(id, b);
+  };
+  try {
+    const manifests = new Map(walked.pendingManifests.map((m) => [m.id, m]));
+    const data = walked.objects.filter((o) => o.kind === 'blob' || o.kind === 'chunk');
+    await reader.fetch(manifests.keys(), {
+      gap,
+      onObject: async (id, b) => {
+        data.push(...manifestChunks(manifests.get(id)!, b));
+        await land(id, b);
+      },
+    });
+    await downloadMissing(repo, reader, data, gap, land, opts.progress);
+    await local.finish();
+  } catch (e) {
+    await local.abort().catch(() => undefined);
+    throw e;
+  }
+  return stats(remote, started, objects, bytes);
+}
