@@ -91,8 +91,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const repoFor = async (ctx: Ctx, name: string, need: Scope): Promise<Repository> => {
     checkRepoName(name);
     if (need === 'write' && host.readOnly) throw readOnlyError();
-    if (need === 'write' && !host.exists(name)) {
-      // Push-to-create: a write token for this name may create the repository.
+    const canWrite = (): boolean => {
+      try {
+        authorize(ctx.principal, name, 'write', false);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    if (!host.readOnly && !host.exists(name) && (need === 'write' || canWrite())) {
+      // Push-to-create: a token with write scope for this name creates the repository on first use
+      // (a push starts by reading refs, so reads by such a token create it too).
       authorize(ctx.principal, name, 'write', false);
       try {
         await host.create(name);

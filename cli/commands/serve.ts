@@ -139,7 +139,7 @@ const cmd: Command = {
     else io.out(`strata serve: listening on ${s.url} — ${what}`);
     await new Promise<void>((resolve) => {
       const stop = (sig: string) => {
-        if (!io.json_) io.err(`strata serve: ${sig}, finishing requests and shutting down`);
+        io.err(`strata serve: ${sig}, finishing requests and shutting down`);
         void s.close().then(resolve);
       };
       process.once('SIGINT', () => stop('SIGINT'));
