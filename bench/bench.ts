@@ -281,6 +281,7 @@ export function renderMarkdown(run: BenchRun, argv: string[]): string {
     '- Wall time: `process.hrtime.bigint()` around `child_process.spawn` of each command (no shell), from spawn to exit; multi-command operations (e.g. init + add + commit) are the sum of their commands. strata runs as `node bin/strata.js …`.',
     '- Peak RSS: every command (strata and peers) is wrapped by GNU time `/usr/bin/time -f %M` (the child\'s `ru_maxrss`, KiB); for a multi-command operation the largest process counts, and the row shows the maximum over runs. The wrapper costs about 1 ms and applies to every tool alike. MB = 10^6 bytes.',
     '- Caches: all tools are measured **warm**. Before each tool\'s timed runs its input files are read once, untimed; nothing drops the page cache (that needs root and disturbs other work on the machine). Each figure is the median of the runs (status: at least 5 runs, start-up rows: 10, both after one untimed warm-up run).',
+    '- Before every timed run `sync` is run (untimed), so that write-back of files written by setup or by the previous tool is not charged to the next one. No tool is asked to fsync; figures exclude the eventual write-back, alike for all tools.',
     '- Repositories are created fresh (untimed `rm -rf`) before every add+commit run; `init` is part of the timed strata and git sequences.',
     '- Store growth: apparent bytes (like `du -sb`) of the store before and after adding the new version of the same path; one run (deterministic).',
     '',

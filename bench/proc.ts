@@ -7,7 +7,7 @@
  * and is applied to strata and peers alike. Without /usr/bin/time commands run unwrapped and no
  * RSS is reported.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readFileSync, readSync, closeSync, readdirSync, lstatSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,7 +95,7 @@ export function firstErrorLine(r: CmdResult): string {
     .map((l) => l.trim())
     .filter((l) => l.length > 0 && !/^Command (exited|terminated)/.test(l));
   const preferred = lines.find((l) => /error|fatal|not found|cannot|no such/i.test(l));
-  const line = preferred ?? lines[0] ?? (r.signal ? `killed by ${r.signal}` : `exit code ${r.code}`);
+  const line = (preferred ?? lines[0] ?? (r.signal ? `killed by ${r.signal}` : `exit code ${r.code}`)).replace(/^error:\s*/i, '');
   return line.length > 200 ? line.slice(0, 200) + '…' : line;
 }
 
@@ -149,13 +149,22 @@ export function skipped(reason: string): Figure {
 }
 
 /**
- * Repeats a measurement `runs` times: `prepare` (untimed) then `measure` (returns ms or any value).
- * Returns the samples.
+ * Flushes dirty pages (`sync`, untimed) so that write-back left over from setup or from the previous
+ * tool is not charged to the next timed command.
+ */
+export function settle(): void {
+  spawnSync('sync', [], { stdio: 'ignore' });
+}
+
+/**
+ * Repeats a measurement `runs` times: `prepare` (untimed), `settle()`, then `measure` (returns ms
+ * or any value). Returns the samples.
  */
 export async function repeat(runs: number, measure: (i: number) => Promise<number>, prepare?: (i: number) => Promise<void> | void): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < runs; i++) {
     if (prepare) await prepare(i);
+    settle();
     out.push(await measure(i));
   }
   return out;
