@@ -13,7 +13,7 @@ import { lastSuccessfulRun, successfulRunsBySignature, type RunDep, type RunReco
 import { Scheduler, buildDag, type StageGraph } from '../pipeline/dag.js';
 import { outRestorable, StageRunner, type PathState, type RunnerHooks } from '../pipeline/executor.js';
 import { staleReasons, stageSignature, type StageState } from '../pipeline/signature.js';
-import { loadPipeline, pathsOverlap, PIPELINE_FILE, readParams, type PipelineSpec, type StageSpec } from '../pipeline/spec.js';
+import { loadPipeline, paramName, pathsOverlap, PIPELINE_FILE, readParams, type ParamRef, type PipelineSpec, type StageSpec } from '../pipeline/spec.js';
 import type { Repository } from '../repo/index.js';
 import { withRepo, withWriteRepo, type OpContext } from './context.js';
 
@@ -109,9 +109,8 @@ interface Assessment {
 /** Outputs upstream stages will write in a dry run: path -> known id (restore) or null (run). */
 type Pending = Map<string, { stage: string; id: string | null }>;
 
-async function assess(runner: StageRunner, st: StageSpec, force: boolean, pending?: Pending): Promise<Assessment> {
+async function assess(runner: StageRunner, st: StageSpec, params: Record<string, unknown>, force: boolean, pending?: Pending): Promise<Assessment> {
   const repo = runner.repo;
-  const params = await readParams(repo.root, st.params);
   const { deps, missing } = await runner.depVersions(st.deps);
   const upstreamReasons: string[] = [];
   if (pending && pending.size) {
@@ -188,8 +187,12 @@ export async function repro(ctx: OpContext, opts: ReproOptions = {}): Promise<Re
     if (targets) for (const t of targets) g.stage(t);
     const selected = g.order(targets);
     await checkInputs(repo.root, spec, selected, g);
-    // Parameters are checked up front too: a missing key stops the repro before anything runs.
-    for (const name of selected) await readParams(repo.root, g.stage(name).params);
+    // Parameters are read once, up front (each file parsed once): a missing key stops the repro
+    // before anything runs.
+    const refs = new Map<string, ParamRef>();
+    for (const name of selected) for (const r of g.stage(name).params) refs.set(`${r.file}\0${r.key}`, r);
+    const values = await readParams(repo.root, [...refs.values()]);
+    const paramsOf = (st: StageSpec) => Object.fromEntries(st.params.map((r) => [paramName(r), values[paramName(r)]]));
     const runner = new StageRunner(repo, opts.hooks ?? {}, { stdin: jobs > 1 ? 'ignore' : 'inherit' });
     const outcomes = new Map<string, StageOutcome>();
     const report = (o: StageOutcome) => {
@@ -201,7 +204,7 @@ export async function repro(ctx: OpContext, opts: ReproOptions = {}): Promise<Re
       const pending: Pending = new Map();
       for (const name of selected) {
         const st = g.stage(name);
-        const a = await assess(runner, st, !!opts.force, pending);
+        const a = await assess(runner, st, paramsOf(st), !!opts.force, pending);
         if (a.decision === 'up-to-date') report({ stage: name, action: 'up-to-date', reasons: [] });
         else if (a.decision === 'restore') {
           report({ stage: name, action: 'would-restore', reasons: a.reasons, cachedFrom: a.source!.cachedFrom ?? a.source!.id });
@@ -226,7 +229,7 @@ export async function repro(ctx: OpContext, opts: ReproOptions = {}): Promise<Re
     const doStage = async (name: string): Promise<boolean> => {
       const st = g.stage(name);
       try {
-        const a = await assess(runner, st, !!opts.force);
+        const a = await assess(runner, st, paramsOf(st), !!opts.force);
         if (a.missing.length) {
           report({ stage: name, action: 'failed', reasons: a.reasons, error: `${a.missing.length === 1 ? 'dep' : 'deps'} ${a.missing.join(', ')} not found` });
           return false;
