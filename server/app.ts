@@ -41,6 +41,8 @@ export interface RunningServer {
   server: Server;
   host: RepoHost;
   tokens: TokenStore;
+  /** Requests handled so far (benchmarks report request counts). */
+  stats(): { requests: number };
   close(): Promise<void>;
 }
 
@@ -335,7 +337,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // ------------------------------------------------------------------ dispatch
 
   const inFlight = new Set<Promise<void>>();
+  let requests = 0;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    requests++;
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const rawPath = (req.url ?? '/').split('?')[0]!;
@@ -390,6 +394,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     server,
     host,
     tokens,
+    stats: () => ({ requests }),
     close() {
       closing ??= (async () => {
         const stopped = new Promise<void>((ok) => server.close(() => ok()));

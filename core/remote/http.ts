@@ -352,7 +352,14 @@ export class HttpStore implements ObjectStore {
     const worker = async () => {
       while (next < groups.length) {
         const g = groups[next++]!;
-        for (const o of await this.collect(g)) await onObject(o.id, o.data);
+        const want = new Set(g);
+        for await (const o of this.fetchPack(g)) {
+          if (!want.delete(o.id)) continue;
+          const got = hashBytes(o.data);
+          if (got !== o.id) throw new StrataError('OBJECT_CORRUPT', `object ${o.id} from ${this.location} is corrupt (its bytes hash to ${got})`, { details: { id: o.id, actual: got } });
+          await onObject(o.id, o.data);
+        }
+        if (want.size) throw new StrataError('OBJECT_MISSING', `${want.size} object(s) missing from ${this.location}'s answer`, { details: { missing: [...want].slice(0, 20) } });
       }
     };
     await Promise.all(Array.from({ length: Math.min(4, groups.length) }, worker));

@@ -125,6 +125,12 @@ export class RemoteReader {
         for (const it of sp.items) await deliver(it.id, buf.subarray(it.offset - sp.start, it.offset - sp.start + it.size));
       });
     }
+    // Stores that can stream many objects per request (Strata servers: HttpStore.getMany).
+    const many = (this.store as { getMany?: (ids: string[], on: (id: string, b: Buffer) => Promise<void>) => Promise<void> }).getMany;
+    if (typeof many === 'function' && loose.length > 1) {
+      await many.call(this.store, loose, deliver);
+      return { objects, bytes };
+    }
     const { mapLimit } = await import('../store/local/index.js');
     await mapLimit(loose, jobs, async (id) => {
       let buf: Buffer;
