@@ -109,6 +109,27 @@ describe('file:// remotes', () => {
     assert.deepEqual(await readTreeBytes(d), await readTreeBytes(a));
   });
 
+  it('pipeline runs travel with push and are rebuilt by clone (run objects + runs/<id> markers)', async () => {
+    const remote = join(tmp.dir, 'runs-remote');
+    const a = await repoWith('runs-a', { 'data/in.txt': 'hello\n' });
+    await ok(a, ['run', '-n', 'upper', '-d', 'data/in.txt', '-o', 'out/upper.txt', '--', `${JSON.stringify(process.execPath)} -e "require('fs').mkdirSync('out',{recursive:true});require('fs').writeFileSync('out/upper.txt', require('fs').readFileSync('data/in.txt','utf8').toUpperCase())"`]);
+    await ok(a, ['commit', '-m', 'ran']);
+    await ok(a, ['remote', 'add', 'origin', remote]);
+    const p = await json(a, ['push']);
+    assert.equal(p.runs, 1);
+    const markers = await fsp.readdir(join(remote, 'runs'));
+    assert.equal(markers.length, 1);
+    const again = await json(a, ['push']);
+    assert.equal(again.runs, 0);
+    const b = join(tmp.dir, 'runs-b');
+    await ok(tmp.dir, ['clone', remote, b]);
+    const ra = await json(a, ['runs']);
+    const rb = await json(b, ['runs']);
+    assert.equal(rb.length, 1);
+    assert.equal(JSON.stringify(rb), JSON.stringify(ra));
+    assert.equal((await json(b, ['fsck'])).ok, true);
+  });
+
   it('two concurrent pushes to one branch: exactly one wins, the other is told to pull', async () => {
     const remote = join(tmp.dir, 'race');
     const base = await repoWith('race-base', { 'data/base.txt': 'base\n' });

@@ -2,6 +2,7 @@
 import { StrataError } from '../errors/index.js';
 import { defaultRemote, getRemote } from '../remote/config.js';
 import { openRemote } from '../remote/open.js';
+import { pushRuns } from '../remote/runs.js';
 import { pushRefs, type PushResult } from '../remote/transfer.js';
 import { HEADS, TAGS } from '../repo/refs.js';
 import { withRepo, type OpContext } from './context.js';
@@ -51,7 +52,20 @@ export async function push(ctx: OpContext, opts: PushOptions = {}): Promise<Push
       onProbe: (mode) => repo.db.tx(() => repo.db.setConfig(`remote.${name}.conditionalWrites`, mode)),
     });
     try {
-      return await pushRefs(repo, remote, { refs, force: opts.force, jobs, progress: ctx.progress });
+      const r = await pushRefs(repo, remote, { refs, force: opts.force, jobs, progress: ctx.progress });
+      // Pipeline runs (objects, then runs/<id> markers), so a clone can rebuild the run table.
+      const runs = await pushRuns(repo, remote);
+      if (runs.runs === 0) return { ...r, runs: 0 };
+      const s = remote.stats();
+      return {
+        ...r,
+        runs: runs.runs,
+        objects: r.objects + runs.objects,
+        bytes: r.bytes + runs.bytes,
+        requests: s ? s.requests : r.requests,
+        wireBytesUp: s ? s.bytesUp : r.wireBytesUp,
+        wireBytesDown: s ? s.bytesDown : r.wireBytesDown,
+      };
     } finally {
       await remote.close();
     }

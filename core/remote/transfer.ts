@@ -21,6 +21,7 @@ import type { ProgressSink } from '../repo/worktree.js';
 import type { RefValue } from '../store/refs.js';
 import type { Guarantee, RemoteHandle } from './open.js';
 import { RemoteReader } from './reader.js';
+import { fetchRuns, recordRuns, type FetchedRun } from './runs.js';
 import { ancestors, diffWalk, manifestChunks, newCommits, type WalkSource, type WantedObject } from './walk.js';
 
 export interface RefUpdate {
@@ -49,6 +50,8 @@ export interface PushResult extends TransferStatsOut {
   refs: RefUpdate[];
   /** Objects the pushed commits needed that the remote already had. */
   skipped: number;
+  /** Pipeline runs newly listed on the remote. */
+  runs?: number;
 }
 
 export interface FetchResult extends TransferStatsOut {
@@ -57,6 +60,8 @@ export interface FetchResult extends TransferStatsOut {
   refs: RefUpdate[];
   commits: number;
   trees: number;
+  /** Pipeline runs added to the local run table. */
+  runs: number;
 }
 
 const BIG_PUSH = 512;
@@ -306,6 +311,7 @@ export async function fetchRefs(repo: Repository, remote: RemoteHandle, spec: Fe
   const local = repo.store.batch();
   let objects = 0;
   let bytes = 0;
+  let runs: FetchedRun[] = [];
   const land = async (id: Id, b: Buffer) => {
     objects++;
     bytes += b.length;
@@ -376,6 +382,7 @@ export async function fetchRefs(repo: Repository, remote: RemoteHandle, spec: Fe
       const data = [...walked.objects.filter((o) => o.kind === 'blob' || o.kind === 'chunk'), ...chunkLists];
       await downloadMissing(repo, reader, data, gap, land, spec.progress);
     }
+    runs = await fetchRuns(repo, remote, reader, land, { outputs: spec.data === 'history', gap });
     await local.finish();
   } catch (e) {
     await local.abort().catch(() => undefined);
@@ -387,6 +394,7 @@ export async function fetchRefs(repo: Repository, remote: RemoteHandle, spec: Fe
   repo.db.tx(() => {
     for (const [id, t] of fetchedTrees) repo.db.putTree(id, t);
     for (const [id, c] of fetchedCommits) repo.indexCommit(id, c.commit, c.bytes);
+    recordRuns(repo, runs);
     for (const r of remoteRefs) {
       if (r.ref.startsWith('heads/')) {
         const name = trackingName(remote.name, r.ref)!;
@@ -410,6 +418,7 @@ export async function fetchRefs(repo: Repository, remote: RemoteHandle, spec: Fe
     refs,
     commits: fetchedCommits.size,
     trees: fetchedTrees.size,
+    runs: runs.length,
     ...stats(remote, started, objects, bytes),
   };
 }
