@@ -21,7 +21,7 @@ import { HttpError, sendError } from './errors.js';
 import { contentType, pathSegments, readJson, sendEmpty, sendJson } from './http.js';
 import { deleteObjects, deleteRef, fetchPack, getObject, getRef, hasObjects, listObjects, putObject, putRef, refNameFrom, uploadPack } from './protocol.js';
 import { ANON_KEY, RepoHost, checkRepoName, readOnlyError, type HostOptions } from './repos.js';
-import { indexRunRef, lineageView, runView, runsView } from './runs.js';
+import { lineageView, runView, runsView } from './runs.js';
 
 export interface ServerOptions extends Partial<HostOptions> {
   port?: number;
@@ -206,7 +206,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         }
         const repo = await repoFor(ctx, name, 'write');
         if (m === 'PUT') {
-          const r = await putRef(repo, ref, req, limits.json, { onOtherRef: indexRunRef });
+          const r = await putRef(repo, ref, req, limits.json);
           return sendJson(res, 200, r, { ETag: r.etag });
         }
         deleteRef(repo, ref, req);

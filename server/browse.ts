@@ -13,6 +13,7 @@ import { diffTrees, entryAt, type Change } from '../core/repo/tree.js';
 import { walkLog, type LogEntry, refsByCommit } from '../core/ops/log.js';
 import { bodyEtag, refBody, type RefEntry } from '../core/store/refs.js';
 import { checkRepoPath, contentType, isActiveType, parseRange } from './http.js';
+import { runMarkers } from './protocol.js';
 
 export function headOf(repo: Repository): { branch: string | null; commit: string | null } {
   return repo.head();
@@ -24,10 +25,11 @@ export function refEtag(value: string): string {
 
 /** Raw refs relative to refs/ (the remote-protocol view). */
 export function rawRefs(repo: Repository, prefix = ''): RefEntry[] {
-  return repo.db
+  const refs = repo.db
     .listRefs('refs/' + prefix)
     .filter((r) => !r.name.startsWith('refs/remotes/') && !r.target.startsWith('ref: '))
     .map((r) => ({ name: r.name.slice(5), value: r.target, etag: refEtag(r.target) }));
+  return [...refs, ...runMarkers(repo, prefix)].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 export function refsView(repo: Repository, prefix = ''): unknown {

@@ -202,7 +202,52 @@ export function refNameFrom(segs: string[]): string {
   return checkRefName(segs.join('/'));
 }
 
+/** Run object id of a run marker runs/<run id> (kept in the runs table, not as a ref). */
+export function runMarker(repo: Repository, name: string): string | null {
+  const row = repo.db.stmt('SELECT object FROM runs WHERE id = ?').get(name.slice(5)) as { object: string } | undefined;
+  return row?.object ?? null;
+}
+
+export function runMarkers(repo: Repository, prefix: string): Array<{ name: string; value: string; etag: string }> {
+  if (!('runs/'.startsWith(prefix) || prefix.startsWith('runs/'))) return [];
+  const rows = repo.db.stmt('SELECT id, object FROM runs ORDER BY id').all() as Array<{ id: string; object: string }>;
+  return rows.map((r) => ({ name: `runs/${r.id}`, value: r.object, etag: refEtag(r.object) })).filter((r) => r.name.startsWith(prefix));
+}
+
+/**
+ * PUT runs/<run id>: the value is the run object's id. The run is read, checked against the name,
+ * and inserted into the runs table and lineage graph. Markers are immutable: re-putting the same
+ * value succeeds, a different value is a conflict.
+ */
+async function putRunMarker(repo: Repository, name: string, value: string, ifMatch: string | undefined, ifNone: string | undefined): Promise<{ name: string; value: string; etag: string }> {
+  const cur = runMarker(repo, name);
+  if (cur) {
+    if (cur === value) return { name, value, etag: refEtag(value) };
+    throw refConflict(name, ifNone !== undefined ? 'exists' : 'changed');
+  }
+  if (ifMatch !== undefined) throw refConflict(name, 'missing');
+  let bytes: Buffer;
+  try {
+    bytes = await repo.objects.getBytes(value, { verify: true });
+  } catch (e) {
+    if (e instanceof StrataError && e.code === 'OBJECT_MISSING') throw new StrataError('INVALID_ARGUMENT', `run object ${value} was not uploaded`, { details: { missing: [value] } });
+    throw e;
+  }
+  const { parseRun, insertRun } = await import('../core/meta/runs.js');
+  const r = parseRun(bytes);
+  if (r.id !== name.slice(5)) throw new StrataError('INVALID_ARGUMENT', `run object ${value} is run ${r.id}, not ${name.slice(5)}`);
+  repo.db.tx(() => {
+    if (!repo.db.stmt('SELECT 1 FROM runs WHERE id = ?').get(r.id)) insertRun(repo.db, r, value, bytes.toString('utf8'));
+  });
+  return { name, value, etag: refEtag(value) };
+}
+
 export function getRef(repo: Repository, name: string): { name: string; value: string; etag: string } {
+  if (name.startsWith('runs/')) {
+    const v = runMarker(repo, name);
+    if (!v) throw new StrataError('UNKNOWN_REF', `run marker ${name} does not exist`);
+    return { name, value: v, etag: refEtag(v) };
+  }
   const r = repo.db.getRef('refs/' + name);
   if (!r || r.target.startsWith('ref: ')) throw new StrataError('UNKNOWN_REF', `ref ${name} does not exist`);
   return { name, value: r.target, etag: refEtag(r.target) };
@@ -293,6 +338,7 @@ export async function putRef(repo: Repository, name: string, req: IncomingMessag
   }
   if (ifNone !== undefined && ifNone.trim() !== '*') throw new StrataError('INVALID_ARGUMENT', 'If-None-Match must be *');
   const full = 'refs/' + name;
+  if (name.startsWith('runs/')) return putRunMarker(repo, name, value, ifMatch, ifNone);
   // Cheap early check, before the (possibly long) completeness walk.
   const before = repo.db.getRef(full);
   if (ifNone !== undefined && before) throw refConflict(name, 'exists');
@@ -327,6 +373,7 @@ export async function putRef(repo: Repository, name: string, req: IncomingMessag
 }
 
 export function deleteRef(repo: Repository, name: string, req: IncomingMessage): void {
+  if (name.startsWith('runs/')) throw new StrataError('INVALID_ARGUMENT', 'run markers cannot be deleted over HTTP');
   const ifMatch = req.headers['if-match'];
   if (ifMatch === undefined) throw new StrataError('INVALID_ARGUMENT', 'deleting a ref needs If-Match: <etag>');
   const full = 'refs/' + name;

@@ -1,9 +1,9 @@
 /**
- * Runs and lineage endpoints over core/meta/runs.ts and core/lineage/graph.ts, plus indexing of
- * run objects pushed to the server (refs named runs/<run id> whose value is the run object's id).
+ * Runs and lineage endpoints over core/meta/runs.ts and core/lineage/graph.ts. (Pushed runs arrive
+ * as run markers runs/<run id> -> run object id: server/protocol.ts putRunMarker.)
  */
 import { StrataError } from '../core/errors/index.js';
-import { getRun, insertRun, listRuns, parseRun, findRun, type RunRecord } from '../core/meta/runs.js';
+import { getRun, listRuns, findRun, type RunRecord } from '../core/meta/runs.js';
 import { lineageGraph, parseNodeKey, type LineageDirection, type LineageNode, type LineageNodeType, type LineageStart } from '../core/lineage/graph.js';
 import type { Repository } from '../core/repo/index.js';
 import { resolveRev } from '../core/repo/refs.js';
@@ -124,15 +124,4 @@ export async function lineageView(repo: Repository, q: URLSearchParams): Promise
     nodes: g.nodes.map(cyNode),
     edges: g.edges.map((e) => ({ data: { id: `${e.from}->${e.to}`, source: e.from, target: e.to, kind: e.rel } })),
   };
-}
-
-/** Index a pushed run object (ref runs/<id> -> run object id) into the runs and lineage tables. */
-export async function indexRunRef(repo: Repository, name: string, value: string): Promise<void> {
-  if (!name.startsWith('runs/')) return;
-  const bytes = await repo.objects.getBytes(value, { verify: true });
-  const r = parseRun(bytes);
-  repo.db.tx(() => {
-    if (repo.db.stmt('SELECT 1 FROM runs WHERE id = ?').get(r.id)) return;
-    insertRun(repo.db, r, value, bytes.toString('utf8'));
-  });
 }

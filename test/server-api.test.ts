@@ -82,7 +82,7 @@ describe('server read API (project mode)', () => {
     const r = (await get(api('/refs'))).json();
     assert.deepEqual(r.branches.map((b: { name: string }) => b.name), ['main']);
     assert.deepEqual(r.tags.map((b: { name: string }) => b.name), ['v1']);
-    assert.deepEqual(r.refs.map((x: { name: string }) => x.name), ['heads/main', 'tags/v1']);
+    assert.deepEqual(r.refs.map((x: { name: string }) => x.name), ['heads/main', `runs/${runId}`, 'tags/v1']);
     const one = await get(api('/refs/heads/main'));
     assert.equal(one.status, 200);
     assert.equal(one.headers.etag, one.json().etag);

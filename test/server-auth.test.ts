@@ -207,6 +207,30 @@ describe('server auth and protocol (data mode)', () => {
     assert.equal((await call('DELETE', '/api/repos/a/refs/heads/main', writeA, undefined, { 'If-Match': e2 })).status, 204);
   });
 
+  it('run markers: PUT refs/runs/<id> indexes a pushed run; listed with the refs and in /runs', async () => {
+    const { serializeRun } = await import('../core/meta/runs.js');
+    const id = '01900000-0000-7000-8000-0000000000aa';
+    const run = {
+      id, stage: 'train', status: 'ok' as const, cmd: 'x', wdir: '.', env: {}, params: {}, paramRefs: [], deps: [], outs: [], code: null,
+      environment: { node: 'v', platform: 'p', arch: 'a', hostname: 'h', strata: '0' }, started: 1, ended: 2, exitCode: 0, signal: null,
+      log: null, signature: 's', cachedFrom: null, error: null, origin: 'pipeline' as const,
+    };
+    const bytes = serializeRun(run);
+    const oid = hashBytes(bytes);
+    const put = (name: string, value: string) => call('PUT', `/api/repos/a/refs/${name}`, writeA, json({ value }), { 'Content-Type': 'application/json', 'If-None-Match': '*' });
+    assert.equal((await put(`runs/${id}`, oid)).status, 400); // object not uploaded yet
+    await call('POST', '/api/repos/a/objects/pack', writeA, makePack([bytes]).body);
+    assert.equal((await put('runs/01900000-0000-7000-8000-0000000000bb', oid)).status, 400); // name and record disagree
+    assert.equal((await put(`runs/${id}`, oid)).status, 200);
+    assert.equal((await put(`runs/${id}`, oid)).status, 200); // idempotent
+    assert.equal((await put(`runs/${id}`, hashBytes(Buffer.from('object b')))).status, 412);
+    const refs = (await call('GET', '/api/repos/a/refs?prefix=runs/')).json().refs;
+    assert.deepEqual(refs.map((r: { name: string; value: string }) => [r.name, r.value]), [[`runs/${id}`, oid]]);
+    assert.equal((await call('GET', `/api/repos/a/refs/runs/${id}`)).json().value, oid);
+    const runs = (await call('GET', '/api/repos/a/runs')).json().runs;
+    assert.deepEqual(runs.map((r: { id: string }) => r.id), [id]);
+  });
+
   it('push-to-create: the first write with a write token creates the repository', async () => {
     const body = makePack([Buffer.from('for b')]).body;
     assert.equal((await call('GET', '/api/repos/b')).status, 404);
