@@ -117,6 +117,34 @@ describe('LocalStore on disk', () => {
     }
   });
 
+  it('concurrent lookups while the pack indexes load see every packed object (no re-stored duplicates)', async () => {
+    const { dir, store, cleanup } = await freshStore();
+    try {
+      const objs = Array.from({ length: 2000 }, (_, i) => obj(64 + (i % 500)));
+      const w = store.batch();
+      for (const o of objs) await w.add(o.id, o.data);
+      await w.finish();
+      await store.close();
+      // A fresh process view: many parallel knows()/has() calls race the lazy idx load.
+      const again = new LocalStore(dir);
+      const known = await Promise.all(objs.slice(0, 64).map((o) => again.knows(o.id, false)));
+      assert.deepEqual(known.filter((k) => !k).length, 0, 'objects reported missing while the idx was loading');
+      // And a batch re-adding them in parallel with lookups stores nothing new.
+      const again2 = new LocalStore(dir);
+      const w2 = again2.batch();
+      await Promise.all(objs.slice(0, 64).map(async (o) => {
+        await again2.knows(o.id, false);
+        await w2.add(o.id, o.data);
+      }));
+      assert.equal((await w2.finish()).objects, 0);
+      assert.equal((await readdir(join(dir, 'pack'))).filter((n) => n.endsWith('.idx')).length, 1);
+      await again.close();
+      await again2.close();
+    } finally {
+      await cleanup();
+    }
+  });
+
   it('an aborted batch leaves no visible objects and no temp files', async () => {
     const { dir, store, cleanup } = await freshStore();
     try {

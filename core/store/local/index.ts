@@ -162,13 +162,21 @@ export class LocalStore implements ObjectStore, LocalPathCapable {
 
   // ------------------------------------------------------------ pack index
 
+  /** The first load of the pack indexes, shared by concurrent callers. */
+  private packsLoading: Promise<void> | null = null;
+
   private async packs(): Promise<Map<string, PackLoc>> {
-    if (this.packIndex) {
-      return this.packIndex;
-    }
-    this.packIndex = new Map();
-    await this.refreshPacks();
-    return this.packIndex;
+    // Concurrent callers must wait for the first load: handing out the half-filled map made
+    // knows() answer "not stored" for packed objects, which were then stored again.
+    this.packsLoading ??= (async () => {
+      this.packIndex ??= new Map();
+      await this.refreshPacks();
+    })().catch((e) => {
+      this.packsLoading = null;
+      throw e;
+    });
+    await this.packsLoading;
+    return this.packIndex!;
   }
 
   /** Load indexes of packs written since the last look (by this or another process). */
