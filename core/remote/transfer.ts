@@ -64,7 +64,8 @@ export interface FetchResult extends TransferStatsOut {
   runs: number;
 }
 
-const BIG_PUSH = 512;
+/** From this many candidate objects on, one listing of the S3 remote is cheaper than hasMany (a HEAD or LIST per 2-hex group). */
+const BIG_PUSH = 64;
 
 /** True when `a` is `b` or an ancestor of `b` (walking local commits). */
 export async function isAncestor(repo: Repository, a: Id, b: Id): Promise<boolean> {
