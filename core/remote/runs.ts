@@ -46,6 +46,14 @@ export async function listRemoteRuns(remote: RemoteHandle): Promise<Map<string, 
     }
     return out;
   }
+  if (remote.kind === 'http') {
+    // A Strata server keeps run markers as refs runs/<run id> (docs/api.md, "Run markers").
+    for (const r of await remote.refs.list('runs/')) {
+      const k = r.name.slice(5);
+      if (RUN_ID_RE.test(k) && isId(r.value)) out.set(k, r.value);
+    }
+    return out;
+  }
   return null;
 }
 
@@ -60,6 +68,9 @@ async function putMarker(remote: RemoteHandle, runId: string, objectId: Id): Pro
     const tmp = join(dir, `.${runId}.${process.pid}.tmp`);
     await fsp.writeFile(tmp, body);
     await fsp.rename(tmp, join(dir, runId));
+  } else if (remote.kind === 'http') {
+    // Idempotent on the server: re-creating a marker with the same value succeeds.
+    await remote.refs.create(`runs/${runId}`, objectId);
   }
 }
 
