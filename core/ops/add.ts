@@ -74,8 +74,16 @@ export async function stagePaths(repo: Repository, ctx: OpContext, paths: string
     bytes += row.size;
     rows.push(row);
   }
+  // In a partial checkout (strata pull/clone -- PATH) files outside the checked-out paths were
+  // never downloaded: their absence is not a deletion.
+  const sparseRaw = repo.db.getConfig('core.sparse');
+  const sparse = sparseRaw ? (JSON.parse(sparseRaw) as string[]) : null;
   const gone: string[] = [];
-  for (const p of index.keys()) if (roots.some((r) => isUnder(p, r)) && !view.files.has(p)) gone.push(p);
+  for (const p of index.keys()) {
+    if (!roots.some((r) => isUnder(p, r)) || view.files.has(p)) continue;
+    if (sparse && !sparse.some((s) => isUnder(p, s))) continue;
+    gone.push(p);
+  }
   const tracked = outermost([...repo.db.trackedRoots(), ...roots]);
   repo.db.tx(() => {
     repo.db.upsertIndex(rows);
