@@ -9,6 +9,7 @@ import { makeIo } from './output.js';
 
 /** verb -> [module, summary]. Summaries live here so `strata --help` loads no command module. */
 export const COMMANDS: Record<string, [string, string]> = {
+  demo: ['demo', 'create a sample project with a pipeline and open the lineage browser on it'],
   init: ['init', 'create a strata repository in the current (or given) folder'],
   add: ['add', 'stage data files or folders (new, modified and deleted files)'],
   rm: ['rm', 'stop tracking paths (and delete them unless --keep)'],
@@ -27,11 +28,6 @@ export const COMMANDS: Record<string, [string, string]> = {
   gc: ['gc', 'delete objects nothing refers to'],
   fsck: ['fsck', 'verify every reachable object exists and is intact'],
   config: ['config', 'get, set and list repository settings'],
-  remote: ['remote', 'add, list, remove remotes (S3/MinIO buckets, directories, servers)'],
-  push: ['push', 'upload commits and data to a remote and move its branch'],
-  fetch: ['fetch', 'download new commits from a remote (workspace untouched)'],
-  pull: ['pull', 'fetch and fast-forward the checked-out branch (or only some paths)'],
-  clone: ['clone', 'copy a repository from a remote into a new folder'],
   serve: ['serve', 'HTTP server: web lineage browser, API, push/clone remote; tokens'],
   remote: ['remote', 'add, list, remove remotes (S3/MinIO buckets, directories, servers)'],
   push: ['push', 'upload commits and data to a remote and move its branch'],

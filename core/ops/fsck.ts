@@ -1,5 +1,6 @@
 import { isStrataError } from '../errors/index.js';
 import { reachable, type Reached } from '../repo/reach.js';
+import '../pipeline/executor.js'; // registers the run root provider: run objects and logs are checked too
 import { mapLimit } from '../store/local/index.js';
 import { withRepo, type OpContext } from './context.js';
 
