@@ -1,0 +1,316 @@
+/**
+ * Client for the server's HTTP API (docs/api.md). The UI talks to nothing else.
+ * Types mirror the documented JSON shapes; optional fields are ones older servers may omit.
+ */
+
+export class ApiError extends Error {
+  constructor(
+    public status: number,
+    public code: string,
+    message: string,
+    public hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface Head {
+  branch: string | null;
+  commit: string | null;
+}
+export interface RepoSummary {
+  name: string;
+  anonymousRead: boolean;
+  readOnly: boolean;
+  head: Head;
+  counts?: { branches: number; tags: number; commits: number };
+}
+export interface Branch {
+  name: string;
+  commit: string;
+  updatedAt: number;
+}
+export interface Tag {
+  name: string;
+  commit: string;
+  message: string | null;
+  tagger: string | null;
+  time: number | null;
+}
+export interface Refs {
+  head: Head;
+  branches: Branch[];
+  tags: Tag[];
+}
+export interface Commit {
+  id: string;
+  tree: string;
+  parents: string[];
+  author: { name: string; email: string };
+  time: number;
+  message: string;
+  code: { commit: string | null; dirty: boolean; branch?: string | null } | null;
+  meta?: Record<string, unknown>;
+  refs: string[];
+}
+export interface LogPage {
+  ref: string;
+  commit: string | null;
+  offset: number;
+  limit: number;
+  nextOffset: number | null;
+  commits: Commit[];
+}
+export interface TreeEntry {
+  name: string;
+  path: string;
+  type: 'file' | 'dir' | 'symlink';
+  size: number;
+  id: string;
+  exec?: boolean;
+  chunked?: boolean;
+  count?: number;
+  target?: string;
+}
+export type TreeResult =
+  | { ref: string; commit: string; path: string; type: 'dir'; entries: TreeEntry[] }
+  | { ref: string; commit: string; path: string; type: 'file' | 'symlink'; entry: TreeEntry };
+export interface Change {
+  path: string;
+  kind: 'added' | 'modified' | 'deleted' | 'typechange';
+  oldSize?: number | null;
+  newSize?: number | null;
+  oldId?: string | null;
+  newId?: string | null;
+}
+export interface Diff {
+  from: string;
+  to: string;
+  fromCommit: string | null;
+  toCommit: string;
+  changes: Change[];
+  summary: { added: number; modified: number; deleted: number; bytesAdded: number; bytesRemoved: number };
+}
+export interface RunCode {
+  commit: string | null;
+  branch?: string | null;
+  remote?: string | null;
+  dirty: boolean;
+}
+export interface RunSummary {
+  id: string;
+  stage: string;
+  status: 'ok' | 'failed' | 'cached' | string;
+  cmd?: string;
+  startedAt: number;
+  endedAt: number;
+  exitCode: number | null;
+  code?: RunCode | null;
+  origin?: string;
+  cachedFrom?: string | null;
+  inputs?: number;
+  outputs?: number;
+}
+export interface RunsPage {
+  runs: RunSummary[];
+  offset?: number;
+  limit?: number;
+  nextOffset?: number | null;
+}
+export interface RunDep {
+  path: string;
+  id: string;
+  kind: 'file' | 'dir';
+}
+export interface RunOut {
+  path: string;
+  id: string;
+  type: 'dataset' | 'model' | 'metrics';
+  kind: 'file' | 'dir';
+  size: number;
+  cache: boolean;
+  chunks?: string;
+}
+export interface RunDetail extends RunSummary {
+  cmd: string;
+  wdir?: string;
+  env?: Record<string, string>;
+  params?: Record<string, unknown>;
+  paramRefs?: Array<{ file: string; key: string }>;
+  deps?: RunDep[];
+  outs?: RunOut[];
+  environment?: Record<string, string>;
+  signal?: string | null;
+  log?: string | null;
+  signature?: string;
+  error?: string | null;
+}
+export type NodeType = 'dataset' | 'model' | 'metrics' | 'run' | string;
+export interface LineageNodeData {
+  id: string;
+  type: NodeType;
+  label: string;
+  depth?: number;
+  // versions
+  path?: string;
+  objectId?: string;
+  obj?: 'file' | 'dir';
+  size?: number;
+  // runs
+  runId?: string;
+  stage?: string;
+  status?: string;
+  cmd?: string;
+  params?: Record<string, unknown>;
+  code?: RunCode | null;
+  startedAt?: number;
+  endedAt?: number;
+  exitCode?: number | null;
+  cachedFrom?: string | null;
+  [k: string]: unknown;
+}
+export interface LineageEdgeData {
+  id: string;
+  source: string;
+  target: string;
+  kind: string;
+}
+export interface LineageGraph {
+  root: string | null;
+  roots?: string[];
+  depth: number;
+  direction: string;
+  truncated: boolean;
+  nodes: Array<{ data: LineageNodeData }>;
+  edges: Array<{ data: LineageEdgeData }>;
+}
+
+export interface VersionHistoryEntry {
+  id: string;
+  size: number | null;
+  commit: string;
+  time: number;
+  message?: string;
+}
+
+let runLogEndpoint = true;
+
+type Params = Record<string, string | number | null | undefined>;
+
+function url(path: string, params?: Params): string {
+  const u = new URLSearchParams();
+  for (const [k, v] of Object.entries(params ?? {})) if (v !== null && v !== undefined && v !== '') u.set(k, String(v));
+  const q = u.toString();
+  return `/api${path}${q ? `?${q}` : ''}`;
+}
+
+async function errorOf(res: Response): Promise<ApiError> {
+  let code = `HTTP_${res.status}`;
+  let message = `${res.status} ${res.statusText}`.trim();
+  let hint: string | undefined;
+  try {
+    const body = (await res.json()) as { error?: { code?: string; message?: string; hint?: string } };
+    if (body?.error) {
+      code = body.error.code ?? code;
+      message = body.error.message ?? message;
+      hint = body.error.hint;
+    }
+  } catch {
+    /* not JSON */
+  }
+  return new ApiError(res.status, code, message, hint);
+}
+
+async function send(u: string, init?: RequestInit): Promise<Response> {
+  let res: Response;
+  try {
+    res = await fetch(u, { credentials: 'same-origin', ...init });
+  } catch (e) {
+    throw new ApiError(0, 'NETWORK', `cannot reach the server (${(e as Error).message})`, 'is `strata serve` still running?');
+  }
+  if (!res.ok && res.status !== 206 && res.status !== 304) throw await errorOf(res);
+  return res;
+}
+
+export async function getJson<T>(path: string, params?: Params, signal?: AbortSignal): Promise<T> {
+  const res = await send(url(path, params), { headers: { Accept: 'application/json' }, signal });
+  return (await res.json()) as T;
+}
+
+const R = (repo: string) => `/repos/${encodeURIComponent(repo)}`;
+
+export const api = {
+  repos: () => getJson<{ repos: RepoSummary[] }>('/repos'),
+  repo: (repo: string) => getJson<RepoSummary>(R(repo)),
+  refs: (repo: string) => getJson<Refs>(`${R(repo)}/refs`),
+  log: (repo: string, p: { ref?: string; limit?: number; offset?: number; path?: string }) => getJson<LogPage>(`${R(repo)}/log`, p),
+  commit: (repo: string, rev: string) => getJson<Commit>(`${R(repo)}/commits/${encodeURIComponent(rev)}`),
+  tree: (repo: string, ref: string, path: string) => getJson<TreeResult>(`${R(repo)}/tree`, { ref, path }),
+  diff: (repo: string, p: { from?: string; to?: string; path?: string }) => getJson<Diff>(`${R(repo)}/diff`, p),
+  runs: (repo: string, p: { limit?: number; offset?: number; stage?: string; status?: string }) => getJson<RunsPage>(`${R(repo)}/runs`, p),
+  run: (repo: string, id: string) => getJson<RunDetail>(`${R(repo)}/runs/${encodeURIComponent(id)}`),
+  lineage: (repo: string, p: { node: string; depth?: number; direction?: string; types?: string }, signal?: AbortSignal) =>
+    getJson<LineageGraph>(`${R(repo)}/lineage`, p, signal),
+  fileUrl: (repo: string, ref: string, path: string, download = false) => url(`${R(repo)}/file`, { ref, path, download: download ? 1 : null }),
+  objectUrl: (repo: string, id: string) => url(`${R(repo)}/objects/${id}`),
+  /** Bytes [start, start+len) of a file (Range). Returns the text, whether more follows, and the full size. */
+  async fileHead(repo: string, ref: string, path: string, len: number): Promise<{ bytes: Uint8Array; total: number | null; partial: boolean }> {
+    const res = await send(api.fileUrl(repo, ref, path), { headers: { Range: `bytes=0-${len - 1}` } });
+    return readRanged(res);
+  },
+  async objectHead(repo: string, id: string, len: number, fromEnd = false): Promise<{ bytes: Uint8Array; total: number | null; partial: boolean }> {
+    const res = await send(api.objectUrl(repo, id), { headers: { Range: fromEnd ? `bytes=-${len}` : `bytes=0-${len - 1}` } });
+    return readRanged(res);
+  },
+  async objectSize(repo: string, id: string): Promise<number | null> {
+    const res = await send(api.objectUrl(repo, id), { method: 'HEAD' });
+    const n = Number(res.headers.get('content-length'));
+    return Number.isFinite(n) ? n : null;
+  },
+  /** Optional endpoints requested in web/API-REQUESTS.md; null when the server lacks them. */
+  async versions(repo: string, path: string): Promise<VersionHistoryEntry[] | null> {
+    try {
+      const r = await getJson<{ versions: VersionHistoryEntry[] }>(`${R(repo)}/versions`, { path });
+      return r.versions;
+    } catch (e) {
+      if (isMissingEndpoint(e)) return null;
+      throw e;
+    }
+  },
+  async runLog(repo: string, run: RunDetail, tailBytes: number): Promise<{ text: string; partial: boolean } | null> {
+    if (!run.log) return null;
+    if (runLogEndpoint) try {
+      const res = await send(url(`${R(repo)}/runs/${encodeURIComponent(run.id)}/log`), { headers: { Range: `bytes=-${tailBytes}` } });
+      const r = await readRanged(res);
+      return { text: new TextDecoder().decode(r.bytes), partial: r.partial };
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 416) return { text: '', partial: false };
+      if (!isMissingEndpoint(e)) throw e;
+      runLogEndpoint = false;
+    }
+    // Fallback: the log is an object in the store.
+    try {
+      const r = await api.objectHead(repo, run.log, tailBytes, true);
+      return { text: new TextDecoder().decode(r.bytes), partial: r.partial };
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 416) return { text: '', partial: false };
+      throw e;
+    }
+  },
+};
+
+/** A 404/405 for an endpoint this server does not have (as opposed to a missing path or run). */
+export function isMissingEndpoint(e: unknown): boolean {
+  return e instanceof ApiError && (e.status === 405 || (e.status === 404 && /no API endpoint/i.test(e.message)));
+}
+
+async function readRanged(res: Response): Promise<{ bytes: Uint8Array; total: number | null; partial: boolean }> {
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  const cr = res.headers.get('content-range');
+  let total: number | null = null;
+  if (cr) {
+    const m = /\/(\d+)$/.exec(cr);
+    if (m) total = Number(m[1]);
+  } else total = bytes.length;
+  return { bytes, total, partial: total !== null && bytes.length < total };
+}
