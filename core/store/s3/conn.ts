@@ -20,6 +20,10 @@ import {
 import { StrataError } from '../../errors/index.js';
 import { normalizePrefix } from '../url.js';
 
+// The SDK warns on every process that it will require Node 22 from 2027: a notice for us (see
+// package.json engines), not for a user running `strata push`.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 export interface S3StoreOptions {
   bucket: string;
   /** Key prefix inside the bucket ('' = bucket root). Leading/trailing slashes are ignored. */
