@@ -14,12 +14,13 @@ const cmd: Command = {
       all: !!a.values.all,
       allowEmpty: !!a.values['allow-empty'],
     });
+    for (const w of r.warnings ?? []) io.err(`warning: ${w}`);
     if (io.json_) return io.json(r);
     const counts = { added: 0, modified: 0, deleted: 0, typechange: 0 };
     for (const c of r.changes) counts[c.kind]++;
     io.out(`[${r.branch ?? 'detached HEAD'} ${shortId(r.id)}] ${(a.values.message as string).split('\n')[0]}`);
     io.out(` ${r.changes.length} file(s) changed: ${counts.added} added, ${counts.modified + counts.typechange} modified, ${counts.deleted} deleted`);
-    if (r.code?.commit) io.out(` code: git ${shortId(r.code.commit)}${r.code.dirty ? ' (uncommitted code changes)' : ''}`);
+    if (r.code?.commit) io.out(` code: git ${shortId(r.code.commit)}${r.code.dirty ? ` (uncommitted code changes${r.code.diff ? ` recorded as ${shortId(r.code.diff)}` : ''})` : ''}`);
   },
 };
 export default cmd;

@@ -21,6 +21,8 @@ export interface RunDep {
   /** Blob id (file) or tree id (directory). */
   id: Id;
   kind: 'file' | 'dir';
+  /** Chunk manifest id when the file dep is stored as chunks (recorded since reproducible checkouts). */
+  chunks?: Id;
 }
 
 /** An output of a run: enough to restore it from the store without running the command again. */
@@ -45,6 +47,8 @@ export interface RunCode {
   branch: string | null;
   remote: string | null;
   dirty: boolean;
+  /** When dirty: id of the code changes object (core/code/snapshot.ts); absent in older records. */
+  diff?: Id | null;
 }
 
 export interface RunEnvironment {

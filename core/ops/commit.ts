@@ -1,5 +1,6 @@
 import { StrataError } from '../errors/index.js';
 import { readCodeState } from '../code/git.js';
+import { snapshotCodeChanges } from '../code/snapshot.js';
 import type { Commit, Id } from '../model/index.js';
 import { buildTree, flattenTree, diffFlat, type Change } from '../repo/tree.js';
 import { HEADS } from '../repo/refs.js';
@@ -22,6 +23,8 @@ export interface CommitResult {
   parent: Id | null;
   changes: Change[];
   code: Commit['code'];
+  /** Non-fatal problems (e.g. an uncommitted code change too large to record). */
+  warnings: string[];
 }
 
 export async function commit(ctx: OpContext, opts: CommitOptions): Promise<CommitResult> {
@@ -58,13 +61,27 @@ export async function commitIndex(repo: Repository, message: string, opts: { all
     throw e;
   }
   const code = await readCodeState(repo.root).catch(() => null);
+  const warnings: string[] = [];
+  let diff: Id | null = null;
+  if (code?.root && code.commit && code.dirty) {
+    // Record the uncommitted changes of tracked code files (the code this data goes with).
+    try {
+      const snap = await snapshotCodeChanges(repo, code.root, code.commit);
+      if (snap) {
+        diff = snap.id;
+        warnings.push(...snap.warnings);
+      }
+    } catch (e) {
+      warnings.push(`could not record the uncommitted code changes: ${(e as Error).message}`);
+    }
+  }
   const c: Commit = {
     tree,
     parents: head.commit ? [head.commit] : [],
     author: await repo.author(),
     time: Date.now(),
     message,
-    code: code && code.root ? { commit: code.commit, branch: code.branch ?? null, remote: code.remote ?? null, dirty: code.dirty } : null,
+    code: code && code.root ? { commit: code.commit, branch: code.branch ?? null, remote: code.remote ?? null, dirty: code.dirty, ...(diff ? { diff } : {}) } : null,
     meta: { roots: repo.db.trackedRoots(), ...(opts.meta ?? {}) },
   };
   const id = await repo.writeCommit(c);
@@ -74,5 +91,5 @@ export async function commitIndex(repo: Repository, message: string, opts: { all
     // Only if nothing changed the index since we read it (we hold the write lock).
     repo.db.setIndexTree(tree);
   });
-  return { id, branch: head.branch, parent: head.commit, changes, code: c.code };
+  return { id, branch: head.branch, parent: head.commit, changes, code: c.code, warnings };
 }

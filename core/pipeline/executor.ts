@@ -13,6 +13,7 @@ import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { readCodeState } from '../code/git.js';
+import { snapshotCodeChanges } from '../code/snapshot.js';
 import { StrataError, fromSystemError } from '../errors/index.js';
 import { hashBytes } from '../hash/index.js';
 import {
@@ -367,7 +368,23 @@ export class StageRunner {
   /** The code repository's state (read once per operation). */
   codeState(): Promise<(RunCode & { root: string | null }) | null> {
     this.code ??= readCodeState(this.repo.root).then(
-      (c) => (c.root ? { commit: c.commit, branch: c.branch ?? null, remote: c.remote ?? null, dirty: c.dirty, root: c.root } : null),
+      async (c) => {
+        if (!c.root) return null;
+        let diff: string | null = null;
+        if (c.dirty && c.commit) {
+          // Keep the uncommitted changes of tracked code files, so the run stays reproducible.
+          try {
+            const snap = await snapshotCodeChanges(this.repo, c.root, c.commit);
+            if (snap) {
+              diff = snap.id;
+              for (const w of snap.warnings) this.warn(w);
+            }
+          } catch (e) {
+            this.warn(`could not record the uncommitted code changes: ${(e as Error).message}`);
+          }
+        }
+        return { commit: c.commit, branch: c.branch ?? null, remote: c.remote ?? null, dirty: c.dirty, ...(diff ? { diff } : {}), root: c.root };
+      },
       () => null,
     );
     return this.code;
@@ -449,6 +466,26 @@ export class StageRunner {
     return { deps, missing };
   }
 
+  /**
+   * Store the bytes of a stage's deps (files and directory trees) and return the deps with their
+   * chunk manifest ids. A dep whose content changed since it was hashed keeps its recorded id
+   * (and is not reproducible from the store); storing problems are warnings, never failures.
+   */
+  private async storeDeps(deps: RunDep[]): Promise<RunDep[]> {
+    if (deps.length === 0) return deps;
+    try {
+      const states = await this.hasher.hash(deps.map((d) => d.path), { store: true });
+      return deps.map((d) => {
+        const s = states.get(d.path);
+        if (!s || s.id !== d.id) return d;
+        return s.kind === 'file' && s.chunks ? { ...d, chunks: s.chunks } : d;
+      });
+    } catch (e) {
+      this.warn(`could not store the inputs of the run: ${(e as Error).message}`);
+      return deps;
+    }
+  }
+
   /** Execute a stage's command and record the run (ok or failed). Never throws for a failing command. */
   async execute(stage: StageSpec, input: StageInput): Promise<RunRecord> {
     const repo = this.repo;
@@ -467,6 +504,10 @@ export class StageRunner {
       await removePath(repo, o.path);
       await fsp.mkdir(dirname(join(repo.root, o.path)), { recursive: true }).catch(() => undefined);
     }
+
+    // The inputs go into the store too (most are there already), so the run can be checked out
+    // and reproduced later whatever happens to the workspace (strata checkout --for, reproduce).
+    const deps = await this.storeDeps(input.deps);
 
     this.hooks.onStage?.({ stage: stage.name, phase: 'start', action: 'run', runId: id });
     const started = Date.now();
@@ -533,9 +574,9 @@ export class StageRunner {
       env: stage.env,
       params: input.params,
       paramRefs: input.paramRefs.map((r) => ({ file: r.file, key: r.key })),
-      deps: input.deps,
+      deps,
       outs,
-      code: code ? { commit: code.commit, branch: code.branch, remote: code.remote, dirty: code.dirty } : null,
+      code: code ? { commit: code.commit, branch: code.branch, remote: code.remote, dirty: code.dirty, ...(code.diff ? { diff: code.diff } : {}) } : null,
       environment: runEnvironment(),
       started,
       ended,
@@ -583,7 +624,7 @@ export class StageRunner {
       paramRefs: input.paramRefs.map((r) => ({ file: r.file, key: r.key })),
       deps: input.deps,
       outs: source.outs.map((o) => ({ ...o, type: stage.outs.find((s) => s.path === o.path)?.type ?? o.type })),
-      code: code ? { commit: code.commit, branch: code.branch, remote: code.remote, dirty: code.dirty } : null,
+      code: code ? { commit: code.commit, branch: code.branch, remote: code.remote, dirty: code.dirty, ...(code.diff ? { diff: code.diff } : {}) } : null,
       environment: runEnvironment(),
       started,
       ended: Date.now(),

@@ -5,6 +5,7 @@
  * after the objects they name, so a marker always points at objects that are there; clone/fetch
  * read the markers, download the run objects and rebuild the run table and lineage graph.
  */
+import { codeChangeObjects, readCodeChanges } from '../code/snapshot.js';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError } from '../errors/index.js';
@@ -112,8 +113,23 @@ async function localRunObjects(repo: Repository, runs: LocalRun[]): Promise<Id[]
   for (const r of runs) {
     out.add(r.object);
     if (r.log) out.add(r.log);
+    // What reproducing the run needs: its recorded code changes and its inputs (when local).
+    const rec = parseRun(r.record);
+    if (rec.code?.diff) {
+      out.add(rec.code.diff);
+      try {
+        for (const id of codeChangeObjects(rec.code.diff, await readCodeChanges(repo, rec.code.diff))) out.add(id);
+      } catch {
+        /* not local */
+      }
+    }
+    for (const d of rec.deps) {
+      if (d.kind === 'dir') await walk(d.id);
+      else if (d.chunks) await manifest(d.chunks);
+      else out.add(d.id);
+    }
     if (r.status === 'failed') continue;
-    for (const o of parseRun(r.record).outs) {
+    for (const o of rec.outs) {
       if (!o.cache) continue;
       if (o.kind === 'dir') await walk(o.id);
       else if (o.chunks) await manifest(o.chunks);

@@ -1,0 +1,369 @@
+/**
+ * Code snapshots for reproducibility.
+ *
+ * 1. Recording: when the code repository is dirty, the uncommitted changes of TRACKED files are
+ *    stored as a "code changes" object (canonical JSON) whose id goes into `code.diff` of a commit
+ *    or run. Each changed file's full working-tree content is a blob in the object store (exact and
+ *    binary-safe, so applying it needs no patching):
+ *
+ *      {"strata":"codechanges","v":1,"base":"<git commit>","prefix":"<strata root rel. to git root>",
+ *       "files":[{"path":"train.mjs","status":"modified","mode":"100644","id":"<blake3>","size":123},
+ *                {"path":"old.py","status":"deleted"}],
+ *       "skipped":[{"path":"big.bin","status":"modified","size":99999999,"reason":"..."}]}
+ *
+ *    Paths are relative to the git work tree root. Strata-tracked data (gitignored anyway) and
+ *    untracked files are not code changes. Files over CODE_CHANGE_FILE_MAX are listed in `skipped`.
+ *
+ * 2. Restoring: the code of a recorded git commit is written into a NEW folder, which becomes a
+ *    shallow git repository holding just that commit (objects copied from the source repository
+ *    with isomorphic-git, then checked out there; the source repository's index and HEAD are never
+ *    touched), and the recorded changes are re-applied on top as uncommitted changes. Or, in place,
+ *    the commit's files are written over the work tree (index and HEAD untouched).
+ */
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import { StrataError, fromSystemError } from '../errors/index.js';
+import { hashBytes } from '../hash/index.js';
+import { canonicalJson, parseManifest, type Id } from '../model/index.js';
+import type { Repository } from '../repo/index.js';
+import { registerRootProvider } from '../repo/reach.js';
+import { isUnder } from '../workspace/paths.js';
+
+type Git = typeof import('isomorphic-git');
+let gitMod: Git | undefined;
+async function git(): Promise<Git> {
+  gitMod ??= (await import('isomorphic-git')).default as unknown as Git;
+  return gitMod;
+}
+
+/** Changed files larger than this are not stored (listed in `skipped`, with a warning). */
+export const CODE_CHANGE_FILE_MAX = 16 * 1024 * 1024;
+/** At most this many bytes of changed files per snapshot (later files are skipped). */
+export const CODE_CHANGE_TOTAL_MAX = 64 * 1024 * 1024;
+
+export type CodeChangeStatus = 'modified' | 'deleted' | 'added';
+
+export interface CodeChangeFile {
+  /** Relative to the git work tree root. */
+  path: string;
+  status: CodeChangeStatus;
+  /** git mode of the working copy: 100644, 100755 or 120000 (symlink: the blob is the target). */
+  mode?: string;
+  /** Blob id of the full working-tree content (absent for deleted files). */
+  id?: Id;
+  size?: number;
+}
+
+export interface CodeChanges {
+  /** The git commit the changes are relative to. */
+  base: string;
+  /** The strata project root relative to the git work tree root ('' when the same). */
+  prefix: string;
+  files: CodeChangeFile[];
+  skipped: Array<{ path: string; status: CodeChangeStatus; size: number; reason: string }>;
+}
+
+export function serializeCodeChanges(c: CodeChanges): Buffer {
+  const files = [...c.files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const skipped = [...c.skipped].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return Buffer.from(canonicalJson({ strata: 'codechanges', v: 1, base: c.base, prefix: c.prefix, files, skipped }), 'utf8');
+}
+
+export function parseCodeChanges(bytes: Uint8Array): CodeChanges {
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch {
+    throw new StrataError('OBJECT_CORRUPT', 'code changes object is not valid JSON');
+  }
+  if (raw.strata !== 'codechanges' || typeof raw.base !== 'string' || !Array.isArray(raw.files)) throw new StrataError('OBJECT_CORRUPT', 'object is not a code changes object');
+  const files = raw.files as CodeChangeFile[];
+  for (const f of files) {
+    if (typeof f.path !== 'string' || f.path === '' || f.path.startsWith('/') || f.path.split('/').some((s) => s === '..' || s === '.' || s === '')) {
+      throw new StrataError('OBJECT_CORRUPT', `code changes object names an unsafe path ${JSON.stringify(f.path)}`, { hint: 'the object is corrupt or crafted; run strata fsck' });
+    }
+    if (f.status !== 'deleted' && typeof f.id !== 'string') throw new StrataError('OBJECT_CORRUPT', `code changes entry ${f.path} has no blob id`);
+  }
+  return { base: raw.base, prefix: typeof raw.prefix === 'string' ? raw.prefix : '', files, skipped: (raw.skipped as CodeChanges['skipped']) ?? [] };
+}
+
+export async function readCodeChanges(repo: Repository, id: Id): Promise<CodeChanges> {
+  return parseCodeChanges(await repo.objects.getBytes(id, { verify: true }));
+}
+
+export interface SnapshotResult {
+  id: Id;
+  changes: CodeChanges;
+  warnings: string[];
+}
+
+/**
+ * Store the uncommitted changes of tracked files in the git repository at `gitRoot` (relative to
+ * commit `base`) and the changes object itself; returns its id. Null when nothing tracked changed.
+ */
+export async function snapshotCodeChanges(repo: Repository, gitRoot: string, base: string): Promise<SnapshotResult | null> {
+  const g = await git();
+  const prefix = relative(gitRoot, repo.root).split('\\').join('/');
+  const data = repo.db.trackedRoots().map((r) => (prefix ? `${prefix}/${r}` : r));
+  const strataDir = prefix ? `${prefix}/.strata` : '.strata';
+  const matrix = await g.statusMatrix({ fs, dir: gitRoot, ignored: false });
+  const files: CodeChangeFile[] = [];
+  const skipped: CodeChanges['skipped'] = [];
+  const warnings: string[] = [];
+  let total = 0;
+  for (const [path, head, workdir, stage] of matrix) {
+    if (isUnder(path, strataDir) || data.some((d) => isUnder(path, d))) continue;
+    let status: CodeChangeStatus;
+    if (head === 1 && workdir === 0) status = 'deleted';
+    else if (head === 1 && workdir === 2) status = 'modified';
+    else if (head === 0 && stage !== 0 && workdir === 2) status = 'added';
+    else continue; // unchanged content, untracked, or staged-then-removed: nothing to re-apply
+    if (status === 'deleted') {
+      files.push({ path, status });
+      continue;
+    }
+    const abs = join(gitRoot, path);
+    const st = await fsp.lstat(abs).catch(() => null);
+    if (!st) continue;
+    let bytes: Buffer;
+    let mode: string;
+    if (st.isSymbolicLink()) {
+      bytes = Buffer.from(await fsp.readlink(abs), 'utf8');
+      mode = '120000';
+    } else if (st.isFile()) {
+      if (st.size > CODE_CHANGE_FILE_MAX || total + st.size > CODE_CHANGE_TOTAL_MAX) {
+        const reason = st.size > CODE_CHANGE_FILE_MAX ? `larger than ${CODE_CHANGE_FILE_MAX} bytes` : `over the ${CODE_CHANGE_TOTAL_MAX}-byte total for one snapshot`;
+        skipped.push({ path, status, size: st.size, reason });
+        warnings.push(`uncommitted change to ${path} (${st.size} bytes) is ${reason} and was not recorded: commit it with git so the run can be reproduced`);
+        continue;
+      }
+      bytes = await fsp.readFile(abs);
+      mode = st.mode & 0o111 ? '100755' : '100644';
+    } else continue;
+    total += bytes.length;
+    const id = hashBytes(bytes);
+    await repo.objects.put(id, bytes);
+    files.push({ path, status, mode, id, size: bytes.length });
+  }
+  if (files.length === 0 && skipped.length === 0) return null;
+  const changes: CodeChanges = { base, prefix, files, skipped };
+  const bytes = serializeCodeChanges(changes);
+  const id = hashBytes(bytes);
+  await repo.objects.put(id, bytes);
+  return { id, changes, warnings };
+}
+
+/** Object ids a code changes object needs (itself and its blobs). */
+export function codeChangeObjects(id: Id, c: CodeChanges | null): Id[] {
+  return [id, ...(c ? c.files.filter((f) => f.id).map((f) => f.id!) : [])];
+}
+
+// ---------------------------------------------------------------- restoring code
+
+async function writeFileMode(abs: string, bytes: Uint8Array, mode: string | undefined): Promise<void> {
+  await fsp.mkdir(dirname(abs), { recursive: true });
+  await fsp.rm(abs, { force: true });
+  if (mode === '120000') {
+    await fsp.symlink(Buffer.from(bytes).toString('utf8'), abs);
+    return;
+  }
+  await fsp.writeFile(abs, bytes, { mode: mode === '100755' ? 0o755 : 0o644 });
+  await fsp.chmod(abs, mode === '100755' ? 0o755 : 0o644);
+}
+
+/** True when `commit` can be read from the git repository at `gitRoot`. */
+export async function hasGitCommit(gitRoot: string, commit: string): Promise<boolean> {
+  const g = await git();
+  try {
+    await g.readCommit({ fs, dir: gitRoot, oid: commit });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface RestoredCode {
+  files: number;
+  /** Submodules and other entries that could not be restored. */
+  warnings: string[];
+}
+
+/**
+ * Make `dest` (a new, empty folder) a shallow git repository holding `commit` from the repository at
+ * `srcRoot`, checked out on branch `branch`. Only the source's object database is read.
+ */
+export async function checkoutCommitInto(srcRoot: string, commit: string, dest: string, branch: string): Promise<RestoredCode> {
+  const g = await git();
+  const warnings: string[] = [];
+  await g.init({ fs, dir: dest, defaultBranch: branch });
+  const copy = async (oid: string): Promise<{ type: string; object: Uint8Array }> => {
+    const o = await g.readObject({ fs, dir: srcRoot, oid, format: 'content' });
+    const bytes = o.object as Uint8Array;
+    const got = await g.writeObject({ fs, dir: dest, type: o.type as 'blob' | 'tree' | 'commit', object: bytes, format: 'content' });
+    if (got !== oid) throw new StrataError('OBJECT_CORRUPT', `git object ${oid} of ${srcRoot} hashes to ${got}`, { hint: 'run git fsck in the code repository' });
+    return { type: o.type, object: bytes };
+  };
+  let files = 0;
+  const commitObj = await g.readCommit({ fs, dir: srcRoot, oid: commit });
+  await copy(commit);
+  const walkTree = async (treeOid: string, base: string): Promise<void> => {
+    await copy(treeOid);
+    const { tree } = await g.readTree({ fs, dir: srcRoot, oid: treeOid });
+    for (const e of tree) {
+      const p = base ? `${base}/${e.path}` : e.path;
+      if (e.type === 'tree') await walkTree(e.oid, p);
+      else if (e.type === 'blob') {
+        await copy(e.oid);
+        files++;
+      } else warnings.push(`submodule ${p} (commit ${e.oid.slice(0, 10)}) is not restored: check it out by hand`);
+    }
+  };
+  await walkTree(commitObj.commit.tree, '');
+  // Parents are not copied: mark the commit as a shallow boundary so git does not look for them.
+  if (commitObj.commit.parent.length) await fsp.writeFile(join(dest, '.git', 'shallow'), commit + '\n');
+  await g.writeRef({ fs, dir: dest, ref: `refs/heads/${branch}`, value: commit, force: true });
+  await g.writeRef({ fs, dir: dest, ref: 'HEAD', value: `refs/heads/${branch}`, symbolic: true, force: true });
+  await g.checkout({ fs, dir: dest, ref: branch, force: true });
+  return { files, warnings };
+}
+
+/**
+ * Write the files of `commit` over the work tree at `gitRoot` (in place): tracked files of HEAD that
+ * the commit lacks are removed. Neither the index nor HEAD moves, so git then shows the difference
+ * as uncommitted changes.
+ */
+export async function writeCommitFiles(gitRoot: string, commit: string): Promise<RestoredCode> {
+  const g = await git();
+  const warnings: string[] = [];
+  const want = new Set<string>();
+  let files = 0;
+  const walkTree = async (treeOid: string, base: string): Promise<void> => {
+    const { tree } = await g.readTree({ fs, dir: gitRoot, oid: treeOid });
+    for (const e of tree) {
+      const p = base ? `${base}/${e.path}` : e.path;
+      if (e.type === 'tree') await walkTree(e.oid, p);
+      else if (e.type === 'blob') {
+        want.add(p);
+        const abs = join(gitRoot, p);
+        const cur = await fsp.lstat(abs).catch(() => null);
+        const { blob } = await g.readBlob({ fs, dir: gitRoot, oid: e.oid });
+        if (cur?.isFile() && e.mode !== '120000') {
+          const now = await fsp.readFile(abs);
+          if (Buffer.compare(now, Buffer.from(blob)) === 0 && !!(cur.mode & 0o111) === (e.mode === '100755')) continue;
+        }
+        await writeFileMode(abs, blob, e.mode);
+        files++;
+      } else warnings.push(`submodule ${p} is not restored`);
+    }
+  };
+  const c = await g.readCommit({ fs, dir: gitRoot, oid: commit });
+  await walkTree(c.commit.tree, '');
+  let headFiles: string[] = [];
+  try {
+    headFiles = await g.listFiles({ fs, dir: gitRoot, ref: 'HEAD' });
+  } catch {
+    headFiles = [];
+  }
+  for (const p of headFiles) if (!want.has(p)) await fsp.rm(join(gitRoot, p), { force: true });
+  return { files, warnings };
+}
+
+/**
+ * Re-apply recorded code changes in the work tree at `root` (the git work tree root). `blob` reads
+ * a stored file. Staged-new files are also added to the git index when `stageAdded`.
+ */
+export async function applyCodeChanges(root: string, c: CodeChanges, blob: (id: Id) => Promise<Buffer>, opts: { stageAdded?: boolean } = {}): Promise<string[]> {
+  const applied: string[] = [];
+  for (const f of c.files) {
+    const abs = join(root, f.path);
+    try {
+      if (f.status === 'deleted') await fsp.rm(abs, { force: true });
+      else await writeFileMode(abs, await blob(f.id!), f.mode);
+    } catch (e) {
+      throw fromSystemError(e, abs);
+    }
+    applied.push(f.path);
+  }
+  if (opts.stageAdded) {
+    const g = await git();
+    for (const f of c.files) if (f.status === 'added') await g.add({ fs, dir: root, filepath: f.path });
+  }
+  return applied;
+}
+
+// ---------------------------------------------------------------- gc roots
+
+/**
+ * Objects that keep commits and runs reproducible: code changes objects (and their blobs) of runs
+ * and commits, and the input versions (deps) of runs that are in the store. Only objects present
+ * locally are listed (what is absent cannot be kept, and fsck reports runs by their own objects).
+ */
+export async function reproducibilityRoots(repo: Repository): Promise<Id[]> {
+  const out = new Set<Id>();
+  const diffs = new Set<Id>();
+  const trees = new Set<Id>();
+  const manifests = new Set<Id>();
+  try {
+    for (const row of repo.db.stmt('SELECT record FROM runs').iterate() as IterableIterator<{ record: string }>) {
+      const r = JSON.parse(row.record) as { code?: { diff?: Id | null } | null; deps?: Array<{ id: Id; kind: string; chunks?: Id }> };
+      if (r.code?.diff) diffs.add(r.code.diff);
+      for (const d of r.deps ?? []) {
+        if (d.kind === 'dir') trees.add(d.id);
+        else if (d.chunks) manifests.add(d.chunks);
+        else out.add(d.id);
+      }
+    }
+  } catch {
+    /* no runs table */
+  }
+  for (const id of repo.db.allCommitIds()) {
+    const raw = repo.db.getCommitRaw(id);
+    if (!raw) continue;
+    try {
+      const c = JSON.parse(Buffer.from(raw).toString('utf8')) as { code?: { diff?: Id | null } | null };
+      if (c.code?.diff) diffs.add(c.code.diff);
+    } catch {
+      /* fsck reports it */
+    }
+  }
+  for (const d of diffs) {
+    try {
+      for (const id of codeChangeObjects(d, await readCodeChanges(repo, d))) out.add(id);
+    } catch {
+      /* missing */
+    }
+  }
+  const seenTrees = new Set<Id>();
+  const walk = async (tid: Id): Promise<void> => {
+    if (seenTrees.has(tid)) return;
+    seenTrees.add(tid);
+    let tree;
+    try {
+      tree = await repo.readTree(tid);
+    } catch {
+      return;
+    }
+    out.add(tid);
+    for (const e of tree.entries) {
+      if (e.type === 'dir') await walk(e.id);
+      else if (e.type === 'file' && e.chunks) manifests.add(e.chunks);
+      else out.add(e.id);
+    }
+  };
+  for (const t of trees) await walk(t);
+  for (const m of manifests) {
+    try {
+      const chunks = parseManifest(await repo.store.getBytes(m)).chunks;
+      out.add(m);
+      for (const [cid] of chunks) out.add(cid);
+    } catch {
+      /* not local */
+    }
+  }
+  const ids = [...out];
+  const have = await repo.store.hasMany(ids);
+  return ids.filter((id) => have.has(id));
+}
+
+registerRootProvider(reproducibilityRoots);
