@@ -123,14 +123,13 @@ export async function graph(page: Page): Promise<{ nodes: GraphNode[]; edges: Ar
 
 /** Click a graph node with the mouse (at its rendered position inside the canvas). */
 export async function clickNode(page: Page, id: string, opts: { double?: boolean } = {}): Promise<void> {
-  // Bring the node into view first (it may be outside the viewport after a fit on a large graph).
   const pos = await page.evaluate((nid) => {
     const cy = (window as unknown as { __strataCy: any }).__strataCy; // eslint-disable-line @typescript-eslint/no-explicit-any
     const n = cy.$id(nid);
     if (n.empty()) throw new Error(`no node ${nid} in the graph`);
-    const ext = cy.extent();
-    const p = n.position();
-    if (p.x < ext.x1 || p.x > ext.x2 || p.y < ext.y1 || p.y > ext.y2) cy.center(n);
+    // Centre it (clear of the legend) at a zoom where it is big enough to hit.
+    if (cy.zoom() < 0.6) cy.zoom(0.8);
+    cy.center(n);
     const r = n.renderedPosition();
     const box = cy.container().getBoundingClientRect();
     return { x: box.left + r.x, y: box.top + r.y };

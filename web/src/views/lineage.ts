@@ -17,7 +17,19 @@ import { renderPanel } from './lineage-panel.ts';
 cytoscape.use(dagre);
 let elkReady: Promise<void> | null = null;
 function loadElk(): Promise<void> {
-  elkReady ??= import('cytoscape-elk').then((m) => cytoscape.use(m.default));
+  elkReady ??= import('cytoscape-elk').then(async (m) => {
+    cytoscape.use(m.default);
+    // Warm ELK up on a small layered graph: its first run pays for class initialisation and JIT,
+    // which would otherwise land on the first real (large) layout.
+    const nodes = Array.from({ length: 60 }, (_, i) => ({ data: { id: `w${i}` } }));
+    const edges = nodes.slice(1).map((_, i) => ({ data: { id: `we${i}`, source: `w${Math.floor(i / 2)}`, target: `w${i + 1}` } }));
+    const w = cytoscape({ headless: true, styleEnabled: true, elements: [...nodes, ...edges] });
+    const l = w.layout(elkLayout());
+    const done = new Promise<void>((r) => l.one('layoutstop', () => r()));
+    l.run();
+    await done;
+    w.destroy();
+  });
   return elkReady;
 }
 
@@ -171,6 +183,8 @@ export async function lineageView(ctx: ViewCtx): Promise<void> {
   clear(ctx.el, h('div.lg-head', null, h('h1', null, 'Lineage'), rootInfo), toolbar, h('div.lg-body', null, h('div.lg-canvas', null, graphEl, overlay, legend), panel));
 
   // ---------------------------------------------------------------- load
+  // Deep neighbourhoods are likely large: fetch ELK while the graph is being fetched.
+  if (depth >= 6) void loadElk().catch(() => {});
   const t0 = performance.now();
   let g: LineageGraph;
   try {
@@ -197,9 +211,12 @@ export async function lineageView(ctx: ViewCtx): Promise<void> {
   const n = g.nodes.length;
   const large = n > LARGE_GRAPH;
   const useElk = n > ELK_THRESHOLD;
+  let elkLoadMs = 0;
   if (useElk) {
     clear(overlay, spinner(`Laying out ${n.toLocaleString()} nodes…`));
+    const tl = performance.now();
     await loadElk();
+    elkLoadMs = performance.now() - tl;
     if (!ctx.alive()) return;
   }
   const tBuild = performance.now();
@@ -252,8 +269,8 @@ export async function lineageView(ctx: ViewCtx): Promise<void> {
   const tDraw = performance.now();
   overlay.hidden = true;
   const st: LineageStats = { nodes: n, edges: g.edges.length, layout: layoutName, fetchMs: Math.round(fetchMs), layoutMs: Math.round(tLayout - tBuild), drawMs: Math.round(tDraw - tLayout), totalMs: Math.round(tDraw - tBuild) };
-  Object.assign(window.__strataLineage, st, { ready: true });
-  console.info(`[strata] lineage: ${st.nodes} nodes, ${st.edges} edges, layout ${st.layout}: fetch ${st.fetchMs} ms, layout ${st.layoutMs} ms, draw ${st.drawMs} ms, layout+draw ${st.totalMs} ms`);
+  Object.assign(window.__strataLineage, st, { ready: true, elkLoadMs: Math.round(elkLoadMs) });
+  console.info(`[strata] lineage: ${st.nodes} nodes, ${st.edges} edges, layout ${st.layout}: fetch ${st.fetchMs} ms, layout ${st.layoutMs} ms, draw ${st.drawMs} ms, layout+draw ${st.totalMs} ms${useElk ? ` (ELK load + warm-up ${Math.round(elkLoadMs)} ms)` : ''}`);
   const updateStats = () => {
     stats.textContent = `${cy.nodes().length.toLocaleString()} nodes · ${cy.edges().length.toLocaleString()} edges · ${cy.nodes().length > ELK_THRESHOLD ? 'ELK' : 'dagre'}`;
     stats.title = `last load: fetch ${st.fetchMs} ms, layout ${st.layoutMs} ms, draw ${st.drawMs} ms`;
@@ -268,6 +285,11 @@ export async function lineageView(ctx: ViewCtx): Promise<void> {
     });
   };
   updateStats();
+  if (!useElk) {
+    // Expanding may cross the ELK threshold: load it when the browser is idle.
+    const idle = (window as Window & { requestIdleCallback?: (f: () => void) => number }).requestIdleCallback ?? ((f: () => void) => setTimeout(f, 1500));
+    idle(() => void loadElk().catch(() => {}));
+  }
 
   // ---------------------------------------------------------------- selection + panel
   const select = (id: string | null, opts: { center?: boolean; updateUrl?: boolean } = {}) => {
