@@ -36,6 +36,7 @@ export const COMMANDS: Record<string, [string, string]> = {
   clone: ['clone', 'copy a repository from a remote into a new folder'],
   run: ['run', 'run a command and record it as a run (inputs, outputs, params, code)'],
   repro: ['repro', 'bring pipeline outputs up to date (strata.yaml), using the run cache'],
+  reproduce: ['reproduce', 're-run what produced a model from the recorded data, params and code; --verify compares'],
   dag: ['dag', 'show the pipeline stages and their dependencies'],
   runs: ['runs', 'list recorded pipeline runs'],
   lineage: ['lineage', 'what produced a version, and what was built from it'],

@@ -43,7 +43,7 @@ function latestKnownVersion(repo: Repository, path: string): { id: Id; obj: 'fil
   return r ? { id: r.ref, obj: (r.obj ?? 'file') as 'file' | 'dir' } : null;
 }
 
-async function resolveTarget(repo: Repository, cwd: string, target: string): Promise<LineageTarget> {
+export async function resolveTarget(repo: Repository, cwd: string, target: string): Promise<LineageTarget> {
   const t = target.trim();
   if (!t) throw new StrataError('INVALID_ARGUMENT', 'name what to show the lineage of', { hint: 'strata lineage models/model.json, strata lineage RUN_ID or strata lineage HEAD' });
 

@@ -1,0 +1,251 @@
+/**
+ * `strata reproduce MODEL_PATH|REF:PATH|RUN_ID [--verify] [--into DIR] [--keep]`: restore what the
+ * run (and the runs upstream of it) read into a fresh folder (`checkout --for`), re-run the recorded
+ * stages there in order with their recorded command, wdir and environment, and compare every output
+ * with the version the original run recorded: identical, or which files differ (sizes and ids,
+ * recorded vs reproduced). Non-deterministic stages are reported as such, never hidden.
+ *
+ * The reproduction is recorded as runs of the new folder's own strata project (with their own
+ * code state: the same commit, and the same code changes object when the original was dirty), so
+ * `strata show` / `strata lineage` work there with `--keep` or `--into`. The source project is only
+ * locked while its objects are read; the stages run without holding it.
+ */
+import * as fsp from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { StrataError } from '../errors/index.js';
+import type { RunRecord } from '../meta/runs.js';
+import type { Id } from '../model/index.js';
+import { StageRunner, type RunnerHooks } from '../pipeline/executor.js';
+import { stageSignature } from '../pipeline/signature.js';
+import { readParams, type StageSpec } from '../pipeline/spec.js';
+import { Repository } from '../repo/index.js';
+import { flattenTree } from '../repo/tree.js';
+import { checkoutFor, type CheckoutForResult } from './checkout-for.js';
+import { withRepo, type OpContext } from './context.js';
+
+export interface ReproduceOptions {
+  target: string;
+  /** Folder to reproduce in (kept). Default: a temporary folder, removed afterwards unless `keep`. */
+  into?: string;
+  keep?: boolean;
+  /** Re-run the upstream runs too (default true); false re-runs only the target's run on the recorded inputs. */
+  upstream?: boolean;
+  remote?: string;
+  hooks?: RunnerHooks;
+  /** Called once the inputs are restored, before any stage runs. */
+  onCheckout?(co: CheckoutForResult): void;
+  /** Called when a stage starts and ends. */
+  onStage?(ev: { phase: 'start' | 'end'; stage: string; recordedRun: string; result?: ReproducedStage }): void;
+}
+
+export interface Version {
+  id: Id;
+  size: number;
+}
+
+export interface FileDifference {
+  /** Project path of the file. */
+  path: string;
+  recorded: Version | null;
+  reproduced: Version | null;
+}
+
+export interface OutputComparison {
+  path: string;
+  kind: 'file' | 'dir';
+  cache: boolean;
+  recorded: Version;
+  reproduced: Version | null;
+  identical: boolean;
+  /** For a differing directory: the files that differ (when the recorded tree is readable). */
+  files: FileDifference[];
+}
+
+export interface ReproducedStage {
+  stage: string;
+  /** The original run. */
+  recordedRun: string;
+  /** The run recorded in the reproduction folder. */
+  run: string | null;
+  status: 'ok' | 'failed';
+  exitCode: number | null;
+  error: string | null;
+  duration: number;
+  /** Inputs whose version differs from the original run's (an upstream stage reproduced differently). */
+  inputsDiffer: Array<{ path: string; recorded: Id; reproduced: Id | null }>;
+  params: { differ: Array<{ name: string; recorded: unknown; reproduced: unknown }> };
+  code: { commit: string | null; dirty: boolean; diff: Id | null; sameAsRecorded: boolean };
+  outputs: OutputComparison[];
+}
+
+export interface ReproduceResult {
+  checkout: CheckoutForResult;
+  /** The reproduction folder (removed unless kept). */
+  dir: string;
+  kept: boolean;
+  stages: ReproducedStage[];
+  /** The stage that failed (the reproduction stopped there), or null. */
+  failed: string | null;
+  /** Every output of every re-run stage identical to the recorded version. */
+  identical: boolean;
+  differing: Array<{ stage: string; path: string }>;
+  warnings: string[];
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+}
+
+export async function reproduce(ctx: OpContext, opts: ReproduceOptions): Promise<ReproduceResult> {
+  let into = opts.into;
+  let temp = false;
+  if (into !== undefined) {
+    const abs = resolve(ctx.cwd, into);
+    const root = await Repository.find(ctx.cwd);
+    if (abs === resolve(ctx.cwd) || abs === root) {
+      throw new StrataError('INVALID_ARGUMENT', 'reproduce runs in a separate folder, not in this workspace', {
+        hint: 'name a new folder with --into DIR (or none: a temporary one); to re-run stages here use strata repro --force',
+      });
+    }
+  } else {
+    into = await fsp.mkdtemp(join(tmpdir(), 'strata-reproduce-'));
+    temp = true;
+  }
+  const keep = !temp || !!opts.keep;
+  let co: CheckoutForResult;
+  try {
+    co = await checkoutFor(ctx, { target: opts.target, into, upstream: opts.upstream, remote: opts.remote });
+  } catch (e) {
+    if (temp) await fsp.rm(into, { recursive: true, force: true }).catch(() => undefined);
+    throw e;
+  }
+  try {
+    opts.onCheckout?.(co);
+    const stages = await rerun(co, opts);
+    const ran = new Set(stages.map((s) => s.recordedRun));
+    // Differing directories: which files differ (the recorded trees are read from the source).
+    const needTrees = stages.flatMap((s) => s.outputs.filter((o) => !o.identical && o.kind === 'dir' && o.reproduced));
+    if (needTrees.length) {
+      await withRepo(ctx, async (src) => {
+        const repro = await Repository.openAt(co.projectRoot, { readonly: true });
+        try {
+          for (const o of needTrees) o.files = await treeDifferences(src, repro, o);
+        } finally {
+          await repro.close();
+        }
+      }, { readonly: true });
+    }
+    const differing = stages.flatMap((s) => s.outputs.filter((o) => !o.identical).map((o) => ({ stage: s.stage, path: o.path })));
+    const failed = stages.find((s) => s.status === 'failed')?.stage ?? null;
+    const warnings = [...co.warnings];
+    const notRun = co.chain.filter((r) => !ran.has(r.id));
+    if (failed && notRun.length) warnings.push(`not run after the failure: ${notRun.map((r) => r.stage).join(', ')}`);
+    return { checkout: co, dir: co.dir, kept: keep, stages, failed, identical: !failed && differing.length === 0, differing, warnings };
+  } finally {
+    if (!keep) await fsp.rm(co.dir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+async function rerun(co: CheckoutForResult, opts: ReproduceOptions): Promise<ReproducedStage[]> {
+  const repo = await Repository.openAt(co.projectRoot);
+  const out: ReproducedStage[] = [];
+  try {
+    await repo.withWriteLock('reproduce', async () => {
+      const runner = new StageRunner(repo, opts.hooks ?? {}, { stdin: 'ignore' });
+      for (const r of co.chain) {
+        opts.onStage?.({ phase: 'start', stage: r.stage, recordedRun: r.id });
+        const res = await rerunOne(runner, co.projectRoot, r);
+        out.push(res);
+        opts.onStage?.({ phase: 'end', stage: r.stage, recordedRun: r.id, result: res });
+        if (res.status === 'failed') break;
+      }
+    });
+  } finally {
+    await repo.close();
+  }
+  return out;
+}
+
+async function rerunOne(runner: StageRunner, root: string, r: RunRecord): Promise<ReproducedStage> {
+  const spec: StageSpec = {
+    name: r.stage,
+    cmd: r.cmd,
+    deps: r.deps.map((d) => d.path),
+    params: r.paramRefs,
+    outs: r.outs.map((o) => ({ path: o.path, type: o.type, cache: o.cache })),
+    wdir: r.wdir,
+    env: r.env,
+    line: 0,
+  };
+  let params: Record<string, unknown>;
+  try {
+    params = await readParams(root, r.paramRefs);
+  } catch {
+    params = r.params;
+  }
+  const differ = Object.keys({ ...r.params, ...params })
+    .filter((k) => !sameJson(r.params[k], params[k]))
+    .map((name) => ({ name, recorded: r.params[name], reproduced: params[name] }));
+  const base = {
+    stage: r.stage,
+    recordedRun: r.id,
+    params: { differ },
+  };
+  const { deps, missing } = await runner.depVersions(spec.deps);
+  const inputsDiffer = r.deps
+    .map((d) => ({ path: d.path, recorded: d.id, reproduced: deps.find((x) => x.path === d.path)?.id ?? null }))
+    .filter((d) => d.recorded !== d.reproduced);
+  const code = await runner.codeState();
+  const codeInfo = {
+    commit: code?.commit ?? null,
+    dirty: !!code?.dirty,
+    diff: code?.diff ?? null,
+    sameAsRecorded: (code?.commit ?? null) === (r.code?.commit ?? null) && (code?.diff ?? null) === (r.code?.diff ?? null),
+  };
+  if (missing.length) {
+    return { ...base, run: null, status: 'failed', exitCode: null, error: `input${missing.length > 1 ? 's' : ''} ${missing.join(', ')} missing`, duration: 0, inputsDiffer, code: codeInfo, outputs: [] };
+  }
+  const signature = stageSignature({ cmd: spec.cmd, deps, params, outs: spec.outs, wdir: spec.wdir, env: spec.env });
+  const rec = await runner.execute(spec, { params, paramRefs: r.paramRefs, deps, signature, origin: r.origin });
+  const outputs: OutputComparison[] = [];
+  if (rec.status === 'ok') {
+    for (const o of r.outs) {
+      const n = rec.outs.find((x) => x.path === o.path);
+      const reproduced = n && n.id ? { id: n.id, size: n.size } : null;
+      const identical = !!n && n.id === o.id && n.kind === o.kind;
+      const files: FileDifference[] = !identical && o.kind === 'file' ? [{ path: o.path, recorded: { id: o.id, size: o.size }, reproduced }] : [];
+      outputs.push({ path: o.path, kind: o.kind, cache: o.cache, recorded: { id: o.id, size: o.size }, reproduced, identical, files });
+    }
+  }
+  return {
+    ...base,
+    run: rec.id,
+    status: rec.status === 'ok' ? 'ok' : 'failed',
+    exitCode: rec.exitCode,
+    error: rec.error,
+    duration: rec.ended - rec.started,
+    inputsDiffer,
+    code: codeInfo,
+    outputs,
+  };
+}
+
+/** Files of a directory output that differ between the recorded and the reproduced tree. */
+async function treeDifferences(src: Repository, repro: Repository, o: OutputComparison): Promise<FileDifference[]> {
+  let a;
+  try {
+    a = await flattenTree(src, o.recorded.id);
+  } catch {
+    return [{ path: o.path, recorded: o.recorded, reproduced: o.reproduced }];
+  }
+  const b = await flattenTree(repro, o.reproduced!.id);
+  const out: FileDifference[] = [];
+  for (const p of [...new Set([...a.keys(), ...b.keys()])].sort()) {
+    const x = a.get(p);
+    const y = b.get(p);
+    if (x && y && x.id === y.id) continue;
+    out.push({ path: `${o.path}/${p}`, recorded: x ? { id: x.id, size: x.size } : null, reproduced: y ? { id: y.id, size: y.size } : null });
+  }
+  return out;
+}
