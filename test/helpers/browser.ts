@@ -79,7 +79,8 @@ export function serve(cwd: string, args: string[] = []): Promise<Serve> {
 
 /** A page that records uncaught errors and console errors (for a final "no errors" check). */
 export async function newPage(browser: Browser, opts: { width?: number; height?: number } = {}): Promise<{ page: Page; errors: string[]; logs: string[] }> {
-  const page = await browser.newPage({ viewport: { width: opts.width ?? 1440, height: opts.height ?? 900 } });
+  // Reduced motion: the UI then moves the graph without animations, so clicks land where nodes are.
+  const page = await browser.newPage({ viewport: { width: opts.width ?? 1440, height: opts.height ?? 900 }, reducedMotion: 'reduce' });
   const errors: string[] = [];
   const logs: string[] = [];
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));

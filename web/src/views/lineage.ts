@@ -77,6 +77,7 @@ function toElements(g: LineageGraph): cytoscape.ElementDefinition[] {
   return els;
 }
 
+const reducedMotion = () => window.matchMedia?.('(prefers-reduced-motion: reduce)').matches === true;
 const nextFrame = () => new Promise<void>((r) => requestAnimationFrame(() => r()));
 
 export async function lineageView(ctx: ViewCtx): Promise<void> {
@@ -164,7 +165,6 @@ export async function lineageView(ctx: ViewCtx): Promise<void> {
     dirGroup,
     typeBoxes,
     h('span.spacer'),
-    stats,
     fitBtn,
     relayoutBtn,
   );
@@ -174,13 +174,13 @@ export async function lineageView(ctx: ViewCtx): Promise<void> {
     Object.entries(TYPE_STYLE).map(([t, s]) => h('span.lg-item', null, legendSwatch(t), s.label)),
     h('span.lg-item', null, legendSwatch('run', 'failed'), 'Run (failed)'),
     h('span.lg-item', null, legendSwatch('run', 'cached'), 'Run (cached)'),
-    h('span.lg-item.muted', null, 'dashed border: more lineage beyond · double-click: expand/collapse'),
+    h('span.lg-item.muted', { title: 'Dashed border: more lineage beyond the current depth. Double-click a node (or use Expand) to load its neighbours; again to collapse.' }, '┄ more beyond · dbl-click: expand'),
   );
   const graphEl = h('div.lg-graph', { id: 'cy', 'aria-label': 'Lineage graph', role: 'img' });
   const overlay = h('div.lg-overlay', null, spinner('Loading lineage…'));
   const panel = h('aside.lg-panel', { id: 'panel', 'aria-label': 'Details', hidden: true });
   const rootInfo = h('div.lg-root');
-  clear(ctx.el, h('div.lg-head', null, h('h1', null, 'Lineage'), rootInfo), toolbar, h('div.lg-body', null, h('div.lg-canvas', null, graphEl, overlay, legend), panel));
+  clear(ctx.el, h('div.lg-head', null, h('h1', null, 'Lineage'), rootInfo), toolbar, h('div.lg-body', null, h('div.lg-canvas', null, graphEl, overlay, legend, stats), panel));
 
   // ---------------------------------------------------------------- load
   // Deep neighbourhoods are likely large: fetch ELK while the graph is being fetched.
@@ -250,7 +250,7 @@ export async function lineageView(ctx: ViewCtx): Promise<void> {
     const go = async () => {
       if (elk) await loadElk();
       const opts = elk ? elkLayout() : dagreLayout();
-      if (animate && !elk && count < 120) Object.assign(opts, { animate: true, animationDuration: 250 });
+      if (animate && !elk && count < 120 && !reducedMotion()) Object.assign(opts, { animate: true, animationDuration: 250 });
       const l = cy.layout(opts);
       const done = new Promise<void>((r) => l.one('layoutstop', () => r()));
       l.run();
@@ -305,7 +305,14 @@ export async function lineageView(ctx: ViewCtx): Promise<void> {
     const el = cy.$id(id);
     el.select();
     el.connectedEdges().addClass('hl');
-    if (opts.center) cy.animate({ center: { eles: el }, zoom: Math.max(cy.zoom(), 0.9) }, { duration: 250 });
+    if (opts.center) {
+      const to = { center: { eles: el }, zoom: Math.max(cy.zoom(), 0.9) };
+      if (reducedMotion()) {
+        cy.zoom(to.zoom);
+        cy.center(el);
+      }
+      else cy.animate(to, { duration: 250 });
+    }
     if (panel.hidden) {
       panel.hidden = false;
       cy.resize();
