@@ -33,7 +33,7 @@ const cmd: Command = {
     if (io.json_) io.json({ ...r, url: s.url });
     else {
       io.out('');
-      io.out(`Lineage browser: ${s.url}/#/repos/${encodeURIComponent(name ?? '')}/lineage`);
+      io.out(`Lineage browser: ${s.url}/repos/${encodeURIComponent(name ?? '')}/lineage`);
       io.out(`Project:         ${r.root}  (try: cd ${r.root} && strata lineage models/model.json)`);
       io.out('Press Ctrl-C to stop.');
     }
