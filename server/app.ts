@@ -21,7 +21,8 @@ import { HttpError, sendError } from './errors.js';
 import { contentType, pathSegments, readJson, sendEmpty, sendJson } from './http.js';
 import { deleteObjects, deleteRef, fetchPack, getObject, getRef, hasObjects, listObjects, putObject, putRef, refNameFrom, uploadPack } from './protocol.js';
 import { ANON_KEY, RepoHost, checkRepoName, readOnlyError, type HostOptions } from './repos.js';
-import { lineageView, runView, runsView } from './runs.js';
+import { versionsView } from './history.js';
+import { lineageSearchView, lineageView, runView, runsView, serveRunLog } from './runs.js';
 
 export interface ServerOptions extends Partial<HostOptions> {
   port?: number;
@@ -234,12 +235,24 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         if (rest.length) break;
         route(ctx, ['GET']);
         return sendJson(res, 200, await diffView(await repoFor(ctx, name, 'read'), q));
+      case 'versions':
+        if (rest.length) break;
+        route(ctx, ['GET']);
+        return sendJson(res, 200, await versionsView(await repoFor(ctx, name, 'read'), q));
       case 'runs':
+        if (rest.length === 2 && rest[1] === 'log') {
+          route(ctx, ['GET', 'HEAD']);
+          return serveRunLog(await repoFor(ctx, name, 'read'), rest[0]!, req.headers, res, ctx.method === 'HEAD');
+        }
         if (rest.length > 1) break;
         route(ctx, ['GET']);
         if (rest.length === 1) return sendJson(res, 200, runView(await repoFor(ctx, name, 'read'), rest[0]!));
         return sendJson(res, 200, runsView(await repoFor(ctx, name, 'read'), q));
       case 'lineage':
+        if (rest.length === 1 && rest[0] === 'search') {
+          route(ctx, ['GET']);
+          return sendJson(res, 200, lineageSearchView(await repoFor(ctx, name, 'read'), q));
+        }
         if (rest.length) break;
         route(ctx, ['GET']);
         return sendJson(res, 200, await lineageView(await repoFor(ctx, name, 'read'), q));
