@@ -3,12 +3,13 @@
  *
  * Flags:
  *   --scale tiny|quick|full   dataset scale (default full); --quick = --scale quick
- *   --only a,b                run only these sections (section ids or dataset names:
- *                             small, large, throughput, mixed, startup, ...)
+ *   --only a,b                run only these sections (ids or aliases: small, large (+throughput),
+ *                             throughput, mixed, startup, lineage, remotes, server, ...)
  *   --runs N                  repetitions per timed figure, median reported (default 3)
  *   --dir PATH                work dir for datasets and scratch repos (default <root>/.bench)
  *   --no-write                do not rewrite docs/benchmarks.md
  *   --doc PATH                write the report there instead of docs/benchmarks.md
+ *   --no-sync                 do not run `sync` before each timed run (quick smoke runs on busy machines)
  *   --keep                    keep the per-section scratch folders (<dir>/work/<scale>/<section>)
  *   --seed N                  dataset seed (default 1)
  *   --install-peers           apt-get install missing peers (git-lfs, restic, b3sum, rclone, time) when root
@@ -25,6 +26,7 @@
  *   let s3: ChildProcess | undefined;               // state shared by the rows lives in the closure
  *   registerSection({
  *     id: 'remotes', title: 'Remotes', order: 100,   // built-ins use 10..50
+ *     aliases: ['s3'],                                // optional extra --only names
  *     datasets: ['mixed'],                            // generated/reused before setup()
  *     description: 'how it is measured (copied into docs/benchmarks.md)',
  *     async setup(ctx) { ... start s3rver in ctx.work ... },
@@ -54,7 +56,7 @@ import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { datasetPaths, ensureDataset, SCALES } from './datasets.js';
 import { installPeers, machineInfo, probeTools, type MachineInfo } from './machine.js';
-import { rmrf } from './proc.js';
+import { rmrf, setSettle } from './proc.js';
 import { selectSections } from './registry.js';
 import { evaluate, fmtFigure, fmtValue, markdownTable, textTable } from './report.js';
 import { strataMissing } from './strata.js';
@@ -89,6 +91,7 @@ export function parseArgs(argv: string[], root = projectRoot()): BenchOptions {
     keep: false,
     seed: 1,
     installPeers: false,
+    sync: true,
     docPath: join(root, 'docs', 'benchmarks.md'),
   };
   for (let i = 0; i < argv.length; i++) {
@@ -125,6 +128,9 @@ export function parseArgs(argv: string[], root = projectRoot()): BenchOptions {
         break;
       case '--no-write':
         opts.write = false;
+        break;
+      case '--no-sync':
+        opts.sync = false;
         break;
       case '--keep':
         opts.keep = true;
@@ -172,6 +178,7 @@ const log = (m: string) => process.stderr.write(`[bench ${new Date().toISOString
 export async function runBench(opts: BenchOptions): Promise<BenchRun> {
   const started = new Date();
   const t0 = Date.now();
+  setSettle(opts.sync);
   await loadSections();
   const sections = selectSections(opts.only);
   if (sections.length === 0) throw new UsageError(`--only ${opts.only?.join(',')} selects no section`);
@@ -296,7 +303,8 @@ export function renderMarkdown(run: BenchRun, argv: string[]): string {
     L.push(`- ${r.row.title}`);
     for (const p of all) {
       if (p.figure.kind !== 'value') continue;
-      const s = p.figure.samples.length ? p.figure.samples.map((v) => fmtValue(v, r.row.unit)).join(', ') : 'single figure';
+      if (p.figure.samples.length === 0 && !p.figure.note) continue;
+      const s = p.figure.samples.length ? p.figure.samples.map((v) => fmtValue(v, r.row.unit)).join(', ') : fmtValue(p.figure.value, r.row.unit);
       L.push(`  - ${p.name}: ${s}${p.figure.note ? ` (${p.figure.note})` : ''}`);
     }
     for (const n of r.result.notes ?? []) L.push(`  - note: ${n}`);
@@ -346,8 +354,8 @@ export async function main(argv: string[]): Promise<number> {
 
 function readHelp(): string {
   return [
-    'usage: npm run bench -- [--quick | --scale tiny|quick|full] [--only small,large,throughput,mixed,startup]',
-    '                        [--runs N] [--dir PATH] [--no-write] [--doc PATH] [--keep] [--seed N] [--install-peers]',
+    'usage: npm run bench -- [--quick | --scale tiny|quick|full] [--only small,large,throughput,mixed,startup,...]',
+    '                        [--runs N] [--dir PATH] [--no-write] [--no-sync] [--doc PATH] [--keep] [--seed N] [--install-peers]',
     '',
   ].join('\n');
 }

@@ -153,7 +153,12 @@ export function skipped(reason: string): Figure {
  * tool is not charged to the next timed command.
  */
 export function settle(): void {
-  spawnSync('sync', [], { stdio: 'ignore' });
+  if (settleEnabled) spawnSync('sync', [], { stdio: 'ignore' });
+}
+let settleEnabled = true;
+/** `--no-sync`: skip settle() (for smoke tests on busy machines, where a global sync can take seconds). */
+export function setSettle(on: boolean): void {
+  settleEnabled = on;
 }
 
 /**

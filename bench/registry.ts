@@ -18,9 +18,9 @@ export function registeredSections(): Section[] {
   return [...sections.values()].sort((a, b) => (a.order ?? 100) - (b.order ?? 100) || a.id.localeCompare(b.id));
 }
 
-/** Sections selected by `--only` (matching a section id or one of its datasets). */
+/** Sections selected by `--only` (matching a section id or one of its aliases). */
 export function selectSections(only: string[] | null): Section[] {
   const all = registeredSections();
   if (!only || only.length === 0) return all;
-  return all.filter((s) => only.includes(s.id) || s.datasets.some((d) => only.includes(d)));
+  return all.filter((s) => only.includes(s.id) || (s.aliases ?? []).some((a) => only.includes(a)));
 }

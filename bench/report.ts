@@ -54,7 +54,7 @@ export function fmtTarget(t: Target | undefined, unit: Unit): string {
 export function evaluate(target: Target | undefined, r: RowResult, unit: Unit): Evaluation {
   const targetText = fmtTarget(target, unit);
   if (!target) return { ratio: null, ratioText: '—', targetText, verdict: '' };
-  if (r.strata.kind !== 'value') return { ratio: null, ratioText: '—', targetText, verdict: 'n/a', reason: `strata ${r.strata.kind}` };
+  if (r.strata.kind !== 'value') return { ratio: null, ratioText: '—', targetText, verdict: 'n/a', reason: 'no strata figure' };
   const v = r.strata.value;
   if (target.kind === 'ratio') {
     const ref = r.peers.find((p) => p.name === target.reference)?.figure;

@@ -70,6 +70,8 @@ export interface BenchOptions {
   keep: boolean;
   seed: number;
   installPeers: boolean;
+  /** Run `sync` before every timed run (default true; --no-sync turns it off). */
+  sync: boolean;
   docPath: string;
 }
 
@@ -103,8 +105,10 @@ export interface Row {
 }
 
 export interface Section {
-  /** Identifier used by `--only` (also matched against `datasets`). */
+  /** Identifier used by `--only`. */
   id: string;
+  /** Other `--only` names that select this section (e.g. throughput is also selected by `large`). */
+  aliases?: string[];
   title: string;
   /** Sorting key; built-in sections use 10..50, later sections should use ≥ 100. */
   order?: number;

@@ -1,5 +1,6 @@
 // Smoke test of the benchmark harness (bench/bench.ts) at tiny scale: it must complete, print a
-// table with every built-in row and measure the peers. Strata figures may be errors only while the
+// table with every built-in row (sections small, large + throughput, mixed, startup; later sections
+// such as remotes/server have their own cost and are not run here) and measure the peers. Strata figures may be errors only while the
 // CLI is absent (dist/cli/main.js not built). No network; well under 60 s.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -54,7 +55,7 @@ test('bench harness runs at tiny scale and reports every row', { timeout: 60_000
   const dir = mkdtempSync(join(tmpdir(), 'strata-bench-smoke-'));
   try {
     const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [script, '--scale', 'tiny', '--runs', '1', '--no-write', '--dir', dir], {
+      const child = spawn(process.execPath, [script, '--scale', 'tiny', '--runs', '1', '--no-write', '--no-sync', '--only', 'small,large,mixed,startup', '--dir', dir], {
         cwd: root,
         stdio: ['ignore', 'pipe', 'pipe'],
       });

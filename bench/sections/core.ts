@@ -512,6 +512,7 @@ export function parseThroughput(out: string): { wall: number; perCpu?: number } 
 
 registerSection({
   id: 'throughput',
+  aliases: ['large'],
   title: 'Chunking + hashing throughput',
   order: 30,
   datasets: ['large'],
