@@ -6,7 +6,7 @@
  *   --only a,b                run only these sections (ids or aliases: small, large (+throughput),
  *                             throughput, mixed, startup, lineage, remotes, server, ...)
  *   --runs N                  repetitions per timed figure, median reported (default 3)
- *   --dir PATH                work dir for datasets and scratch repos (default <root>/.bench)
+ *   --dir PATH                work dir for datasets and scratch repos (default $TMPDIR/strata-bench, outside any git repository)
  *   --no-write                do not rewrite docs/benchmarks.md
  *   --doc PATH                write the report there instead of docs/benchmarks.md
  *   --no-sync                 do not run `sync` before each timed run (quick smoke runs on busy machines)
@@ -52,6 +52,7 @@
  * Types: bench/types.ts; helpers: bench/proc.ts (runCmd, runSeq, repeat, warm, duBytes, git, ...).
  */
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { datasetPaths, ensureDataset, SCALES } from './datasets.js';
@@ -83,7 +84,9 @@ export class UsageError extends Error {}
 export function parseArgs(argv: string[], root = projectRoot()): BenchOptions {
   const opts: BenchOptions = {
     root,
-    dir: join(root, '.bench'),
+    // Outside the project: strata (rightly) lists the data paths of scratch repositories in the
+    // .gitignore of the enclosing git repository, which must not be this one.
+    dir: join(tmpdir(), 'strata-bench'),
     scale: SCALES.full,
     runs: 3,
     only: null,
