@@ -29,10 +29,10 @@ import {
 } from '../lineage/openlineage.js';
 import type { IndexRow, StatRow } from '../meta/db.js';
 import { insertRun, runObjectRoots, serializeRun, type OutKind, type RunCode, type RunDep, type RunEnvironment, type RunOut, type RunRecord } from '../meta/runs.js';
-import { compareNames, parseManifest, treeId, type DirEntry, type Id, type Tree, type TreeEntry } from '../model/index.js';
+import { compareNames, type Id } from '../model/index.js';
 import type { Repository } from '../repo/index.js';
 import { registerRootProvider } from '../repo/reach.js';
-import { buildTree, flattenTree } from '../repo/tree.js';
+import { buildTree, collectVersionObjects, computeTreeId, flattenTree } from '../repo/tree.js';
 import { materialize } from '../repo/worktree.js';
 import { mapLimit } from '../store/local/index.js';
 import { loadIgnore, type IgnoreRules } from '../workspace/ignore.js';
@@ -78,58 +78,6 @@ export interface PathState {
   link: string | null;
   /** Index rows of the files (repository paths). */
   rows: IndexRow[];
-}
-
-/**
- * The id of the tree a flat set of rows (paths relative to the tree's root) forms: the same id
- * buildTree gives, without writing anything.
- */
-export function computeTreeId(rows: Iterable<IndexRow>): Id {
-  const files = new Map<string, TreeEntry[]>();
-  const subdirs = new Map<string, Set<string>>();
-  const ensure = (dir: string): void => {
-    if (files.has(dir)) return;
-    files.set(dir, []);
-    subdirs.set(dir, new Set());
-    if (dir !== '') {
-      const i = dir.lastIndexOf('/');
-      const parent = i < 0 ? '' : dir.slice(0, i);
-      ensure(parent);
-      subdirs.get(parent)!.add(dir);
-    }
-  };
-  ensure('');
-  for (const r of rows) {
-    const i = r.path.lastIndexOf('/');
-    const dir = i < 0 ? '' : r.path.slice(0, i);
-    const name = i < 0 ? r.path : r.path.slice(i + 1);
-    ensure(dir);
-    files.get(dir)!.push(
-      r.type === 'symlink'
-        ? { type: 'symlink', name, size: r.size, id: r.id, target: r.target ?? '' }
-        : r.chunks
-          ? { type: 'file', name, size: r.size, id: r.id, exec: r.exec, chunks: r.chunks }
-          : { type: 'file', name, size: r.size, id: r.id, exec: r.exec },
-    );
-  }
-  const build = (dir: string): DirEntry => {
-    const entries: TreeEntry[] = [...files.get(dir)!];
-    let size = 0;
-    let count = 0;
-    for (const e of entries) {
-      size += e.size;
-      count++;
-    }
-    for (const sub of subdirs.get(dir)!) {
-      const d = build(sub);
-      entries.push(d);
-      size += d.size;
-      count += d.count;
-    }
-    const tree: Tree = { entries };
-    return { type: 'dir', name: dir.slice(dir.lastIndexOf('/') + 1), id: treeId(tree).id, size, count };
-  };
-  return build('').id;
 }
 
 /**
@@ -679,35 +627,7 @@ export class StageRunner {
 export async function runRoots(repo: Repository): Promise<Id[]> {
   const { ids, outs } = runObjectRoots(repo.db);
   const out = new Set<Id>(ids);
-  const manifest = async (mid: Id) => {
-    if (out.has(mid)) return;
-    out.add(mid);
-    try {
-      for (const [cid] of parseManifest(await repo.objects.getBytes(mid)).chunks) out.add(cid);
-    } catch {
-      /* missing or corrupt: fsck reports it */
-    }
-  };
-  const walk = async (tid: Id): Promise<void> => {
-    if (out.has(tid)) return;
-    out.add(tid);
-    let tree: Tree;
-    try {
-      tree = await repo.readTree(tid);
-    } catch {
-      return;
-    }
-    for (const e of tree.entries) {
-      if (e.type === 'dir') await walk(e.id);
-      else if (e.type === 'file' && e.chunks) await manifest(e.chunks);
-      else out.add(e.id);
-    }
-  };
-  for (const o of outs) {
-    if (o.kind === 'dir') await walk(o.id);
-    else if (o.chunks) await manifest(o.chunks);
-    else out.add(o.id);
-  }
+  for (const o of outs) await collectVersionObjects(repo, o, out);
   return [...out];
 }
 

@@ -13,6 +13,7 @@ import { hashBytes, isId } from '../hash/index.js';
 import { insertRun, parseRun, type RunOut, type RunRecord } from '../meta/runs.js';
 import { parseManifest, parseTree, type Id } from '../model/index.js';
 import type { Repository } from '../repo/index.js';
+import { collectVersionObjects } from '../repo/tree.js';
 import type { RemoteHandle } from './open.js';
 import type { RemoteReader } from './reader.js';
 
@@ -86,30 +87,6 @@ interface LocalRun {
 /** Every object a run needs, read from the local repository (missing ones are skipped). */
 async function localRunObjects(repo: Repository, runs: LocalRun[]): Promise<Id[]> {
   const out = new Set<Id>();
-  const manifest = async (mid: Id) => {
-    if (out.has(mid)) return;
-    out.add(mid);
-    try {
-      for (const [cid] of parseManifest(await repo.store.getBytes(mid)).chunks) out.add(cid);
-    } catch {
-      /* not local: cannot be pushed */
-    }
-  };
-  const walk = async (tid: Id): Promise<void> => {
-    if (out.has(tid)) return;
-    out.add(tid);
-    let tree;
-    try {
-      tree = await repo.readTree(tid);
-    } catch {
-      return;
-    }
-    for (const e of tree.entries) {
-      if (e.type === 'dir') await walk(e.id);
-      else if (e.type === 'file' && e.chunks) await manifest(e.chunks);
-      else out.add(e.id);
-    }
-  };
   for (const r of runs) {
     out.add(r.object);
     if (r.log) out.add(r.log);
@@ -123,18 +100,9 @@ async function localRunObjects(repo: Repository, runs: LocalRun[]): Promise<Id[]
         /* not local */
       }
     }
-    for (const d of rec.deps) {
-      if (d.kind === 'dir') await walk(d.id);
-      else if (d.chunks) await manifest(d.chunks);
-      else out.add(d.id);
-    }
+    for (const d of rec.deps) await collectVersionObjects(repo, d, out);
     if (r.status === 'failed') continue;
-    for (const o of rec.outs) {
-      if (!o.cache) continue;
-      if (o.kind === 'dir') await walk(o.id);
-      else if (o.chunks) await manifest(o.chunks);
-      else out.add(o.id);
-    }
+    for (const o of rec.outs) if (o.cache) await collectVersionObjects(repo, o, out);
   }
   const ids = [...out];
   const have = await repo.store.hasMany(ids);

@@ -124,12 +124,17 @@ export class Repository {
     return parseTree(raw);
   }
 
-  /** Write a tree object (store + DB cache); returns its id. */
-  async writeTree(tree: Tree, batch?: { add(id: string, b: Buffer): Promise<void> }): Promise<Id> {
-    const { id, bytes } = treeId(tree);
+  /** Store a tree's canonical bytes (store + DB cache). */
+  async putTreeBytes(id: Id, bytes: Buffer, batch?: { add(id: string, b: Buffer): Promise<void> }): Promise<void> {
     if (batch) await batch.add(id, bytes);
     else await this.objects.put(id, bytes);
     this.db.putTree(id, bytes);
+  }
+
+  /** Write a tree object (store + DB cache); returns its id. */
+  async writeTree(tree: Tree, batch?: { add(id: string, b: Buffer): Promise<void> }): Promise<Id> {
+    const { id, bytes } = treeId(tree);
+    await this.putTreeBytes(id, bytes, batch);
     return id;
   }
 

@@ -4,7 +4,7 @@
  */
 import { StrataError } from '../errors/index.js';
 import type { IndexRow } from '../meta/db.js';
-import { compareNames, type DirEntry, type Id, type Tree, type TreeEntry } from '../model/index.js';
+import { compareNames, parseManifest, treeId, type DirEntry, type Id, type Tree, type TreeEntry } from '../model/index.js';
 import type { BatchWriter } from '../store/types.js';
 import type { Repository } from './index.js';
 
@@ -55,25 +55,27 @@ export async function entryAt(repo: Repository, treeId: Id, path: string): Promi
   return null;
 }
 
-/** Build (and store) the trees for a flat index; returns the root tree id. */
-export async function buildTree(repo: Repository, index: Flat, batch?: BatchWriter): Promise<Id> {
-  // children[dir] = entries directly in dir (files) and the set of subdirs.
+/**
+ * The trees a flat set of rows (paths relative to the tree's root) forms, children before parents:
+ * pure, nothing is written. The last one is the root.
+ */
+export function planTrees(rows: Iterable<IndexRow>): Array<{ id: Id; bytes: Buffer }> {
+  // files[dir] = entries directly in dir; subdirs[dir] = its child directories.
   const files = new Map<string, TreeEntry[]>();
   const subdirs = new Map<string, Set<string>>();
   const ensure = (dir: string) => {
-    if (!files.has(dir)) {
-      files.set(dir, []);
-      subdirs.set(dir, new Set());
-      if (dir !== '') {
-        const i = dir.lastIndexOf('/');
-        const parent = i < 0 ? '' : dir.slice(0, i);
-        ensure(parent);
-        subdirs.get(parent)!.add(dir);
-      }
+    if (files.has(dir)) return;
+    files.set(dir, []);
+    subdirs.set(dir, new Set());
+    if (dir !== '') {
+      const i = dir.lastIndexOf('/');
+      const parent = i < 0 ? '' : dir.slice(0, i);
+      ensure(parent);
+      subdirs.get(parent)!.add(dir);
     }
   };
   ensure('');
-  for (const r of index.values()) {
+  for (const r of rows) {
     const i = r.path.lastIndexOf('/');
     const dir = i < 0 ? '' : r.path.slice(0, i);
     const name = i < 0 ? r.path : r.path.slice(i + 1);
@@ -86,31 +88,84 @@ export async function buildTree(repo: Repository, index: Flat, batch?: BatchWrit
           : { type: 'file', name, size: r.size, id: r.id, exec: r.exec },
     );
   }
-  const build = async (dir: string): Promise<DirEntry> => {
+  const out: Array<{ id: Id; bytes: Buffer }> = [];
+  const build = (dir: string): DirEntry => {
     const entries: TreeEntry[] = [...files.get(dir)!];
     let size = 0;
     let count = 0;
     for (const e of entries) {
+      if (files.has(dir ? `${dir}/${e.name}` : e.name)) {
+        throw new StrataError('INVALID_ARGUMENT', `${dir ? dir + '/' : ''}${e.name} is both a file and a directory in the index`, {
+          hint: 'strata rm one of them',
+        });
+      }
       size += e.size;
       count++;
     }
     for (const sub of subdirs.get(dir)!) {
-      const d = await build(sub);
+      const d = build(sub);
       entries.push(d);
       size += d.size;
       count += d.count;
     }
-    const name = dir.slice(dir.lastIndexOf('/') + 1);
-    for (const e of entries) if (e.type !== 'dir' && files.get(dir + (dir ? '/' : '') + e.name)) {
-      throw new StrataError('INVALID_ARGUMENT', `${dir ? dir + '/' : ''}${e.name} is both a file and a directory in the index`, {
-        hint: 'strata rm one of them',
-      });
-    }
-    const tree: Tree = { entries };
-    const id = await repo.writeTree(tree, batch);
-    return { type: 'dir', name, id, size, count };
+    const t = treeId({ entries });
+    out.push(t);
+    return { type: 'dir', name: dir.slice(dir.lastIndexOf('/') + 1), id: t.id, size, count };
   };
-  return (await build('')).id;
+  build('');
+  return out;
+}
+
+/** The root tree id of a flat set of rows, without writing anything. */
+export function computeTreeId(rows: Iterable<IndexRow>): Id {
+  const trees = planTrees(rows);
+  return trees[trees.length - 1]!.id;
+}
+
+/** Build (and store) the trees for a flat index; returns the root tree id. */
+export async function buildTree(repo: Repository, index: Flat, batch?: BatchWriter): Promise<Id> {
+  const trees = planTrees(index.values());
+  for (const t of trees) await repo.putTreeBytes(t.id, t.bytes, batch);
+  return trees[trees.length - 1]!.id;
+}
+
+/**
+ * Every object a stored version needs: a tree (recursively: its trees, blobs, chunk manifests and
+ * chunks), a chunked file (manifest + chunks) or a blob. Missing or unreadable objects are skipped
+ * (fsck reports them). Used by the run gc roots and by push of runs.
+ */
+export async function collectVersionObjects(
+  repo: Repository,
+  v: { id: Id; kind: 'file' | 'dir'; chunks?: Id | null },
+  out: Set<Id>,
+): Promise<void> {
+  const manifest = async (mid: Id) => {
+    if (out.has(mid)) return;
+    out.add(mid);
+    try {
+      for (const [cid] of parseManifest(await repo.objects.getBytes(mid)).chunks) out.add(cid);
+    } catch {
+      /* missing or corrupt */
+    }
+  };
+  const walk = async (tid: Id): Promise<void> => {
+    if (out.has(tid)) return;
+    out.add(tid);
+    let tree: Tree;
+    try {
+      tree = await repo.readTree(tid);
+    } catch {
+      return;
+    }
+    for (const e of tree.entries) {
+      if (e.type === 'dir') await walk(e.id);
+      else if (e.type === 'file' && e.chunks) await manifest(e.chunks);
+      else out.add(e.id);
+    }
+  };
+  if (v.kind === 'dir') await walk(v.id);
+  else if (v.chunks) await manifest(v.chunks);
+  else out.add(v.id);
 }
 
 export type ChangeKind = 'added' | 'modified' | 'deleted' | 'typechange';
