@@ -9,7 +9,7 @@ import { StrataError } from '../core/errors/index.js';
 import { parseManifest, compareNames, type Id, type TreeEntry } from '../core/model/index.js';
 import type { Repository } from '../core/repo/index.js';
 import { resolveRev } from '../core/repo/refs.js';
-import { diffTrees, entryAt, type Change } from '../core/repo/tree.js';
+import { diffTrees, entryAt, summarizeChanges, type Change } from '../core/repo/tree.js';
 import { walkLog, type LogEntry, refsByCommit } from '../core/ops/log.js';
 import { bodyEtag, refBody, type RefEntry } from '../core/store/refs.js';
 import { checkRepoPath, contentType, isActiveType, parseRange } from './http.js';
@@ -206,13 +206,6 @@ export async function diffView(repo: Repository, q: URLSearchParams): Promise<un
   const fromTree = fromCommit ? (await repo.readCommit(fromCommit)).tree : null;
   const path = checkRepoPath(q.get('path'));
   const changes: Change[] = await diffTrees(repo, fromTree, toC.tree, path);
-  const summary = { added: 0, modified: 0, deleted: 0, bytesAdded: 0, bytesRemoved: 0 };
-  for (const c of changes) {
-    if (c.kind === 'added') summary.added++;
-    else if (c.kind === 'deleted') summary.deleted++;
-    else summary.modified++;
-    summary.bytesAdded += c.newSize ?? 0;
-    summary.bytesRemoved += c.oldSize ?? 0;
-  }
+  const summary = summarizeChanges(changes);
   return { from, to, fromCommit, toCommit, changes, summary };
 }

@@ -1,6 +1,6 @@
 import { StrataError } from '../errors/index.js';
 import { resolveRev } from '../repo/refs.js';
-import { diffFlat, diffTrees, flattenTree, type Change, type Flat } from '../repo/tree.js';
+import { diffFlat, diffTrees, flattenTree, summarizeChanges, type Change, type Flat } from '../repo/tree.js';
 import { identToRow, saveStatUpdates, viewWorkspace } from '../repo/worktree.js';
 import { isUnder, outermost, toRepoPath } from '../workspace/paths.js';
 import { withRepo, type OpContext } from './context.js';
@@ -59,14 +59,7 @@ export async function diff(ctx: OpContext, opts: DiffOptions = {}): Promise<Diff
       changes = diffFlat(base, target, under);
     }
     if (under) changes = changes.filter((c) => under(c.path));
-    const summary = { added: 0, modified: 0, deleted: 0, bytesAdded: 0, bytesRemoved: 0 };
-    for (const c of changes) {
-      if (c.kind === 'added') summary.added++;
-      else if (c.kind === 'deleted') summary.deleted++;
-      else summary.modified++;
-      summary.bytesAdded += c.newSize ?? 0;
-      summary.bytesRemoved += c.oldSize ?? 0;
-    }
+    const summary = summarizeChanges(changes);
     return { from, to, changes, summary };
   });
 }

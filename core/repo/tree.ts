@@ -179,6 +179,27 @@ export interface Change {
   newId?: Id;
 }
 
+export interface ChangeSummary {
+  added: number;
+  modified: number;
+  deleted: number;
+  bytesAdded: number;
+  bytesRemoved: number;
+}
+
+/** Counts and byte totals of a list of changes (diff output, the server's diff endpoint). */
+export function summarizeChanges(changes: Change[]): ChangeSummary {
+  const summary = { added: 0, modified: 0, deleted: 0, bytesAdded: 0, bytesRemoved: 0 };
+  for (const c of changes) {
+    if (c.kind === 'added') summary.added++;
+    else if (c.kind === 'deleted') summary.deleted++;
+    else summary.modified++;
+    summary.bytesAdded += c.newSize ?? 0;
+    summary.bytesRemoved += c.oldSize ?? 0;
+  }
+  return summary;
+}
+
 /** Entry identity for comparisons: content, type and exec bit. */
 export function sameEntry(a: IndexRow, b: IndexRow): boolean {
   return a.id === b.id && a.type === b.type && a.exec === b.exec && (a.type !== 'symlink' || a.target === b.target);
