@@ -11,6 +11,8 @@
  *   hash-chunks : one-shot BLAKE3 of every chunk (chunk bytes in memory)
  *   chunkFile   : chunkFile() end to end (read + gear + whole-file hash + chunk hashes), wall clock and
  *                 per CPU-second of the process (all threads)
+ *   parallel    : chunkFileParallel() (core/chunk/parallel.ts: gear scan on a worker thread, hashes on the main
+ *                 thread; same results), wall clock and per CPU-second; "fell back" if the worker did not start
  *   b3sum       : `b3sum` (all threads) and `b3sum --num-threads 1`, if installed
  */
 import { spawnSync } from 'node:child_process';
@@ -20,6 +22,7 @@ import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Chunker, DEFAULT_CHUNK_PARAMS, DEFAULT_READ_SIZE, chunkFile } from '../core/chunk/fastcdc.js';
+import { chunkFileParallel } from '../core/chunk/parallel.js';
 import { createHasher, hashBackend, hashBytes, initHash } from '../core/hash/index.js';
 
 const MiB = 1024 * 1024;
@@ -180,6 +183,25 @@ async function main(): Promise<void> {
     const rate = (ms: number[]) => size / 1e6 / (Math.min(...ms) / 1000);
     const model = 1 / (1 / rate(gear) + 1 / rate(hashFile) + 1 / rate(hashChunks));
     console.log(`             (serial model from the best parts, reads overlapped: ${model.toFixed(0)} MB/s)`);
+
+    const pcpu: number[] = [];
+    let fellBack = false;
+    let same = true;
+    const ref = await chunkFile(path);
+    const par = await measure(runs, async () => {
+      const c0 = process.cpuUsage();
+      let r: Awaited<ReturnType<typeof chunkFileParallel>> | undefined;
+      const ms = await timed(async () => {
+        r = await chunkFileParallel(path, undefined, { onFallback: () => (fellBack = true) });
+      });
+      const c = process.cpuUsage(c0);
+      pcpu.push((c.user + c.system) / 1000);
+      same &&= r!.id === ref.id && JSON.stringify(r!.chunks) === JSON.stringify(ref.chunks);
+      return ms;
+    });
+    const note = `${fellBack ? 'FELL BACK to sequential; ' : ''}${same ? 'same chunks as chunkFile' : 'DIFFERENT CHUNKS'}`;
+    console.log(`parallel     ${stats(size, par)}   (${note})`);
+    console.log(`parallel     ${stats(size, pcpu)}   (per CPU-second)`);
 
     const b3 = b3sumMs(path, [], runs);
     const b3one = b3sumMs(path, ['--num-threads', '1'], runs);
