@@ -391,9 +391,22 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
     else socket.destroy();
   });
+  const port = opts.port ?? 8080;
+  const bindHost = opts.host ?? '127.0.0.1';
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new StrataError('INVALID_ARGUMENT', `port must be a whole number from 0 to 65535, not ${port}`, { hint: 'e.g. --port 8080 (0 picks a free port)' });
+  }
   await new Promise<void>((ok, fail) => {
-    server.once('error', fail);
-    server.listen(opts.port ?? 8080, opts.host ?? '127.0.0.1', () => {
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EADDRINUSE') {
+        fail(new StrataError('INVALID_ARGUMENT', `port ${port} on ${bindHost} is already in use`, { hint: 'pick another with --port N (0 picks a free port), or stop what is using it' }));
+      } else if (e.code === 'EACCES') {
+        fail(new StrataError('PERMISSION_DENIED', `not allowed to listen on ${bindHost}:${port}`, { hint: 'ports below 1024 need privileges: use --port 8080 or higher' }));
+      } else if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') {
+        fail(new StrataError('INVALID_ARGUMENT', `cannot listen on ${bindHost}: no such local address`, { hint: 'use --host 127.0.0.1, or an address of this machine' }));
+      } else fail(e);
+    });
+    server.listen(port, bindHost, () => {
       server.off('error', fail);
       ok();
     });

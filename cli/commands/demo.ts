@@ -26,7 +26,8 @@ const cmd: Command = {
     try {
       s = await startServer({ project: r.root, port, host, log: (m) => io.err(m) });
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || a.values.port !== undefined) throw e;
+      // The default port is taken: use a free one rather than fail (an explicit --port fails).
+      if (!/already in use/.test((e as Error).message) || a.values.port !== undefined) throw e;
       s = await startServer({ project: r.root, port: 0, host, log: (m) => io.err(m) });
     }
     const name = s.host.projectName;

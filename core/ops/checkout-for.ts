@@ -201,7 +201,7 @@ class ObjectGatherer {
     let name = this.remoteName;
     if (!name) {
       if (listRemotes(this.repo.db).length === 0) return (this.remote = null);
-      name = this.repo.db.getConfig('remote.default') ?? defaultRemote(this.repo.db);
+      name = defaultRemote(this.repo.db);
     }
     this.remote = await openRemote(getRemote(this.repo.db, name));
     return this.remote;

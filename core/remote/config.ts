@@ -119,12 +119,19 @@ export function deleteRemoteConfig(db: MetaDb, name: string): void {
   for (const k of REMOTE_KEYS) db.setConfig(`remote.${name}.${k}`, null);
 }
 
-/** The remote to use when none is named: 'origin' if configured, else the only one. */
+/** The remote to use when none is named: config remote.default, else 'origin', else the only one. */
 export function defaultRemote(db: MetaDb): string {
   const all = listRemotes(db);
+  const chosen = db.getConfig('remote.default');
+  if (chosen) {
+    if (all.some((r) => r.name === chosen)) return chosen;
+    throw new StrataError('REMOTE_UNKNOWN', `remote.default names ${JSON.stringify(chosen)}, which is not a configured remote`, {
+      hint: `strata remote add ${chosen} URL, or strata config set remote.default ${all[0]?.name ?? 'NAME'}`,
+    });
+  }
   if (all.some((r) => r.name === 'origin')) return 'origin';
   if (all.length === 1) return all[0]!.name;
   throw new StrataError('REMOTE_UNKNOWN', all.length ? `several remotes (${all.map((r) => r.name).join(', ')}) and none is named origin` : 'no remote configured', {
-    hint: all.length ? 'name the remote: strata push NAME' : 'add one: strata remote add origin s3://bucket/prefix',
+    hint: all.length ? 'name the remote (strata push NAME), or set one: strata config set remote.default NAME' : 'add one: strata remote add origin s3://bucket/prefix',
   });
 }
