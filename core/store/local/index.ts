@@ -618,6 +618,8 @@ class LocalPackWriter implements BatchWriter {
   private finished = false;
   /** Loose objects this batch created (removed again by abort). */
   private loose: string[] = [];
+  /** Large objects being made durable in the background. */
+  private looseInflight: Promise<void>[] = [];
   private chain: Promise<void> = Promise.resolve();
 
   constructor(private readonly store: LocalStore, private readonly opts: { forceNew?: boolean } = {}) {}
@@ -638,8 +640,36 @@ class LocalPackWriter implements BatchWriter {
     this.objects++;
     this.bytes += data.length;
     if (data.length >= PACK_OBJECT_MAX) {
-      await this.store.put(id, data);
-      this.loose.push(id);
+      // Written now; made durable (fsync) and renamed into place in the background, so a fetch of
+      // many large objects is not one fsync after another. finish() waits for all of them.
+      await fsp.mkdir(join(this.store.root, 'tmp'), { recursive: true });
+      const tmp = this.store.newTmp('obj');
+      try {
+        await fsp.writeFile(tmp, data, { mode: 0o444 });
+      } catch (e) {
+        await fsp.rm(tmp, { force: true }).catch(() => undefined);
+        throw fromSystemError(e, tmp);
+      }
+      const p = (async () => {
+        try {
+          if (this.store.fsyncEnabled) {
+            const fh = await fsp.open(tmp, 'r');
+            try {
+              await fh.sync();
+            } finally {
+              await fh.close();
+            }
+          }
+          await this.store.adoptTmp(id, tmp);
+          this.loose.push(id);
+        } catch (e) {
+          await fsp.rm(tmp, { force: true }).catch(() => undefined);
+          throw fromSystemError(e, tmp);
+        }
+      })();
+      p.catch(() => undefined);
+      this.looseInflight.push(p);
+      while (this.looseInflight.length > 32) await this.looseInflight.shift();
       return;
     }
     if (!this.fh) {
@@ -718,8 +748,9 @@ class LocalPackWriter implements BatchWriter {
   async finish(): Promise<{ objects: number; bytes: number }> {
     this.chain = this.chain.then(() => this.sealPack());
     await this.chain;
-    const pending = this.sealing;
+    const pending = [...this.sealing, ...this.looseInflight];
     this.sealing = [];
+    this.looseInflight = [];
     await Promise.all(pending);
     this.finished = true;
     return { objects: this.objects, bytes: this.bytes };
@@ -728,7 +759,7 @@ class LocalPackWriter implements BatchWriter {
   async abort(): Promise<void> {
     this.finished = true;
     await this.chain.catch(() => undefined);
-    await Promise.allSettled(this.sealing);
+    await Promise.allSettled([...this.sealing, ...this.looseInflight]);
     for (const id of this.loose) await fsp.rm(this.store.objectPath(id), { force: true }).catch(() => undefined);
     this.loose = [];
     const fh = this.fh;
