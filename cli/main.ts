@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { createRequire } from 'node:module';
 import type { Command, Parsed } from './command.js';
 import { makeIo } from './output.js';
+import { redactText } from '../core/config/redact.js';
 
 /** verb -> [module, summary]. Summaries live here so `strata --help` loads no command module. */
 export const COMMANDS: Record<string, [string, string]> = {
@@ -196,14 +197,15 @@ function reportError(e: unknown, io: ReturnType<typeof makeIo>, json: boolean): 
     return 2;
   }
   if (se && se.name === 'StrataError') {
-    if (json) io.json({ error: se.toJSON ? se.toJSON() : { code: se.code, message: se.message } });
+    // Messages may quote a URL: never with its credentials (core/config/redact.ts).
+    if (json) io.json({ error: { ...((se.toJSON ? se.toJSON() : { code: se.code }) as object), message: redactText(se.message ?? ''), hint: redactText(se.hint) } });
     else {
-      io.err(`error: ${se.message}`);
-      if (se.hint) io.err(`hint: ${se.hint}`);
+      io.err(`error: ${redactText(se.message ?? '')}`);
+      if (se.hint) io.err(`hint: ${redactText(se.hint)}`);
     }
     return se.exitCode ?? 1;
   }
-  const msg = (e as Error)?.message ?? String(e);
+  const msg = redactText((e as Error)?.message ?? String(e));
   if (json) io.json({ error: { code: 'INTERNAL', message: msg } });
   else {
     io.err(`error: internal error: ${msg}`);

@@ -14,6 +14,7 @@ import { StrataError } from '../core/errors/index.js';
 import { Repository, initRepository, STRATA_DIR, DB_FILE } from '../core/repo/index.js';
 import type { ObjectStore } from '../core/store/types.js';
 import { parseStoreUrl, type StoreUrl } from '../core/store/url.js';
+import { readBool } from '../core/config/registry.js';
 
 export const REPO_NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}$/;
 export const ANON_KEY = 'server.anonymous-read';
@@ -144,10 +145,8 @@ export class RepoHost {
   }
 
   anonymousRead(repo: Repository): boolean {
-    const v = repo.db.getConfig(ANON_KEY);
-    if (v === 'true') return true;
-    if (v === 'false') return false;
-    return this.opts.anonymousRead;
+    // Registry reading: yes/no, on/off, 1/0 mean what they say; an invalid value reads as false.
+    return readBool(repo.db, ANON_KEY) ?? this.opts.anonymousRead;
   }
 
   async close(): Promise<void> {

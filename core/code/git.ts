@@ -1,11 +1,13 @@
 /**
  * The code repository's state, read with isomorphic-git (no git binary needed): HEAD commit,
- * branch, origin URL and whether tracked files have uncommitted changes.
+ * branch, origin URL (without user info or secret parameters) and whether tracked files have
+ * uncommitted changes.
  */
 import * as fsp from 'node:fs/promises';
 import * as fs from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { CodeVersion } from '../model/index.js';
+import { redactUrl } from '../config/redact.js';
 
 /** The git work tree containing `dir`, or null. */
 export async function findGitRoot(dir: string): Promise<string | null> {
@@ -54,7 +56,9 @@ export async function readCodeState(dir: string, opts: CodeStateOptions = {}): P
     branch = null;
   }
   try {
-    remote = ((await g.getConfig({ fs, dir: root, path: 'remote.origin.url' })) as string | undefined) ?? null;
+    // Recorded in commits, runs and OpenLineage events: never with credentials in it.
+    const url = (await g.getConfig({ fs, dir: root, path: 'remote.origin.url' })) as string | undefined;
+    remote = typeof url === 'string' && url !== '' ? redactUrl(url) : null;
   } catch {
     remote = null;
   }

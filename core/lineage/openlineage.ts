@@ -9,6 +9,9 @@ import { randomFillSync } from 'node:crypto';
 import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { StrataError } from '../errors/index.js';
+import { redactText, redactUrl } from '../config/redact.js';
+import { checkValue, findKey, readString, type ConfigSource } from '../config/registry.js';
+import { credentialFor } from '../config/credentials.js';
 
 // ---------------------------------------------------------------- schema URLs
 
@@ -210,7 +213,7 @@ function buildDataset(d: DatasetRef, producer: string): OLDataset {
   if (d.version) facets.version = { _producer: producer, _schemaURL: FACET_SCHEMA_URLS.datasetVersion, datasetVersion: d.version };
   facets.datasetType = { _producer: producer, _schemaURL: FACET_SCHEMA_URLS.datasetType, ...datasetType(d.type) };
   Object.assign(facets, withProducer(d.facets, producer));
-  return { namespace: d.namespace, name: d.name, facets };
+  return { namespace: redactUrl(d.namespace), name: d.name, facets };
 }
 
 /** Build a spec-valid OpenLineage 2-0-2 RunEvent. Throws INVALID_ARGUMENT on a malformed input. */
@@ -229,12 +232,13 @@ export function buildRunEvent(input: BuildRunEventInput): RunEvent {
       _producer: producer,
       _schemaURL: FACET_SCHEMA_URLS.parent,
       run: { runId: p.runId },
-      job: { namespace: p.job.namespace, name: p.job.name },
-      ...(p.root ? { root: { run: { runId: p.root.runId }, job: { namespace: p.root.job.namespace, name: p.root.job.name } } } : {}),
+      job: { namespace: redactUrl(p.job.namespace), name: p.job.name },
+      ...(p.root ? { root: { run: { runId: p.root.runId }, job: { namespace: redactUrl(p.root.job.namespace), name: p.root.job.name } } } : {}),
     };
   }
   if (input.error !== undefined || input.eventType === 'FAIL') {
-    const e = typeof input.error === 'string' || input.error === undefined ? { message: input.error ?? 'stage failed' } : input.error;
+    const e0 = typeof input.error === 'string' || input.error === undefined ? { message: input.error ?? 'stage failed' } : input.error;
+    const e = { ...e0, message: redactText(e0.message), ...(e0.stackTrace ? { stackTrace: redactText(e0.stackTrace) } : {}) };
     runFacets.errorMessage = {
       _producer: producer,
       _schemaURL: FACET_SCHEMA_URLS.errorMessage,
@@ -250,8 +254,9 @@ export function buildRunEvent(input: BuildRunEventInput): RunEvent {
   const cl = input.codeLocation;
   if (cl) {
     need(cl.type && cl.url, 'codeLocation needs type and url');
-    const loc: Facet = { _producer: producer, _schemaURL: FACET_SCHEMA_URLS.sourceCodeLocation, type: cl.type, url: cl.url };
-    for (const k of ['repoUrl', 'path', 'version', 'tag', 'branch'] as const) if (cl[k]) loc[k] = cl[k];
+    // Git remotes may carry credentials (https://user:TOKEN@host/repo): events never do.
+    const loc: Facet = { _producer: producer, _schemaURL: FACET_SCHEMA_URLS.sourceCodeLocation, type: cl.type, url: redactUrl(cl.url) };
+    for (const k of ['repoUrl', 'path', 'version', 'tag', 'branch'] as const) if (cl[k]) loc[k] = k === 'repoUrl' ? redactUrl(cl[k]) : cl[k];
     jobFacets.sourceCodeLocation = loc;
   }
   jobFacets.jobType = {
@@ -267,7 +272,7 @@ export function buildRunEvent(input: BuildRunEventInput): RunEvent {
     eventType: input.eventType,
     eventTime: toIso(input.eventTime),
     run: { runId: input.runId.toLowerCase(), facets: runFacets },
-    job: { namespace: input.job.namespace, name: input.job.name, facets: jobFacets },
+    job: { namespace: redactUrl(input.job.namespace), name: input.job.name, facets: jobFacets },
     inputs: (input.inputs ?? []).map((d) => buildDataset(d, producer)),
     outputs: (input.outputs ?? []).map((d) => buildDataset(d, producer)),
     producer,
@@ -320,14 +325,6 @@ export interface HttpEmitterOptions {
   endpoint?: string;
 }
 
-function redactUrl(u: URL): string {
-  const c = new URL(u.href);
-  if (c.username || c.password) {
-    c.username = '***';
-    c.password = '';
-  }
-  return c.href;
-}
 
 /** POSTs each event as JSON, e.g. to Marquez: `new HttpEmitter('http://localhost:5000')`. */
 export class HttpEmitter implements Emitter {
@@ -347,11 +344,17 @@ export class HttpEmitter implements Emitter {
       throw new StrataError('CONFIG_INVALID', `OpenLineage URL must be http(s), got ${u.protocol}`);
     }
     if (u.pathname === '/' || u.pathname === '') u.pathname = '/' + (opts.endpoint ?? 'api/v1/lineage').replace(/^\/+/, '');
+    // fetch() refuses URLs with user info: it becomes Basic auth (unless an API key is given).
+    const user = decodeURIComponent(u.username);
+    const pass = decodeURIComponent(u.password);
+    u.username = '';
+    u.password = '';
     this.url = u.href;
-    this.target = redactUrl(u);
+    this.target = redactUrl(u.href);
     this.timeoutMs = opts.timeoutMs ?? 5000;
     this.headers = { 'content-type': 'application/json', accept: 'application/json', ...(opts.headers ?? {}) };
     if (opts.apiKey) this.headers.authorization = `Bearer ${opts.apiKey}`;
+    else if (user || pass) this.headers.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
   }
 
   async emit(event: RunEvent): Promise<void> {
@@ -381,6 +384,65 @@ export class HttpEmitter implements Emitter {
     }
     throw new Error(`HTTP ${res.status}${res.statusText ? ' ' + res.statusText : ''}${body ? `: ${body}` : ''}`);
   }
+}
+
+// ---------------------------------------------------------------- settings
+
+export interface OpenLineageSettings {
+  /** HTTP endpoint: OPENLINEAGE_URL, else config openlineage.url. */
+  url: string | null;
+  /** Path appended to a URL without one: OPENLINEAGE_ENDPOINT (default api/v1/lineage). */
+  endpoint?: string;
+  /** JSON-lines file: config openlineage.file. */
+  file: string | null;
+  /** OPENLINEAGE_NAMESPACE, else config openlineage.namespace; null: the caller's default. */
+  namespace: string | null;
+  /** OPENLINEAGE_API_KEY, else the credentials-file line matching the URL. Never from the repository config. */
+  apiKey?: string;
+  /** Problems to report (an ignored key in the repository config, an invalid value). Never contain the key. */
+  warnings: string[];
+}
+
+/**
+ * Where OpenLineage events go, as the OpenLineage clients read it: the environment
+ * (OPENLINEAGE_URL, OPENLINEAGE_ENDPOINT, OPENLINEAGE_API_KEY, OPENLINEAGE_NAMESPACE,
+ * OPENLINEAGE_DISABLED) over the repository config (openlineage.url/file/namespace); the API key
+ * from the environment or the user credentials file only. Never throws: OpenLineage is best
+ * effort, so invalid values become warnings.
+ */
+export function openLineageSettings(db: ConfigSource, env: NodeJS.ProcessEnv = process.env): OpenLineageSettings {
+  const warnings: string[] = [];
+  const read = (key: string): string | null => {
+    try {
+      return readString(db, key);
+    } catch (e) {
+      warnings.push(`OpenLineage: ${(e as Error).message} (${(e as StrataError).hint ?? ''}); ${key} is ignored`);
+      return null;
+    }
+  };
+  if (db.getConfig('openlineage.apiKey') !== null) {
+    warnings.push(`openlineage.apiKey in the repository config is ignored (secrets are not read from it); remove it with strata config unset openlineage.apiKey and ${findKey('openlineage.apiKey')!.setInstead}`);
+  }
+  if (/^(1|true|yes|on)$/i.test(env.OPENLINEAGE_DISABLED ?? '')) return { url: null, file: null, namespace: read('openlineage.namespace'), warnings };
+  let url = read('openlineage.url');
+  const envUrl = env.OPENLINEAGE_URL?.trim();
+  if (envUrl) {
+    const def = findKey('openlineage.url')!;
+    const r = checkValue(def, envUrl);
+    // Credentials in the environment's URL are the user's choice (they are not stored); anything else invalid is skipped.
+    if (r.ok || /^https?:\/\//i.test(envUrl)) url = envUrl;
+    else warnings.push(`OpenLineage: OPENLINEAGE_URL ${JSON.stringify(redactUrl(envUrl))} is not an http(s) URL; ignored`);
+  }
+  const envNs = env.OPENLINEAGE_NAMESPACE?.trim();
+  const namespace = envNs ? envNs : read('openlineage.namespace');
+  let apiKey = env.OPENLINEAGE_API_KEY || undefined;
+  if (!apiKey && url) {
+    const c = credentialFor(url, env);
+    apiKey = c.secret;
+    warnings.push(...c.warnings);
+  }
+  const endpoint = env.OPENLINEAGE_ENDPOINT?.trim() || undefined;
+  return { url, ...(endpoint ? { endpoint } : {}), file: read('openlineage.file'), namespace, ...(apiKey ? { apiKey } : {}), warnings };
 }
 
 /**

@@ -8,6 +8,7 @@ import { withWriteRepo, type OpContext } from './context.js';
 import { syncGitignore } from './gitignore.js';
 import type { Repository } from '../repo/index.js';
 import type { IndexRow } from '../meta/db.js';
+import { readList } from '../config/registry.js';
 
 export interface AddOptions {
   paths: string[];
@@ -76,8 +77,7 @@ export async function stagePaths(repo: Repository, ctx: OpContext, paths: string
   }
   // In a partial checkout (strata pull/clone -- PATH) files outside the checked-out paths were
   // never downloaded: their absence is not a deletion.
-  const sparseRaw = repo.db.getConfig('core.sparse');
-  const sparse = sparseRaw ? (JSON.parse(sparseRaw) as string[]) : null;
+  const sparse = readList(repo.db, 'core.sparse');
   const gone: string[] = [];
   for (const p of index.keys()) {
     if (!roots.some((r) => isUnder(p, r)) || view.files.has(p)) continue;

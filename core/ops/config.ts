@@ -1,17 +1,9 @@
 import { StrataError } from '../errors/index.js';
+import { CONFIG_KEYS, displayValue, findKey, storedProblem, unknownKeyError, validateSet } from '../config/registry.js';
 import { withRepo, withWriteRepo, type OpContext } from './context.js';
 
-/** Keys strata itself reads (others are allowed, for tools and users, but listed as custom). */
-export const KNOWN_KEYS: Record<string, string> = {
-  'user.name': 'author name for commits and runs',
-  'user.email': 'author email for commits and runs',
-  'core.fsync': 'true (default) or false: fsync objects before they are referenced',
-  'openlineage.url': 'HTTP endpoint receiving OpenLineage run events (e.g. http://marquez:5000/api/v1/lineage)',
-  'openlineage.file': 'JSON-lines file receiving OpenLineage run events',
-  'openlineage.namespace': 'job namespace for OpenLineage events (default: strata://<project folder>)',
-  'openlineage.apiKey': 'bearer token sent to openlineage.url',
-  'remote.default': 'remote used by push/pull/fetch when none is named',
-};
+/** Key → description, from the registry (for help texts). */
+export const KNOWN_KEYS: Record<string, string> = Object.fromEntries(CONFIG_KEYS.map((d) => [d.key, d.description]));
 
 const KEY_RE = /^[a-z][a-z0-9-]*(\.[A-Za-z0-9_-]+)+$/;
 
@@ -19,35 +11,64 @@ function checkKey(key: string): void {
   if (!KEY_RE.test(key)) throw new StrataError('INVALID_ARGUMENT', `invalid config key ${JSON.stringify(key)}`, { hint: 'keys look like section.name, e.g. user.name' });
 }
 
-function checkValue(key: string, value: string): void {
-  if (key === 'core.fsync' && value !== 'true' && value !== 'false') {
-    throw new StrataError('CONFIG_INVALID', `core.fsync must be true or false, not ${JSON.stringify(value)}`, { hint: 'strata config set core.fsync true' });
-  }
-  if (key === 'openlineage.url' && !/^https?:\/\//.test(value)) {
-    throw new StrataError('CONFIG_INVALID', `openlineage.url must be an http(s) URL`, { hint: 'e.g. strata config set openlineage.url http://localhost:5000/api/v1/lineage' });
-  }
+export interface ConfigEntry {
+  key: string;
+  value: string;
+  known: boolean;
 }
 
+/** Warnings about stored values that are invalid, or that Strata ignores (a secret kept in the repository config). */
+function storedWarnings(rows: Array<{ key: string; value: string }>): string[] {
+  const out: string[] = [];
+  for (const r of rows) {
+    const problem = storedProblem(r.key, r.value);
+    if (problem) out.push(problem);
+    const def = findKey(r.key);
+    if (def?.settable === 'secret') out.push(`${r.key} in the repository config is ignored (secrets are not read from it); remove it with strata config unset ${r.key} and ${def.setInstead}`);
+  }
+  return out;
+}
+
+/** The stored value of `key` (a secret's is masked), or null. An unknown key that is not stored is CONFIG_INVALID. */
 export async function configGet(ctx: OpContext, key: string): Promise<string | null> {
   checkKey(key);
-  return withRepo(ctx, async (repo) => repo.db.getConfig(key));
+  return withRepo(ctx, async (repo) => {
+    const v = repo.db.getConfig(key);
+    if (v === null && !findKey(key)) throw unknownKeyError(key);
+    return v === null ? null : displayValue(key, v);
+  });
 }
 
-export async function configSet(ctx: OpContext, key: string, value: string): Promise<void> {
+/** Set a key after validating it against the registry; returns the stored (normalised) value. */
+export async function configSet(ctx: OpContext, key: string, value: string): Promise<string> {
   checkKey(key);
-  checkValue(key, value);
-  await withWriteRepo(ctx, 'config', async (repo) => repo.db.setConfig(key, value));
+  const stored = validateSet(key, value);
+  await withWriteRepo(ctx, 'config', async (repo) => repo.db.setConfig(key, stored));
+  return stored;
 }
 
+/** Remove a key (any stored key may be removed, so values left by older versions can be cleaned up). */
 export async function configUnset(ctx: OpContext, key: string): Promise<boolean> {
   checkKey(key);
   return withWriteRepo(ctx, 'config', async (repo) => {
     const had = repo.db.getConfig(key) !== null;
+    if (!had && !findKey(key)) throw unknownKeyError(key);
     repo.db.setConfig(key, null);
     return had;
   });
 }
 
-export async function configList(ctx: OpContext): Promise<Array<{ key: string; value: string; known: boolean }>> {
-  return withRepo(ctx, async (repo) => repo.db.listConfig().map((r) => ({ ...r, known: r.key in KNOWN_KEYS })));
+export async function configList(ctx: OpContext): Promise<ConfigEntry[]> {
+  return withRepo(ctx, async (repo) => repo.db.listConfig().map((r) => ({ key: r.key, value: displayValue(r.key, r.value), known: findKey(r.key) !== undefined })));
+}
+
+/** configList plus warnings about stored values that are ignored. */
+export async function configListWithWarnings(ctx: OpContext): Promise<{ entries: ConfigEntry[]; warnings: string[] }> {
+  return withRepo(ctx, async (repo) => {
+    const rows = repo.db.listConfig();
+    return {
+      entries: rows.map((r) => ({ key: r.key, value: displayValue(r.key, r.value), known: findKey(r.key) !== undefined })),
+      warnings: storedWarnings(rows),
+    };
+  });
 }

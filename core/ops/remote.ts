@@ -1,5 +1,6 @@
 /** strata remote add | list | remove | set-url: remote settings in the repository config. */
 import { StrataError } from '../errors/index.js';
+import { hasUrlSecrets, redactUrl } from '../config/redact.js';
 import { REMOTES } from '../repo/refs.js';
 import { checkRemoteName, deleteRemoteConfig, getRemote, listRemotes, normalizeRemoteUrl, parseRemoteUrl, writeRemote, type RemoteConfig } from '../remote/config.js';
 import { withRepo, withWriteRepo, type OpContext } from './context.js';
@@ -27,6 +28,17 @@ function checkSettings(url: string, s: RemoteSettings): void {
       throw new StrataError('INVALID_ARGUMENT', `invalid --endpoint ${JSON.stringify(s.endpoint)}`, { hint: 'use a URL such as http://localhost:9000 or https://s3.example.com' });
     }
     if (e.protocol !== 'http:' && e.protocol !== 'https:') throw new StrataError('INVALID_ARGUMENT', `--endpoint must be http:// or https://, not ${e.protocol}`);
+    if (hasUrlSecrets(s.endpoint) || /[\s\u0000-\u001f\u007f]/.test(s.endpoint) || s.endpoint.length > 2048) {
+      throw new StrataError('INVALID_ARGUMENT', `invalid --endpoint ${JSON.stringify(redactUrl(s.endpoint))}: no credentials, spaces or control characters, at most 2048 characters`, {
+        hint: 'S3 credentials come from the standard AWS chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE or --profile), never from the URL',
+      });
+    }
+  }
+  if (s.region !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(s.region)) {
+    throw new StrataError('INVALID_ARGUMENT', `invalid --region ${JSON.stringify(s.region.slice(0, 80))}`, { hint: 'e.g. --region us-east-1 (letters, digits, "-" and "_")' });
+  }
+  if (s.profile !== undefined && !/^[A-Za-z0-9_.@+-]{1,128}$/.test(s.profile)) {
+    throw new StrataError('INVALID_ARGUMENT', `invalid --profile ${JSON.stringify(s.profile.slice(0, 80))}`, { hint: 'a profile name from ~/.aws/config (letters, digits, ".", "_", "-", "@", "+")' });
   }
 }
 

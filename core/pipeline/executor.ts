@@ -20,6 +20,7 @@ import {
   buildRunEvent,
   emitSafely,
   emitterFor,
+  openLineageSettings,
   strataProducer,
   uuidv7,
   type CodeLocation,
@@ -309,7 +310,7 @@ export class StageRunner {
     private readonly opts: { stdin?: 'inherit' | 'ignore' } = {},
   ) {
     this.hasher = new WorkspaceHasher(repo);
-    this.namespace = repo.db.getConfig('openlineage.namespace') ?? `strata://${basename(repo.root)}`;
+    this.namespace = openLineageSettings(repo.db).namespace ?? `strata://${basename(repo.root)}`;
     this.producer = strataProducer(strataVersion());
   }
 
@@ -345,11 +346,11 @@ export class StageRunner {
   private emitters(): Emitter[] {
     if (this.emittersCache) return this.emittersCache;
     const list: Emitter[] = [];
-    const url = this.repo.db.getConfig('openlineage.url');
-    const file = this.repo.db.getConfig('openlineage.file');
-    const apiKey = this.repo.db.getConfig('openlineage.apiKey') ?? undefined;
+    const ol = openLineageSettings(this.repo.db);
+    for (const w of ol.warnings) this.warn(w);
+    const { url, file, apiKey } = ol;
     try {
-      if (url) list.push(emitterFor(url, { apiKey }));
+      if (url) list.push(emitterFor(url, { apiKey, endpoint: ol.endpoint }));
     } catch (e) {
       this.warn(`OpenLineage: ${(e as Error).message}; no events sent to openlineage.url`);
     }

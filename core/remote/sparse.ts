@@ -22,18 +22,13 @@ import type { Repository } from '../repo/index.js';
 import { flattenTree, sameEntry } from '../repo/tree.js';
 import { computeStatus, materialize, rootsOf, type ProgressSink } from '../repo/worktree.js';
 import { checkStoredPath, isUnder, outermost } from '../workspace/paths.js';
+import { readList } from '../config/registry.js';
 
 export const SPARSE_KEY = 'core.sparse';
 
 export function getSparse(db: MetaDb): string[] | null {
-  const raw = db.getConfig(SPARSE_KEY);
-  if (!raw) return null;
-  try {
-    const v = JSON.parse(raw) as unknown;
-    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : null;
-  } catch {
-    return null;
-  }
+  const v = readList(db, SPARSE_KEY);
+  return v;
 }
 
 /** Normalise user paths for a partial checkout: repository-relative, no '.', '..', or leading '/'. */

@@ -21,6 +21,7 @@ import {
   type Tree,
 } from '../model/index.js';
 import { WriteLock } from './lock.js';
+import { readBool, readString } from '../config/registry.js';
 
 export const STRATA_DIR = '.strata';
 export const DB_FILE = 'strata.db';
@@ -85,8 +86,7 @@ export class Repository {
     await initHash();
     const dir = join(root, STRATA_DIR);
     const db = MetaDb.open(join(dir, DB_FILE), { readonly: opts.readonly, create: opts.create });
-    const fsyncCfg = db.getConfig('core.fsync');
-    const store = new LocalStore(join(dir, 'objects'), { fsync: fsyncCfg !== 'false' });
+    const store = new LocalStore(join(dir, 'objects'), { fsync: readBool(db, 'core.fsync') !== false });
     return new Repository(root, db, store, opts.objects ?? null);
   }
 
@@ -191,9 +191,9 @@ export class Repository {
 
   /** Who is committing: config user.name/user.email, else git's, else the OS user. */
   async author(): Promise<Person> {
-    const name = this.db.getConfig('user.name') ?? process.env.STRATA_AUTHOR_NAME ?? (await gitUserConfig('name')) ?? userInfo().username;
+    const name = readString(this.db, 'user.name') ?? process.env.STRATA_AUTHOR_NAME ?? (await gitUserConfig('name')) ?? userInfo().username;
     const email =
-      this.db.getConfig('user.email') ?? process.env.STRATA_AUTHOR_EMAIL ?? (await gitUserConfig('email')) ?? `${userInfo().username}@localhost`;
+      readString(this.db, 'user.email') ?? process.env.STRATA_AUTHOR_EMAIL ?? (await gitUserConfig('email')) ?? `${userInfo().username}@localhost`;
     return { name, email };
   }
 }

@@ -15,6 +15,7 @@ import { cachedId, RACY_MS, scanRoots, type WorkFile } from '../workspace/scan.j
 import { mapLimit } from '../store/local/index.js';
 import type { Repository } from './index.js';
 import { diffFlat, flattenTree, sameEntry, type Change, type Flat } from './tree.js';
+import { readList } from '../config/registry.js';
 
 export interface ProgressSink {
   (p: { phase: string; done: number; total: number; bytes: number; totalBytes?: number }): void;
@@ -133,8 +134,7 @@ export async function computeStatus(repo: Repository, opts: { paths?: string[]; 
   const unstaged: Change[] = [];
   const untracked: string[] = [];
   // Partial checkout (strata pull/clone -- PATH): files outside the sparse paths may be absent.
-  const sparseRaw = repo.db.getConfig('core.sparse');
-  const sparse = sparseRaw ? (JSON.parse(sparseRaw) as string[]) : null;
+  const sparse = readList(repo.db, 'core.sparse');
   for (const [p, r] of index) {
     if (under && !under(p)) continue;
     const v = work.get(p);

@@ -12,11 +12,27 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StrataError } from '../errors/index.js';
+import { redactUrl } from '../config/redact.js';
 
 export type StoreUrl = { kind: 's3'; bucket: string; prefix: string } | { kind: 'local'; path: string };
 
 /** S3 bucket naming rules (the subset every S3-compatible server accepts). */
 const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/**
+ * S3 general-purpose bucket naming rules: 3-63 characters of lowercase letters, digits, dots and
+ * hyphens, starting and ending with a letter or digit; no '..', '.-' or '-.'; not an IPv4 address;
+ * none of the reserved prefixes (xn--, sthree-, amzn-s3-demo-) or suffixes (-s3alias, --ol-s3,
+ * .mrap, --x-s3, --table-s3).
+ */
+export function isValidBucketName(bucket: string): boolean {
+  if (!BUCKET_RE.test(bucket)) return false;
+  if (bucket.includes('..') || bucket.includes('.-') || bucket.includes('-.')) return false;
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(bucket)) return false;
+  if (/^(xn--|sthree-|amzn-s3-demo-)/.test(bucket)) return false;
+  if (/(-s3alias|--ol-s3|\.mrap|--x-s3|--table-s3)$/.test(bucket)) return false;
+  return true;
+}
 
 export function parseStoreUrl(url: string, cwd: string = process.cwd()): StoreUrl {
   const raw = url.trim();
@@ -31,13 +47,13 @@ export function parseStoreUrl(url: string, cwd: string = process.cwd()): StoreUr
       const slash = rest.indexOf('/');
       const bucket = slash < 0 ? rest : rest.slice(0, slash);
       const prefix = normalizePrefix(slash < 0 ? '' : rest.slice(slash + 1));
-      if (!BUCKET_RE.test(bucket) || bucket.includes('..')) {
-        throw new StrataError('INVALID_ARGUMENT', `invalid S3 bucket name ${JSON.stringify(bucket)} in ${url}`, {
-          hint: 'bucket names are 3-63 characters of lowercase letters, digits, dots and hyphens: s3://my-bucket/optional/prefix',
+      if (!isValidBucketName(bucket)) {
+        throw new StrataError('INVALID_ARGUMENT', `invalid S3 bucket name ${JSON.stringify(bucket.slice(bucket.lastIndexOf('@') + 1))} in ${redactUrl(url)}`, {
+          hint: 'bucket names are 3-63 characters of lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit, not an IP address: s3://my-bucket/optional/prefix',
         });
       }
       if (prefix.split('/').some((seg) => seg === '.' || seg === '..')) {
-        throw new StrataError('INVALID_ARGUMENT', `invalid S3 prefix in ${url}: '.' and '..' segments are not allowed`);
+        throw new StrataError('INVALID_ARGUMENT', `invalid S3 prefix in ${redactUrl(url)}: '.' and '..' segments are not allowed`);
       }
       return { kind: 's3', bucket, prefix };
     }
@@ -46,7 +62,7 @@ export function parseStoreUrl(url: string, cwd: string = process.cwd()): StoreUr
       try {
         path = fileURLToPath(raw);
       } catch (e) {
-        throw new StrataError('INVALID_ARGUMENT', `invalid file URL ${url}: ${(e as Error).message}`, {
+        throw new StrataError('INVALID_ARGUMENT', `invalid file URL ${redactUrl(url)}: ${(e as Error).message}`, {
           hint: 'use file:///absolute/path (three slashes) or a plain path',
           cause: e,
         });
@@ -54,7 +70,7 @@ export function parseStoreUrl(url: string, cwd: string = process.cwd()): StoreUr
       return { kind: 'local', path };
     }
     default:
-      throw new StrataError('REMOTE_UNSUPPORTED', `unsupported store URL scheme ${scheme[1]}:// in ${url}`, {
+      throw new StrataError('REMOTE_UNSUPPORTED', `unsupported store URL scheme ${scheme[1]}:// in ${redactUrl(url)}`, {
         hint: 'supported: s3://bucket/prefix, file:///path, or a plain directory path',
       });
   }

@@ -1,0 +1,289 @@
+/**
+ * The configuration registry: every key Strata reads, with its type, default, validation, meaning
+ * and who may set it. `strata config set` validates through it (unknown keys are refused with a
+ * "did you mean"), and readers go through `readBool` / `readString` / `readList`, which turn a stored
+ * value that is not valid (written by hand or by an older version) into a clear CONFIG_INVALID
+ * naming the key and `strata config unset KEY` — never an internal error.
+ *
+ * Who sets a key:
+ * - `user`: `strata config set`.
+ * - `internal`: Strata itself (`strata remote`, partial clone); `config set` refuses and names the
+ *   command that does it.
+ * - `secret`: never kept in the repository config (it travels with copies and backups); `config
+ *   set` refuses and names the environment variable / credentials file to use instead.
+ *
+ * Booleans accept git's spellings, each meaning what it says: true/yes/on/1 and false/no/off/0
+ * (any case); they are stored as `true` / `false`. An access-control key whose stored value is not
+ * valid reads as `false`, so a bad value can never widen access (`invalidReadsAs`).
+ */
+import { StrataError } from '../errors/index.js';
+import { hasUrlSecrets, redactUrl } from './redact.js';
+
+export type ConfigType = 'bool' | 'string' | 'email' | 'url' | 'path' | 'remote-name' | 'json-list' | 'enum' | 'secret';
+
+export interface KeyDef {
+  /** The key, or a pattern with `<name>` standing for a remote name: `remote.<name>.url`. */
+  key: string;
+  type: ConfigType;
+  /** What a reader gets when the key is unset (documented; `null`: no default / see description). */
+  default: boolean | string | null;
+  description: string;
+  settable: 'user' | 'internal' | 'secret';
+  /** For internal and secret keys: where the value comes from instead. */
+  setInstead?: string;
+  /** Allowed values (enum). */
+  values?: readonly string[];
+  /**
+   * What a stored value that is not valid reads as, for keys where failing would lock the user out
+   * (every command reads it) or where the safe side is obvious: false for access control, true
+   * for durability. Unset: an invalid stored value is CONFIG_INVALID.
+   */
+  invalidReadsAs?: boolean;
+}
+
+/** A remote's name (also the `<name>` part of remote.<name>.* keys). */
+export const REMOTE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+const OL_KEY_INSTEAD =
+  'set OPENLINEAGE_API_KEY in the environment, or add the line "<openlineage url> <api key>" to the user credentials file $XDG_CONFIG_HOME/strata/credentials (default ~/.config/strata/credentials, chmod 600)';
+const REMOTE_INSTEAD = 'strata remote add NAME URL [--endpoint URL --region R --profile P --path-style|--virtual-host], or strata remote set-url NAME URL [...]';
+
+export const CONFIG_KEYS: readonly KeyDef[] = [
+  { key: 'user.name', type: 'string', default: null, settable: 'user', description: 'author name for commits and runs (unset: STRATA_AUTHOR_NAME, git user.name, the OS user)' },
+  { key: 'user.email', type: 'email', default: null, settable: 'user', description: 'author email for commits and runs (unset: STRATA_AUTHOR_EMAIL, git user.email, USER@localhost)' },
+  { key: 'core.fsync', type: 'bool', default: true, settable: 'user', invalidReadsAs: true, description: 'fsync objects before they are referenced' },
+  { key: 'core.sparse', type: 'json-list', default: null, settable: 'internal', setInstead: 'strata clone/pull URL -- PATH... sets it (a partial checkout)', description: 'paths of a partial checkout (JSON list)' },
+  { key: 'remote.default', type: 'remote-name', default: null, settable: 'user', description: 'remote used when none is named, by push, fetch, pull, checkout --for and reproduce (unset: origin, else the only remote)' },
+  { key: 'remote.<name>.url', type: 'string', default: null, settable: 'internal', setInstead: REMOTE_INSTEAD, description: "a remote's URL" },
+  { key: 'remote.<name>.endpoint', type: 'string', default: null, settable: 'internal', setInstead: REMOTE_INSTEAD, description: 'S3-compatible endpoint of an s3:// remote' },
+  { key: 'remote.<name>.region', type: 'string', default: null, settable: 'internal', setInstead: REMOTE_INSTEAD, description: 'region of an s3:// remote' },
+  { key: 'remote.<name>.profile', type: 'string', default: null, settable: 'internal', setInstead: REMOTE_INSTEAD, description: 'AWS shared-config profile of an s3:// remote' },
+  { key: 'remote.<name>.pathStyle', type: 'bool', default: null, settable: 'internal', setInstead: REMOTE_INSTEAD, description: 'path-style addressing of an s3:// remote (unset: path-style with a custom endpoint)' },
+  { key: 'remote.<name>.conditionalWrites', type: 'enum', values: ['enforced', 'not-enforced'], default: null, settable: 'internal', setInstead: 'strata push probes and caches it; strata remote set-url forgets it', description: "cached probe: whether the remote enforces conditional writes" },
+  { key: 'openlineage.url', type: 'url', default: null, settable: 'user', description: 'HTTP endpoint receiving OpenLineage run events, e.g. http://marquez:5000/api/v1/lineage (OPENLINEAGE_URL overrides)' },
+  { key: 'openlineage.file', type: 'path', default: null, settable: 'user', description: 'JSON-lines file receiving OpenLineage run events (relative to the project root, or a file: URL)' },
+  { key: 'openlineage.namespace', type: 'string', default: null, settable: 'user', description: 'job and dataset namespace of OpenLineage events (default strata://<project folder>; OPENLINEAGE_NAMESPACE overrides)' },
+  { key: 'openlineage.apiKey', type: 'secret', default: null, settable: 'secret', setInstead: OL_KEY_INSTEAD, description: 'never in the repository config: OPENLINEAGE_API_KEY, or the credentials file' },
+  { key: 'server.anonymous-read', type: 'bool', default: null, settable: 'user', invalidReadsAs: false, description: "whether strata serve lets callers without a token read this repository (unset: the server's --anonymous-read default)" },
+];
+
+function patternMatch(pattern: string, key: string): boolean {
+  if (!pattern.includes('<name>')) return pattern === key;
+  const [pre, post] = pattern.split('<name>') as [string, string];
+  if (!key.startsWith(pre) || !key.endsWith(post) || key.length <= pre.length + post.length) return false;
+  return REMOTE_NAME_RE.test(key.slice(pre.length, key.length - post.length));
+}
+
+/** The registry entry for `key`, or undefined when Strata does not know it. */
+export function findKey(key: string): KeyDef | undefined {
+  return CONFIG_KEYS.find((d) => patternMatch(d.key, key));
+}
+
+function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0]!;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = prev[j]!;
+      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return prev[b.length]!;
+}
+
+/** Known keys close to `key` (best first), for "did you mean". */
+export function suggestKeys(key: string): string[] {
+  const lower = key.toLowerCase();
+  const candidates = CONFIG_KEYS.filter((d) => d.settable !== 'internal').map((d) => {
+    if (!d.key.includes('<name>')) return d.key;
+    // Offer the pattern with the user's remote name when the key has one.
+    const m = /^remote\.([^.]+)\./.exec(key);
+    return m && REMOTE_NAME_RE.test(m[1]!) ? d.key.replace('<name>', m[1]!) : d.key;
+  });
+  const scored = candidates
+    .map((c) => ({ c, d: editDistance(lower, c.toLowerCase()) }))
+    .filter(({ c, d }) => d <= Math.max(2, Math.floor(c.length / 4)) || c.toLowerCase() === lower);
+  scored.sort((x, y) => x.d - y.d);
+  if (scored.length) return scored.map((s) => s.c).slice(0, 3);
+  // Same section, or the same name under another section (openlineage.nmespace, foo.fsync).
+  const [section] = key.split('.');
+  const name = key.slice(key.indexOf('.') + 1);
+  return candidates.filter((c) => c.startsWith(section + '.') || c.endsWith('.' + name)).slice(0, 4);
+}
+
+export function unknownKeyError(key: string): StrataError {
+  const near = suggestKeys(key);
+  return new StrataError('CONFIG_INVALID', `unknown config key ${JSON.stringify(key)}${near.length ? `; did you mean ${near.join(', ')}?` : ''}`, {
+    hint: 'strata config --help lists the keys (docs/cli.md, "strata config")',
+  });
+}
+
+const BOOL_TRUE = ['true', 'yes', 'on', '1'];
+const BOOL_FALSE = ['false', 'no', 'off', '0'];
+const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/** A value for messages: quoted, escaped and cut short. */
+function show(v: string): string {
+  return JSON.stringify(v.length > 80 ? v.slice(0, 80) + '…' : v);
+}
+
+/** The error text for an invalid value of `def`, or null when `raw` is valid. Returns the stored form. */
+export function checkValue(def: KeyDef, raw: string): { ok: true; value: string } | { ok: false; why: string; example: string } {
+  const nonEmptyText = (max: number): string | null => {
+    if (raw.trim() === '') return 'it is empty';
+    if (CONTROL_RE.test(raw)) return 'it contains control characters (newline, tab, ...)';
+    if (raw !== raw.trim()) return 'it starts or ends with spaces';
+    if (raw.length > max) return `it is longer than ${max} characters`;
+    return null;
+  };
+  switch (def.type) {
+    case 'bool': {
+      const l = raw.trim().toLowerCase();
+      if (BOOL_TRUE.includes(l)) return { ok: true, value: 'true' };
+      if (BOOL_FALSE.includes(l)) return { ok: true, value: 'false' };
+      return { ok: false, why: 'it must be true or false (also accepted: yes/no, on/off, 1/0)', example: 'true' };
+    }
+    case 'string': {
+      const why = nonEmptyText(1024);
+      if (why) return { ok: false, why, example: def.key === 'user.name' ? '"Ada Lovelace"' : 'fraud-team' };
+      if (def.key === 'user.name' && /[<>]/.test(raw)) return { ok: false, why: 'a name cannot contain < or >', example: '"Ada Lovelace"' };
+      if (hasUrlSecrets(raw)) return { ok: false, why: 'it contains credentials (user:password@ or a token parameter), which must not be stored', example: 'fraud-team' };
+      return { ok: true, value: raw };
+    }
+    case 'email': {
+      const why = nonEmptyText(254);
+      if (why) return { ok: false, why, example: 'ada@example.com' };
+      if (!/^[^\s<>@]+@[^\s<>@]+$/.test(raw)) return { ok: false, why: 'it is not an email address (name@domain)', example: 'ada@example.com' };
+      return { ok: true, value: raw };
+    }
+    case 'url': {
+      const why = nonEmptyText(2048);
+      const example = 'http://localhost:5000/api/v1/lineage';
+      if (why) return { ok: false, why, example };
+      if (/\s/.test(raw)) return { ok: false, why: 'it contains spaces', example };
+      let u: URL;
+      try {
+        u = new URL(raw);
+      } catch {
+        return { ok: false, why: 'it is not a URL', example };
+      }
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') return { ok: false, why: `it must be an http(s) URL, not ${u.protocol}`, example };
+      if (!u.hostname) return { ok: false, why: 'it has no host', example };
+      if (hasUrlSecrets(raw)) return { ok: false, why: 'it contains credentials (user:password@ or a token parameter); ' + OL_KEY_INSTEAD, example };
+      return { ok: true, value: raw };
+    }
+    case 'path': {
+      const why = nonEmptyText(4096);
+      if (why) return { ok: false, why, example: 'lineage-events.jsonl' };
+      const p = raw.replace(/^file:\/\//i, '').replace(/\\/g, '/');
+      if (p.split('/').some((s) => s === '.strata' || s === '.git')) return { ok: false, why: 'it points inside .strata or .git', example: 'lineage-events.jsonl' };
+      if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(raw) && !/^file:\/\//i.test(raw)) return { ok: false, why: 'only a path or a file:// URL is allowed', example: 'lineage-events.jsonl' };
+      return { ok: true, value: raw };
+    }
+    case 'remote-name':
+      if (!REMOTE_NAME_RE.test(raw) || raw.endsWith('.lock') || raw.includes('..')) return { ok: false, why: 'it is not a remote name (letters, digits, ".", "_", "-")', example: 'origin' };
+      return { ok: true, value: raw };
+    case 'json-list': {
+      let v: unknown;
+      try {
+        v = JSON.parse(raw);
+      } catch {
+        return { ok: false, why: 'it is not JSON', example: '["data/raw"]' };
+      }
+      if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) return { ok: false, why: 'it is not a JSON list of strings', example: '["data/raw"]' };
+      return { ok: true, value: raw };
+    }
+    case 'enum':
+      if (!def.values!.includes(raw)) return { ok: false, why: `it must be one of ${def.values!.join(', ')}`, example: def.values![0]! };
+      return { ok: true, value: raw };
+    case 'secret':
+      return { ok: true, value: raw };
+  }
+}
+
+/**
+ * Validate `strata config set KEY VALUE`: returns the value to store (booleans normalised), or
+ * throws CONFIG_INVALID (unknown key, a key users may not set, an invalid value).
+ */
+export function validateSet(key: string, value: string): string {
+  const def = findKey(key);
+  if (!def) throw unknownKeyError(key);
+  if (def.settable === 'secret') {
+    throw new StrataError('CONFIG_INVALID', `${key} is a secret and is not kept in the repository config (it travels with copies and backups)`, { hint: def.setInstead });
+  }
+  if (def.settable === 'internal') {
+    throw new StrataError('CONFIG_INVALID', `${key} is set by Strata itself, not by strata config set`, { hint: def.setInstead });
+  }
+  const r = checkValue(def, value);
+  if (!r.ok) {
+    throw new StrataError('CONFIG_INVALID', `invalid value ${def.type === 'url' ? show(redactUrl(value)) : show(value)} for ${key}: ${r.why}`, { hint: `e.g. strata config set ${key} ${r.example}` });
+  }
+  return r.value;
+}
+
+/** What readers need of a metadata store. */
+export interface ConfigSource {
+  getConfig(key: string): string | null;
+}
+
+function storedInvalid(key: string, raw: string, why: string): StrataError {
+  const def = findKey(key);
+  const shown = def?.type === 'secret' ? '' : ` ${show(redactUrl(raw))}`;
+  return new StrataError('CONFIG_INVALID', `the repository config holds an invalid value${shown} for ${key}: ${why}`, {
+    hint: `remove it with strata config unset ${key}${def?.settable === 'user' ? `, or set a valid one with strata config set ${key} VALUE` : ''}`,
+  });
+}
+
+function defOf(key: string): KeyDef {
+  const def = findKey(key);
+  if (!def) throw new StrataError('INTERNAL', `config key ${key} is not in the registry`);
+  return def;
+}
+
+/** A boolean key: stored value, else the registry default (null when it has none). */
+export function readBool(db: ConfigSource, key: string): boolean | null {
+  const def = defOf(key);
+  const raw = db.getConfig(key);
+  if (raw === null) return typeof def.default === 'boolean' ? def.default : null;
+  const r = checkValue(def, raw);
+  if (r.ok) return r.value === 'true';
+  if (def.invalidReadsAs !== undefined) return def.invalidReadsAs;
+  throw storedInvalid(key, raw, r.why);
+}
+
+/** A text key (string, email, url, path, remote name, enum): the stored value, validated. */
+export function readString(db: ConfigSource, key: string): string | null {
+  const def = defOf(key);
+  const raw = db.getConfig(key);
+  if (raw === null) return typeof def.default === 'string' ? def.default : null;
+  const r = checkValue(def, raw);
+  if (!r.ok) throw storedInvalid(key, raw, r.why);
+  return r.value;
+}
+
+/** A JSON-list key. */
+export function readList(db: ConfigSource, key: string): string[] | null {
+  const def = defOf(key);
+  const raw = db.getConfig(key);
+  if (raw === null) return null;
+  const r = checkValue(def, raw);
+  if (!r.ok) throw storedInvalid(key, raw, r.why);
+  return JSON.parse(raw) as string[];
+}
+
+/** Why a stored value of a known key is not valid (for `config list` warnings), or null. */
+export function storedProblem(key: string, value: string): string | null {
+  const def = findKey(key);
+  if (!def || def.type === 'secret') return null;
+  const r = checkValue(def, value);
+  if (r.ok) return null;
+  const reads = def.invalidReadsAs !== undefined ? ` (read as ${def.invalidReadsAs})` : '';
+  return `${key} holds an invalid value ${show(redactUrl(value))}: ${r.why}${reads}; fix it with strata config unset ${key}`;
+}
+
+/** Mask a secret key's value for display. */
+export function displayValue(key: string, value: string): string {
+  return findKey(key)?.type === 'secret' ? '(hidden; ignored: not read from the repository config)' : value;
+}
