@@ -53,7 +53,7 @@ export function parseStoreUrl(url: string, cwd: string = process.cwd()): StoreUr
         });
       }
       if (prefix.split('/').some((seg) => seg === '.' || seg === '..')) {
-        throw new StrataError('INVALID_ARGUMENT', `invalid S3 prefix in ${redactUrl(url)}: '.' and '..' segments are not allowed`);
+        throw new StrataError('INVALID_ARGUMENT', `invalid S3 prefix in ${redactUrl(url)}: '.' and '..' segments are not allowed`, { hint: 'use s3://bucket/a/b without . or .. in the prefix' });
       }
       return { kind: 's3', bucket, prefix };
     }
