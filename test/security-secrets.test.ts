@@ -18,6 +18,7 @@ import * as zlib from 'node:zlib';
 import { strata, tempDir, writeFiles, type RunResult } from './helpers/cli.js';
 import { git, gitProject } from './helpers/fraud.js';
 import { EXIT_CODES } from '../core/errors/index.js';
+import { redactText, redactUrl } from '../core/config/redact.js';
 
 const TOKEN = 's3cr3tTOKEN';
 const SIG = 'SIGs3cr3t9f8e7d';
@@ -204,5 +205,34 @@ describe('no secret in a permanent record', () => {
       assert.equal(e.job.namespace, 'team-env');
       assert.equal(x.headers.authorization, `Bearer ${OL_KEY}`);
     }
+  });
+
+  it('the redaction rule, case by case', () => {
+    const cases: Array<[string, string]> = [
+      ['https://alice:s3cr3tTOKEN@example.invalid/repo.git', 'https://example.invalid/repo.git'],
+      ['https://ghp_TOKEN@github.com/o/r.git', 'https://github.com/o/r.git'],
+      ['https://x-access-token:TOKEN@github.com/o/r', 'https://github.com/o/r'],
+      ['HTTP://u:p@Host:8080/x', 'HTTP://Host:8080/x'],
+      ['ssh://git:pw@host.example/o/r.git', 'ssh://git@host.example/o/r.git'],
+      ['ssh://git@host.example/o/r.git', 'ssh://git@host.example/o/r.git'],
+      ['git@github.com:o/r.git', 'git@github.com:o/r.git'],
+      ['alice:pw@host.example:o/r.git', 'alice@host.example:o/r.git'],
+      ['https://h/r?X-Amz-Signature=abc&X-Amz-Credential=AKIA%2F1&X-Amz-Date=1', 'https://h/r?X-Amz-Date=1'],
+      ['https://h/r?x-amz-security-token=abc', 'https://h/r'],
+      ['https://h/r?token=1&page=2', 'https://h/r?page=2'],
+      ['https://h/r?sig=1&sv=2020', 'https://h/r?sv=2020'],
+      ['https://h/r#access_token=abc&state=1', 'https://h/r#state=1'],
+      ['https://h/r?private_token=1', 'https://h/r'],
+      ['https://h/r?my_api_key=1', 'https://h/r'],
+      ['https://h/r#readme', 'https://h/r#readme'],
+      ['https://h/r?q=1', 'https://h/r?q=1'],
+      ['/plain/path', '/plain/path'],
+      ['file:///tmp/x', 'file:///tmp/x'],
+    ];
+    for (const [input, want] of cases) assert.equal(redactUrl(input), want, input);
+    assert.equal(
+      redactText('cannot reach https://bob:pw@h/x (https://h/y?token=t), see s3://b/k?X-Amz-Signature=s.'),
+      'cannot reach https://h/x (https://h/y), see s3://b/k.',
+    );
   });
 });

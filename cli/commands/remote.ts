@@ -1,5 +1,6 @@
 import type { Command, Parsed } from '../command.js';
 import { StrataError } from '../../core/errors/index.js';
+import { redactUrl } from '../../core/config/redact.js';
 import { addRemote, listRemotesOp, removeRemote, setRemoteUrl, type RemoteSettings } from '../../core/ops/remote.js';
 
 export function remoteSettings(a: Parsed): RemoteSettings {
@@ -30,7 +31,8 @@ const cmd: Command = {
     'URLs:',
     '  s3://bucket/prefix          an S3 or MinIO bucket (credentials: the standard AWS chain, never stored)',
     '  file:///path, /path, ./path a shared directory, laid out like a bucket',
-    '  http(s)://host:port/REPO    a Strata server',
+    '  http(s)://host:port/REPO    a Strata server (token: STRATA_TOKEN, or ~/.config/strata/credentials)',
+    'URLs carrying credentials (user:password@, ?token=, X-Amz-Signature=) are refused.',
     '',
     'S3 options (add, set-url):',
     '  --endpoint URL       S3-compatible endpoint, e.g. http://localhost:9000 for MinIO',
@@ -53,7 +55,8 @@ const cmd: Command = {
     switch (sub) {
       case 'list':
       case 'ls': {
-        const all = await listRemotesOp(ctx);
+        // A URL stored by an older version may carry credentials: never print them.
+        const all = (await listRemotesOp(ctx)).map((r) => ({ ...r, url: redactUrl(r.url), ...(r.endpoint ? { endpoint: redactUrl(r.endpoint) } : {}) }));
         if (io.json_) return io.json(all);
         for (const r of all) {
           if (!a.values.verbose) io.out(r.name);

@@ -52,7 +52,7 @@ export function isSecretParam(name: string): boolean {
     /* keep the raw name */
   }
   if (SECRET_PARAMS.has(n)) return true;
-  return /(^|[_-])(token|secret|password|signature|credential|apikey)([_-]|$)/.test(n);
+  return /(^|[_-])(token|secret|password|passwd|signature|credential|api[_-]?key|access[_-]?key|private[_-]?key)([_-]|$)/.test(n);
 }
 
 /** `sep + part` without secret parameters (unchanged when it has none). */
