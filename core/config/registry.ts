@@ -96,7 +96,7 @@ function editDistance(a: string, b: string): number {
 /** Known keys close to `key` (best first), for "did you mean". */
 export function suggestKeys(key: string): string[] {
   const lower = key.toLowerCase();
-  const candidates = CONFIG_KEYS.filter((d) => d.settable !== 'internal').map((d) => {
+  const candidates = CONFIG_KEYS.map((d) => {
     if (!d.key.includes('<name>')) return d.key;
     // Offer the pattern with the user's remote name when the key has one.
     const m = /^remote\.([^.]+)\./.exec(key);

@@ -476,7 +476,7 @@ export async function emitSafely(emitters: readonly Emitter[] | null | undefined
         /* keep the generic name */
       }
       const reason = r.reason instanceof Error ? r.reason.message : String(r.reason);
-      errors.push(`OpenLineage ${target}: ${reason}`);
+      errors.push(redactText(`OpenLineage ${target}: ${reason}`));
     }
   });
   return { ok: errors.length === 0, errors };
