@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ok, ROOT, strata, tempDir, writeFiles } from './helpers/cli.js';
 import { EXIT_CODES } from '../core/errors/index.js';
-import { CONFIG_KEYS } from '../core/config/registry.js';
+import { CONFIG_KEYS, readBool, readList, readString, validateSet } from '../core/config/registry.js';
+import { StrataError } from '../core/errors/index.js';
 
 const CONFIG_INVALID = EXIT_CODES.CONFIG_INVALID;
 
@@ -188,5 +189,42 @@ describe('config registry', () => {
     const section = cli.slice(start, cli.indexOf('\n## ', start + 1));
     const documented = [...section.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]!).sort();
     assert.deepEqual(documented, CONFIG_KEYS.map((d) => d.key).sort());
+  });
+
+  it('generated values: every accepted value reads back without error and means what was typed', () => {
+    const trials = process.env.STRATA_STRESS ? 20_000 : 2000;
+    const pieces = ['true', 'false', 'yes', 'no', 'on', 'off', '1', '0', 'No', 'FALSE', 'x', '@', 'a@b', 'http://', 'https://h/p', 'u:p@', '?token=t', ' ', '\n', '\t', '\u0000', '.strata/', '[', ']', '"', '{}', '["a"]', 'é', '-', '.', '..', '/'];
+    let x = 777;
+    const rnd = (n: number) => {
+      x ^= x << 13;
+      x >>>= 0;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      x >>>= 0;
+      return x % n;
+    };
+    const keys = CONFIG_KEYS.map((d) => d.key.replace('<name>', 'origin'));
+    for (let i = 0; i < trials; i++) {
+      const key = keys[rnd(keys.length)]!;
+      let v = '';
+      for (let k = 0, n = 1 + rnd(3); k < n; k++) v += pieces[rnd(pieces.length)]!;
+      let stored: string;
+      try {
+        stored = validateSet(key, v);
+      } catch (e) {
+        assert.ok(e instanceof StrataError && e.code === 'CONFIG_INVALID' && e.hint, `${key}=${JSON.stringify(v)}: ${String(e)}`);
+        continue;
+      }
+      const db = { getConfig: (k: string) => (k === key ? stored : null) };
+      const def = CONFIG_KEYS.find((d) => d.key.replace('<name>', 'origin') === key)!;
+      assert.equal(def.settable, 'user', `${key} accepted`);
+      if (def.type === 'bool') {
+        const b = readBool(db, key);
+        const typed = v.trim().toLowerCase();
+        assert.equal(b, ['true', 'yes', 'on', '1'].includes(typed), `${key}=${JSON.stringify(v)} read as ${b}`);
+        assert.ok(['true', 'yes', 'on', '1', 'false', 'no', 'off', '0'].includes(typed));
+      } else if (def.type === 'json-list') readList(db, key);
+      else assert.equal(readString(db, key), v);
+    }
   });
 });

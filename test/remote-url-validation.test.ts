@@ -9,7 +9,9 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ok, strata, tempDir } from './helpers/cli.js';
-import { EXIT_CODES } from '../core/errors/index.js';
+import { EXIT_CODES, StrataError } from '../core/errors/index.js';
+import { normalizeRemoteUrl, parseRemoteUrl } from '../core/remote/config.js';
+import { hasUrlSecrets } from '../core/config/redact.js';
 
 describe('remote URL validation', () => {
   let t: Awaited<ReturnType<typeof tempDir>>;
@@ -143,5 +145,44 @@ describe('remote URL validation', () => {
     const bad = await strata(dir, ['remote', 'set-url', 'r0', 's3://Bad_Bucket/p']);
     assert.equal(bad.code, EXIT_CODES.INVALID_ARGUMENT);
     assert.equal((await remotes()).find((x) => x.name === 'r0')!.url, 's3://other-bucket/p');
+  });
+
+  it('generated near-miss URLs: refused with a StrataError, or stored in a form that parses again without credentials', () => {
+    const trials = process.env.STRATA_STRESS ? 20_000 : 1500;
+    const seeds = ['s3://my-bucket/data/x', 'file:///tmp/remote', 'https://strata.example.com/fraud', 'http://127.0.0.1:8080/r', './shared', '/abs/dir'];
+    const pieces = ['', ':', '/', '//', '@', 'user:pw@', '?', '?token=x', '#', '%', '%00', '%2F', ' ', '\t', '\n', '..', '.', '-', '_', 'A', 'é', '\u0000', '[', ']', ':0', ':99999', 'xn--', '\\'];
+    let x = 12345;
+    const rnd = (n: number) => {
+      x ^= x << 13;
+      x >>>= 0;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      x >>>= 0;
+      return x % n;
+    };
+    let accepted = 0;
+    for (let i = 0; i < trials; i++) {
+      let u = seeds[rnd(seeds.length)]!;
+      for (let k = 0, n = 1 + rnd(3); k < n; k++) {
+        const at = rnd(u.length + 1);
+        const cut = rnd(3);
+        u = u.slice(0, at) + pieces[rnd(pieces.length)]! + u.slice(at + cut);
+      }
+      let stored: string;
+      try {
+        stored = normalizeRemoteUrl(u, dir);
+      } catch (e) {
+        assert.ok(e instanceof StrataError, `${JSON.stringify(u)}: ${String(e)}`);
+        assert.ok(e.code === 'INVALID_ARGUMENT' || e.code === 'REMOTE_UNSUPPORTED', `${JSON.stringify(u)}: ${e.code}`);
+        assert.ok(e.hint, `${JSON.stringify(u)}: a hint`);
+        continue;
+      }
+      accepted++;
+      assert.doesNotMatch(stored, /[\u0000-\u001f\u007f]/, JSON.stringify(u));
+      assert.equal(hasUrlSecrets(stored), false, JSON.stringify(u));
+      assert.ok(stored.length <= 4096 + dir.length);
+      parseRemoteUrl(stored, dir);
+    }
+    assert.ok(accepted > 0 && accepted < trials, `${accepted} of ${trials} accepted`);
   });
 });
