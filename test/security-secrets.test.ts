@@ -205,6 +205,18 @@ describe('no secret in a permanent record', () => {
       assert.equal(e.job.namespace, 'team-env');
       assert.equal(x.headers.authorization, `Bearer ${OL_KEY}`);
     }
+    // User info in OPENLINEAGE_URL becomes Basic auth (fetch refuses such URLs) and is printed nowhere.
+    received.length = 0;
+    const base = olUrl.replace(/\/api\/v1\/lineage$/, '').replace('http://', 'http://olu:olpw55x@');
+    const b = await strata(dir, ['run', '--json', '-n', 'basic', '-o', 'w.txt', '--', 'echo w > w.txt'], { env: { OPENLINEAGE_URL: base, OPENLINEAGE_API_KEY: undefined } });
+    assert.equal(b.code, 0, b.stderr);
+    assert.deepEqual(received.map((x) => x.headers.authorization), [`Basic ${Buffer.from('olu:olpw55x').toString('base64')}`, `Basic ${Buffer.from('olu:olpw55x').toString('base64')}`]);
+    assert.doesNotMatch(b.stdout + b.stderr + received.map((x) => x.body).join(''), /olpw55x/);
+    // An unreachable one warns without the password.
+    const down = await strata(dir, ['run', '-n', 'basic', '-o', 'w.txt', '--', 'echo w > w.txt'], { env: { OPENLINEAGE_URL: 'http://olu:olpw55x@127.0.0.1:1/x', OPENLINEAGE_API_KEY: undefined } });
+    assert.equal(down.code, 0, down.stderr);
+    assert.match(down.stderr, /warning: OpenLineage http:\/\/127\.0\.0\.1:1\/x/);
+    assert.doesNotMatch(down.stderr + down.stdout, /olpw55x/);
   });
 
   it('the redaction rule, case by case', () => {

@@ -338,7 +338,7 @@ export class HttpEmitter implements Emitter {
     try {
       u = new URL(url);
     } catch {
-      throw new StrataError('CONFIG_INVALID', `OpenLineage URL ${JSON.stringify(url)} is not a valid URL`, { hint: 'use e.g. http://localhost:5000/api/v1/lineage' });
+      throw new StrataError('CONFIG_INVALID', `OpenLineage URL ${JSON.stringify(redactText(url))} is not a valid URL`, { hint: 'use e.g. http://localhost:5000/api/v1/lineage' });
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') {
       throw new StrataError('CONFIG_INVALID', `OpenLineage URL must be http(s), got ${u.protocol}`);
