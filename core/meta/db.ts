@@ -519,3 +519,106 @@ export function sqliteToStrata(e: unknown, dbPath?: string): unknown {
   }
   return e;
 }
+
+// ---------------------------------------------------------------- salvage (strata fsck --repair)
+
+export interface SalvageTable {
+  table: string;
+  copied: number;
+  /** Rows that could not be read (a damaged page); the table's copy is then incomplete. */
+  complete: boolean;
+  error?: string;
+}
+
+/** Tables rebuilt from the objects instead of copied (caches), or not copied at all. */
+const NOT_COPIED = new Set(['meta', 'stat_cache']);
+
+/**
+ * Copy every readable row of the damaged database at `damagedPath` into the new database `fresh`
+ * (already created at the current schema). SQLite's own .recover is not available through
+ * better-sqlite3, so each table is read with a full scan, and where the scan stops at a damaged
+ * page, once more backwards by rowid to reach the rows after it. Cache rows (trees, commits) are
+ * copied only when their bytes hash to their id. Returns what was copied per table, or null when
+ * the damaged file cannot be opened as a database at all.
+ */
+export function salvageInto(damagedPath: string, fresh: MetaDb): SalvageTable[] | null {
+  const Database = loadSqlite();
+  let old: SqliteDb;
+  try {
+    old = new Database(damagedPath, { readonly: true, fileMustExist: true });
+    old.prepare("SELECT count(*) FROM sqlite_master").get();
+  } catch {
+    return null;
+  }
+  const out: SalvageTable[] = [];
+  try {
+    const oldTables = new Set(
+      (old.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((r) => r.name),
+    );
+    const tables = fresh.db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as Array<{ name: string; sql: string }>;
+    for (const { name, sql } of tables) {
+      if (NOT_COPIED.has(name) || !oldTables.has(name)) continue;
+      const rep: SalvageTable = { table: name, copied: 0, complete: true };
+      out.push(rep);
+      const q = (n: string) => `"${n.replace(/"/g, '""')}"`;
+      let cols: string[];
+      try {
+        const have = new Set((old.prepare(`PRAGMA table_info(${q(name)})`).all() as Array<{ name: string }>).map((c) => c.name));
+        cols = (fresh.db.prepare(`PRAGMA table_info(${q(name)})`).all() as Array<{ name: string }>).map((c) => c.name).filter((c) => have.has(c));
+      } catch (e) {
+        rep.complete = false;
+        rep.error = (e as Error).message;
+        continue;
+      }
+      const list = cols.map(q).join(', ');
+      const ins = fresh.db.prepare(`INSERT OR IGNORE INTO ${q(name)} (${list}) VALUES (${cols.map(() => '?').join(', ')})`);
+      const keep = (row: Record<string, unknown>): boolean => {
+        if (name !== 'trees' && name !== 'commits') return true;
+        const raw = row.raw;
+        return typeof row.id === 'string' && Buffer.isBuffer(raw) && hashBytes(raw) === row.id;
+      };
+      const copy = (order: string): boolean => {
+        try {
+          fresh.db.transaction(() => {
+            for (const row of old.prepare(`SELECT ${list} FROM ${q(name)} NOT INDEXED${order}`).iterate() as IterableIterator<Record<string, unknown>>) {
+              if (!keep(row)) continue;
+              rep.copied += ins.run(...cols.map((c) => row[c])).changes;
+            }
+          })();
+          return true;
+        } catch (e) {
+          rep.complete = false;
+          rep.error ??= (e as Error).message;
+          return false;
+        }
+      };
+      // transaction() rolls back on error: copy row by row outside one big transaction instead.
+      const copyLoose = (order: string): boolean => {
+        try {
+          for (const row of old.prepare(`SELECT ${list} FROM ${q(name)} NOT INDEXED${order}`).iterate() as IterableIterator<Record<string, unknown>>) {
+            if (!keep(row)) continue;
+            rep.copied += ins.run(...cols.map((c) => row[c])).changes;
+          }
+          return true;
+        } catch (e) {
+          rep.complete = false;
+          rep.error ??= (e as Error).message;
+          return false;
+        }
+      };
+      if (copy('')) continue;
+      rep.copied = 0;
+      copyLoose('');
+      if (!/WITHOUT ROWID/i.test(sql)) copyLoose(' ORDER BY rowid DESC');
+    }
+  } catch (e) {
+    out.push({ table: 'sqlite_master', copied: 0, complete: false, error: (e as Error).message });
+  } finally {
+    try {
+      old.close();
+    } catch {
+      /* damaged */
+    }
+  }
+  return out;
+}
