@@ -390,6 +390,15 @@ async function repairWith(repo: Repository, found: FsckResult, actions: RepairAc
       actions.push({ what: 'object', detail: `corrupt object ${p.id} moved to ${join(repo.store.root, 'damaged')}` });
     }
   }
+  // Trees and commits lost from the store but intact in the database cache: written back.
+  const restored: Id[] = [];
+  for (const id of await findMissing(repo)) {
+    const raw = db.getTreeRaw(id) ?? db.getCommitRaw(id);
+    if (!raw) continue;
+    await repo.store.put(id, raw);
+    restored.push(id);
+  }
+  if (restored.length) actions.push({ what: 'object', detail: `${restored.length} tree/commit object(s) restored to the store from the database cache` });
   // Whatever is still missing: from the remotes, walking again as fetched trees reveal more.
   for (let round = 0; round < 20; round++) {
     const missing = await findMissing(repo);
