@@ -180,7 +180,10 @@ async function resumable(dir: string, url: string): Promise<CloneMarker> {
   if (names.length === 1 && names[0] === STRATA_DIR) {
     const inside = await fsp.readdir(join(dir, STRATA_DIR)).catch(() => [] as string[]);
     // Killed between creating .strata and writing the marker: nothing in it is anyone's data.
-    if (inside.length === 0) return { url, branch: null };
+    if (inside.every((n) => n.startsWith(`${CLONE_MARKER}.tmp-`))) {
+      for (const n of inside) await fsp.rm(join(dir, STRATA_DIR, n), { force: true });
+      return { url, branch: null };
+    }
   }
   const isRepo = await fsp.stat(join(dir, STRATA_DIR, DB_FILE)).then(() => true, () => false);
   if (isRepo) {

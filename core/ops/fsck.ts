@@ -26,6 +26,8 @@ import { reachable, type Reached } from '../repo/reach.js';
 import { DB_FILE, Repository, STRATA_DIR } from '../repo/index.js';
 import { WriteLock } from '../repo/lock.js';
 import { flattenTree } from '../repo/tree.js';
+import { rootsOf } from '../repo/worktree.js';
+import { outermost } from '../workspace/paths.js';
 import '../pipeline/executor.js'; // registers the run root provider: run objects and logs are checked too
 import { mapLimit } from '../store/local/index.js';
 import type { OpContext } from './context.js';
@@ -484,11 +486,16 @@ async function fetchFromRemotes(repo: Repository, ids: Set<Id>, actions: RepairA
   return total;
 }
 
-async function resetIndexToHead(repo: Repository): Promise<void> {
+async function resetIndexToHead(repo: Repository, alsoRoots = false): Promise<void> {
   const head = repo.head();
-  const tree = head.commit ? (await repo.readCommit(head.commit)).tree : null;
-  const flat = tree ? await flattenTree(repo, tree) : new Map();
-  repo.db.tx(() => repo.db.replaceIndex(flat.values(), tree));
+  const c = head.commit ? await repo.readCommit(head.commit) : null;
+  const flat = c ? await flattenTree(repo, c.tree) : new Map();
+  const roots = c && Array.isArray(c.meta?.roots) ? outermost(c.meta!.roots as string[]) : rootsOf(flat);
+  repo.db.tx(() => {
+    repo.db.replaceIndex(flat.values(), c?.tree ?? null);
+    // The folders status scans: lost with the database, they come from HEAD as on checkout.
+    if (alsoRoots) repo.db.setTrackedRoots(outermost([...repo.db.trackedRoots(), ...roots]));
+  });
 }
 
 /**
@@ -561,6 +568,15 @@ async function rebuildDatabase(root: string, actions: RepairAction[]): Promise<v
     }
     if (indexed) actions.push({ what: 'commit-cache', detail: `${indexed} commit(s) re-indexed from the object store` });
     const idx = report?.find((t) => t.table === 'idx');
+    const tracked = report?.find((t) => t.table === 'tracked');
+    if (!tracked || !tracked.complete) {
+      await resetIndexToHead(repo, true);
+      actions.push({ what: 'tracked', detail: 'the list of tracked folders was rebuilt from HEAD' });
+    }
+    const cfg = report?.find((t) => t.table === 'config');
+    if (!cfg || !cfg.complete) {
+      actions.push({ what: 'config', detail: 'repository settings (remotes, user.name, ...) were lost with the damaged database: set them again (strata remote add, strata config set)' });
+    }
     if (!idx || !idx.complete) {
       await resetIndexToHead(repo);
       actions.push({ what: 'index', detail: 'the staging index was rebuilt from HEAD (re-add changes that were staged)' });
