@@ -505,6 +505,12 @@ export function sqliteToStrata(e: unknown, dbPath?: string): unknown {
   if (code.startsWith('SQLITE_CORRUPT') || code.startsWith('SQLITE_NOTADB')) {
     return new StrataError('DB_CORRUPT', `the metadata database${where} is damaged: ${msg}`, { hint: DB_REPAIR_HINT, cause: e });
   }
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+    return new StrataError('REPO_BUSY', `the metadata database${where} is locked by another process`, {
+      hint: 'wait for the other strata command to finish, then retry',
+      cause: e,
+    });
+  }
   if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_PERM') || code.startsWith('SQLITE_AUTH')) {
     return new StrataError('PERMISSION_DENIED', `cannot write the metadata database${where}: ${msg}`, {
       hint: 'check the permissions and ownership of .strata/ and strata.db',

@@ -20,7 +20,7 @@ import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError, isStrataError } from '../errors/index.js';
 import { createHasher, hashBytes, isId } from '../hash/index.js';
-import { MetaDb, salvageInto, type SalvageTable } from '../meta/db.js';
+import { MetaDb, SCHEMA_VERSION, salvageInto, type SalvageTable } from '../meta/db.js';
 import { parseCommit, parseManifest, type Id } from '../model/index.js';
 import { reachable, type Reached } from '../repo/reach.js';
 import { DB_FILE, Repository, STRATA_DIR } from '../repo/index.js';
@@ -119,6 +119,12 @@ async function check(root: string, opts: FsckOptions): Promise<FsckResult> {
   try {
     // Read-only: checking never changes anything (not even a damaged cache row).
     repo = await Repository.openAt(root, { readonly: !opts.repair });
+    if (!opts.repair && repo.db.schemaVersion() < SCHEMA_VERSION) {
+      // An older schema is migrated first, as any command does (the check reads the new tables).
+      await repo.close();
+      repo = null;
+      repo = await Repository.openAt(root);
+    }
   } catch (e) {
     if (!isDbCorrupt(e)) throw e;
     st.dbDamaged = true;
