@@ -97,13 +97,15 @@ export async function clone(ctx: OpContext, opts: CloneOptions): Promise<CloneRe
     }
     const p = await r.withWriteLock('clone', async () => {
       if (resume) await cleanLeftovers(r);
+      // The killed clone had not checked out yet (the branch ref and the index move together,
+      // after the files): the files in the folder are its own, half-written ones.
+      const notCheckedOut = r.db.getRef(`refs/heads/${branch}`) === null;
       const res = await pullInto(r, remote, {
         branch: branch!,
         remoteBranch: branch!,
         paths,
         noCheckout: opts.noCheckout,
-        // Resuming: the files in the folder were written by the killed clone of this same URL.
-        force: resume !== null,
+        force: resume !== null && notCheckedOut,
         jobs,
         started,
         progress: ctx.progress,
