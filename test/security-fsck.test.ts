@@ -199,6 +199,48 @@ describe('fsck finds damage and --repair mends it', () => {
     await ok(dir, ['commit', '-m', 'after repair']);
   });
 
+  it('the page holding the refs destroyed: --repair recovers the branch from the commits in the store', async () => {
+    const { dir } = await makeRepo('bad-refs-page', false);
+    const dbFile = join(dir, '.strata/strata.db');
+    const db = new Database(dbFile);
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    const pageSize = (db.prepare('PRAGMA page_size').get() as { page_size: number }).page_size;
+    const rootPage = (db.prepare("SELECT rootpage FROM sqlite_master WHERE name = 'refs'").get() as { rootpage: number }).rootpage;
+    const head = (db.prepare("SELECT target FROM refs WHERE name = 'refs/heads/main'").get() as { target: string }).target;
+    db.close();
+    const fh = await fsp.open(dbFile, 'r+');
+    await fh.write(Buffer.alloc(pageSize, 0x41), 0, pageSize, (rootPage - 1) * pageSize);
+    await fh.close();
+    const s = await strata(dir, ['log']);
+    assert.equal(s.code, 11, s.stderr);
+    assert.match(s.stderr, /is damaged.*\nhint: .*strata fsck --repair/);
+    const r = await strata(dir, ['fsck', '--repair']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, new RegExp(`repaired ref: refs/heads/main recovered: set to the newest commit found in the store, ${head}`));
+    const log = JSON.parse((await ok(dir, ['log', '--json'])).stdout) as Array<{ id: string; message: string }>;
+    assert.deepEqual(log.map((c) => c.message.trim()), ['second', 'first']);
+    assert.equal(log[0]!.id, head);
+    assert.equal((await ok(dir, ['status', '--porcelain'])).stdout, '');
+    await assertAllData(dir);
+  });
+
+  it('a commit row whose columns disagree with the commit object: fsck reports it, --repair re-indexes it', async () => {
+    const { dir } = await makeRepo('bad-commit-row', false);
+    const dbFile = join(dir, '.strata/strata.db');
+    const db = new Database(dbFile);
+    const head = (db.prepare("SELECT target FROM refs WHERE name = 'refs/heads/main'").get() as { target: string }).target;
+    db.prepare('UPDATE commits SET message = ? WHERE id = ?').run('forged message', head);
+    db.close();
+    const f = await strata(dir, ['fsck']);
+    assert.equal(f.code, 11, f.stdout + f.stderr);
+    assert.ok(f.stderr.includes(`corrupt commit-cache ${head.slice(0, 12)}`), f.stderr);
+    assert.match(f.stderr, /disagrees with the commit object \(message\)/);
+    const r = await strata(dir, ['fsck', '--repair']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const log = JSON.parse((await ok(dir, ['log', '--json'])).stdout) as Array<{ message: string }>;
+    assert.equal(log[0]!.message.trim(), 'second');
+  });
+
   it('a damaged tree-cache row: fsck reports it, --repair fixes it, and reads fall back to the store', async () => {
     const { dir } = await makeRepo('bad-tree-cache', false);
     const dbFile = join(dir, '.strata/strata.db');

@@ -49,6 +49,18 @@ export interface CommitRow {
   codeDirty: boolean;
 }
 
+export interface CommitCacheRow {
+  id: string;
+  tree: string;
+  parents: string;
+  authorName: string;
+  authorEmail: string;
+  time: number;
+  message: string;
+  codeCommit: string | null;
+  raw: Buffer;
+}
+
 export interface RefRow {
   name: string;
   target: string;
@@ -160,8 +172,9 @@ export class MetaDb {
   }
 
   /** Every row of the commit cache with its columns, for fsck. */
-  *iterCommitCache(): Generator<{ id: string; tree: string; parents: string; raw: Buffer }> {
-    for (const r of this.db.prepare('SELECT id, tree, parents, raw FROM commits').iterate() as IterableIterator<{ id: string; tree: string; parents: string; raw: Buffer }>) yield r;
+  *iterCommitCache(): Generator<CommitCacheRow> {
+    const sql = 'SELECT id, tree, parents, author_name AS authorName, author_email AS authorEmail, time, message, code_commit AS codeCommit, raw FROM commits';
+    for (const r of this.db.prepare(sql).iterate() as IterableIterator<CommitCacheRow>) yield r;
   }
 
   deleteTree(id: string): void {

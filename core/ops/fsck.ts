@@ -190,7 +190,15 @@ async function checkRepo(repo: Repository, st: CheckState, opts: FsckOptions): P
       else {
         try {
           const c = parseCommit(r.raw);
-          if (c.tree !== r.tree || JSON.stringify(c.parents) !== r.parents) why = 'the commit row in strata.db disagrees with the commit object (tree or parents)';
+          const diff = [
+            c.tree !== r.tree && 'tree',
+            JSON.stringify(c.parents) !== r.parents && 'parents',
+            (c.author?.name !== r.authorName || c.author?.email !== r.authorEmail) && 'author',
+            c.time !== r.time && 'time',
+            c.message !== r.message && 'message',
+            (c.code?.commit ?? null) !== r.codeCommit && 'code commit',
+          ].filter(Boolean);
+          if (diff.length) why = `the commit row in strata.db disagrees with the commit object (${diff.join(', ')})`;
         } catch (e) {
           why = `the cached commit does not parse: ${(e as Error).message}`;
         }
