@@ -90,6 +90,29 @@ async function writeTemp(path: string, info: LockInfo): Promise<string> {
   }
 }
 
+/**
+ * link(tmp, path): atomic, fails with EEXIST. On a filesystem without hard links (some network
+ * and FAT-like ones) the lock is created in place with O_EXCL instead, as before.
+ */
+async function publish(tmp: string, path: string, info: LockInfo): Promise<void> {
+  try {
+    await fsp.link(tmp, path);
+    return;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS' && code !== 'EXDEV') throw e;
+  }
+  const fh = await fsp.open(path, 'wx', 0o644);
+  try {
+    await fh.writeFile(JSON.stringify(info));
+  } catch (e) {
+    await fh.close().catch(() => undefined);
+    await fsp.rm(path, { force: true }).catch(() => undefined);
+    throw e;
+  }
+  await fh.close();
+}
+
 export class WriteLock {
   private constructor(private readonly path: string, readonly info: LockInfo) {}
 
@@ -101,7 +124,7 @@ export class WriteLock {
     try {
       for (;;) {
         try {
-          await fsp.link(tmp, path);
+          await publish(tmp, path, info);
           await removeDeadTemps(path);
           return new WriteLock(path, info);
         } catch (e) {
