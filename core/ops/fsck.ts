@@ -20,7 +20,7 @@ import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError, isStrataError } from '../errors/index.js';
 import { createHasher, hashBytes, isId } from '../hash/index.js';
-import { MetaDb, SCHEMA_VERSION, salvageInto, type SalvageTable } from '../meta/db.js';
+import { MetaDb, SCHEMA_VERSION, salvageInto, sqliteToStrata, type SalvageTable } from '../meta/db.js';
 import { parseCommit, parseManifest, type Id } from '../model/index.js';
 import { reachable, type Reached } from '../repo/reach.js';
 import { DB_FILE, Repository, STRATA_DIR } from '../repo/index.js';
@@ -74,13 +74,18 @@ export async function fsck(ctx: OpContext, opts: FsckOptions = {}): Promise<Fsck
   if (!root) {
     throw new StrataError('NOT_A_REPOSITORY', `not a strata repository (or any parent up to /): ${ctx.cwd}`, { hint: 'run strata init here, or cd into a strata project' });
   }
-  if (!opts.repair) return check(root, opts);
-  const waitMs = Number(process.env.STRATA_LOCK_WAIT_MS ?? 2000);
-  const lock = await WriteLock.acquire(join(root, STRATA_DIR, 'lock'), 'fsck --repair', waitMs);
+  const dbFile = join(root, STRATA_DIR, DB_FILE);
   try {
-    return await repair(root, opts);
-  } finally {
-    await lock.release();
+    if (!opts.repair) return await check(root, opts);
+    const waitMs = Number(process.env.STRATA_LOCK_WAIT_MS ?? 2000);
+    const lock = await WriteLock.acquire(join(root, STRATA_DIR, 'lock'), 'fsck --repair', waitMs);
+    try {
+      return await repair(root, opts);
+    } finally {
+      await lock.release();
+    }
+  } catch (e) {
+    throw sqliteToStrata(e, dbFile);
   }
 }
 
