@@ -145,6 +145,9 @@ describe('fsck finds damage and --repair mends it', () => {
   it('--repair without a remote that has the objects: says what is left and how to get it (exit 11)', async () => {
     const { dir } = await makeRepo('no-remote', false);
     await fsp.rm(await biggestPack(dir));
+    const f = await strata(dir, ['fsck']);
+    assert.equal(f.code, 11);
+    assert.match(f.stderr, /hint: run strata fsck --repair to repair 1 of them; for the missing objects, first add a remote that has them \(strata remote add NAME URL\)/);
     const r = await strata(dir, ['fsck', '--repair']);
     noCrash(r, 'fsck --repair');
     assert.equal(r.code, 11);

@@ -34,8 +34,12 @@ const cmd: Command = {
       else {
         io.out(`${r.problems.length} problem(s) found; ${r.checked} objects ok`);
         const fixable = r.problems.filter((p) => p.repairable);
-        if (r.repaired === undefined && fixable.length) io.err(`hint: run ${r.repair} to repair ${fixable.length === r.problems.length ? 'them' : `${fixable.length} of them`}`);
-        else if (r.repaired !== undefined) {
+        const lost = r.problems.some((p) => p.problem === 'missing' && !p.repairable);
+        if (r.repaired === undefined && fixable.length) {
+          io.err(`hint: run ${r.repair} to repair ${fixable.length === r.problems.length ? 'them' : `${fixable.length} of them`}${lost ? '; for the missing objects, first add a remote that has them (strata remote add NAME URL)' : ''}`);
+        } else if (r.repaired === undefined && lost) {
+          io.err('hint: the missing objects are on no configured remote: add a remote that has them (strata remote add NAME URL), then run strata fsck --repair');
+        } else if (r.repaired !== undefined) {
           io.err(
             r.problems.some((p) => p.problem === 'missing')
               ? 'hint: the missing objects are on no configured remote: add a remote that has them (strata remote add NAME URL) and run strata fsck --repair again'

@@ -136,12 +136,41 @@ async function check(root: string, opts: FsckOptions): Promise<FsckResult> {
     st.problems.push(dbProblem(dbFile, `the metadata database cannot be opened: ${(e as Error).message}`));
   }
   try {
-    if (repo) await checkRepo(repo, st, opts);
-    else await checkPacksOnly(root, st);
+    if (repo) {
+      await checkRepo(repo, st, opts);
+      await markRefetchable(repo, st);
+    } else await checkPacksOnly(root, st);
   } finally {
     await repo?.close();
   }
   return { ok: st.problems.length === 0, checked: st.checked, bytes: st.bytes, problems: st.problems, repair: st.problems.length ? REPAIR_COMMAND : null };
+}
+
+const OBJECT_KINDS = new Set(['commit', 'tree', 'blob', 'manifest', 'chunk', 'tag', 'other']);
+
+/**
+ * A lost object can be repaired only from a copy: the database cache (trees, commits) or a
+ * configured remote. Without a remote, the others are marked not repairable.
+ */
+async function markRefetchable(repo: Repository, st: CheckState): Promise<void> {
+  let remotes = 0;
+  try {
+    const { listRemotes } = await import('../remote/config.js');
+    remotes = listRemotes(repo.db).length;
+  } catch {
+    remotes = 0;
+  }
+  if (remotes > 0) return;
+  for (const p of st.problems) {
+    if (!(OBJECT_KINDS.has(p.kind) || p.kind === 'ref') || !isId(p.id)) continue;
+    let cached = false;
+    try {
+      cached = (p.kind === 'tree' && repo.db.getTreeRaw(p.id) !== null) || (p.kind === 'commit' && repo.db.getCommitRaw(p.id) !== null);
+    } catch {
+      cached = false;
+    }
+    if (!cached) p.repairable = false;
+  }
 }
 
 async function checkPacksOnly(root: string, st: CheckState): Promise<void> {
@@ -402,7 +431,7 @@ async function repairWith(repo: Repository, found: FsckResult, actions: RepairAc
   }
   // Corrupt objects: out of the way, so a good copy can be stored.
   for (const p of found.problems) {
-    if (p.problem !== 'corrupt' || !isId(p.id) || !['commit', 'tree', 'blob', 'manifest', 'chunk', 'tag', 'other'].includes(p.kind)) continue;
+    if (p.problem !== 'corrupt' || !isId(p.id) || !OBJECT_KINDS.has(p.kind)) continue;
     const pack = await repo.store.packOf(p.id);
     if (pack) {
       const r = await repo.store.quarantinePack(pack);
