@@ -640,6 +640,8 @@ export class LocalStore implements ObjectStore, LocalPathCapable {
       }
       const st = await fsp.stat(packFile).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : Promise.reject(fromSystemError(e, packFile))));
       if (!st) {
+        // A concurrent gc removes the idx first, then the pack: not damage.
+        if (!(await exists(idxFile))) continue;
         out.push({ pack, file: packFile, problem: 'pack-missing', detail: `pack file ${packFile} is missing; its index lists ${entries.length} object(s)`, ids: entries.map((e) => e.id) });
         continue;
       }
