@@ -7,6 +7,8 @@ import { createRequire } from 'node:module';
 import type { Command, Parsed } from './command.js';
 import { makeIo } from './output.js';
 import { redactText } from '../core/config/redact.js';
+import { join } from 'node:path';
+import { sqliteToStrata } from '../core/meta/db.js';
 
 /** verb -> [module, summary]. Summaries live here so `strata --help` loads no command module. */
 export const COMMANDS: Record<string, [string, string]> = {
@@ -190,6 +192,8 @@ function usage(msg: string): UsageError {
 }
 
 function reportError(e: unknown, io: ReturnType<typeof makeIo>, json: boolean): number {
+  // SQLite errors that escaped an operation's own mapping (damaged file, full disk): typed too.
+  if (String((e as { code?: unknown })?.code ?? '').startsWith('SQLITE_')) e = sqliteToStrata(e, join(process.cwd(), '.strata', 'strata.db'));
   const se = e as { name?: string; code?: string; message?: string; hint?: string; exitCode?: number; details?: unknown; toJSON?: () => unknown };
   if (e instanceof UsageError) {
     if (json) io.json({ error: { code: 'INVALID_ARGUMENT', message: e.message } });

@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'REPO_BUSY'
   | 'OBJECT_MISSING'
   | 'OBJECT_CORRUPT'
+  | 'DB_CORRUPT'
   | 'CONFIG_INVALID'
   | 'REMOTE_UNKNOWN'
   | 'REMOTE_EXISTS'
@@ -67,6 +68,7 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   IO_ERROR: 10,
   OBJECT_MISSING: 11,
   OBJECT_CORRUPT: 11,
+  DB_CORRUPT: 11,
   CONFIG_INVALID: 12,
   PIPELINE_INVALID: 12,
   PIPELINE_CYCLE: 12,

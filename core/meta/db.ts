@@ -4,8 +4,11 @@
  * the stat cache, tracked roots, config, and (from migration 2 on) runs and the lineage graph.
  */
 import { createRequire } from 'node:module';
+import { statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { StrataError } from '../errors/index.js';
+import { hashBytes } from '../hash/index.js';
 import { MIGRATIONS } from './schema.js';
 
 export type SqliteDb = BetterSqlite3.Database;
@@ -46,6 +49,18 @@ export interface CommitRow {
   codeDirty: boolean;
 }
 
+export interface CommitCacheRow {
+  id: string;
+  tree: string;
+  parents: string;
+  authorName: string;
+  authorEmail: string;
+  time: number;
+  message: string;
+  codeCommit: string | null;
+  raw: Buffer;
+}
+
 export interface RefRow {
   name: string;
   target: string;
@@ -79,27 +94,99 @@ export class MetaDb {
   }
 
   static open(path: string, opts: { readonly?: boolean; create?: boolean } = {}): MetaDb {
+    try {
+      return MetaDb.openOnce(path, opts, false);
+    } catch (e) {
+      // A full disk: SQLite cannot size the shared-memory file (-shm) that WAL mode needs, so even
+      // a reader fails. In EXCLUSIVE locking mode SQLite keeps that index in process memory, which
+      // needs no disk space; a command that only reads works that way (it holds the database
+      // to itself for its few milliseconds). Writers still get DISK_FULL.
+      if (!opts.create && isSqliteIoError(e) && diskNearlyFull(path)) {
+        try {
+          return MetaDb.openOnce(path, opts, true);
+        } catch (e2) {
+          throw sqliteToStrata(e2, path);
+        }
+      }
+      throw sqliteToStrata(e, path);
+    }
+  }
+
+  private static openOnce(path: string, opts: { readonly?: boolean; create?: boolean }, exclusive: boolean): MetaDb {
     const Database = loadSqlite();
     let db: SqliteDb;
     try {
-      db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: !opts.create });
+      // A read-only connection cannot open a WAL database without its -shm file; the exclusive
+      // fallback opens read-write but writes nothing unless the command does.
+      db = new Database(path, { readonly: exclusive ? false : (opts.readonly ?? false), fileMustExist: !opts.create });
     } catch (e) {
       const msg = (e as Error).message;
-      if (/unable to open|does not exist/i.test(msg)) {
+      if (/unable to open|does not exist/i.test(msg) && !diskNearlyFull(path)) {
         throw new StrataError('NOT_A_REPOSITORY', `cannot open metadata database ${path}: ${msg}`, { hint: 'run strata init', cause: e });
       }
-      throw new StrataError('IO_ERROR', `cannot open metadata database ${path}: ${msg}`, { cause: e });
+      throw e;
     }
-    db.pragma('busy_timeout = 5000');
-    if (!opts.readonly) {
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
+    try {
+      if (exclusive) db.pragma('locking_mode = EXCLUSIVE');
+      db.pragma('busy_timeout = 5000');
+      if (!opts.readonly && !exclusive) {
+        db.pragma('journal_mode = WAL');
+        db.pragma('synchronous = NORMAL');
+      }
+      db.pragma('foreign_keys = ON');
+      const m = new MetaDb(db);
+      m.path = path;
+      if (!opts.readonly && !exclusive) m.migrate();
+      else m.checkVersion();
+      return m;
+    } catch (e) {
+      try {
+        db.close();
+      } catch {
+        /* already failed */
+      }
+      throw e;
     }
-    db.pragma('foreign_keys = ON');
-    const m = new MetaDb(db);
-    if (!opts.readonly) m.migrate();
-    else m.checkVersion();
-    return m;
+  }
+
+  /** File this database was opened from. */
+  path = '';
+
+  /**
+   * SQLite's own consistency check (PRAGMA quick_check: every page, every record, every index
+   * entry present; O(size), no fixing). Returns the problems it lists, [] when clean.
+   */
+  quickCheck(max = 20): string[] {
+    try {
+      const rows = this.db.pragma(`quick_check(${max})`) as Array<{ quick_check: string }>;
+      const msgs = rows.map((r) => r.quick_check);
+      return msgs.length === 1 && msgs[0] === 'ok' ? [] : msgs;
+    } catch (e) {
+      return [(e as Error).message];
+    }
+  }
+
+  /** Every row of the tree cache (id, raw bytes), for fsck. */
+  *iterTreeCache(): Generator<{ id: string; raw: Buffer }> {
+    for (const r of this.db.prepare('SELECT id, raw FROM trees').iterate() as IterableIterator<{ id: string; raw: Buffer }>) yield r;
+  }
+
+  /** Every row of the commit cache with its columns, for fsck. */
+  *iterCommitCache(): Generator<CommitCacheRow> {
+    const sql = 'SELECT id, tree, parents, author_name AS authorName, author_email AS authorEmail, time, message, code_commit AS codeCommit, raw FROM commits';
+    for (const r of this.db.prepare(sql).iterate() as IterableIterator<CommitCacheRow>) yield r;
+  }
+
+  deleteTree(id: string): void {
+    this.stmt('DELETE FROM trees WHERE id = ?').run(id);
+  }
+
+  deleteCommit(id: string): void {
+    this.stmt('DELETE FROM commits WHERE id = ?').run(id);
+  }
+
+  clearStatCache(): number {
+    return this.stmt('DELETE FROM stat_cache').run().changes;
   }
 
   private checkVersion(): number {
@@ -193,9 +280,9 @@ export class MetaDb {
     ).run(c.id, c.tree, JSON.stringify(c.parents), c.authorName, c.authorEmail, c.time, c.message, c.codeCommit, c.codeDirty ? 1 : 0, raw);
   }
 
+  /** The cached bytes of commit `id`, or null (not cached, or a damaged row: see verified()). */
   getCommitRaw(id: string): Buffer | null {
-    const r = this.stmt('SELECT raw FROM commits WHERE id = ?').get(id) as { raw: Buffer } | undefined;
-    return r?.raw ?? null;
+    return this.verified('commit', id);
   }
 
   hasCommit(id: string): boolean {
@@ -216,10 +303,42 @@ export class MetaDb {
     this.stmt('INSERT OR IGNORE INTO trees(id, raw) VALUES (?, ?)').run(id, raw);
   }
 
+  /** The cached bytes of tree `id`, or null (not cached, or a damaged row: see verified()). */
   getTreeRaw(id: string): Buffer | null {
-    const r = this.stmt('SELECT raw FROM trees WHERE id = ?').get(id) as { raw: Buffer } | undefined;
-    return r?.raw ?? null;
+    return this.verified('tree', id);
   }
+
+  /**
+   * A cache row is trusted only if its bytes hash to its id (BLAKE3: microseconds for a tree or
+   * commit). A row that does not is damaged: it is dropped when the database is writable, and
+   * null tells the caller to read the object from the store. A damaged database page under the
+   * row reads as "not cached" too (fsck reports the page; fsck --repair rebuilds).
+   */
+  private verified(kind: 'tree' | 'commit', id: string): Buffer | null {
+    let raw: Buffer | undefined;
+    try {
+      const sql = kind === 'tree' ? 'SELECT raw FROM trees WHERE id = ?' : 'SELECT raw FROM commits WHERE id = ?';
+      raw = (this.stmt(sql).get(id) as { raw: Buffer } | undefined)?.raw;
+    } catch (e) {
+      if (sqliteCode(e).startsWith('SQLITE_CORRUPT')) return null;
+      throw e;
+    }
+    if (!raw) return null;
+    if (Buffer.isBuffer(raw) && hashBytes(raw) === id) return raw;
+    this.cacheMisses.push({ kind, id });
+    if (!this.db.readonly && !this.db.inTransaction) {
+      try {
+        if (kind === 'tree') this.deleteTree(id);
+        else this.deleteCommit(id);
+      } catch {
+        /* busy or full: the store's copy is used either way */
+      }
+    }
+    return null;
+  }
+
+  /** Cache rows found damaged by reads in this process (fsck reports them). */
+  readonly cacheMisses: Array<{ kind: 'tree' | 'commit'; id: string }> = [];
 
   // ------------------------------------------------------------ tags
 
@@ -339,4 +458,186 @@ export class MetaDb {
   listConfig(): Array<{ key: string; value: string }> {
     return this.stmt('SELECT key, value FROM config ORDER BY key').all() as Array<{ key: string; value: string }>;
   }
+}
+
+// ---------------------------------------------------------------- errors
+
+function sqliteCode(e: unknown): string {
+  const c = (e as { code?: unknown })?.code;
+  return typeof c === 'string' ? c : '';
+}
+
+function isSqliteIoError(e: unknown): boolean {
+  const c = sqliteCode(e);
+  return c.startsWith('SQLITE_IOERR') || c.startsWith('SQLITE_CANTOPEN') || c.startsWith('SQLITE_FULL');
+}
+
+/** Free bytes on the filesystem holding `path` (its folder), or null when it cannot be asked. */
+export function freeBytes(path: string): number | null {
+  for (const p of [path, dirname(path)]) {
+    try {
+      const st = statfsSync(p);
+      return Number(st.bavail) * Number(st.bsize);
+    } catch {
+      /* try the folder */
+    }
+  }
+  return null;
+}
+
+/**
+ * Is the disk holding `path` (close to) full? SQLite reports a failed write on a full disk as
+ * SQLITE_FULL only sometimes: growing the -shm or -wal file fails with SQLITE_IOERR_* instead.
+ * Below 1 MiB free, an I/O error is taken to be the full disk.
+ */
+export function diskNearlyFull(path: string): boolean {
+  const free = freeBytes(path);
+  return free !== null && free < 1 << 20;
+}
+
+const DB_REPAIR_HINT = 'run strata fsck to see what is damaged, then strata fsck --repair to rebuild the database from the objects (the damaged file is kept as strata.db.corrupt-<time>)';
+
+/**
+ * SQLite's error codes as typed errors: SQLITE_FULL (and I/O errors on a full disk) -> DISK_FULL,
+ * SQLITE_CORRUPT / SQLITE_NOTADB -> DB_CORRUPT naming strata fsck --repair, SQLITE_READONLY ->
+ * PERMISSION_DENIED, other I/O errors -> IO_ERROR. Other errors are returned unchanged.
+ * A failed statement's transaction was rolled back by SQLite, so nothing was committed.
+ */
+export function sqliteToStrata(e: unknown, dbPath?: string): unknown {
+  if (e instanceof StrataError) return e;
+  const code = sqliteCode(e);
+  if (!code.startsWith('SQLITE_')) return e;
+  const msg = (e as Error).message;
+  const where = dbPath ? ` (${dbPath})` : '';
+  if (code.startsWith('SQLITE_FULL') || ((code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_CANTOPEN')) && dbPath && diskNearlyFull(dbPath))) {
+    return new StrataError('DISK_FULL', `no space left on device while using the metadata database${where}`, {
+      hint: 'free some disk space (strata gc removes unreachable objects), then retry; nothing was committed',
+      cause: e,
+    });
+  }
+  if (code.startsWith('SQLITE_CORRUPT') || code.startsWith('SQLITE_NOTADB')) {
+    return new StrataError('DB_CORRUPT', `the metadata database${where} is damaged: ${msg}`, { hint: DB_REPAIR_HINT, cause: e });
+  }
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+    return new StrataError('REPO_BUSY', `the metadata database${where} is locked by another process`, {
+      hint: 'wait for the other strata command to finish, then retry',
+      cause: e,
+    });
+  }
+  if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_PERM') || code.startsWith('SQLITE_AUTH')) {
+    return new StrataError('PERMISSION_DENIED', `cannot write the metadata database${where}: ${msg}`, {
+      hint: 'check the permissions and ownership of .strata/ and strata.db',
+      cause: e,
+    });
+  }
+  if (code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_CANTOPEN')) {
+    return new StrataError('IO_ERROR', `disk I/O error on the metadata database${where}: ${msg}`, {
+      hint: 'check that the disk is not full and the filesystem is healthy, then retry; nothing was committed',
+      cause: e,
+    });
+  }
+  return e;
+}
+
+// ---------------------------------------------------------------- salvage (strata fsck --repair)
+
+export interface SalvageTable {
+  table: string;
+  copied: number;
+  /** Rows that could not be read (a damaged page); the table's copy is then incomplete. */
+  complete: boolean;
+  error?: string;
+}
+
+/** Tables rebuilt from the objects instead of copied (caches), or not copied at all. */
+const NOT_COPIED = new Set(['meta', 'stat_cache']);
+
+/**
+ * Copy every readable row of the damaged database at `damagedPath` into the new database `fresh`
+ * (already created at the current schema). SQLite's own .recover is not available through
+ * better-sqlite3, so each table is read with a full scan, and where the scan stops at a damaged
+ * page, once more backwards by rowid to reach the rows after it. Cache rows (trees, commits) are
+ * copied only when their bytes hash to their id. Returns what was copied per table, or null when
+ * the damaged file cannot be opened as a database at all.
+ */
+export function salvageInto(damagedPath: string, fresh: MetaDb): SalvageTable[] | null {
+  const Database = loadSqlite();
+  let old: SqliteDb;
+  try {
+    old = new Database(damagedPath, { readonly: true, fileMustExist: true });
+    old.prepare("SELECT count(*) FROM sqlite_master").get();
+  } catch {
+    return null;
+  }
+  const out: SalvageTable[] = [];
+  try {
+    const oldTables = new Set(
+      (old.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((r) => r.name),
+    );
+    const tables = fresh.db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as Array<{ name: string; sql: string }>;
+    for (const { name, sql } of tables) {
+      if (NOT_COPIED.has(name) || !oldTables.has(name)) continue;
+      const rep: SalvageTable = { table: name, copied: 0, complete: true };
+      out.push(rep);
+      const q = (n: string) => `"${n.replace(/"/g, '""')}"`;
+      let cols: string[];
+      try {
+        const have = new Set((old.prepare(`PRAGMA table_info(${q(name)})`).all() as Array<{ name: string }>).map((c) => c.name));
+        cols = (fresh.db.prepare(`PRAGMA table_info(${q(name)})`).all() as Array<{ name: string }>).map((c) => c.name).filter((c) => have.has(c));
+      } catch (e) {
+        rep.complete = false;
+        rep.error = (e as Error).message;
+        continue;
+      }
+      const list = cols.map(q).join(', ');
+      const ins = fresh.db.prepare(`INSERT OR IGNORE INTO ${q(name)} (${list}) VALUES (${cols.map(() => '?').join(', ')})`);
+      const keep = (row: Record<string, unknown>): boolean => {
+        if (name !== 'trees' && name !== 'commits') return true;
+        const raw = row.raw;
+        return typeof row.id === 'string' && Buffer.isBuffer(raw) && hashBytes(raw) === row.id;
+      };
+      const copy = (order: string): boolean => {
+        try {
+          fresh.db.transaction(() => {
+            for (const row of old.prepare(`SELECT ${list} FROM ${q(name)} NOT INDEXED${order}`).iterate() as IterableIterator<Record<string, unknown>>) {
+              if (!keep(row)) continue;
+              rep.copied += ins.run(...cols.map((c) => row[c])).changes;
+            }
+          })();
+          return true;
+        } catch (e) {
+          rep.complete = false;
+          rep.error ??= (e as Error).message;
+          return false;
+        }
+      };
+      // transaction() rolls back on error: copy row by row outside one big transaction instead.
+      const copyLoose = (order: string): boolean => {
+        try {
+          for (const row of old.prepare(`SELECT ${list} FROM ${q(name)} NOT INDEXED${order}`).iterate() as IterableIterator<Record<string, unknown>>) {
+            if (!keep(row)) continue;
+            rep.copied += ins.run(...cols.map((c) => row[c])).changes;
+          }
+          return true;
+        } catch (e) {
+          rep.complete = false;
+          rep.error ??= (e as Error).message;
+          return false;
+        }
+      };
+      if (copy('')) continue;
+      rep.copied = 0;
+      copyLoose('');
+      if (!/WITHOUT ROWID/i.test(sql)) copyLoose(' ORDER BY rowid DESC');
+    }
+  } catch (e) {
+    out.push({ table: 'sqlite_master', copied: 0, complete: false, error: (e as Error).message });
+  } finally {
+    try {
+      old.close();
+    } catch {
+      /* damaged */
+    }
+  }
+  return out;
 }

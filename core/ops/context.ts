@@ -1,35 +1,16 @@
 /** What every operation receives from its caller (CLI, server, tests). */
 import type { ProgressSink } from '../repo/worktree.js';
 import { Repository } from '../repo/index.js';
-import { StrataError } from '../errors/index.js';
+import { sqliteToStrata } from '../meta/db.js';
 
 /**
- * SQLite reports a full disk or a read-only database with its own error codes (SQLITE_FULL,
- * SQLITE_READONLY, ...): give them the same typed errors as the filesystem's ENOSPC and EACCES.
- * The failed statement's transaction was rolled back by SQLite, so nothing was committed.
+ * SQLite reports a full disk, a damaged file or a read-only database with its own error codes
+ * (SQLITE_FULL, SQLITE_IOERR_* on a full disk, SQLITE_CORRUPT, SQLITE_READONLY, ...): give them
+ * typed errors (core/meta/db.ts sqliteToStrata). A failed statement's transaction was rolled back
+ * by SQLite, so nothing was committed.
  */
-function fromSqliteError(e: unknown): unknown {
-  const code = (e as { code?: unknown })?.code;
-  if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return e;
-  if (code.startsWith('SQLITE_FULL')) {
-    return new StrataError('DISK_FULL', 'no space left on device while writing the metadata database', {
-      hint: 'free some disk space (strata gc removes unreachable objects), then retry; nothing was committed',
-      cause: e,
-    });
-  }
-  if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_PERM') || code.startsWith('SQLITE_AUTH')) {
-    return new StrataError('PERMISSION_DENIED', `cannot write the metadata database: ${(e as Error).message}`, {
-      hint: 'check the permissions and ownership of .strata/ and strata.db',
-      cause: e,
-    });
-  }
-  if (code.startsWith('SQLITE_IOERR')) {
-    return new StrataError('IO_ERROR', `disk I/O error on the metadata database: ${(e as Error).message}`, {
-      hint: 'check that the disk is not full and the filesystem is healthy, then retry; nothing was committed',
-      cause: e,
-    });
-  }
-  return e;
+function fromSqliteError(e: unknown, dbPath?: string): unknown {
+  return sqliteToStrata(e, dbPath);
 }
 
 export interface OpContext {
@@ -50,7 +31,7 @@ export async function withRepo<T>(ctx: OpContext, fn: (repo: Repository) => Prom
   try {
     return await fn(repo);
   } catch (e) {
-    throw fromSqliteError(e);
+    throw fromSqliteError(e, repo.db.path);
   } finally {
     await repo.close();
   }

@@ -98,7 +98,13 @@ export class Repository {
   async close(): Promise<void> {
     await this.store.close();
     if (this.injected) await this.injected.close();
-    this.db.close();
+    try {
+      // Closing checkpoints the WAL: a write that can fail on a full disk without losing anything
+      // (the WAL stays and is replayed by the next open).
+      this.db.close();
+    } catch {
+      /* best effort: the data is safe in the WAL */
+    }
     if (this.lock) await this.lock.release();
     this.lock = null;
   }

@@ -15,6 +15,7 @@ import * as fsp from 'node:fs/promises';
 import { join, dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { hashBytes } from '../../hash/index.js';
 import { StrataError, fromSystemError } from '../../errors/index.js';
 import { createHasher, isId } from '../../hash/index.js';
 import {
@@ -28,6 +29,16 @@ import {
   type ObjectStore,
   type PutOptions,
 } from '../types.js';
+
+export interface PackProblem {
+  pack: string;
+  /** The damaged or missing file. */
+  file: string;
+  problem: 'idx-corrupt' | 'pack-missing' | 'pack-truncated';
+  detail: string;
+  /** Objects lost with it (unknown for an unreadable index). */
+  ids: string[];
+}
 
 interface PackLoc {
   pack: string;
@@ -129,6 +140,8 @@ export class LocalStore implements ObjectStore, LocalPathCapable {
   readonly location: string;
   private packIndex: Map<string, PackLoc> | null = null;
   private loadedIdx = new Set<string>();
+  /** Pack indexes that could not be read or decoded: pack name -> why. */
+  private badIdx = new Map<string, string>();
   private handles = new Map<string, Promise<fsp.FileHandle>>();
   private madeDirs = new Set<string>();
 
@@ -195,16 +208,21 @@ export class LocalStore implements ObjectStore, LocalPathCapable {
       const pack = n.slice(0, -4);
       present.add(pack);
       if (this.loadedIdx.has(pack)) continue;
-      let buf: Buffer;
+      if (this.badIdx.has(pack)) continue;
+      let entries: Array<{ id: string; offset: number; size: number }>;
       try {
-        buf = await fsp.readFile(join(this.root, 'pack', n));
+        entries = decodeIdx(await fsp.readFile(join(this.root, 'pack', n)));
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // removed by a concurrent gc
-        throw fromSystemError(e);
+        // A damaged index must not stop every command: its objects read as missing (strata fsck
+        // names the file and what it affects; strata fsck --repair salvages and refetches).
+        this.badIdx.set(pack, (e as Error).message);
+        continue;
       }
-      for (const e of decodeIdx(buf)) if (!map.has(e.id)) map.set(e.id, { pack, offset: e.offset, size: e.size });
+      for (const e of entries) if (!map.has(e.id)) map.set(e.id, { pack, offset: e.offset, size: e.size });
       this.loadedIdx.add(pack);
     }
+    for (const p of [...this.badIdx.keys()]) if (!present.has(p)) this.badIdx.delete(p);
     // Forget packs that disappeared (repacked by gc).
     for (const p of [...this.loadedIdx]) {
       if (!present.has(p)) {
@@ -329,21 +347,23 @@ export class LocalStore implements ObjectStore, LocalPathCapable {
     checkId(id);
     const loc = await this.locate(id);
     if (!loc) throw missing(id, this.location);
-    let start: number;
-    let end: number; // exclusive
-    let path: string;
-    if ('loose' in loc) {
-      path = loc.loose;
-      start = opts.range?.start ?? 0;
-      end = opts.range?.end ?? Infinity;
-    } else {
-      path = join(this.root, 'pack', `${loc.packed.pack}.pack`);
-      start = loc.packed.offset + (opts.range?.start ?? 0);
-      end = loc.packed.offset + Math.min(opts.range?.end ?? loc.packed.size, loc.packed.size);
+    if ('packed' in loc) {
+      // Packed objects are small (< PACK_OBJECT_MAX): one read, and a missing or truncated pack
+      // is a typed error here rather than an 'error' event on a file stream.
+      return Readable.from([await this.getBytes(id, opts)]);
     }
+    const path = loc.loose;
+    const start = opts.range?.start ?? 0;
+    const end = opts.range?.end ?? Infinity; // exclusive
     if (end <= start) return Readable.from([]);
     const rs = createReadStream(path, { start, end: end === Infinity ? undefined : end - 1, highWaterMark: 1 << 20 });
-    if (opts.verify && !opts.range) return rs.pipe(new VerifyingStream(id, this.location));
+    if (opts.verify && !opts.range) {
+      const vs = new VerifyingStream(id, this.location);
+      // pipe() does not forward errors: without this a vanished or unreadable file was an
+      // unhandled 'error' event that killed the process.
+      rs.on('error', (e) => vs.destroy((e as NodeJS.ErrnoException).code === 'ENOENT' ? missing(id, this.location) : fromSystemError(e, path)));
+      return rs.pipe(vs);
+    }
     return rs;
   }
 
@@ -364,11 +384,33 @@ export class LocalStore implements ObjectStore, LocalPathCapable {
       const s = opts.range?.start ?? 0;
       const e = Math.min(opts.range?.end ?? loc.packed.size, loc.packed.size);
       buf = Buffer.allocUnsafe(Math.max(0, e - s));
-      const fh = await this.handle(loc.packed.pack);
+      const pack = loc.packed.pack;
+      let fh: fsp.FileHandle;
+      try {
+        fh = await this.handle(pack);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+          throw new StrataError('OBJECT_MISSING', `object ${id} is missing: its pack file ${join(this.root, 'pack', pack + '.pack')} is gone (the index ${pack}.idx still lists it)`, {
+            hint: 'run strata fsck to see what it affects; strata fsck --repair fetches lost objects from a remote',
+            details: { id, pack },
+          });
+        }
+        throw fromSystemError(err, join(this.root, 'pack', pack + '.pack'));
+      }
       let got = 0;
       while (got < buf.length) {
-        const { bytesRead } = await fh.read(buf, got, buf.length - got, loc.packed.offset + s + got);
-        if (bytesRead === 0) throw new StrataError('OBJECT_CORRUPT', `pack ${loc.packed.pack} is truncated`);
+        let bytesRead: number;
+        try {
+          ({ bytesRead } = await fh.read(buf, got, buf.length - got, loc.packed.offset + s + got));
+        } catch (err) {
+          throw fromSystemError(err, join(this.root, 'pack', pack + '.pack'));
+        }
+        if (bytesRead === 0) {
+          throw new StrataError('OBJECT_CORRUPT', `object ${id} is lost: pack file ${join(this.root, 'pack', pack + '.pack')} is truncated`, {
+            hint: 'run strata fsck to see what it affects; strata fsck --repair fetches lost objects from a remote',
+            details: { id, pack },
+          });
+        }
         got += bytesRead;
       }
     }
@@ -567,6 +609,130 @@ export class LocalStore implements ObjectStore, LocalPathCapable {
       if (loc && loc.pack === pack) map.delete(e.id);
     }
     await this.refreshPacks();
+  }
+
+  /**
+   * Check every pack on disk against its index: the index decodes, the pack exists, and the pack
+   * holds every byte range the index lists. Each problem names the file and the objects it loses.
+   */
+  async checkPacks(): Promise<PackProblem[]> {
+    const dir = join(this.root, 'pack');
+    let names: string[];
+    try {
+      names = await fsp.readdir(dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw fromSystemError(e, dir);
+    }
+    const out: PackProblem[] = [];
+    for (const n of names.sort()) {
+      if (!n.endsWith('.idx')) continue;
+      const pack = n.slice(0, -4);
+      const idxFile = join(dir, n);
+      const packFile = join(dir, `${pack}.pack`);
+      let entries: Array<{ id: string; offset: number; size: number }>;
+      try {
+        entries = decodeIdx(await fsp.readFile(idxFile));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        out.push({ pack, file: idxFile, problem: 'idx-corrupt', detail: `pack index ${idxFile} is unreadable (${(e as Error).message}): the objects of ${pack}.pack cannot be found`, ids: [] });
+        continue;
+      }
+      const st = await fsp.stat(packFile).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : Promise.reject(fromSystemError(e, packFile))));
+      if (!st) {
+        // A concurrent gc removes the idx first, then the pack: not damage.
+        if (!(await exists(idxFile))) continue;
+        out.push({ pack, file: packFile, problem: 'pack-missing', detail: `pack file ${packFile} is missing; its index lists ${entries.length} object(s)`, ids: entries.map((e) => e.id) });
+        continue;
+      }
+      const cut = entries.filter((e) => e.offset + e.size > st.size).map((e) => e.id);
+      if (cut.length) {
+        out.push({ pack, file: packFile, problem: 'pack-truncated', detail: `pack file ${packFile} is truncated (${st.size} bytes): ${cut.length} of its ${entries.length} object(s) are cut off`, ids: cut });
+      }
+    }
+    return out;
+  }
+
+  /** Which pack holds `id` (null: loose or absent). */
+  async packOf(id: string): Promise<string | null> {
+    return (await this.packs()).get(id)?.pack ?? null;
+  }
+
+  /**
+   * Take a damaged pack out of use: every object in it whose bytes still hash to its id is copied
+   * into a new pack, then its .idx and .pack are moved to objects/damaged/ (kept, never deleted
+   * here). Returns the ids copied and the ids lost (to fetch again).
+   */
+  async quarantinePack(pack: string): Promise<{ kept: string[]; lost: string[]; movedTo: string }> {
+    const dir = join(this.root, 'pack');
+    const idxFile = join(dir, `${pack}.idx`);
+    const packFile = join(dir, `${pack}.pack`);
+    let entries: Array<{ id: string; offset: number; size: number }> = [];
+    try {
+      entries = decodeIdx(await fsp.readFile(idxFile));
+    } catch {
+      /* unreadable index: nothing can be located in the pack */
+    }
+    const kept: string[] = [];
+    const lost: string[] = [];
+    let fh: fsp.FileHandle | null = null;
+    try {
+      fh = await fsp.open(packFile, 'r');
+    } catch {
+      fh = null;
+    }
+    const w = new LocalPackWriter(this, { forceNew: true });
+    try {
+      const size = fh ? (await fh.stat()).size : 0;
+      for (const e of [...entries].sort((a, b) => a.offset - b.offset)) {
+        if (!fh || e.offset + e.size > size) {
+          lost.push(e.id);
+          continue;
+        }
+        const buf = Buffer.allocUnsafe(e.size);
+        const { bytesRead } = await fh.read(buf, 0, e.size, e.offset);
+        if (bytesRead !== e.size || hashBytes(buf) !== e.id) {
+          lost.push(e.id);
+          continue;
+        }
+        await w.add(e.id, buf);
+        kept.push(e.id);
+      }
+      await w.finish();
+    } catch (e) {
+      await w.abort();
+      throw fromSystemError(e, packFile);
+    } finally {
+      await fh?.close().catch(() => undefined);
+    }
+    const damaged = join(this.root, 'damaged');
+    await fsp.mkdir(damaged, { recursive: true });
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    // The index first: once it is gone the old pack is invisible.
+    await fsp.rename(idxFile, join(damaged, `${pack}.idx.${stamp}`)).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
+    await this.closeHandle(pack);
+    await fsp.rename(packFile, join(damaged, `${pack}.pack.${stamp}`)).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
+    this.loadedIdx.delete(pack);
+    this.badIdx.delete(pack);
+    const map = this.packIndex;
+    if (map) for (const [id, loc] of map) if (loc.pack === pack) map.delete(id);
+    await this.refreshPacks();
+    return { kept, lost, movedTo: damaged };
+  }
+
+  /** Move a damaged loose object to objects/damaged/ so that a good copy can be stored. */
+  async quarantineLoose(id: string): Promise<boolean> {
+    checkId(id);
+    const p = this.objectPath(id);
+    const damaged = join(this.root, 'damaged');
+    await fsp.mkdir(damaged, { recursive: true });
+    try {
+      await fsp.rename(p, join(damaged, `${id}.${new Date().toISOString().replace(/[:.]/g, '-')}`));
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw fromSystemError(e, p);
+    }
   }
 
   /** Remove leftovers of interrupted writes (temp files, packs without an idx). */
