@@ -248,8 +248,8 @@ async function prepareOutput(repo: Repository, path: string): Promise<void> {
 }
 
 /** Put `rows` (one output's files) in place of whatever is at `path` now. Returns stat rows. */
-async function replaceOutput(repo: Repository, path: string, rows: IndexRow[]): Promise<StatRow[]> {
-  checkRestoreRows(rows, `output ${path}`);
+async function replaceOutput(repo: Repository, path: string, rows: IndexRow[], opts: { own?: boolean } = {}): Promise<StatRow[]> {
+  checkRestoreRows(rows, `output ${path}`, { linksOutside: opts.own });
   for (const r of rows) {
     if (r.path !== path && !r.path.startsWith(path + '/')) {
       throw new StrataError('PATH_OUTSIDE_WORKSPACE', `output ${path}: the stored version names ${r.path}, outside the output`, { hint: 'the run record is corrupt or crafted; run strata fsck' });
@@ -553,7 +553,7 @@ export class StageRunner {
       // Put the outputs back the way they were before the run.
       for (const o of cachedOuts) {
         const was = prior.get(o.path);
-        if (was) this.hasher.learn(await replaceOutput(repo, o.path, was.rows));
+        if (was) this.hasher.learn(await replaceOutput(repo, o.path, was.rows, { own: true }));
         else await removePath(repo, o.path);
       }
     }

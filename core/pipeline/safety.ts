@@ -194,9 +194,10 @@ export function linkTargetProblem(linkPath: string, target: string): string | nu
 /**
  * Refuse a set of rows to restore (one output's files, or a code tree) that could escape: unsafe
  * or reserved names, the same path twice, a path below another row (a file or a link standing
- * where a folder is needed), and links pointing outside the folder.
+ * where a folder is needed), and links pointing outside the folder (unless `linksOutside`: rows
+ * that are the user's own workspace state of a moment ago, put back after a failed run).
  */
-export function checkRestoreRows(rows: Array<Pick<IndexRow, 'path' | 'type' | 'target'>>, what: string): void {
+export function checkRestoreRows(rows: Array<Pick<IndexRow, 'path' | 'type' | 'target'>>, what: string, opts: { linksOutside?: boolean } = {}): void {
   const paths = new Set<string>();
   for (const r of rows) {
     const problem = pathProblem(r.path);
@@ -210,7 +211,7 @@ export function checkRestoreRows(rows: Array<Pick<IndexRow, 'path' | 'type' | 't
       const up = segs.slice(0, i).join('/');
       if (paths.has(up)) throw outsideError(what, `${r.path} lies below ${up}, which is a file or a symbolic link`);
     }
-    if (r.type === 'symlink') {
+    if (r.type === 'symlink' && !opts.linksOutside) {
       const problem = linkTargetProblem(r.path, r.target ?? '');
       if (problem) throw outsideError(what, problem);
     }
