@@ -298,6 +298,15 @@ describe('hostile pipelines and pulled run records', () => {
       const changes = serializeCodeChanges({ base: commit, prefix: '', files: v.files as never, skipped: [] });
       ids.push([v.name, await a.craft(baseRun({ stage: `code-${v.name}`, cmd: 'sh train.sh', code: { commit, branch: 'main', remote: null, dirty: true, diff: hashBytes(changes) } }), [changes, ...v.blobs]), v.re]);
     }
+    // A recorded git commit (on a side branch of the victim's own repository) holding a link outside.
+    git(victim, 'checkout', '-q', '-b', 'side');
+    await fsp.symlink(s.dir, join(victim, 'escape'));
+    git(victim, 'add', 'escape');
+    git(victim, 'commit', '-q', '-m', 'link');
+    const linked = git(victim, 'rev-parse', 'HEAD');
+    git(victim, 'checkout', '-q', 'main');
+    assert.ok(!existsSync(join(victim, 'escape')));
+    ids.push(['gitlink', await a.craft(baseRun({ stage: 'code-gitlink', cmd: 'sh train.sh', code: { commit: linked, branch: 'side', remote: null, dirty: false } })), /git commit [0-9a-f]{12}: symbolic link escape points at the absolute path/]);
     await a.push();
     await ok(victim, ['pull']);
     const before = await gitState(victim);
