@@ -434,4 +434,39 @@ describe('hostile pipelines and pulled run records', () => {
     await fsp.rm(pwned, { force: true });
     await s.check();
   });
+
+  it('a pulled command change merged by a local merge commit still asks', async () => {
+    const s = await sentinel('merge');
+    const bare = join(tmp.dir, 'merge-origin.git');
+    git(tmp.dir, 'init', '-q', '--bare', '-b', 'main', bare);
+    const eve = join(tmp.dir, 'merge-eve');
+    await gitRepo(eve, 'eve@evil.example');
+    const yaml = (cmd: string) => `stages:\n  gen:\n    cmd: ${cmd}\n    deps: [in.txt]\n    outs: [out.txt]\n`;
+    await writeFiles(eve, { '.gitignore': '/.strata/\n/out.txt\n', 'in.txt': 'a\n', 'strata.yaml': yaml('cp in.txt out.txt') });
+    git(eve, 'add', '-A');
+    git(eve, 'commit', '-q', '-m', 'pipeline');
+    git(eve, 'remote', 'add', 'origin', bare);
+    git(eve, 'push', '-q', 'origin', 'main');
+    const victim = join(tmp.dir, 'merge-victim');
+    git(tmp.dir, 'clone', '-q', bare, victim);
+    git(victim, 'config', 'user.email', 'test@example.com');
+    git(victim, 'config', 'user.name', 'Test User');
+    await ok(victim, ['init']);
+    await ok(victim, ['repro'], 0, { env: CI });
+    // The victim commits something of their own; Eve changes the command; the pull merges.
+    await writeFiles(victim, { 'NOTES.md': 'mine\n' });
+    git(victim, 'add', 'NOTES.md');
+    git(victim, 'commit', '-q', '-m', 'notes');
+    const pwned = join(s.dir, 'pwned');
+    await writeFiles(eve, { 'strata.yaml': yaml(`touch ${pwned} && cp in.txt out.txt`) });
+    git(eve, 'commit', '-q', '-am', 'faster');
+    git(eve, 'push', '-q', 'origin', 'main');
+    git(victim, 'pull', '-q', '--no-rebase', '--no-edit');
+    assert.equal(git(victim, 'log', '-1', '--format=%ae'), 'test@example.com', 'HEAD is the local merge commit');
+    const r = await strata(victim, ['repro'], { env: CI });
+    assert.equal(r.code, EXIT_CODES.PERMISSION_DENIED, r.stdout + r.stderr);
+    assert.match(r.stderr, /gen \(changed, from git commit [0-9a-f]{12} by eve <eve@evil\.example>\)/);
+    assert.ok(!existsSync(pwned), 'the pulled command did not run');
+    await s.check();
+  });
 });

@@ -215,7 +215,7 @@ export async function repro(ctx: OpContext, opts: ReproOptions = {}): Promise<Re
         },
       );
     }
-    if (!opts.dryRun) recordApproved(repo, spec, await pipelineText(repo), selected);
+    if (!opts.dryRun) await recordApproved(repo, spec, await pipelineText(repo), selected);
     await checkInputs(repo.root, spec, selected, g);
     // Parameters are read once, up front (each file parsed once): a missing key stops the repro
     // before anything runs.

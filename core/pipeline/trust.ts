@@ -8,10 +8,10 @@
  *
  * A stage is "changed" when the record exists and its fingerprint differs from the recorded one
  * (or the stage is new). A changed stage is "incoming" (not written locally) when its current
- * definition is the one committed in the code repository (git HEAD's strata.yaml) by a commit
- * whose author is not the local git user (`user.email`), or the one in the strata HEAD commit's
- * tree made by another author than this repository's. A change still uncommitted in the work tree
- * is the user's own edit. With no record yet (the first repro in this repository), nothing is
+ * definition is carried by a git commit made since the last repro by an author other than the
+ * local git user (`user.email`) — merged branches included, so a local merge commit does not
+ * launder it — or is the one in the strata HEAD commit's tree made by another author than this
+ * repository's. A change the user wrote (uncommitted, or committed as themselves) is their own. With no record yet (the first repro in this repository), nothing is
  * "changed": the user is running a pipeline they chose to check out.
  */
 import * as fs from 'node:fs';
@@ -30,6 +30,8 @@ interface Approved {
   v: 1;
   hash: string;
   stages: Record<string, string>;
+  /** git HEAD when the record was made: commits reachable from it were there at the last repro. */
+  git?: string | null;
 }
 
 export interface StageChange {
@@ -71,9 +73,9 @@ function readApproved(repo: Repository): Approved | null {
 }
 
 /** Record the current definitions of `stages` (the rest keep their record) as run by the user. */
-export function recordApproved(repo: Repository, spec: PipelineSpec, text: string, stages: string[]): void {
+export async function recordApproved(repo: Repository, spec: PipelineSpec, text: string, stages: string[]): Promise<void> {
   const prev = readApproved(repo);
-  const rec: Approved = { v: 1, hash: hashBytes(text), stages: { ...(prev?.stages ?? {}) } };
+  const rec: Approved = { v: 1, hash: hashBytes(text), stages: { ...(prev?.stages ?? {}) }, git: await gitHead(repo.root) };
   for (const name of stages) {
     const st = spec.stages.find((s) => s.name === name);
     if (st) rec.stages[name] = fingerprint(st);
@@ -92,26 +94,62 @@ function parseQuiet(text: string): PipelineSpec | null {
 
 type Git = typeof import('isomorphic-git');
 
-/** The definition of strata.yaml committed at git HEAD and who last changed it, or null. */
-async function gitVersion(projectRoot: string): Promise<{ spec: PipelineSpec; source: string; local: boolean } | null> {
+async function gitHead(projectRoot: string): Promise<string | null> {
   const root = await findGitRoot(projectRoot);
   if (!root) return null;
   const g = (await import('isomorphic-git')).default as unknown as Git;
-  const filepath = [relative(root, projectRoot).split('\\').join('/'), PIPELINE_FILE].filter(Boolean).join('/');
   try {
-    const head = await g.resolveRef({ fs, dir: root, ref: 'HEAD' });
-    const { blob } = await g.readBlob({ fs, dir: root, oid: head, filepath });
-    const spec = parseQuiet(Buffer.from(blob).toString('utf8'));
-    if (!spec) return null;
-    const log = await g.log({ fs, dir: root, ref: 'HEAD', filepath, depth: 1 });
-    const c = log[0]?.commit;
-    const me = ((await g.getConfig({ fs, dir: root, path: 'user.email' })) as string | undefined) ?? null;
-    const email = c?.author.email ?? '';
-    const local = !!me && email.toLowerCase() === me.toLowerCase();
-    return { spec, local, source: `git commit ${(log[0]?.oid ?? head).slice(0, 12)} by ${c?.author.name ?? '?'} <${email}>` };
+    return await g.resolveRef({ fs, dir: root, ref: 'HEAD' });
   } catch {
     return null;
   }
+}
+
+/** How many git commits back `pipelineChanges` looks for someone else's strata.yaml. */
+const GIT_LOOKBACK = 200;
+
+/**
+ * The versions of strata.yaml carried by git commits made by someone else (author email other
+ * than the repository's user.email) that were not there at the last repro here (not reachable from
+ * `base`, git HEAD then), newest first, at most GIT_LOOKBACK commits back, merged branches included.
+ */
+async function gitForeignVersions(projectRoot: string, base: string | null): Promise<Array<{ spec: PipelineSpec; source: string; local: boolean }>> {
+  const root = await findGitRoot(projectRoot);
+  if (!root) return [];
+  const g = (await import('isomorphic-git')).default as unknown as Git;
+  const filepath = [relative(root, projectRoot).split('\\').join('/'), PIPELINE_FILE].filter(Boolean).join('/');
+  const out: Array<{ spec: PipelineSpec; source: string; local: boolean }> = [];
+  try {
+    const me = (((await g.getConfig({ fs, dir: root, path: 'user.email' })) as string | undefined) ?? '').toLowerCase();
+    const log = await g.log({ fs, dir: root, ref: 'HEAD', depth: GIT_LOOKBACK });
+    // Commits already there at the last repro were judged then.
+    const seen = new Set<string>();
+    if (base) {
+      try {
+        for (const e of await g.log({ fs, dir: root, ref: base, depth: GIT_LOOKBACK * 2 })) seen.add(e.oid);
+      } catch {
+        /* the old HEAD is gone (history rewritten): judge every commit */
+      }
+    }
+    const parsed = new Map<string, PipelineSpec | null>();
+    for (const e of log) {
+      const a = e.commit.author;
+      if (seen.has(e.oid)) continue;
+      if (me && a.email.toLowerCase() === me) continue;
+      let blob;
+      try {
+        blob = await g.readBlob({ fs, dir: root, oid: e.oid, filepath });
+      } catch {
+        continue; // no strata.yaml in that commit
+      }
+      if (!parsed.has(blob.oid)) parsed.set(blob.oid, parseQuiet(Buffer.from(blob.blob).toString('utf8')));
+      const spec = parsed.get(blob.oid);
+      if (spec) out.push({ spec, local: false, source: `git commit ${e.oid.slice(0, 12)} by ${a.name} <${a.email}>` });
+    }
+  } catch {
+    /* no commits, unreadable repository: nothing came from git */
+  }
+  return out;
 }
 
 /** The definition of strata.yaml in the strata HEAD commit's tree and who made that commit, or null. */
@@ -144,7 +182,7 @@ export async function pipelineChanges(repo: Repository, spec: PipelineSpec): Pro
     const before = approved.stages[st.name];
     const fp = fingerprint(st);
     if (before === fp) continue;
-    versions ??= (await Promise.all([gitVersion(repo.root), strataVersion(repo)])).filter((v): v is NonNullable<typeof v> => v !== null);
+    versions ??= [...(await gitForeignVersions(repo.root, approved.git ?? null)), ...[await strataVersion(repo)].filter((v): v is NonNullable<typeof v> => v !== null)];
     let incoming = false;
     let source: string | undefined;
     for (const v of versions) {
