@@ -143,6 +143,25 @@ async function attacker(name: string): Promise<{ dir: string; remote: string; cr
   };
 }
 
+
+const CACHE_FILES = {
+  'gen.mjs': "import fs from 'node:fs';\nfs.mkdirSync('out', { recursive: true });\nfs.writeFileSync('out/a.txt', fs.readFileSync('data/in.txt', 'utf8').toUpperCase());\n",
+  'strata.yaml': 'stages:\n  gen:\n    cmd: node gen.mjs\n    deps: [data/in.txt]\n    outs: [out]\n',
+};
+let cacheSig: string | undefined;
+/** The stage a victim runs, and its signature (computed by a real run in a scratch project). */
+async function cacheStage(): Promise<{ files: Record<string, string>; signature: string }> {
+  if (!cacheSig) {
+    const scratch = join(tmp.dir, 'cache-scratch');
+    await fsp.mkdir(scratch);
+    await ok(scratch, ['init']);
+    await writeFiles(scratch, { ...CACHE_FILES, 'data/in.txt': 'hello\n' });
+    await ok(scratch, ['repro']);
+    cacheSig = (JSON.parse((await ok(scratch, ['--json', 'runs'])).stdout) as RunRecord[])[0]!.signature;
+  }
+  return { files: CACHE_FILES, signature: cacheSig };
+}
+
 describe('hostile pipelines and pulled run records', () => {
   it('an output declared as .git (or .GIT deep down, or .strata) is refused at parse time and by run -o; .git is intact', async () => {
     const s = await sentinel('dotgit');
@@ -217,18 +236,7 @@ describe('hostile pipelines and pulled run records', () => {
 
   it('a pulled run record is not a run-cache hit when its directory output holds a link outside; the stage runs here', async () => {
     const s = await sentinel('cache');
-    const files = {
-      'gen.mjs': "import fs from 'node:fs';\nfs.mkdirSync('out', { recursive: true });\nfs.writeFileSync('out/a.txt', fs.readFileSync('data/in.txt', 'utf8').toUpperCase());\n",
-      'strata.yaml': 'stages:\n  gen:\n    cmd: node gen.mjs\n    deps: [data/in.txt]\n    outs: [out]\n',
-    };
-    // The signature the victim's stage will have (computed by a real run in a scratch project).
-    const scratch = join(tmp.dir, 'cache-scratch');
-    await fsp.mkdir(scratch);
-    await ok(scratch, ['init']);
-    await writeFiles(scratch, { ...files, 'data/in.txt': 'hello\n' });
-    await ok(scratch, ['repro']);
-    const signature = (JSON.parse((await ok(scratch, ['--json', 'runs'])).stdout) as RunRecord[])[0]!.signature;
-
+    const { files, signature } = await cacheStage();
     const a = await attacker('cache');
     // A directory output whose tree holds a link to the sentinel folder (and a file inside it).
     const evilFile = Buffer.from('planted\n');
@@ -468,5 +476,52 @@ describe('hostile pipelines and pulled run records', () => {
     assert.match(r.stderr, /gen \(changed, from git commit [0-9a-f]{12} by eve <eve@evil\.example>\)/);
     assert.ok(!existsSync(pwned), 'the pulled command did not run');
     await s.check();
+  });
+
+  it('a pulled run whose directory output names a link and a folder of the same name is never restored (STRATA_STRESS=1: 20 trials)', async () => {
+    const trials = process.env.STRATA_STRESS === '1' ? 20 : 1;
+    const { files, signature } = await cacheStage();
+    for (let t = 0; t < trials; t++) {
+      const s = await sentinel(`dup-${t}`);
+      const a = await attacker(`dup-${t}`);
+      const planted = Buffer.from('planted\n');
+      const inner = Buffer.from(canonicalJson({ strata: 'tree', v: 1, e: [['victim.txt', 'f', planted.length, hashBytes(planted)]] }));
+      // Not canonical on purpose: the same name twice, a link to the sentinel and a folder.
+      const top = Buffer.from(
+        canonicalJson({
+          strata: 'tree',
+          v: 1,
+          e: [
+            ['link', 'l', Buffer.byteLength(s.dir), hashBytes(s.dir), s.dir],
+            ['link', 'd', planted.length, hashBytes(inner), 1],
+          ],
+        }),
+      );
+      await a.craft(
+        baseRun({
+          stage: 'gen',
+          cmd: 'node gen.mjs',
+          signature,
+          deps: [{ path: 'data/in.txt', id: hashBytes('hello\n'), kind: 'file' }],
+          outs: [{ path: 'out', id: hashBytes(top), type: 'dataset', kind: 'dir', size: planted.length, cache: true }],
+        }),
+        [planted, Buffer.from(s.dir)],
+        [top, inner],
+      );
+      await a.push();
+      const victim = join(tmp.dir, `dup-${t}-victim`);
+      const clone = await strata(tmp.dir, ['clone', `file://${a.remote}`, victim]);
+      if (clone.code !== 0) {
+        // A stricter fetch may refuse the malformed tree outright: then with a clear error.
+        assert.doesNotMatch(clone.stderr, /internal error|\n\s+at /, clone.stderr);
+      } else {
+        await writeFiles(victim, files);
+        const r = await strata(victim, ['--json', 'repro'], { env: CI });
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+        assert.equal((JSON.parse(r.stdout) as { stages: Array<{ action: string }> }).stages[0]!.action, 'ran');
+        assert.ok(!existsSync(join(victim, 'out', 'link')));
+      }
+      await s.check();
+    }
   });
 });

@@ -23,7 +23,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { stringify as yamlStringify } from 'yaml';
 import { findGitRoot, readCodeState } from '../code/git.js';
 import { applyCodeChanges, checkCodeChanges, checkoutCommitInto, hasGitCommit, parseCodeChanges, writeCommitFiles, type CodeChanges } from '../code/snapshot.js';
-import { checkOnDisk, checkPathText, safeRemove, safeWriteFile } from '../pipeline/safety.js';
+import { checkOnDisk, checkPathText, checkRestoreRows, safeRemove, safeWriteFile } from '../pipeline/safety.js';
 import { StrataError, fromSystemError } from '../errors/index.js';
 import type { IndexRow, StatRow } from '../meta/db.js';
 import { findRun, getRun, insertRun, markRunsFetched, runFetchedFrom, type RunDep, type RunRecord } from '../meta/runs.js';
@@ -134,6 +134,14 @@ export function checkRunPaths(r: RunRecord): void {
   for (const o of r.outs) checkPathText(o.path, what(`output ${o.path}`));
   checkPathText(typeof r.wdir === 'string' ? r.wdir : '', what(`wdir ${r.wdir}`), { allowRoot: true });
   for (const ref of r.paramRefs) checkPathText(ref.file, what(`params file ${ref.file}`));
+}
+
+/** The files of an input version to restore: safe names, all under the input, no link outside (runs from elsewhere). */
+function checkInputRows(path: string, rows: IndexRow[], foreign: boolean): void {
+  checkRestoreRows(rows, `input ${path}`, { linksOutside: !foreign });
+  for (const r of rows) {
+    if (r.path !== path && !r.path.startsWith(path + '/')) throw new StrataError('PATH_OUTSIDE_WORKSPACE', `input ${path}: the stored version names ${r.path}`, { hint: 'the run record is corrupt or crafted' });
+  }
 }
 
 /** Runs of `chain` that came from elsewhere. */
@@ -530,8 +538,9 @@ export async function checkoutForIn(repo: Repository, ctx: OpContext, opts: Chec
     const data: RestoredData[] = [];
     const write: IndexRow[] = [];
     const dataPaths: string[] = [];
-    for (const [path, { dep }] of wanted) {
+    for (const [path, { dep, run: r }] of wanted) {
       const rows = await depRows(newRepo, dep);
+      checkInputRows(path, rows, foreign.some((f) => f.run === r.id));
       const size = rows.reduce((a, r) => a + r.size, 0);
       if (now.get(path)?.id === dep.id) {
         data.push({ path, id: dep.id, kind: dep.kind, size, files: rows.length, from: 'code' });
@@ -654,7 +663,10 @@ async function restoreInPlace(
     }
   }
   // Nothing is written until every input path is known to be safe to replace.
-  for (const path of s.wanted.keys()) await checkOnDisk(repo.root, path, `input ${path}`, { allowFinalLink: true });
+  for (const [path, { dep, run: r }] of s.wanted) {
+    await checkOnDisk(repo.root, path, `input ${path}`, { allowFinalLink: true });
+    checkInputRows(path, await depRows(repo, dep), s.foreign.some((f) => f.run === r.id));
+  }
   let codeFiles = 0;
   let applied: string[] = [];
   if (hasCode) {
