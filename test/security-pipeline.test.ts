@@ -332,6 +332,10 @@ describe('hostile pipelines and pulled run records', () => {
         assert.ok(!existsSync(join(victim, 'sub')));
       }
     }
+    const into = await strata(victim, ['checkout', '--for', ids[0]![1], '--into', '.git/hooks/x']);
+    assert.equal(into.code, EXIT_CODES.PATH_OUTSIDE_WORKSPACE, into.stderr);
+    assert.match(into.stderr, /--into \.git\/hooks\/x is inside \.git/);
+    assert.equal(await gitState(victim), before);
     // The next git commit runs no planted hook.
     await fsp.writeFile(join(victim, 'more.txt'), 'x\n');
     git(victim, 'add', 'more.txt');

@@ -23,7 +23,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { stringify as yamlStringify } from 'yaml';
 import { findGitRoot, readCodeState } from '../code/git.js';
 import { applyCodeChanges, checkCodeChanges, checkoutCommitInto, hasGitCommit, parseCodeChanges, writeCommitFiles, type CodeChanges } from '../code/snapshot.js';
-import { checkOnDisk, checkPathText, checkRestoreRows, safeRemove, safeWriteFile } from '../pipeline/safety.js';
+import { checkOnDisk, checkPathText, checkRestoreRows, filterRecordedEnv, isReservedName, safeRemove, safeWriteFile } from '../pipeline/safety.js';
 import { StrataError, fromSystemError } from '../errors/index.js';
 import type { IndexRow, StatRow } from '../meta/db.js';
 import { findRun, getRun, insertRun, markRunsFetched, runFetchedFrom, type RunDep, type RunRecord } from '../meta/runs.js';
@@ -411,10 +411,13 @@ function shQuote(s: string): string {
   return /^[A-Za-z0-9_./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Shell commands that re-run `chain` from `base` (the folder the user cds into). */
-export function rerunCommands(chain: RunRecord[], base: string): string[] {
+/**
+ * Shell commands that re-run `chain` from `base` (the folder the user cds into). The recorded
+ * environment of runs from elsewhere (`foreign`) is shown filtered, as reproduce applies it.
+ */
+export function rerunCommands(chain: RunRecord[], base: string, foreign: ReadonlySet<string> = new Set()): string[] {
   return chain.map((r) => {
-    const env = Object.entries(r.env)
+    const env = Object.entries(filterRecordedEnv(r.env, foreign.has(r.id)).env)
       .map(([k, v]) => `${k}=${shQuote(v)} `)
       .join('');
     const dir = r.wdir === '.' ? base : join(base, r.wdir);
@@ -452,6 +455,13 @@ export async function checkoutForIn(repo: Repository, ctx: OpContext, opts: Chec
 
   const into = opts.into ?? `repro-${run.id.replace(/-/g, '').slice(0, 12)}`;
   const dirAbs = resolve(ctx.cwd, into);
+  for (const base of [gitRoot, repo.root]) {
+    if (!base) continue;
+    const rel = relative(base, dirAbs).split('\\').join('/');
+    if (rel && !rel.startsWith('..') && rel.split('/').some(isReservedName)) {
+      throw new StrataError('PATH_OUTSIDE_WORKSPACE', `--into ${into} is inside .git or .strata`, { hint: 'name a new folder of your own with --into DIR' });
+    }
+  }
   const inPlace = dirAbs === repo.root || (gitRoot !== null && dirAbs === gitRoot) || dirAbs === resolve(ctx.cwd);
   if (opts.force && !inPlace) {
     throw new StrataError('INVALID_ARGUMENT', '--force only applies to --into . (the current workspace)', { hint: 'a new folder must be empty or absent: pick another --into DIR' });
@@ -593,7 +603,7 @@ export async function checkoutForIn(repo: Repository, ctx: OpContext, opts: Chec
       params,
       inputMismatches,
       fetched: gatherer.fetched,
-      commands: rerunCommands(chain, rel),
+      commands: rerunCommands(chain, rel, new Set(foreign.map((f) => f.run))),
       foreign,
       warnings,
     };
@@ -717,7 +727,7 @@ async function restoreInPlace(
     params,
     inputMismatches,
     fetched: s.fetched,
-    commands: rerunCommands(s.chain, relative(ctx.cwd, repo.root) || '.'),
+    commands: rerunCommands(s.chain, relative(ctx.cwd, repo.root) || '.', new Set(s.foreign.map((f) => f.run))),
     foreign: s.foreign,
     warnings: s.warnings,
   };

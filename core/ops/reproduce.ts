@@ -22,6 +22,7 @@ import { readParams, type StageSpec } from '../pipeline/spec.js';
 import { Repository } from '../repo/index.js';
 import { flattenTree } from '../repo/tree.js';
 import { checkoutFor, type CheckoutForResult, type ForeignRun } from './checkout-for.js';
+import { filterRecordedEnv } from '../pipeline/safety.js';
 import { runFetchedFrom } from '../meta/runs.js';
 import { withRepo, type OpContext } from './context.js';
 
@@ -55,41 +56,7 @@ export interface ReproducePlan {
   stages: Array<{ run: string; stage: string; cmd: string; wdir: string; env: Record<string, string>; dropped: string[]; foreign: boolean }>;
 }
 
-/**
- * Recorded environment variables applied when re-running a run that came from elsewhere: only
- * these (and LC_*), which select locale, time zone, threads, devices and seeds, never what is
- * loaded or executed. Anything else (PATH, LD_PRELOAD, NODE_OPTIONS, PYTHONPATH, BASH_ENV, GIT_*,
- * ...) is dropped with a warning unless named with --allow-env.
- */
-export const SAFE_RECORDED_ENV: readonly string[] = [
-  'TZ',
-  'LANG',
-  'LANGUAGE',
-  'PYTHONHASHSEED',
-  'SEED',
-  'RANDOM_SEED',
-  'OMP_NUM_THREADS',
-  'MKL_NUM_THREADS',
-  'OPENBLAS_NUM_THREADS',
-  'NUMEXPR_NUM_THREADS',
-  'VECLIB_MAXIMUM_THREADS',
-  'CUDA_VISIBLE_DEVICES',
-  'CUBLAS_WORKSPACE_CONFIG',
-  'TF_DETERMINISTIC_OPS',
-  'NO_COLOR',
-];
-
-/** Split a recorded env into what is applied and what is dropped (foreign runs only). */
-export function filterRecordedEnv(env: Record<string, string>, foreign: boolean, allow: readonly string[] = []): { env: Record<string, string>; dropped: string[] } {
-  if (!foreign) return { env, dropped: [] };
-  const out: Record<string, string> = {};
-  const dropped: string[] = [];
-  for (const [k, v] of Object.entries(env)) {
-    if (SAFE_RECORDED_ENV.includes(k) || /^LC_[A-Z]+$/.test(k) || allow.includes(k)) out[k] = v;
-    else dropped.push(k);
-  }
-  return { env: out, dropped };
-}
+export { SAFE_RECORDED_ENV, filterRecordedEnv } from '../pipeline/safety.js';
 
 export interface Version {
   id: Id;
