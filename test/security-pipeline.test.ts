@@ -224,6 +224,7 @@ describe('hostile pipelines and pulled run records', () => {
       ['-o', 'link/victim.txt'],
       ['-o', 'up/sentinel-symlink/victim.txt'],
       ['-d', 'link/victim.txt', '-o', 'out'],
+      ['-p', 'link/victim.txt:precious', '-o', 'out'],
     ]) {
       const r = await strata(dir, ['run', '-n', 'wipe', ...args, '--', 'echo ran > ran.txt']);
       assert.equal(r.code, EXIT_CODES.PATH_OUTSIDE_WORKSPACE, `${args.join(' ')}: ${r.stderr}`);
@@ -315,6 +316,9 @@ describe('hostile pipelines and pulled run records', () => {
     git(victim, 'checkout', '-q', 'main');
     assert.ok(!existsSync(join(victim, 'escape')));
     ids.push(['gitlink', await a.craft(baseRun({ stage: 'code-gitlink', cmd: 'sh train.sh', code: { commit: linked, branch: 'side', remote: null, dirty: false } })), /git commit [0-9a-f]{12}: symbolic link escape points at the absolute path/]);
+    // Inputs and params files recorded under .git.
+    ids.push(['dep', await a.craft(baseRun({ stage: 'dep-hook', deps: [{ path: '.git/hooks/post-checkout', id: hashBytes(hook), kind: 'file' }] }), [hook]), /dep \.git\/hooks\/post-checkout: path "\.git\/hooks\/post-checkout" is inside \.git/]);
+    ids.push(['params', await a.craft(baseRun({ stage: 'params-hook', params: { 'x': 1 }, paramRefs: [{ file: 'sub/.git/hooks/pre-push', key: 'x' }] })), /params file sub\/\.git\/hooks\/pre-push: .*inside \.git/]);
     await a.push();
     await ok(victim, ['pull']);
     const before = await gitState(victim);

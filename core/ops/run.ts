@@ -5,7 +5,7 @@
 import { StrataError } from '../errors/index.js';
 import type { RunRecord } from '../meta/runs.js';
 import { checkStagePaths, StageRunner, type RunnerHooks } from '../pipeline/executor.js';
-import { checkPathText } from '../pipeline/safety.js';
+import { checkOnDisk, checkPathText } from '../pipeline/safety.js';
 import { stageSignature } from '../pipeline/signature.js';
 import { DEFAULT_PARAMS_FILE, normalizeProjectPath, pathsOverlap, readParams, type OutSpec, type ParamRef, type StageSpec } from '../pipeline/spec.js';
 import { toRepoPath } from '../workspace/paths.js';
@@ -101,6 +101,7 @@ export async function run(ctx: OpContext, opts: RunOptions): Promise<RunResult> 
 
     // Nothing is read, deleted or written through a symbolic link or outside the project.
     await checkStagePaths(repo.root, stage);
+    for (const r of paramRefs) await checkOnDisk(repo.root, r.file, `-p ${r.file}`);
     const runner = new StageRunner(repo, opts.hooks ?? {});
     if (opts.requireClean) {
       const code = await runner.codeState();
