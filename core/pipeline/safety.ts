@@ -150,8 +150,10 @@ export async function safeWriteFile(root: string, rel: string, bytes: Uint8Array
   await checkOnDisk(root, rel, what, { allowFinalLink: true });
   const abs = join(root, rel);
   const cur = await fsp.lstat(abs).catch(() => null);
-  if (cur?.isDirectory()) await fsp.rm(abs, { recursive: true, force: true });
-  else if (cur) await fsp.rm(abs, { force: true });
+  if (cur?.isDirectory()) {
+    throw new StrataError('UNCOMMITTED_CHANGES', `${what}: ${rel} is a folder here but a file in what is restored`, { hint: `move ${rel} away and retry` });
+  }
+  if (cur) await fsp.rm(abs, { force: true });
   if (mode === '120000') {
     const target = Buffer.from(bytes).toString('utf8');
     const problem = linkTargetProblem(rel, target);

@@ -21,7 +21,6 @@ import { hashBytes } from '../hash/index.js';
 import { getLocalMeta, setLocalMeta } from '../meta/runs.js';
 import { canonicalJson } from '../model/index.js';
 import type { Repository } from '../repo/index.js';
-import { flattenTree } from '../repo/tree.js';
 import { parsePipeline, PIPELINE_FILE, type PipelineSpec, type StageSpec } from './spec.js';
 
 const KEY = 'pipeline.approved';
@@ -158,9 +157,8 @@ async function strataVersion(repo: Repository): Promise<{ spec: PipelineSpec; so
     const head = repo.head().commit;
     if (!head) return null;
     const c = await repo.readCommit(head);
-    const flat = await flattenTree(repo, c.tree);
-    const row = flat.get(PIPELINE_FILE);
-    if (!row || row.type !== 'file') return null;
+    const row = (await repo.readTree(c.tree)).entries.find((e) => e.name === PIPELINE_FILE);
+    if (!row || row.type !== 'file' || row.chunks) return null;
     const spec = parseQuiet((await repo.store.getBytes(row.id, { verify: true })).toString('utf8'));
     if (!spec) return null;
     const me = await repo.author();
