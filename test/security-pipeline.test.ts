@@ -300,6 +300,15 @@ describe('hostile pipelines and pulled run records', () => {
     const variants: Array<{ name: string; files: Array<Record<string, unknown>>; blobs: Buffer[]; re: RegExp }> = [
       { name: 'hook', files: [{ path: '.git/hooks/pre-commit', status: 'added', mode: '100755', id: hashBytes(hook), size: hook.length }], blobs: [hook], re: /inside \.git/ },
       { name: 'GIT', files: [{ path: 'sub/.GIT/config', status: 'added', mode: '100644', id: hashBytes(hook), size: hook.length }, { path: 'train.sh', status: 'modified', mode: '100644', id: hashBytes(hook), size: hook.length }], blobs: [hook], re: /inside \.git/ },
+      {
+        name: 'through',
+        files: [
+          { path: 'a', status: 'added', mode: '120000', id: hashBytes('sub'), size: 3 },
+          { path: 'a/planted.sh', status: 'added', mode: '100755', id: hashBytes(hook), size: hook.length },
+        ],
+        blobs: [Buffer.from('sub'), hook],
+        re: /a\/planted\.sh lies below a, which is a file or a symbolic link/,
+      },
       { name: 'link', files: [{ path: 'escape', status: 'added', mode: '120000', id: hashBytes(s.dir), size: s.dir.length }, { path: 'train.sh', status: 'modified', mode: '100644', id: hashBytes(hook), size: hook.length }], blobs: [Buffer.from(s.dir)], re: /symbolic link escape points at the absolute path/ },
     ];
     const ids: Array<[string, string, RegExp]> = [];
@@ -334,6 +343,7 @@ describe('hostile pipelines and pulled run records', () => {
         assert.equal(await fsp.readFile(join(victim, 'train.sh'), 'utf8'), trainBefore, 'nothing was written before the refusal');
         assert.ok(!existsSync(join(victim, 'escape')));
         assert.ok(!existsSync(join(victim, 'sub')));
+        await assert.rejects(fsp.lstat(join(victim, 'a')), 'no link a was planted');
       }
     }
     const into = await strata(victim, ['checkout', '--for', ids[0]![1], '--into', '.git/hooks/x']);

@@ -29,7 +29,7 @@ import { canonicalJson, parseManifest, type Id } from '../model/index.js';
 import type { Repository } from '../repo/index.js';
 import { registerRootProvider } from '../repo/reach.js';
 import { isUnder } from '../workspace/paths.js';
-import { checkOnDisk, isReservedName, linkTargetProblem, pathProblem, safeRemove, safeWriteFile } from '../pipeline/safety.js';
+import { checkOnDisk, checkRestoreRows, isReservedName, linkTargetProblem, pathProblem, safeRemove, safeWriteFile } from '../pipeline/safety.js';
 
 type Git = typeof import('isomorphic-git');
 let gitMod: Git | undefined;
@@ -303,6 +303,17 @@ export async function writeCommitFiles(gitRoot: string, commit: string): Promise
  * folder, or a symbolic link pointing outside it. `blob` reads a stored file (link targets).
  */
 export async function checkCodeChanges(c: CodeChanges, blob: (id: Id) => Promise<Buffer>): Promise<void> {
+  // No written path twice or below another written file or link (a link written first would
+  // redirect the files below it).
+  try {
+    checkRestoreRows(
+      c.files.filter((f) => f.status !== 'deleted').map((f) => ({ path: f.path, type: f.mode === '120000' ? ('symlink' as const) : ('file' as const), target: null })),
+      'recorded code changes',
+      { linksOutside: true },
+    );
+  } catch (e) {
+    throw refuse((e as Error).message);
+  }
   for (const f of c.files) {
     checkCodePath(f.path, 'recorded code change');
     if (f.status !== 'deleted' && f.mode === '120000') {
