@@ -1,5 +1,6 @@
 import type { Command } from '../command.js';
-import { reproduce, type OutputComparison, type ReproduceResult } from '../../core/ops/reproduce.js';
+import { reproduce, type OutputComparison, type ReproducePlan, type ReproduceResult } from '../../core/ops/reproduce.js';
+import { confirmOnTty } from './repro.js';
 import { EXIT_CODES } from '../../core/errors/index.js';
 import type { Io } from '../output.js';
 import { fmtBytes } from '../output.js';
@@ -39,6 +40,19 @@ function summary(io: Io, r: ReproduceResult, verify: boolean): void {
   io.out(r.kept ? `kept in ${r.dir}` : 'the reproduction folder was removed (use --keep or --into DIR to keep it)');
 }
 
+/** Show the commands a reproduction of runs from elsewhere would run (stderr), then ask on a terminal. */
+function confirmPlan(io: Io) {
+  return async (plan: ReproducePlan): Promise<boolean> => {
+    io.err(`notice: ${plan.foreign.length === 1 ? 'a run' : `${plan.foreign.length} runs`} of this reproduction came from ${plan.foreign[0]!.from} and ${plan.foreign.length === 1 ? 'was' : 'were'} not recorded here; it would run:`);
+    for (const s of plan.stages) {
+      const env = Object.entries(s.env).map(([k, v]) => `${k}=${JSON.stringify(v)} `).join('');
+      io.err(`  ${s.stage} (run ${s.run}${s.foreign ? ', from elsewhere' : ''}): ${s.wdir !== '.' ? `(in ${s.wdir}) ` : ''}${env}${s.cmd}`);
+      if (s.dropped.length) io.err(`      recorded environment not applied: ${s.dropped.join(', ')} (--allow-env NAME to apply)`);
+    }
+    return confirmOnTty('Run these commands?');
+  };
+}
+
 const cmd: Command = {
   name: 'reproduce',
   summary: 'Re-run the run that produced a model (and the runs upstream of it) from the recorded data, params and code; --verify compares outputs.',
@@ -53,6 +67,12 @@ const cmd: Command = {
     '  --keep         keep the temporary folder',
     '  --no-upstream  re-run only the target run, on its recorded inputs (default: the upstream runs too)',
     '  --remote NAME  fetch missing objects from this remote (default: origin / the only remote)',
+    '  -y, --yes      run the commands of runs that came from elsewhere (fetch/pull/clone) without asking',
+    '  --allow-env NAMES  apply these recorded environment variables of such runs too (comma-separated)',
+    '',
+    'Runs that came from a remote are shown and run only after a yes on the terminal or with --yes',
+    '(exit 9 otherwise); their recorded environment is applied only for an allowlist (TZ, LANG, LC_*,',
+    'seeds, thread counts, CUDA_VISIBLE_DEVICES; see docs/reproducibility.md).',
     '',
     'exit: 0 identical (or not verified), 14 a stage failed (STAGE_FAILED), 15 outputs differ with --verify',
   ].join('\n'),
@@ -62,6 +82,8 @@ const cmd: Command = {
     keep: { type: 'boolean' },
     'no-upstream': { type: 'boolean' },
     remote: { type: 'string' },
+    yes: { type: 'boolean', short: 'y' },
+    'allow-env': { type: 'string', multiple: true },
   },
   async run(a, io) {
     const target = a.positionals[0];
@@ -79,6 +101,9 @@ const cmd: Command = {
         keep: !!a.values.keep,
         upstream: !a.values['no-upstream'],
         remote: a.values.remote as string | undefined,
+        yes: !!a.values.yes,
+        confirm: confirmPlan(io),
+        allowEnv: ((a.values['allow-env'] as string[] | undefined) ?? []).flatMap((v) => v.split(',').map((x) => x.trim()).filter(Boolean)),
         hooks: io.json_ ? { ...hooks, onOutput: (stage, _s, c) => process.stderr.write(`${stage} | ${c.toString('utf8')}`) } : hooks,
         onCheckout: io.json_ ? undefined : (co) => printCheckoutFor(io, co, { rerunHint: false }),
         onStage: io.json_ ? undefined : (ev) => (ev.phase === 'start' ? io.out(`== ${ev.stage} (recorded run ${ev.recordedRun})`) : undefined),

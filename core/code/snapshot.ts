@@ -29,6 +29,7 @@ import { canonicalJson, parseManifest, type Id } from '../model/index.js';
 import type { Repository } from '../repo/index.js';
 import { registerRootProvider } from '../repo/reach.js';
 import { isUnder } from '../workspace/paths.js';
+import { checkOnDisk, checkRestoreRows, isReservedName, linkTargetProblem, pathProblem, safeRemove, safeWriteFile } from '../pipeline/safety.js';
 
 type Git = typeof import('isomorphic-git');
 let gitMod: Git | undefined;
@@ -84,6 +85,7 @@ export function parseCodeChanges(bytes: Uint8Array): CodeChanges {
       throw new StrataError('OBJECT_CORRUPT', `code changes object names an unsafe path ${JSON.stringify(f.path)}`, { hint: 'the object is corrupt or crafted; run strata fsck' });
     }
     if (f.status !== 'deleted' && typeof f.id !== 'string') throw new StrataError('OBJECT_CORRUPT', `code changes entry ${f.path} has no blob id`);
+    if (f.mode !== undefined && f.mode !== '100644' && f.mode !== '100755' && f.mode !== '120000') throw new StrataError('OBJECT_CORRUPT', `code changes entry ${f.path} has an unknown mode ${JSON.stringify(f.mode)}`);
   }
   return { base: raw.base, prefix: typeof raw.prefix === 'string' ? raw.prefix : '', files, skipped: (raw.skipped as CodeChanges['skipped']) ?? [] };
 }
@@ -161,17 +163,21 @@ export function codeChangeObjects(id: Id, c: CodeChanges | null): Id[] {
 
 // ---------------------------------------------------------------- restoring code
 
-async function writeFileMode(abs: string, bytes: Uint8Array, mode: string | undefined): Promise<void> {
-  await fsp.mkdir(dirname(abs), { recursive: true });
-  await fsp.rm(abs, { force: true });
-  if (mode === '120000') {
-    await fsp.symlink(Buffer.from(bytes).toString('utf8'), abs);
-    return;
-  }
-  await fsp.writeFile(abs, bytes, { mode: mode === '100755' ? 0o755 : 0o644 });
-  await fsp.chmod(abs, mode === '100755' ? 0o755 : 0o644);
+function refuse(message: string): StrataError {
+  return new StrataError('PATH_OUTSIDE_WORKSPACE', message, {
+    hint: 'the recorded code would write into .git, outside the folder or through a symbolic link; it came from a crafted or corrupt record, and nothing was written',
+  });
 }
 
+/** Refuse a git tree entry name / path of recorded code that could escape or reach .git. */
+function checkCodePath(p: string, what: string): void {
+  const problem = pathProblem(p);
+  if (problem) throw refuse(`${what}: ${problem}`);
+}
+
+async function writeFileMode(root: string, rel: string, bytes: Uint8Array, mode: string | undefined): Promise<void> {
+  await safeWriteFile(root, rel, bytes, mode, `code file ${rel}`);
+}
 /** True when `commit` can be read from the git repository at `gitRoot`. */
 export async function hasGitCommit(gitRoot: string, commit: string): Promise<boolean> {
   const g = await git();
@@ -212,13 +218,20 @@ export async function checkoutCommitInto(srcRoot: string, commit: string, dest: 
     const { tree } = await g.readTree({ fs, dir: srcRoot, oid: treeOid });
     for (const e of tree) {
       const p = base ? `${base}/${e.path}` : e.path;
+      if (e.path.includes('/') || isReservedName(e.path)) throw refuse(`git commit ${commit.slice(0, 12)} has an entry ${JSON.stringify(p)}; refusing to check it out`);
+      checkCodePath(p, `git commit ${commit.slice(0, 12)}`);
       if (e.type === 'tree') await walkTree(e.oid, p);
       else if (e.type === 'blob') {
-        await copy(e.oid);
+        const { object } = await copy(e.oid);
+        if (e.mode === '120000') {
+          const problem = linkTargetProblem(p, Buffer.from(object).toString('utf8'));
+          if (problem) throw refuse(`git commit ${commit.slice(0, 12)}: ${problem}`);
+        }
         files++;
       } else warnings.push(`submodule ${p} (commit ${e.oid.slice(0, 10)}) is not restored: check it out by hand`);
     }
   };
+  // Every entry is checked before anything is checked out.
   await walkTree(commitObj.commit.tree, '');
   // Parents are not copied: mark the commit as a shallow boundary so git does not look for them.
   if (commitObj.commit.parent.length) await fsp.writeFile(join(dest, '.git', 'shallow'), commit + '\n');
@@ -238,35 +251,76 @@ export async function writeCommitFiles(gitRoot: string, commit: string): Promise
   const warnings: string[] = [];
   const want = new Set<string>();
   let files = 0;
+  // First every entry is read and checked (names, link targets), then the files are written.
+  const entries: Array<{ path: string; oid: string; mode: string }> = [];
   const walkTree = async (treeOid: string, base: string): Promise<void> => {
     const { tree } = await g.readTree({ fs, dir: gitRoot, oid: treeOid });
     for (const e of tree) {
       const p = base ? `${base}/${e.path}` : e.path;
+      if (e.path.includes('/') || isReservedName(e.path)) throw refuse(`git commit ${commit.slice(0, 12)} has an entry ${JSON.stringify(p)}; refusing to write it`);
+      checkCodePath(p, `git commit ${commit.slice(0, 12)}`);
       if (e.type === 'tree') await walkTree(e.oid, p);
       else if (e.type === 'blob') {
-        want.add(p);
-        const abs = join(gitRoot, p);
-        const cur = await fsp.lstat(abs).catch(() => null);
-        const { blob } = await g.readBlob({ fs, dir: gitRoot, oid: e.oid });
-        if (cur?.isFile() && e.mode !== '120000') {
-          const now = await fsp.readFile(abs);
-          if (Buffer.compare(now, Buffer.from(blob)) === 0 && !!(cur.mode & 0o111) === (e.mode === '100755')) continue;
+        if (e.mode === '120000') {
+          const { blob } = await g.readBlob({ fs, dir: gitRoot, oid: e.oid });
+          const problem = linkTargetProblem(p, Buffer.from(blob).toString('utf8'));
+          if (problem) throw refuse(`git commit ${commit.slice(0, 12)}: ${problem}`);
         }
-        await writeFileMode(abs, blob, e.mode);
-        files++;
+        entries.push({ path: p, oid: e.oid, mode: e.mode });
       } else warnings.push(`submodule ${p} is not restored`);
     }
   };
   const c = await g.readCommit({ fs, dir: gitRoot, oid: commit });
   await walkTree(c.commit.tree, '');
+  for (const e of entries) await checkOnDisk(gitRoot, e.path, `code file ${e.path}`, { allowFinalLink: true });
+  for (const e of entries) {
+    want.add(e.path);
+    const abs = join(gitRoot, e.path);
+    const cur = await fsp.lstat(abs).catch(() => null);
+    const { blob } = await g.readBlob({ fs, dir: gitRoot, oid: e.oid });
+    if (cur?.isFile() && e.mode !== '120000') {
+      const now = await fsp.readFile(abs);
+      if (Buffer.compare(now, Buffer.from(blob)) === 0 && !!(cur.mode & 0o111) === (e.mode === '100755')) continue;
+    }
+    await writeFileMode(gitRoot, e.path, blob, e.mode);
+    files++;
+  }
   let headFiles: string[] = [];
   try {
     headFiles = await g.listFiles({ fs, dir: gitRoot, ref: 'HEAD' });
   } catch {
     headFiles = [];
   }
-  for (const p of headFiles) if (!want.has(p)) await fsp.rm(join(gitRoot, p), { force: true });
+  for (const p of headFiles) {
+    if (want.has(p) || pathProblem(p)) continue;
+    await safeRemove(gitRoot, p, `code file ${p}`);
+  }
   return { files, warnings };
+}
+
+/**
+ * Refuse recorded code changes that would write into `.git` (any case, at any depth), outside the
+ * folder, or a symbolic link pointing outside it. `blob` reads a stored file (link targets).
+ */
+export async function checkCodeChanges(c: CodeChanges, blob: (id: Id) => Promise<Buffer>): Promise<void> {
+  // No written path twice or below another written file or link (a link written first would
+  // redirect the files below it).
+  try {
+    checkRestoreRows(
+      c.files.filter((f) => f.status !== 'deleted').map((f) => ({ path: f.path, type: f.mode === '120000' ? ('symlink' as const) : ('file' as const), target: null })),
+      'recorded code changes',
+      { linksOutside: true },
+    );
+  } catch (e) {
+    throw refuse((e as Error).message);
+  }
+  for (const f of c.files) {
+    checkCodePath(f.path, 'recorded code change');
+    if (f.status !== 'deleted' && f.mode === '120000') {
+      const problem = linkTargetProblem(f.path, (await blob(f.id!)).toString('utf8'));
+      if (problem) throw refuse(`recorded code change: ${problem}`);
+    }
+  }
 }
 
 /**
@@ -274,12 +328,15 @@ export async function writeCommitFiles(gitRoot: string, commit: string): Promise
  * a stored file. Staged-new files are also added to the git index when `stageAdded`.
  */
 export async function applyCodeChanges(root: string, c: CodeChanges, blob: (id: Id) => Promise<Buffer>, opts: { stageAdded?: boolean } = {}): Promise<string[]> {
+  // Everything is checked before the first write: paths, link targets, and the folders on the way.
+  await checkCodeChanges(c, blob);
+  for (const f of c.files) await checkOnDisk(root, f.path, `code file ${f.path}`, { allowFinalLink: true });
   const applied: string[] = [];
   for (const f of c.files) {
     const abs = join(root, f.path);
     try {
-      if (f.status === 'deleted') await fsp.rm(abs, { force: true });
-      else await writeFileMode(abs, await blob(f.id!), f.mode);
+      if (f.status === 'deleted') await safeRemove(root, f.path, `code file ${f.path}`);
+      else await writeFileMode(root, f.path, await blob(f.id!), f.mode);
     } catch (e) {
       throw fromSystemError(e, abs);
     }

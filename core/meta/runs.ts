@@ -301,3 +301,33 @@ export function runObjectRoots(repoOrDb: MetaDb | Db): { ids: Id[]; outs: RunOut
 export function runCount(repoOrDb: MetaDb | Db): number {
   return (dbOf(repoOrDb).stmt('SELECT count(*) AS n FROM runs').get() as { n: number }).n;
 }
+
+// ---------------------------------------------------------------- where a run came from
+
+/** Key prefix (table `meta`) marking runs that arrived from a remote (fetch, pull, clone). */
+const FETCHED_KEY = 'run.fetched:';
+
+/**
+ * Remember that these runs were not recorded by this repository but fetched (from `from`). Call
+ * inside the transaction that inserts them. Trust decisions (run cache, reproduce) read it.
+ */
+export function markRunsFetched(db: MetaDb, ids: string[], from: string): void {
+  const st = db.stmt('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING');
+  for (const id of ids) st.run(FETCHED_KEY + id, from);
+}
+
+/** Where a fetched run came from, or null for a run recorded by this repository. */
+export function runFetchedFrom(db: MetaDb, id: string): string | null {
+  const r = db.stmt('SELECT value FROM meta WHERE key = ?').get(FETCHED_KEY + id) as { value: string } | undefined;
+  return r ? r.value : null;
+}
+
+/** A value of the local metadata's key/value table (null when absent). */
+export function getLocalMeta(db: MetaDb, key: string): string | null {
+  const r = db.stmt('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+  return r ? r.value : null;
+}
+
+export function setLocalMeta(db: MetaDb, key: string, value: string): void {
+  db.stmt('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+}

@@ -22,10 +22,11 @@ import * as fsp from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { stringify as yamlStringify } from 'yaml';
 import { findGitRoot, readCodeState } from '../code/git.js';
-import { applyCodeChanges, checkoutCommitInto, hasGitCommit, parseCodeChanges, writeCommitFiles, type CodeChanges } from '../code/snapshot.js';
+import { applyCodeChanges, checkCodeChanges, checkoutCommitInto, hasGitCommit, parseCodeChanges, writeCommitFiles, type CodeChanges } from '../code/snapshot.js';
+import { checkOnDisk, checkPathText, checkRestoreRows, filterRecordedEnv, isReservedName, safeRemove, safeWriteFile } from '../pipeline/safety.js';
 import { StrataError, fromSystemError } from '../errors/index.js';
 import type { IndexRow, StatRow } from '../meta/db.js';
-import { findRun, getRun, insertRun, type RunDep, type RunRecord } from '../meta/runs.js';
+import { findRun, getRun, insertRun, markRunsFetched, runFetchedFrom, type RunDep, type RunRecord } from '../meta/runs.js';
 import { canonicalJson, parseManifest, parseTree, type Id } from '../model/index.js';
 import { WorkspaceHasher } from '../pipeline/executor.js';
 import { paramName, readParams } from '../pipeline/spec.js';
@@ -51,6 +52,18 @@ export interface CheckoutForOptions {
   upstream?: boolean;
   /** Remote to fetch missing objects from (default: origin / the only remote, if any). */
   remote?: string;
+  /**
+   * Called once the chain is resolved and checked, before anything is written; throw to stop
+   * (reproduce asks here before running commands that came from someone else).
+   */
+  approve?(plan: { chain: RunRecord[]; foreign: ForeignRun[] }): Promise<void>;
+}
+
+/** A run of the chain that was not recorded by this repository (it came with a fetch/pull/clone). */
+export interface ForeignRun {
+  run: string;
+  stage: string;
+  from: string;
 }
 
 export interface RestoredData {
@@ -106,7 +119,39 @@ export interface CheckoutForResult {
   fetched: { remote: string; objects: number; bytes: number } | null;
   /** Shell commands that re-run the chain in the restored folder, in order. */
   commands: string[];
+  /** Runs of the chain recorded elsewhere: read their commands before running them. */
+  foreign: ForeignRun[];
   warnings: string[];
+}
+
+/**
+ * Refuse a run record whose paths could escape the folder or reach .git/.strata (deps, outputs,
+ * wdir, params files), before anything is written. Recorded runs come from remotes too.
+ */
+export function checkRunPaths(r: RunRecord): void {
+  const what = (x: string) => `run ${r.id} (${r.stage}): ${x}`;
+  for (const d of r.deps) checkPathText(d.path, what(`dep ${d.path}`));
+  for (const o of r.outs) checkPathText(o.path, what(`output ${o.path}`));
+  checkPathText(typeof r.wdir === 'string' ? r.wdir : '', what(`wdir ${r.wdir}`), { allowRoot: true });
+  for (const ref of r.paramRefs) checkPathText(ref.file, what(`params file ${ref.file}`));
+}
+
+/** The files of an input version to restore: safe names, all under the input, no link outside (runs from elsewhere). */
+function checkInputRows(path: string, rows: IndexRow[], foreign: boolean): void {
+  checkRestoreRows(rows, `input ${path}`, { linksOutside: !foreign });
+  for (const r of rows) {
+    if (r.path !== path && !r.path.startsWith(path + '/')) throw new StrataError('PATH_OUTSIDE_WORKSPACE', `input ${path}: the stored version names ${r.path}`, { hint: 'the run record is corrupt or crafted' });
+  }
+}
+
+/** Runs of `chain` that came from elsewhere. */
+export function foreignRuns(repo: Repository, chain: RunRecord[]): ForeignRun[] {
+  const out: ForeignRun[] = [];
+  for (const r of chain) {
+    const from = runFetchedFrom(repo.db, r.id);
+    if (from !== null) out.push({ run: r.id, stage: r.stage, from });
+  }
+  return out;
 }
 
 const RUN_ID_LIKE = /^[0-9a-f]{4,}-[0-9a-f-]*$|^[0-9a-f]{32}$/i;
@@ -338,10 +383,8 @@ async function checkParams(root: string, chain: RunRecord[], write: boolean): Pr
     }
     for (const [file, values] of missingFiles) {
       checkStoredPath(file);
-      const abs = join(root, file);
-      await fsp.mkdir(dirname(abs), { recursive: true });
       const text = /\.json$/i.test(file) ? JSON.stringify(values, null, 2) + '\n' : `# written by strata checkout --for from the values the run recorded\n${yamlStringify(values)}`;
-      await fsp.writeFile(abs, text);
+      await safeWriteFile(root, file, Buffer.from(text), '100644', `params file ${file}`);
       written.push(file);
     }
   }
@@ -368,10 +411,13 @@ function shQuote(s: string): string {
   return /^[A-Za-z0-9_./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Shell commands that re-run `chain` from `base` (the folder the user cds into). */
-export function rerunCommands(chain: RunRecord[], base: string): string[] {
+/**
+ * Shell commands that re-run `chain` from `base` (the folder the user cds into). The recorded
+ * environment of runs from elsewhere (`foreign`) is shown filtered, as reproduce applies it.
+ */
+export function rerunCommands(chain: RunRecord[], base: string, foreign: ReadonlySet<string> = new Set()): string[] {
   return chain.map((r) => {
-    const env = Object.entries(r.env)
+    const env = Object.entries(filterRecordedEnv(r.env, foreign.has(r.id)).env)
       .map(([k, v]) => `${k}=${shQuote(v)} `)
       .join('');
     const dir = r.wdir === '.' ? base : join(base, r.wdir);
@@ -397,6 +443,8 @@ export async function checkoutFor(ctx: OpContext, opts: CheckoutForOptions): Pro
 export async function checkoutForIn(repo: Repository, ctx: OpContext, opts: CheckoutForOptions): Promise<CheckoutForResult> {
   const { target, run } = await resolveRunTarget(repo, ctx.cwd, opts.target);
   const chain = runChain(repo, run, opts.upstream !== false);
+  for (const r of chain) checkRunPaths(r);
+  const foreign = foreignRuns(repo, chain);
   const warnings: string[] = [];
   if (run.status === 'failed') warnings.push(`run ${run.id} failed (${run.error ?? 'non-zero exit'}); restoring what it read anyway`);
 
@@ -407,6 +455,13 @@ export async function checkoutForIn(repo: Repository, ctx: OpContext, opts: Chec
 
   const into = opts.into ?? `repro-${run.id.replace(/-/g, '').slice(0, 12)}`;
   const dirAbs = resolve(ctx.cwd, into);
+  for (const base of [gitRoot, repo.root]) {
+    if (!base) continue;
+    const rel = relative(base, dirAbs).split('\\').join('/');
+    if (rel && !rel.startsWith('..') && rel.split('/').some(isReservedName)) {
+      throw new StrataError('PATH_OUTSIDE_WORKSPACE', `--into ${into} is inside .git or .strata`, { hint: 'name a new folder of your own with --into DIR' });
+    }
+  }
   const inPlace = dirAbs === repo.root || (gitRoot !== null && dirAbs === gitRoot) || dirAbs === resolve(ctx.cwd);
   if (opts.force && !inPlace) {
     throw new StrataError('INVALID_ARGUMENT', '--force only applies to --into . (the current workspace)', { hint: 'a new folder must be empty or absent: pick another --into DIR' });
@@ -423,7 +478,11 @@ export async function checkoutForIn(repo: Repository, ctx: OpContext, opts: Chec
   } finally {
     await gatherer.close();
   }
-  if (code?.diff) changes = parseCodeChanges(await repo.store.getBytes(code.diff, { verify: true }));
+  if (code?.diff) {
+    changes = parseCodeChanges(await repo.store.getBytes(code.diff, { verify: true }));
+    // Recorded code changes never touch .git, never leave the folder, never plant an outside link.
+    await checkCodeChanges(changes, (id) => repo.store.getBytes(id, { verify: true }));
+  }
   if (code?.dirty && !code.diff) warnings.push('the run was made on uncommitted code changes that were not recorded (an older run): the code restored is the commit without them');
   if (hasCode && !gitRoot) throw new StrataError('PATH_NOT_FOUND', `the run recorded git commit ${code!.commit} but ${repo.root} is not in a git repository`, { hint: 'run this inside a clone of the code repository' });
   if (hasCode && !(await hasGitCommit(gitRoot!, code!.commit!))) {
@@ -439,8 +498,10 @@ export async function checkoutForIn(repo: Repository, ctx: OpContext, opts: Chec
   // Versions to restore: path -> dep (the target's run wins when two runs read different versions).
   const wanted = new Map<string, { dep: RunDep; run: RunRecord }>();
   for (const r of chain) for (const d of r.deps) if (!wanted.has(d.path) || r.id === run.id) wanted.set(d.path, { dep: d, run: r });
+  if (foreign.length) warnings.push(`run${foreign.length > 1 ? 's' : ''} ${foreign.map((f) => `${f.run} (${f.stage})`).join(', ')} came from ${foreign[0]!.from}, not recorded here: read the commands before running them`);
+  await opts.approve?.({ chain, foreign });
 
-  if (inPlace) return restoreInPlace(repo, ctx, { target, run, chain, changes, gitRoot, prefix, wanted, otherVersions, warnings, fetched: gatherer.fetched, force: !!opts.force });
+  if (inPlace) return restoreInPlace(repo, ctx, { target, run, chain, changes, gitRoot, prefix, wanted, otherVersions, warnings, fetched: gatherer.fetched, force: !!opts.force, foreign });
 
   if (!(await emptyOrAbsent(dirAbs))) {
     throw new StrataError('INVALID_ARGUMENT', `${dirAbs} exists and is not empty`, { hint: 'name a new folder with --into DIR (or remove that one); --into . restores into this workspace' });
@@ -487,14 +548,15 @@ export async function checkoutForIn(repo: Repository, ctx: OpContext, opts: Chec
     const data: RestoredData[] = [];
     const write: IndexRow[] = [];
     const dataPaths: string[] = [];
-    for (const [path, { dep }] of wanted) {
+    for (const [path, { dep, run: r }] of wanted) {
       const rows = await depRows(newRepo, dep);
+      checkInputRows(path, rows, foreign.some((f) => f.run === r.id));
       const size = rows.reduce((a, r) => a + r.size, 0);
       if (now.get(path)?.id === dep.id) {
         data.push({ path, id: dep.id, kind: dep.kind, size, files: rows.length, from: 'code' });
         continue;
       }
-      await fsp.rm(join(projectRoot, path), { recursive: true, force: true });
+      await safeRemove(projectRoot, path, `input ${path}`);
       write.push(...rows);
       dataPaths.push(path);
       data.push({ path, id: dep.id, kind: dep.kind, size, files: rows.length, from: 'store' });
@@ -510,6 +572,7 @@ export async function checkoutForIn(repo: Repository, ctx: OpContext, opts: Chec
         const row = repo.db.stmt('SELECT object, record FROM runs WHERE id = ?').get(r.id) as { object: Id; record: string } | undefined;
         if (row && !findRun(repoNew.db, r.id)) insertRun(repoNew.db, JSON.parse(row.record) as RunRecord, row.object, row.record);
       }
+      for (const f of foreign) markRunsFetched(repoNew.db, [f.run], f.from);
     });
 
     const params = await checkParams(projectRoot, chain, true);
@@ -540,7 +603,8 @@ export async function checkoutForIn(repo: Repository, ctx: OpContext, opts: Chec
       params,
       inputMismatches,
       fetched: gatherer.fetched,
-      commands: rerunCommands(chain, rel),
+      commands: rerunCommands(chain, rel, new Set(foreign.map((f) => f.run))),
+      foreign,
       warnings,
     };
   } catch (e) {
@@ -585,6 +649,7 @@ async function restoreInPlace(
     warnings: string[];
     fetched: CheckoutForResult['fetched'];
     force: boolean;
+    foreign: ForeignRun[];
   },
 ): Promise<CheckoutForResult> {
   const { run } = s;
@@ -607,6 +672,11 @@ async function restoreInPlace(
       });
     }
   }
+  // Nothing is written until every input path is known to be safe to replace.
+  for (const [path, { dep, run: r }] of s.wanted) {
+    await checkOnDisk(repo.root, path, `input ${path}`, { allowFinalLink: true });
+    checkInputRows(path, await depRows(repo, dep), s.foreign.some((f) => f.run === r.id));
+  }
   let codeFiles = 0;
   let applied: string[] = [];
   if (hasCode) {
@@ -627,7 +697,7 @@ async function restoreInPlace(
       continue;
     }
     checkStoredPath(path);
-    await fsp.rm(join(repo.root, path), { recursive: true, force: true });
+    await safeRemove(repo.root, path, `input ${path}`);
     write.push(...rows);
     data.push({ path, id: dep.id, kind: dep.kind, size, files: rows.length, from: 'store' });
   }
@@ -657,7 +727,8 @@ async function restoreInPlace(
     params,
     inputMismatches,
     fetched: s.fetched,
-    commands: rerunCommands(s.chain, relative(ctx.cwd, repo.root) || '.'),
+    commands: rerunCommands(s.chain, relative(ctx.cwd, repo.root) || '.', new Set(s.foreign.map((f) => f.run))),
+    foreign: s.foreign,
     warnings: s.warnings,
   };
 }

@@ -15,6 +15,8 @@ import { outRestorable, StageRunner, type PathState, type RunnerHooks } from '..
 import { staleReasons, stageSignature, type StageState } from '../pipeline/signature.js';
 import { loadPipeline, paramName, pathsOverlap, PIPELINE_FILE, readParams, type ParamRef, type PipelineSpec, type StageSpec } from '../pipeline/spec.js';
 import type { Repository } from '../repo/index.js';
+import { runFetchedFrom } from '../meta/runs.js';
+import { pipelineChanges, pipelineText, recordApproved, type PipelineChanges, type StageChange } from '../pipeline/trust.js';
 import { withRepo, withWriteRepo, type OpContext } from './context.js';
 
 export type StageAction = 'up-to-date' | 'ran' | 'restored' | 'failed' | 'skipped' | 'would-run' | 'would-restore';
@@ -46,10 +48,21 @@ export interface ReproOptions {
   hooks?: RunnerHooks;
   /** Called as each stage is decided or finished. */
   onOutcome?(o: StageOutcome): void;
+  /** Run changed commands that came from someone else without asking (`--yes`). */
+  yes?: boolean;
+  /** Called before anything runs with how strata.yaml changed since the last repro here. */
+  onPipelineChanges?(c: PipelineChanges): void;
+  /**
+   * Asked when changed commands that were not written locally would run (and `yes` is not set);
+   * resolve true to run them. Without it (or on false) repro refuses with PERMISSION_DENIED.
+   */
+  confirm?(needs: StageChange[]): Promise<boolean>;
 }
 
 export interface ReproResult {
   dryRun: boolean;
+  /** How strata.yaml changed since the last repro in this repository. */
+  pipeline: PipelineChanges;
   /** In pipeline order. */
   stages: StageOutcome[];
   failed: string[];
@@ -151,7 +164,9 @@ async function assess(runner: StageRunner, st: StageSpec, params: Record<string,
     for (const cand of successfulRunsBySignature(repo.db, signature)) {
       if (cand.outs.length !== st.outs.length || !st.outs.every((o) => cand.outs.some((c) => c.path === o.path))) continue;
       let ok = true;
-      for (const o of cand.outs) if (!(await outRestorable(repo, o))) ok = false;
+      // A run recorded elsewhere (fetched) is a hit only when its outputs are here and verify.
+      const deep = runFetchedFrom(repo.db, cand.id) !== null || (cand.cachedFrom !== null && runFetchedFrom(repo.db, cand.cachedFrom) !== null);
+      for (const o of cand.outs) if (!(await outRestorable(repo, o, { deep }))) ok = false;
       if (ok) return { decision: 'restore', reasons, params, deps, missing, signature, source: cand, current };
     }
   }
@@ -186,6 +201,21 @@ export async function repro(ctx: OpContext, opts: ReproOptions = {}): Promise<Re
     const targets = opts.stages && opts.stages.length ? opts.stages : undefined;
     if (targets) for (const t of targets) g.stage(t);
     const selected = g.order(targets);
+    // Changed commands from someone else never run without being asked.
+    const pipeline = await pipelineChanges(repo, spec);
+    opts.onPipelineChanges?.(pipeline);
+    const needs = pipeline.changes.filter((c) => c.incoming && selected.includes(c.stage));
+    if (!opts.dryRun && needs.length && !opts.yes && !(opts.confirm && (await opts.confirm(needs)))) {
+      throw new StrataError(
+        'PERMISSION_DENIED',
+        `strata.yaml changed since the last repro here: the command${needs.length > 1 ? 's' : ''} of stage${needs.length > 1 ? 's' : ''} ${needs.map((n) => n.stage).join(', ')} came from someone else (${needs[0]!.source ?? 'a pull'}) and never ran here; nothing was run`,
+        {
+          hint: `read ${needs.length > 1 ? 'them' : 'it'} (strata repro --dry-run lists the changes), then run strata repro --yes to run ${needs.length > 1 ? 'them' : 'it'}`,
+          details: { stages: needs },
+        },
+      );
+    }
+    if (!opts.dryRun) await recordApproved(repo, spec, await pipelineText(repo), selected);
     await checkInputs(repo.root, spec, selected, g);
     // Parameters are read once, up front (each file parsed once): a missing key stops the repro
     // before anything runs.
@@ -214,7 +244,7 @@ export async function repro(ctx: OpContext, opts: ReproOptions = {}): Promise<Re
           for (const o of st.outs) pending.set(o.path, { stage: name, id: null });
         }
       }
-      return { dryRun: true, stages: selected.map((n) => outcomes.get(n)!), failed: [], warnings: runner.warnings };
+      return { dryRun: true, pipeline, stages: selected.map((n) => outcomes.get(n)!), failed: [], warnings: runner.warnings };
     }
 
     if (opts.requireClean) {
@@ -287,7 +317,7 @@ export async function repro(ctx: OpContext, opts: ReproOptions = {}): Promise<Re
       });
     }
     const stages = selected.map((n) => outcomes.get(n)!);
-    return { dryRun: false, stages, failed: stages.filter((s) => s.action === 'failed').map((s) => s.stage), warnings: runner.warnings };
+    return { dryRun: false, pipeline, stages, failed: stages.filter((s) => s.action === 'failed').map((s) => s.stage), warnings: runner.warnings };
   };
   return opts.dryRun ? withRepo(ctx, body) : withWriteRepo(ctx, 'repro', body);
 }

@@ -21,7 +21,9 @@ import { stageSignature } from '../pipeline/signature.js';
 import { readParams, type StageSpec } from '../pipeline/spec.js';
 import { Repository } from '../repo/index.js';
 import { flattenTree } from '../repo/tree.js';
-import { checkoutFor, type CheckoutForResult } from './checkout-for.js';
+import { checkoutFor, type CheckoutForResult, type ForeignRun } from './checkout-for.js';
+import { filterRecordedEnv } from '../pipeline/safety.js';
+import { runFetchedFrom } from '../meta/runs.js';
 import { withRepo, type OpContext } from './context.js';
 
 export interface ReproduceOptions {
@@ -37,7 +39,24 @@ export interface ReproduceOptions {
   onCheckout?(co: CheckoutForResult): void;
   /** Called when a stage starts and ends. */
   onStage?(ev: { phase: 'start' | 'end'; stage: string; recordedRun: string; result?: ReproducedStage }): void;
+  /** Run the commands of runs recorded elsewhere without asking (`--yes`). */
+  yes?: boolean;
+  /**
+   * Asked (before anything is written) when the chain holds runs recorded elsewhere; resolve true
+   * to go on. Without it (or on false) reproduce refuses with PERMISSION_DENIED.
+   */
+  confirm?(plan: ReproducePlan): Promise<boolean>;
+  /** Recorded environment variables of runs from elsewhere to apply although not on the allowlist. */
+  allowEnv?: string[];
 }
+
+/** What reproduce will run, shown before asking. */
+export interface ReproducePlan {
+  foreign: ForeignRun[];
+  stages: Array<{ run: string; stage: string; cmd: string; wdir: string; env: Record<string, string>; dropped: string[]; foreign: boolean }>;
+}
+
+export { SAFE_RECORDED_ENV, filterRecordedEnv } from '../pipeline/safety.js';
 
 export interface Version {
   id: Id;
@@ -115,14 +134,37 @@ export async function reproduce(ctx: OpContext, opts: ReproduceOptions): Promise
   const keep = !temp || !!opts.keep;
   let co: CheckoutForResult;
   try {
-    co = await checkoutFor(ctx, { target: opts.target, into, upstream: opts.upstream, remote: opts.remote });
+    co = await checkoutFor(ctx, {
+      target: opts.target,
+      into,
+      upstream: opts.upstream,
+      remote: opts.remote,
+      // Commands recorded elsewhere are shown and run only when the user says so.
+      approve: async ({ chain, foreign }) => {
+        if (foreign.length === 0 || opts.yes) return;
+        const isForeign = new Set(foreign.map((f) => f.run));
+        const plan: ReproducePlan = {
+          foreign,
+          stages: chain.map((r) => {
+            const f = filterRecordedEnv(r.env ?? {}, isForeign.has(r.id), opts.allowEnv);
+            return { run: r.id, stage: r.stage, cmd: r.cmd, wdir: r.wdir, env: f.env, dropped: f.dropped, foreign: isForeign.has(r.id) };
+          }),
+        };
+        if (opts.confirm && (await opts.confirm(plan))) return;
+        throw new StrataError('PERMISSION_DENIED', `run${foreign.length > 1 ? 's' : ''} ${foreign.map((f) => `${f.run} (${f.stage})`).join(', ')} came from ${foreign[0]!.from}, not recorded here; reproduce would run ${foreign.length > 1 ? 'their commands' : 'its command'}, so nothing was done`, {
+          hint: 'read the commands (strata show RUN_ID), then run strata reproduce --yes to run them',
+          details: { plan },
+        });
+      },
+    });
   } catch (e) {
     if (temp) await fsp.rm(into, { recursive: true, force: true }).catch(() => undefined);
     throw e;
   }
   try {
     opts.onCheckout?.(co);
-    const stages = await rerun(co, opts);
+    const rerunWarnings: string[] = [];
+    const stages = await rerun(co, opts, rerunWarnings);
     const ran = new Set(stages.map((s) => s.recordedRun));
     // Differing directories: which files differ (the recorded trees are read from the source).
     const needTrees = stages.flatMap((s) => s.outputs.filter((o) => !o.identical && o.kind === 'dir' && o.reproduced));
@@ -138,7 +180,7 @@ export async function reproduce(ctx: OpContext, opts: ReproduceOptions): Promise
     }
     const differing = stages.flatMap((s) => s.outputs.filter((o) => !o.identical).map((o) => ({ stage: s.stage, path: o.path })));
     const failed = stages.find((s) => s.status === 'failed')?.stage ?? null;
-    const warnings = [...co.warnings];
+    const warnings = [...co.warnings, ...rerunWarnings];
     const notRun = co.chain.filter((r) => !ran.has(r.id));
     if (failed && notRun.length) warnings.push(`not run after the failure: ${notRun.map((r) => r.stage).join(', ')}`);
     return { checkout: co, dir: co.dir, kept: keep, stages, failed, identical: !failed && differing.length === 0, differing, warnings };
@@ -147,7 +189,7 @@ export async function reproduce(ctx: OpContext, opts: ReproduceOptions): Promise
   }
 }
 
-async function rerun(co: CheckoutForResult, opts: ReproduceOptions): Promise<ReproducedStage[]> {
+async function rerun(co: CheckoutForResult, opts: ReproduceOptions, warnings: string[]): Promise<ReproducedStage[]> {
   const repo = await Repository.openAt(co.projectRoot);
   const out: ReproducedStage[] = [];
   try {
@@ -155,11 +197,13 @@ async function rerun(co: CheckoutForResult, opts: ReproduceOptions): Promise<Rep
       const runner = new StageRunner(repo, opts.hooks ?? {}, { stdin: 'ignore' });
       for (const r of co.chain) {
         opts.onStage?.({ phase: 'start', stage: r.stage, recordedRun: r.id });
-        const res = await rerunOne(runner, co.projectRoot, r);
+        const foreign = co.foreign.some((f) => f.run === r.id) || runFetchedFrom(repo.db, r.id) !== null;
+        const res = await rerunOne(runner, co.projectRoot, r, filterRecordedEnv(r.env ?? {}, foreign, opts.allowEnv));
         out.push(res);
         opts.onStage?.({ phase: 'end', stage: r.stage, recordedRun: r.id, result: res });
         if (res.status === 'failed') break;
       }
+      for (const w of runner.warnings) if (!warnings.includes(w)) warnings.push(w);
     });
   } finally {
     await repo.close();
@@ -167,7 +211,10 @@ async function rerun(co: CheckoutForResult, opts: ReproduceOptions): Promise<Rep
   return out;
 }
 
-async function rerunOne(runner: StageRunner, root: string, r: RunRecord): Promise<ReproducedStage> {
+async function rerunOne(runner: StageRunner, root: string, r: RunRecord, env: { env: Record<string, string>; dropped: string[] }): Promise<ReproducedStage> {
+  if (env.dropped.length) {
+    runner.warnings.push(`stage ${r.stage}: recorded environment variable${env.dropped.length > 1 ? 's' : ''} ${env.dropped.join(', ')} not applied (the run came from elsewhere; name ${env.dropped.length > 1 ? 'them' : 'it'} with --allow-env to apply)`);
+  }
   const spec: StageSpec = {
     name: r.stage,
     cmd: r.cmd,
@@ -175,7 +222,7 @@ async function rerunOne(runner: StageRunner, root: string, r: RunRecord): Promis
     params: r.paramRefs,
     outs: r.outs.map((o) => ({ path: o.path, type: o.type, cache: o.cache })),
     wdir: r.wdir,
-    env: r.env,
+    env: env.env,
     line: 0,
   };
   let params: Record<string, unknown>;

@@ -4,7 +4,8 @@
  */
 import { StrataError } from '../errors/index.js';
 import type { RunRecord } from '../meta/runs.js';
-import { StageRunner, type RunnerHooks } from '../pipeline/executor.js';
+import { checkStagePaths, StageRunner, type RunnerHooks } from '../pipeline/executor.js';
+import { checkOnDisk, checkPathText } from '../pipeline/safety.js';
 import { stageSignature } from '../pipeline/signature.js';
 import { DEFAULT_PARAMS_FILE, normalizeProjectPath, pathsOverlap, readParams, type OutSpec, type ParamRef, type StageSpec } from '../pipeline/spec.js';
 import { toRepoPath } from '../workspace/paths.js';
@@ -75,6 +76,7 @@ export async function run(ctx: OpContext, opts: RunOptions): Promise<RunResult> 
     const rel = (p: string, what: string) => {
       const r = toRepoPath(repo.root, ctx.cwd, p);
       if (r === '') throw new StrataError('INVALID_ARGUMENT', `${what} ${p} is the whole project`, { hint: `name the files or directories the command ${what === 'dep' ? 'reads' : 'writes'}` });
+      checkPathText(r, `${what === 'dep' ? '-d' : '-o'} ${p}`);
       return r;
     };
     const deps = [...new Set((opts.deps ?? []).map((p) => rel(p, 'dep')))].sort();
@@ -97,6 +99,9 @@ export async function run(ctx: OpContext, opts: RunOptions): Promise<RunResult> 
     const wdirRel = toRepoPath(repo.root, ctx.cwd, '.');
     const stage: StageSpec = { name: opts.name, cmd, deps, params: paramRefs, outs, wdir: wdirRel === '' ? '.' : wdirRel, env: opts.env ?? {}, line: 0 };
 
+    // Nothing is read, deleted or written through a symbolic link or outside the project.
+    await checkStagePaths(repo.root, stage);
+    for (const r of paramRefs) await checkOnDisk(repo.root, r.file, `-p ${r.file}`);
     const runner = new StageRunner(repo, opts.hooks ?? {});
     if (opts.requireClean) {
       const code = await runner.codeState();

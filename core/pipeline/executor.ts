@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { readCodeState } from '../code/git.js';
 import { snapshotCodeChanges } from '../code/snapshot.js';
 import { StrataError, fromSystemError } from '../errors/index.js';
@@ -30,7 +30,7 @@ import {
 } from '../lineage/openlineage.js';
 import type { IndexRow, StatRow } from '../meta/db.js';
 import { insertRun, runObjectRoots, serializeRun, type OutKind, type RunCode, type RunDep, type RunEnvironment, type RunOut, type RunRecord } from '../meta/runs.js';
-import { compareNames, type Id } from '../model/index.js';
+import { compareNames, parseManifest, type Id } from '../model/index.js';
 import type { Repository } from '../repo/index.js';
 import { registerRootProvider } from '../repo/reach.js';
 import { buildTree, collectVersionObjects, computeTreeId, flattenTree } from '../repo/tree.js';
@@ -42,6 +42,8 @@ import { checkStoredPath, isUnder, outermost } from '../workspace/paths.js';
 import { scanRoots } from '../workspace/scan.js';
 import { syncGitignore } from '../ops/gitignore.js';
 import type { ParamRef, StageSpec } from './spec.js';
+import { checkOnDisk, checkRestoreRows, safeMkdirs, safeRemove } from './safety.js';
+import { createHasher } from '../hash/index.js';
 
 // ---------------------------------------------------------------- version, environment
 
@@ -178,39 +180,86 @@ export async function rowsOfOut(repo: Repository, out: Pick<RunOut, 'path' | 'id
   return [...flat.values()].map((r) => ({ ...r, path: `${out.path}/${r.path}` }));
 }
 
-/** True when every object needed to restore `out` is in the local store. */
-export async function outRestorable(repo: Repository, out: RunOut): Promise<boolean> {
-  if (!out.cache) return false;
-  if (out.kind === 'dir') {
-    if (!(await repo.store.knows(out.id)) && !repo.db.getTreeRaw(out.id)) return false;
-    try {
+/**
+ * True when every object needed to restore `out` is in the local store, the rows it restores are
+ * safe to write (no unsafe names, nothing below a file or link, no link pointing outside), and the
+ * trees and manifests verify against their ids. `deep` (runs that came from elsewhere): every
+ * blob and chunk is read and hashed too, and a chunked file's whole content against its id.
+ */
+export async function outRestorable(repo: Repository, out: RunOut, opts: { deep?: boolean } = {}): Promise<boolean> {
+  if (!out.cache || !out.id) return false;
+  try {
+    checkRestoreRows([{ path: out.path, type: 'file', target: null }], `output ${out.path}`);
+    if (out.kind === 'dir') {
+      if (!(await repo.store.knows(out.id)) && !repo.db.getTreeRaw(out.id)) return false;
       const rows = await rowsOfOut(repo, out);
+      checkRestoreRows(rows, `output ${out.path}`);
       for (const r of rows) if (!(await repo.store.knows(r.chunks ?? r.id))) return false;
+      if (opts.deep) {
+        if (await repo.store.knows(out.id)) await repo.store.getBytes(out.id, { verify: true });
+        for (const r of rows) if (r.type === 'file' && !(await contentVerifies(repo, r.id, r.chunks))) return false;
+      }
       return true;
-    } catch {
-      return false;
     }
+    if (out.link !== undefined && out.link !== null) {
+      checkRestoreRows([{ path: out.path, type: 'symlink', target: out.link }], `output ${out.path}`);
+      return true;
+    }
+    if (!(await repo.store.knows(out.chunks ?? out.id))) return false;
+    return opts.deep ? await contentVerifies(repo, out.id, out.chunks ?? null) : true;
+  } catch {
+    return false;
   }
-  return repo.store.knows(out.chunks ?? out.id);
+}
+
+/** Read a file's bytes (whole, or chunk by chunk) and check them against its id. */
+async function contentVerifies(repo: Repository, id: Id, chunks: Id | null | undefined): Promise<boolean> {
+  try {
+    if (!chunks) {
+      await repo.store.getBytes(id, { verify: true });
+      return true;
+    }
+    const h = createHasher();
+    const manifest = parseManifest(await repo.store.getBytes(chunks, { verify: true }));
+    for (const [cid] of manifest.chunks) h.update(await repo.store.getBytes(cid, { verify: true }));
+    return h.digestHex() === id;
+  } catch {
+    return false;
+  }
+}
+
+/** Lexical and on-disk checks of a stage's deps, outputs and wdir (before anything is touched). */
+export async function checkStagePaths(root: string, stage: Pick<StageSpec, 'name' | 'deps' | 'outs' | 'wdir'>): Promise<void> {
+  for (const o of stage.outs) await checkOnDisk(root, o.path, `stage ${stage.name}: output ${o.path}`, { allowFinalLink: true });
+  for (const d of stage.deps) await checkOnDisk(root, d, `stage ${stage.name}: dep ${d}`, { allowFinalLink: true });
+  await checkOnDisk(root, stage.wdir, `stage ${stage.name}: wdir ${stage.wdir}`, { allowRoot: true });
 }
 
 /** Remove a workspace path (file, link or whole directory), never following links. */
 async function removePath(repo: Repository, path: string): Promise<void> {
   checkStoredPath(path);
-  const abs = join(repo.root, path);
-  try {
-    await fsp.rm(abs, { recursive: true, force: true });
-  } catch (e) {
-    throw fromSystemError(e, abs);
-  }
+  await safeRemove(repo.root, path, `output ${path}`);
+}
+
+/** Make room for output `path`: its parent folders exist (created safely) and nothing is at it. */
+async function prepareOutput(repo: Repository, path: string): Promise<void> {
+  await removePath(repo, path);
+  const i = path.lastIndexOf('/');
+  if (i > 0) await safeMkdirs(repo.root, path.slice(0, i), `output ${path}`);
 }
 
 /** Put `rows` (one output's files) in place of whatever is at `path` now. Returns stat rows. */
-async function replaceOutput(repo: Repository, path: string, rows: IndexRow[]): Promise<StatRow[]> {
-  await removePath(repo, path);
+async function replaceOutput(repo: Repository, path: string, rows: IndexRow[], opts: { own?: boolean } = {}): Promise<StatRow[]> {
+  checkRestoreRows(rows, `output ${path}`, { linksOutside: opts.own });
+  for (const r of rows) {
+    if (r.path !== path && !r.path.startsWith(path + '/')) {
+      throw new StrataError('PATH_OUTSIDE_WORKSPACE', `output ${path}: the stored version names ${r.path}, outside the output`, { hint: 'the run record is corrupt or crafted; run strata fsck' });
+    }
+  }
+  await prepareOutput(repo, path);
   if (rows.length === 0) {
     // An empty directory output.
-    await fsp.mkdir(join(repo.root, path), { recursive: true }).catch(() => undefined);
+    await safeMkdirs(repo.root, path, `output ${path}`);
     return [];
   }
   const r = await materialize(repo, { remove: [], write: rows });
@@ -439,6 +488,7 @@ export class StageRunner {
   async execute(stage: StageSpec, input: StageInput): Promise<RunRecord> {
     const repo = this.repo;
     const id = uuidv7();
+    await checkStagePaths(repo.root, stage);
     const cwd = join(repo.root, stage.wdir === '.' ? '' : stage.wdir);
     const cwdStat = await fsp.stat(cwd).catch(() => null);
     if (!cwdStat?.isDirectory()) {
@@ -449,10 +499,7 @@ export class StageRunner {
     // Outputs as they are now go into the store (so a failure can put them back), then make room.
     const cachedOuts = stage.outs.filter((o) => o.cache);
     const prior = await this.hasher.hash(cachedOuts.map((o) => o.path), { store: true });
-    for (const o of cachedOuts) {
-      await removePath(repo, o.path);
-      await fsp.mkdir(dirname(join(repo.root, o.path)), { recursive: true }).catch(() => undefined);
-    }
+    for (const o of cachedOuts) await prepareOutput(repo, o.path);
 
     // The inputs go into the store too (most are there already), so the run can be checked out
     // and reproduced later whatever happens to the workspace (strata checkout --for, reproduce).
@@ -507,7 +554,7 @@ export class StageRunner {
       // Put the outputs back the way they were before the run.
       for (const o of cachedOuts) {
         const was = prior.get(o.path);
-        if (was) this.hasher.learn(await replaceOutput(repo, o.path, was.rows));
+        if (was) this.hasher.learn(await replaceOutput(repo, o.path, was.rows, { own: true }));
         else await removePath(repo, o.path);
       }
     }
@@ -554,8 +601,18 @@ export class StageRunner {
     this.hooks.onStage?.({ stage: stage.name, phase: 'start', action: 'restore', runId: id });
     const started = Date.now();
     const rows: IndexRow[] = [];
+    // Check every output before touching any: declared by the stage, safe rows, safe on disk.
+    await checkStagePaths(repo.root, stage);
+    const plans: Array<{ out: RunOut; want: IndexRow[] }> = [];
     for (const o of source.outs) {
+      if (!stage.outs.some((s) => s.path === o.path)) {
+        throw new StrataError('PATH_OUTSIDE_WORKSPACE', `run ${source.id} restores ${o.path}, which stage ${stage.name} does not declare`, { hint: 'the run record is corrupt or crafted; run strata fsck' });
+      }
       const want = await rowsOfOut(repo, o);
+      checkRestoreRows(want, `output ${o.path}`);
+      plans.push({ out: o, want });
+    }
+    for (const { out: o, want } of plans) {
       rows.push(...want);
       const now = current?.get(o.path);
       if (now && now.id === o.id && now.kind === o.kind) continue;

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { Document, Node as YamlNode, Pair, YAMLMap } from 'yaml';
 import { StrataError } from '../errors/index.js';
+import { diskProblem, isReservedName } from './safety.js';
 
 export type OutType = 'dataset' | 'model' | 'metrics';
 
@@ -221,12 +222,30 @@ function scalarString(node: unknown): string | undefined {
   return undefined;
 }
 
+/** Where each path of a parsed pipeline was written (for the on-disk checks of loadPipeline). */
+interface PathLocation {
+  where: string;
+  what: string;
+  path: string;
+  line: number;
+  col: number;
+}
+const LOCATIONS = new WeakMap<PipelineSpec, PathLocation[]>();
+let currentLocations: PathLocation[] | null = null;
+
 function checkPath(ctx: Ctx, raw: string, posNode: unknown, where: string, what: string): string | undefined {
   const n = normalizeProjectPath(raw.trim());
   if ('error' in n) {
     ctx.fail(posNode, `${where}${what}: ${n.error}`);
     return undefined;
   }
+  const reserved = n.path.split('/').find(isReservedName);
+  if (reserved !== undefined) {
+    const which = reserved.toLowerCase().startsWith('.s') ? '.strata' : '.git';
+    ctx.fail(posNode, `${where}${what}: path ${JSON.stringify(raw.trim())} is inside ${which}, which strata never writes, deletes or reads; name a path of your project`);
+    return undefined;
+  }
+  currentLocations?.push({ where, what, path: n.path, ...ctx.pos(posNode) });
   return n.path;
 }
 
@@ -515,6 +534,18 @@ export function parsePipeline(text: string, file: string = PIPELINE_FILE): Pipel
     );
   }
   const ctx = new Ctx(file, doc, lc);
+  const locations: PathLocation[] = [];
+  currentLocations = locations;
+  try {
+    const spec = parseRoot(ctx, file, doc);
+    LOCATIONS.set(spec, locations);
+    return spec;
+  } finally {
+    currentLocations = null;
+  }
+}
+
+function parseRoot(ctx: Ctx, file: string, doc: Document.Parsed): PipelineSpec {
   const root = ctx.deref(doc.contents);
   if (root === null || root === undefined || (isScalar(root) && root.value === null)) {
     throwIssues(file, [{ line: 1, col: 1, message: 'the file is empty; define a top-level "stages:" map' }]);
@@ -582,7 +613,27 @@ export async function loadPipeline(projectRoot: string): Promise<PipelineSpec | 
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new StrataError('IO_ERROR', `cannot read ${PIPELINE_FILE}: ${(e as Error).message}`, { cause: e });
   }
-  return parsePipeline(text, PIPELINE_FILE);
+  const spec = parsePipeline(text, PIPELINE_FILE);
+  await checkPipelinePaths(projectRoot, spec);
+  return spec;
+}
+
+/**
+ * The on-disk half of path validation: no dep, output, wdir or params file of `spec` may pass
+ * through a symbolic link or resolve outside the project. Problems are reported as
+ * PIPELINE_INVALID with the file:line:col of the path in strata.yaml. (Run again by the executor
+ * right before anything is deleted or restored.)
+ */
+export async function checkPipelinePaths(projectRoot: string, spec: PipelineSpec): Promise<void> {
+  const locs = LOCATIONS.get(spec);
+  if (!locs) return;
+  const issues: Issue[] = [];
+  for (const l of locs) {
+    // An output or dep may itself be a symbolic link (recorded as a link); no folder on its way may be.
+    const problem = await diskProblem(projectRoot, l.path, { allowFinalLink: l.what === 'output' || l.what === 'dep' });
+    if (problem) issues.push({ line: l.line, col: l.col, message: `${l.where}${l.what} ${l.path}: ${problem}; keep it inside the project, not behind a symbolic link` });
+  }
+  if (issues.length) throwIssues(spec.file, issues);
 }
 
 // ---------------------------------------------------------------- params

@@ -10,7 +10,7 @@ import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError } from '../errors/index.js';
 import { hashBytes, isId } from '../hash/index.js';
-import { insertRun, parseRun, type RunOut, type RunRecord } from '../meta/runs.js';
+import { insertRun, markRunsFetched, parseRun, type RunOut, type RunRecord } from '../meta/runs.js';
 import { parseManifest, parseTree, type Id } from '../model/index.js';
 import type { Repository } from '../repo/index.js';
 import { collectVersionObjects } from '../repo/tree.js';
@@ -220,7 +220,11 @@ export async function fetchRuns(
   return runs;
 }
 
-/** Insert fetched runs (call inside the fetch transaction). */
-export function recordRuns(repo: Repository, runs: FetchedRun[]): void {
+/**
+ * Insert fetched runs (call inside the fetch transaction), marked as fetched: they were recorded
+ * elsewhere, so the run cache verifies their outputs and reproduce asks before running them.
+ */
+export function recordRuns(repo: Repository, runs: FetchedRun[], from = 'a remote'): void {
   for (const r of runs) insertRun(repo.db, r.record, r.objectId, r.text);
+  markRunsFetched(repo.db, runs.map((r) => r.record.id), from);
 }
