@@ -25,7 +25,8 @@ import * as fsp from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { StrataError, fromSystemError } from '../errors/index.js';
 import { hashBytes } from '../hash/index.js';
-import { canonicalJson, parseManifest, type Id } from '../model/index.js';
+import { canonicalJson, parseCommit, parseManifest, type Id } from '../model/index.js';
+import { parseRun, type RunRecord } from '../meta/runs.js';
 import { MAX_LISTED_PATHS } from '../model/limits.js';
 import { arr, bad, fields, id, int, obj, oneOf, parseObject, relPath, str, type ObjectContext } from '../model/strict.js';
 import type { Repository } from '../repo/index.js';
@@ -328,24 +329,31 @@ export async function reproducibilityRoots(repo: Repository): Promise<Id[]> {
   const diffs = new Set<Id>();
   const trees = new Set<Id>();
   const manifests = new Set<Id>();
+  let rows: Array<{ record: string }> = [];
   try {
-    for (const row of repo.db.stmt('SELECT record FROM runs').iterate() as IterableIterator<{ record: string }>) {
-      const r = JSON.parse(row.record) as { code?: { diff?: Id | null } | null; deps?: Array<{ id: Id; kind: string; chunks?: Id }> };
-      if (r.code?.diff) diffs.add(r.code.diff);
-      for (const d of r.deps ?? []) {
-        if (d.kind === 'dir') trees.add(d.id);
-        else if (d.chunks) manifests.add(d.chunks);
-        else out.add(d.id);
-      }
-    }
+    rows = repo.db.stmt('SELECT record FROM runs').all() as Array<{ record: string }>;
   } catch {
     /* no runs table */
+  }
+  for (const row of rows) {
+    let r: RunRecord;
+    try {
+      r = parseRun(row.record);
+    } catch {
+      continue; // a damaged record: fsck reports it; the other runs keep their roots
+    }
+    if (r.code?.diff) diffs.add(r.code.diff);
+    for (const d of r.deps) {
+      if (d.kind === 'dir') trees.add(d.id);
+      else if (d.chunks) manifests.add(d.chunks);
+      else out.add(d.id);
+    }
   }
   for (const id of repo.db.allCommitIds()) {
     const raw = repo.db.getCommitRaw(id);
     if (!raw) continue;
     try {
-      const c = JSON.parse(Buffer.from(raw).toString('utf8')) as { code?: { diff?: Id | null } | null };
+      const c = parseCommit(raw, { id });
       if (c.code?.diff) diffs.add(c.code.diff);
     } catch {
       /* fsck reports it */
@@ -378,7 +386,7 @@ export async function reproducibilityRoots(repo: Repository): Promise<Id[]> {
   for (const t of trees) await walk(t);
   for (const m of manifests) {
     try {
-      const chunks = parseManifest(await repo.store.getBytes(m)).chunks;
+      const chunks = parseManifest(await repo.store.getBytes(m), { id: m }).chunks;
       out.add(m);
       for (const [cid] of chunks) out.add(cid);
     } catch {

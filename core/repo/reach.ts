@@ -73,7 +73,7 @@ export async function reachable(repo: Repository, opts: ReachOptions = {}): Prom
     out.set(mid, { kind: 'manifest', path, commit });
     let m;
     try {
-      m = parseManifest(await repo.store.getBytes(mid));
+      m = parseManifest(await repo.store.getBytes(mid), { id: mid });
     } catch {
       missing(mid, { kind: 'manifest', path, commit });
       return;
