@@ -3,7 +3,7 @@
  * serialization. Pure: no I/O. An object's id is BLAKE3-256 of its canonical bytes; a file blob's id
  * is BLAKE3-256 of the file's bytes, so `b3sum FILE` prints the id Strata stores it under.
  */
-import { hashBytes } from '../hash/index.js';
+import { hashBytes, ID_RE } from '../hash/index.js';
 import { StrataError } from '../errors/index.js';
 import { MAX_CHUNK_BYTES, MAX_COMMIT_PARENTS, MAX_LISTED_PATHS, MAX_MANIFEST_CHUNKS, MAX_SYMLINK_TARGET_BYTES, MAX_TREE_ENTRIES } from './limits.js';
 import { arr, bad, bool, fields, id, idOrNull, int, nameProblem, obj, oneOf, parseObject, pathProblem, str, strOrNull, type ObjectContext } from './strict.js';
@@ -121,7 +121,28 @@ const TREE_TYPES = ['f', 'x', 'l', 'd'] as const;
  * Subtree counts and sizes are checked against the subtrees by `treeStats` (core/repo/tree.ts).
  */
 export function parseTree(bytes: Uint8Array, ctx?: ObjectContext): Tree {
-  return parseObject('tree', bytes, ctx, buildTree, (t) => serializeTree(t));
+  return parseObject('tree', bytes, ctx, buildTree, serializeSortedTree);
+}
+
+/** serializeTree for entries known to be sorted and unique (the parser checked): no sort, one string. */
+function serializeSortedTree(t: Tree): string {
+  const parts: string[] = new Array(t.entries.length);
+  for (let i = 0; i < t.entries.length; i++) {
+    const e = t.entries[i]!;
+    const head = `[${JSON.stringify(e.name)},"`;
+    switch (e.type) {
+      case 'file':
+        parts[i] = `${head}${e.exec ? 'x' : 'f'}",${e.size},"${e.id}"${e.chunks ? `,"${e.chunks}"` : ''}]`;
+        break;
+      case 'symlink':
+        parts[i] = `${head}l",${e.size},"${e.id}",${JSON.stringify(e.target)}]`;
+        break;
+      case 'dir':
+        parts[i] = `${head}d",${e.size},"${e.id}",${e.count}]`;
+        break;
+    }
+  }
+  return `{"e":[${parts.join(',')}],"strata":"tree","v":1}`;
 }
 
 function buildTree(rawIn: unknown): Tree {
@@ -136,38 +157,42 @@ function buildTree(rawIn: unknown): Tree {
   for (let i = 0; i < wire.length; i++) {
     const w = wire[i];
     if (!Array.isArray(w)) bad(`entry ${i} is not a list`);
-    const why = nameProblem(w[0]);
+    const name = w[0];
+    // Fast path for the common valid shape; anything unusual goes through the checks that explain it.
+    const why = nameProblem(name);
     if (why) bad(`entry ${i} has ${why}`);
-    const name = w[0] as string;
-    const at = `entry ${JSON.stringify(name)}`;
+    const at = () => `entry ${JSON.stringify(name)}`;
     if (prev !== null) {
-      const c = compareNames(prev, name);
+      const c = compareNames(prev, name as string);
       if (c === 0) bad(`the name ${JSON.stringify(name)} appears twice`);
       if (c > 0) bad(`entries are not sorted by name (${JSON.stringify(prev)} before ${JSON.stringify(name)})`);
     }
-    prev = name;
-    const t = oneOf(w[1], `the type of ${at}`, TREE_TYPES);
-    const size = int(w[2], `the size of ${at}`);
-    const oid = id(w[3], `the id of ${at}`);
-    total += size;
+    prev = name as string;
+    const t = w[1];
+    if (t !== 'f' && t !== 'x' && t !== 'l' && t !== 'd') oneOf(t, `the type of ${at()}`, TREE_TYPES);
+    const size = w[2];
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) int(size, `the size of ${at()}`);
+    const oid = w[3];
+    if (typeof oid !== 'string' || !ID_RE.test(oid)) id(oid, `the id of ${at()}`);
+    total += size as number;
     if (!Number.isSafeInteger(total)) bad('the sizes of its entries add up to more than 2^53 bytes');
     switch (t) {
       case 'f':
       case 'x':
-        if (w.length === 4) entries[i] = { type: 'file', name, size, id: oid, exec: t === 'x' };
-        else if (w.length === 5) entries[i] = { type: 'file', name, size, id: oid, exec: t === 'x', chunks: id(w[4], `the chunk manifest id of ${at}`) };
-        else bad(`${at} has ${w.length} fields`);
+        if (w.length === 4) entries[i] = { type: 'file', name: name as string, size: size as number, id: oid as string, exec: t === 'x' };
+        else if (w.length === 5) entries[i] = { type: 'file', name: name as string, size: size as number, id: oid as string, exec: t === 'x', chunks: id(w[4], `the chunk manifest id of ${at()}`) };
+        else bad(`${at()} has ${w.length} fields`);
         break;
       case 'l': {
-        if (w.length !== 5) bad(`${at} has ${w.length} fields`);
-        const target = str(w[4], `the link target of ${at}`, { nonEmpty: true, noNul: true, max: MAX_SYMLINK_TARGET_BYTES });
-        if (Buffer.byteLength(target, 'utf8') !== size) bad(`${at} declares size ${size} but its link target is ${Buffer.byteLength(target, 'utf8')} bytes`);
-        entries[i] = { type: 'symlink', name, size, id: oid, target };
+        if (w.length !== 5) bad(`${at()} has ${w.length} fields`);
+        const target = str(w[4], `the link target of ${at()}`, { nonEmpty: true, noNul: true, max: MAX_SYMLINK_TARGET_BYTES });
+        if (Buffer.byteLength(target, 'utf8') !== size) bad(`${at()} declares size ${size} but its link target is ${Buffer.byteLength(target, 'utf8')} bytes`);
+        entries[i] = { type: 'symlink', name: name as string, size: size as number, id: oid as string, target };
         break;
       }
       case 'd':
-        if (w.length !== 5) bad(`${at} has ${w.length} fields`);
-        entries[i] = { type: 'dir', name, size, id: oid, count: int(w[4], `the file count of ${at}`) };
+        if (w.length !== 5) bad(`${at()} has ${w.length} fields`);
+        entries[i] = { type: 'dir', name: name as string, size: size as number, id: oid as string, count: int(w[4], `the file count of ${at()}`) };
         break;
     }
   }

@@ -49,11 +49,12 @@ export function corruptError(kind: string, ctx: ObjectContext, reason: string, c
  */
 export function parseObject<T>(kind: string, bytes: Uint8Array | string, ctx: ObjectContext | undefined, build: (raw: unknown) => T, serialize: (v: T, raw: unknown) => Buffer | string): T {
   const c = ctx ?? {};
-  const buf = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const buf = typeof bytes === 'string' ? null : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   try {
+    const text = buf ? buf.toString('utf8') : (bytes as string);
     let raw: unknown;
     try {
-      raw = JSON.parse(buf.toString('utf8'));
+      raw = JSON.parse(text);
     } catch {
       throw new Malformed('not valid JSON');
     }
@@ -64,7 +65,11 @@ export function parseObject<T>(kind: string, bytes: Uint8Array | string, ctx: Ob
     } catch {
       throw new Malformed('it cannot be serialized again', true);
     }
-    const same = typeof again === 'string' ? buf.equals(Buffer.from(again, 'utf8')) : buf.equals(again);
+    // Compare as text (no copy); bytes that were not valid UTF-8 decode to U+FFFD, so when one is
+    // present compare the bytes too.
+    const againText = typeof again === 'string' ? again : again.toString('utf8');
+    let same = againText === text;
+    if (same && buf && text.includes('\uFFFD')) same = buf.equals(Buffer.from(againText, 'utf8'));
     if (!same) throw new Malformed('its bytes differ from the canonical serialization of what they contain: whitespace, key order, number or string form, or an unexpected field', true);
     return v;
   } catch (e) {
@@ -193,7 +198,7 @@ export function nameProblem(name: unknown): string | null {
   if (name.includes('\0')) return `the name ${JSON.stringify(name)}, which contains a NUL byte`;
   if (!wellFormed(name)) return `the name ${JSON.stringify(name)}, which is not valid Unicode`;
   if (name.length * 3 > MAX_NAME_BYTES && Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) return `a name longer than ${MAX_NAME_BYTES} bytes`;
-  if (RESERVED.has(name.toLowerCase())) return `the reserved name ${JSON.stringify(name)}`;
+  if ((name.length === 4 || name.length === 7) && name.charCodeAt(0) === 0x2e && RESERVED.has(name.toLowerCase())) return `the reserved name ${JSON.stringify(name)}`;
   return null;
 }
 
