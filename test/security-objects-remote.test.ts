@@ -216,7 +216,7 @@ describe('hostile file:// remotes: clone and pull refuse bad objects', () => {
 });
 
 describe('a tree bomb already in the local store', () => {
-  it('checkout and restore fail fast with OBJECT_CORRUPT, touching nothing', { timeout: 60_000 }, async () => {
+  it('checkout, restore, diff, show and ls -r fail fast with OBJECT_CORRUPT, touching nothing', { timeout: 60_000 }, async () => {
     const dir = join(tmp.dir, 'local-bomb');
     await ok(tmp.dir, ['clone', base, dir]);
     const h = bomb(30, true);
@@ -228,7 +228,7 @@ describe('a tree bomb already in the local store', () => {
     db.close();
     const refsBefore = refsOf(dir);
     const filesBefore = await readTreeBytes(dir);
-    for (const args of [['checkout', 'bomb'], ['restore', '--source', 'bomb', 'data']]) {
+    for (const args of [['checkout', 'bomb'], ['restore', '--source', 'bomb', 'data'], ['diff', 'main', 'bomb'], ['show', 'bomb'], ['ls', '-r', 'bomb']]) {
       const r = await strata(dir, args, { timeoutMs: 15_000 });
       const text = r.stdout + r.stderr;
       assert.equal(r.code, EXIT_CODES.OBJECT_CORRUPT, `${args.join(' ')}: exit ${r.code}\n${text}`);

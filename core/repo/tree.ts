@@ -100,6 +100,11 @@ export async function checkTreeGraph(read: (id: Id) => Promise<Tree>, root: Id, 
   return visit(root, opts.depth ?? 0);
 }
 
+/** checkTreeGraph over a repository's trees: call before any walk that visits every path below `id`. */
+export function verifyTree(repo: Repository, id: Id, depth = 0): Promise<TreeStats> {
+  return checkTreeGraph((t) => repo.readTree(t), id, { depth });
+}
+
 /** checkTreeGraph over a repository's trees, keeping the parsed trees for the caller's walk. */
 async function checkRepoTree(repo: Repository, root: Id, depth = 0): Promise<Map<Id, Tree>> {
   const trees = new Map<Id, Tree>();
