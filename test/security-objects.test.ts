@@ -404,6 +404,21 @@ describe('tree graph limits', () => {
     assert.deepEqual(await checkTreeGraph(s.read, honest), { files: 2, size: 2, paths: 3, height: 1 });
   });
 
+  it('trusted (already indexed) subtrees are read once, shallowly, and lies about them are still caught', async () => {
+    const s = memStore();
+    const leaf = s.put({ entries: [{ type: 'file', name: 'f', id: blob, size: 1, exec: false }, { type: 'file', name: 'g', id: blob, size: 2, exec: false }] });
+    const mid = s.put({ entries: [{ type: 'dir', name: 'x', id: leaf, size: 3, count: 2 }] });
+    const old = s.put({ entries: [{ type: 'dir', name: 'm', id: mid, size: 3, count: 2 }] });
+    const honest = s.put({ entries: [{ type: 'dir', name: 'old', id: old, size: 3, count: 2 }, { type: 'file', name: 'z', id: blob, size: 1, exec: false }] });
+    const before = s.reads;
+    const st = await checkTreeGraph(s.read, honest, { trusted: (id) => id === old || id === mid || id === leaf });
+    assert.equal(st.files, 3);
+    assert.equal(st.size, 4);
+    assert.equal(s.reads - before, 2, 'the new tree and the trusted subtree root, not what is below it');
+    const lying = s.put({ entries: [{ type: 'dir', name: 'old', id: old, size: 3, count: 0 }] });
+    await assert.rejects(checkTreeGraph(s.read, lying, { trusted: (id) => id === old }), /declares 0 files and 3 bytes, but subtree .* holds 2 files and 3 bytes/);
+  });
+
   it('trees nested deeper than the limit are refused', async () => {
     const s = memStore();
     let cur = s.put({ entries: [{ type: 'file', name: 'f', id: blob, size: 1, exec: false }] });

@@ -371,7 +371,10 @@ export async function fetchRefs(repo: Repository, remote: RemoteHandle, spec: Fe
     // Before anything expands them: depth, declared counts and sizes, and total paths of each new
     // commit's tree (memoized per subtree, so a tree bomb is refused after reading its few objects).
     const readFetched = async (id: Id): Promise<Tree> => parsedTrees.get(id) ?? repo.readTree(id);
-    for (const t of new Set([...fetchedCommits.values()].map((c) => c.commit.tree))) await checkTreeGraph(readFetched, t, { source });
+    const trusted = (id: Id) => !parsedTrees.has(id) && repo.db.getTreeRaw(id) !== null;
+    for (const t of new Set([...fetchedCommits.values()].map((c) => c.commit.tree))) {
+      if (parsedTrees.has(t)) await checkTreeGraph(readFetched, t, { source, trusted });
+    }
 
     // 3. file data of the new commits (what each adds over its first parent).
     if (spec.data === 'history' && fetchedCommits.size) {
