@@ -105,6 +105,8 @@ export function serializeRun(r: RunRecord): Buffer {
 }
 
 const RUN_ID_RE = /^[0-9a-fA-F-]{8,64}$/;
+/** The working directory only names where a command ran: `.git`/`.strata` components are not refused there. */
+const LOOSE = { reserved: false } as const;
 const RUN_FIELDS = ['strata', 'v', 'id', 'stage', 'status', 'cmd', 'started', 'ended', 'signature'] as const;
 /** Fields older records may lack (parseRun fills in their defaults). */
 const RUN_OPTIONAL = ['wdir', 'env', 'params', 'paramRefs', 'deps', 'outs', 'code', 'environment', 'exitCode', 'signal', 'log', 'cachedFrom', 'error', 'origin'] as const;
@@ -181,7 +183,7 @@ function buildRun(rawIn: unknown): RunRecord {
   const cachedFrom = raw.cachedFrom === undefined ? null : strOrNull(raw.cachedFrom, 'the run it was restored from');
   if (cachedFrom !== null && !RUN_ID_RE.test(cachedFrom)) bad('the run it was restored from is not a run id');
   const wdir = raw.wdir === undefined ? '.' : str(raw.wdir, 'its working directory', { nonEmpty: true });
-  if (wdir !== '.') relPath(wdir, 'its working directory');
+  if (wdir !== '.') relPath(wdir, 'its working directory', LOOSE);
   return {
     id: runId,
     stage: str(raw.stage, 'its stage', { nonEmpty: true, noNul: true, max: 1024 }),

@@ -350,7 +350,9 @@ function buildCommit(rawIn: unknown): Commit {
     if ('roots' in m) {
       const roots = arr(m.roots, 'its tracked roots', MAX_LISTED_PATHS);
       for (const r of roots) {
-        const why = pathProblem(r);
+        // `.git`/`.strata` components are accepted here (a root only names what to manage; the
+        // workspace writer refuses writing there); `..`, absolute and malformed paths are not.
+        const why = pathProblem(r, { reserved: false });
         if (why) bad(`its tracked roots list ${why}`);
       }
       meta.roots = roots;

@@ -189,8 +189,12 @@ export function jsonValue(v: unknown, what: string, depth = 0): unknown {
 /** Names no tree may hold in any directory, compared without case (as git refuses `.GIT`). */
 const RESERVED = new Set(['.git', '.strata']);
 
-/** Why `name` cannot be a path component, or null when it can. */
-export function nameProblem(name: unknown): string | null {
+/**
+ * Why `name` cannot be a path component, or null when it can. `reserved: false` accepts `.git` and
+ * `.strata` (for paths a record only names — tracked roots, run inputs — where refusing would make a
+ * user's own record unreadable; the workspace writer refuses writing there in any case).
+ */
+export function nameProblem(name: unknown, opts: { reserved?: boolean } = {}): string | null {
   if (typeof name !== 'string') return `a name that is not a string (${name === null ? 'null' : typeof name})`;
   if (name === '') return 'an empty name';
   if (name === '.' || name === '..') return `the name ${JSON.stringify(name)}`;
@@ -198,24 +202,24 @@ export function nameProblem(name: unknown): string | null {
   if (name.includes('\0')) return `the name ${JSON.stringify(name)}, which contains a NUL byte`;
   if (!wellFormed(name)) return `the name ${JSON.stringify(name)}, which is not valid Unicode`;
   if (name.length * 3 > MAX_NAME_BYTES && Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) return `a name longer than ${MAX_NAME_BYTES} bytes`;
-  if ((name.length === 4 || name.length === 7) && name.charCodeAt(0) === 0x2e && RESERVED.has(name.toLowerCase())) return `the reserved name ${JSON.stringify(name)}`;
+  if (opts.reserved !== false && (name.length === 4 || name.length === 7) && name.charCodeAt(0) === 0x2e && RESERVED.has(name.toLowerCase())) return `the reserved name ${JSON.stringify(name)}`;
   return null;
 }
 
-/** A project-relative path ("a/b/c"): every component a valid name. */
-export function pathProblem(p: unknown): string | null {
+/** A project-relative path ("a/b/c"): every component a valid name (see nameProblem for `reserved`). */
+export function pathProblem(p: unknown, opts: { reserved?: boolean } = {}): string | null {
   if (typeof p !== 'string') return 'a path that is not a string';
   if (p === '') return 'an empty path';
   if (p.length > 16 * 1024) return 'a path longer than 16384 characters';
   for (const part of p.split('/')) {
-    const why = nameProblem(part);
+    const why = nameProblem(part, opts);
     if (why) return `the path ${JSON.stringify(p)} (${why})`;
   }
   return null;
 }
 
-export function relPath(v: unknown, what: string): string {
-  const why = pathProblem(v);
+export function relPath(v: unknown, what: string, opts: { reserved?: boolean } = {}): string {
+  const why = pathProblem(v, opts);
   if (why) bad(`${what} is ${why}`);
   return v as string;
 }
