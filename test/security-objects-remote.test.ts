@@ -215,7 +215,34 @@ describe('hostile file:// remotes: clone and pull refuse bad objects', () => {
   });
 });
 
-describe('a tree bomb already in the local store', () => {
+describe('bad objects already in the local store', () => {
+  it('a non-canonical local tree: checkout exits 11 naming it, fsck reports it as corrupt', async () => {
+    const dir = join(tmp.dir, 'local-noncanon');
+    await ok(tmp.dir, ['clone', base, dir]);
+    const t = Buffer.from(serializeTree({ entries: [{ type: 'file', name: 'x.txt', id: X, size: 1, exec: false }] }).toString().replace('[[', '[ ['));
+    const tid = hashBytes(t);
+    const c = commitOn(tid);
+    const store = new LocalStore(join(dir, '.strata', 'objects'), { fsync: false });
+    for (const b of [t, blob, c]) await store.put(hashBytes(b), b);
+    await store.close();
+    const db = MetaDb.open(join(dir, '.strata', 'strata.db'));
+    db.tx(() => db.casRef('refs/heads/bad', null, hashBytes(c)));
+    db.close();
+    const filesBefore = await readTreeBytes(dir);
+    const r = await strata(dir, ['checkout', 'bad']);
+    assert.equal(r.code, EXIT_CODES.OBJECT_CORRUPT, r.stdout + r.stderr);
+    assert.match(r.stderr, new RegExp(`tree object ${tid} is not in canonical form`));
+    assert.deepEqual(await readTreeBytes(dir), filesBefore);
+    const f = await strata(dir, ['--json', 'fsck']);
+    assert.equal(f.code, EXIT_CODES.OBJECT_CORRUPT, f.stdout + f.stderr);
+    const problems = JSON.parse(f.stdout).problems as Array<{ id: string; problem: string; detail?: string }>;
+    const p = problems.find((x) => x.id === tid);
+    assert.ok(p, f.stdout);
+    assert.equal(p.problem, 'corrupt');
+    assert.match(p.detail ?? '', /canonical form/);
+  });
+
+
   it('checkout, restore, diff, show and ls -r fail fast with OBJECT_CORRUPT, touching nothing', { timeout: 60_000 }, async () => {
     const dir = join(tmp.dir, 'local-bomb');
     await ok(tmp.dir, ['clone', base, dir]);

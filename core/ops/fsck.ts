@@ -30,7 +30,15 @@ export async function fsck(ctx: OpContext, opts: { quick?: boolean } = {}): Prom
       }
     }
     const live = await reachable(repo, {
-      onMissing: (id, info) => problems.push({ id, problem: 'missing', kind: info.kind, path: info.path, commit: info.commit }),
+      onMissing: (id, info, cause) =>
+        problems.push({
+          id,
+          problem: isStrataError(cause, 'OBJECT_CORRUPT') ? 'corrupt' : 'missing',
+          kind: info.kind,
+          path: info.path,
+          commit: info.commit,
+          ...(isStrataError(cause, 'OBJECT_CORRUPT') ? { detail: cause.message } : {}),
+        }),
     });
     let bytes = 0;
     let checked = 0;

@@ -375,6 +375,7 @@ export async function fetchRefs(repo: Repository, remote: RemoteHandle, spec: Fe
     for (const t of new Set([...fetchedCommits.values()].map((c) => c.commit.tree))) {
       if (parsedTrees.has(t)) await checkTreeGraph(readFetched, t, { source, trusted });
     }
+    parsedTrees.clear(); // the bytes stay in fetchedTrees; the parsed copies were only for the check
 
     // 3. file data of the new commits (what each adds over its first parent).
     if (spec.data === 'history' && fetchedCommits.size) {
