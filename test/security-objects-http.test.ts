@@ -4,7 +4,8 @@
  * good commit, hand-built, correctly hashed objects are written into its store with the store
  * adapter and its heads/main is moved to them — what a compromised or buggy server would serve.
  * `strata clone` and `strata pull` must exit 11 naming the object and the server, with nothing
- * moved locally.
+ * moved locally. And the server's own receive side: a pushed ref may not point at a malformed
+ * tree or a tree bomb (422 OBJECT_CORRUPT, ref not created).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,6 +18,7 @@ import { MetaDb } from '../core/meta/db.js';
 import { serializeCommit, treeId, type Tree } from '../core/model/index.js';
 import { LocalStore } from '../core/store/local/index.js';
 import { startServer, type RunningServer } from '../server/app.js';
+import { bearer, makePack, raw } from './helpers/server.js';
 
 await initHash();
 
@@ -97,22 +99,46 @@ describe('hostile Strata server', () => {
   });
 
   it('a tree bomb is refused fast', { timeout: 60_000 }, async () => {
-    await refusedOverHttp('bomb', (parent) => {
-      const objects: Buffer[] = [Buffer.from('x')];
-      const names: string[] = [];
-      let t: Tree = { entries: [{ type: 'file', name: 'f', id: X, size: 1, exec: false }] };
-      let cur = treeId(t);
-      let count = 1;
-      objects.push(cur.bytes);
-      for (let i = 0; i < 30; i++) {
-        t = { entries: [{ type: 'dir', name: 'a', id: cur.id, size: count, count }, { type: 'dir', name: 'b', id: cur.id, size: count, count }] };
-        count *= 2;
-        cur = treeId(t);
-        objects.push(cur.bytes);
-        names.push(cur.id);
-      }
-      const c = serializeCommit({ tree: cur.id, parents: [parent], author: person, time: 1, message: 'bomb', code: null, meta: { roots: ['data'] } });
-      return { objects, commit: c, names };
-    });
+    await refusedOverHttp('bomb', (parent) => bombOn(parent));
+  });
+
+  it('the receive side of a push: a ref cannot be moved to a malformed tree or a tree bomb (422, ref unchanged)', { timeout: 60_000 }, async () => {
+    const token = server.tokens.create('recv', ['write']).token;
+    const call = (method: string, path: string, body?: Buffer | string, headers: Record<string, string> = {}) => raw(server.url, method, path, { headers: { ...bearer(token), ...headers }, body });
+    assert.equal((await call('PUT', '/api/repos/recv')).status < 300, true);
+    const putRef = (value: string) => call('PUT', '/api/repos/recv/refs/heads/main', JSON.stringify({ value }), { 'Content-Type': 'application/json', 'If-None-Match': '*' });
+    const dup = Buffer.from(JSON.stringify({ e: [['a', 'f', 1, X], ['a', 'f', 1, X]], strata: 'tree', v: 1 }));
+    const c1 = serializeCommit({ tree: hashBytes(dup), parents: [], author: person, time: 1, message: 'dup', code: null });
+    await call('POST', '/api/repos/recv/objects/pack', makePack([Buffer.from('x'), dup, c1]).body);
+    let r = await putRef(hashBytes(c1));
+    assert.equal(r.status, 422, r.body.toString());
+    assert.equal(r.json().error.code, 'OBJECT_CORRUPT');
+    assert.match(r.json().error.message, new RegExp(hashBytes(dup)));
+    const b = bombOn(null);
+    await call('POST', '/api/repos/recv/objects/pack', makePack([...b.objects, b.commit]).body);
+    const started = Date.now();
+    r = await putRef(hashBytes(b.commit));
+    assert.equal(r.status, 422, r.body.toString());
+    assert.match(r.json().error.message, /expands to more than/);
+    assert.ok(Date.now() - started < 30_000);
+    assert.equal((await call('GET', '/api/repos/recv/refs/heads/main')).status, 404, 'the ref was not created');
   });
 });
+
+function bombOn(parent: string | null): { objects: Buffer[]; commit: Buffer; names: string[] } {
+  const objects: Buffer[] = [Buffer.from('x')];
+  const names: string[] = [];
+  let t: Tree = { entries: [{ type: 'file', name: 'f', id: X, size: 1, exec: false }] };
+  let cur = treeId(t);
+  let count = 1;
+  objects.push(cur.bytes);
+  for (let i = 0; i < 30; i++) {
+    t = { entries: [{ type: 'dir', name: 'a', id: cur.id, size: count, count }, { type: 'dir', name: 'b', id: cur.id, size: count, count }] };
+    count *= 2;
+    cur = treeId(t);
+    objects.push(cur.bytes);
+    names.push(cur.id);
+  }
+  const c = serializeCommit({ tree: cur.id, parents: parent ? [parent] : [], author: person, time: 1, message: 'bomb', code: null, meta: { roots: ['data'] } });
+  return { objects, commit: c, names };
+}
