@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { StrataError } from '../core/errors/index.js';
 import { createHasher, hashBytes, isId } from '../core/hash/index.js';
-import { parseCommit, parseManifest, parseTree, type Commit, type Id } from '../core/model/index.js';
+import { MAX_TREE_DEPTH, parseCommit, parseManifest, parseTree, type Commit, type Id, type Tree } from '../core/model/index.js';
+import { checkTreeGraph } from '../core/repo/tree.js';
 import type { Repository } from '../core/repo/index.js';
 import { checkRefName, checkRefValue, refConflict } from '../core/store/refs.js';
 import { isLocalPathCapable } from '../core/store/types.js';
@@ -279,18 +280,21 @@ export async function collectForRef(repo: Repository, target: Id): Promise<Index
       throw e;
     }
   };
-  const walkTree = async (id: Id): Promise<void> => {
+  const parsed = new Map<Id, Tree>();
+  const walkTree = async (id: Id, depth = 0): Promise<void> => {
     if (seenTrees.has(id) || repo.db.getTreeRaw(id)) return; // indexed trees are complete
+    if (depth > MAX_TREE_DEPTH) throw new StrataError('OBJECT_CORRUPT', `tree object ${id} nests directories deeper than ${MAX_TREE_DEPTH} levels`);
     seenTrees.add(id);
     const bytes = await readVerified(id);
     if (!bytes) return;
-    const tree = parseTree(bytes);
+    const tree = parseTree(bytes, { id });
+    parsed.set(id, tree);
     out.trees.push({ id, bytes });
     for (const e of tree.entries) {
-      if (e.type === 'dir') await walkTree(e.id);
+      if (e.type === 'dir') await walkTree(e.id, depth + 1);
       else if (e.type === 'file' && e.chunks) {
         const mb = await readVerified(e.chunks);
-        if (mb) for (const [cid] of parseManifest(mb).chunks) need.add(cid);
+        if (mb) for (const [cid] of parseManifest(mb, { id: e.chunks }).chunks) need.add(cid);
       } else need.add(e.id);
     }
   };
@@ -302,9 +306,11 @@ export async function collectForRef(repo: Repository, target: Id): Promise<Index
     seen.add(id);
     const bytes = await readVerified(id);
     if (!bytes) continue;
-    const c = parseCommit(bytes);
+    const c = parseCommit(bytes, { id });
     out.commits.push({ id, c, bytes });
     await walkTree(c.tree);
+    // Declared counts and sizes true, and no tree bomb, before the ref can point at it.
+    if (missing.length === 0) await checkTreeGraph(async (t) => parsed.get(t) ?? repo.readTree(t), c.tree);
     queue.push(...c.parents);
   }
   const ids = [...need];

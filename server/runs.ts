@@ -9,7 +9,7 @@ import { lineageGraph, parseNodeKey, runKey, versionKey, type LineageDirection, 
 import { parseManifest, type Id } from '../core/model/index.js';
 import type { Repository } from '../core/repo/index.js';
 import { resolveRev } from '../core/repo/refs.js';
-import { entryAt } from '../core/repo/tree.js';
+import { entryAt, verifyTree } from '../core/repo/tree.js';
 import { checkRepoPath, parseRange } from './http.js';
 import { intParam, sendBytes } from './browse.js';
 
@@ -229,6 +229,7 @@ async function attachMetrics(repo: Repository, d: Record<string, unknown>, id: I
           else if (e.type === 'file') files.push({ rel, id: e.id, size: e.size });
         }
       };
+      await verifyTree(repo, id);
       await walk(id, '');
       if (files.reduce((n, f) => n + f.size, 0) > METRICS_MAX_BYTES) {
         d.metricsError = `larger than ${METRICS_MAX_BYTES} bytes`;

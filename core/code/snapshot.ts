@@ -25,7 +25,10 @@ import * as fsp from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { StrataError, fromSystemError } from '../errors/index.js';
 import { hashBytes } from '../hash/index.js';
-import { canonicalJson, parseManifest, type Id } from '../model/index.js';
+import { canonicalJson, parseCommit, parseManifest, type Id } from '../model/index.js';
+import { parseRun, type RunRecord } from '../meta/runs.js';
+import { MAX_LISTED_PATHS } from '../model/limits.js';
+import { arr, bad, fields, id, int, obj, oneOf, parseObject, relPath, str, type ObjectContext } from '../model/strict.js';
 import type { Repository } from '../repo/index.js';
 import { registerRootProvider } from '../repo/reach.js';
 import { isUnder } from '../workspace/paths.js';
@@ -71,27 +74,48 @@ export function serializeCodeChanges(c: CodeChanges): Buffer {
   return Buffer.from(canonicalJson({ strata: 'codechanges', v: 1, base: c.base, prefix: c.prefix, files, skipped }), 'utf8');
 }
 
-export function parseCodeChanges(bytes: Uint8Array): CodeChanges {
-  let raw: Record<string, unknown>;
-  try {
-    raw = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch {
-    throw new StrataError('OBJECT_CORRUPT', 'code changes object is not valid JSON');
-  }
-  if (raw.strata !== 'codechanges' || typeof raw.base !== 'string' || !Array.isArray(raw.files)) throw new StrataError('OBJECT_CORRUPT', 'object is not a code changes object');
-  const files = raw.files as CodeChangeFile[];
-  for (const f of files) {
-    if (typeof f.path !== 'string' || f.path === '' || f.path.startsWith('/') || f.path.split('/').some((s) => s === '..' || s === '.' || s === '')) {
-      throw new StrataError('OBJECT_CORRUPT', `code changes object names an unsafe path ${JSON.stringify(f.path)}`, { hint: 'the object is corrupt or crafted; run strata fsck' });
+/** A code changes object, strictly: safe relative paths, known statuses and modes, valid ids, canonical bytes. */
+export function parseCodeChanges(bytes: Uint8Array, ctx?: ObjectContext): CodeChanges {
+  return parseObject('code changes', bytes, ctx, buildCodeChanges, (c) => serializeCodeChanges(c));
+}
+
+const CODE_STATUSES = ['modified', 'deleted', 'added'] as const;
+const GIT_MODES = ['100644', '100755', '120000'] as const;
+
+function buildCodeChanges(rawIn: unknown): CodeChanges {
+  const raw = obj(rawIn, 'the object');
+  if (raw.strata !== 'codechanges') bad('it is not a code changes object');
+  fields(raw, 'the code changes object', ['strata', 'v', 'base', 'prefix', 'files', 'skipped']);
+  if (raw.v !== 1) bad(`unknown code changes version ${JSON.stringify(raw.v)}`);
+  const base = str(raw.base, 'its base commit');
+  if (!/^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(base)) bad('its base commit is not a git commit id');
+  const prefix = str(raw.prefix, 'its project prefix');
+  if (prefix !== '') relPath(prefix, 'its project prefix');
+  const files: CodeChangeFile[] = arr(raw.files, 'its changed files', MAX_LISTED_PATHS).map((x, i) => {
+    const o = obj(x, `changed file ${i}`);
+    const path = relPath(o.path, `the path of changed file ${i}`);
+    const status = oneOf(o.status, `the status of ${path}`, CODE_STATUSES);
+    if (status === 'deleted') {
+      fields(o, `changed file ${path}`, ['path', 'status']);
+      return { path, status };
     }
-    if (f.status !== 'deleted' && typeof f.id !== 'string') throw new StrataError('OBJECT_CORRUPT', `code changes entry ${f.path} has no blob id`);
-    if (f.mode !== undefined && f.mode !== '100644' && f.mode !== '100755' && f.mode !== '120000') throw new StrataError('OBJECT_CORRUPT', `code changes entry ${f.path} has an unknown mode ${JSON.stringify(f.mode)}`);
+    fields(o, `changed file ${path}`, ['path', 'status', 'mode', 'id', 'size']);
+    return { path, status, mode: oneOf(o.mode, `the mode of ${path}`, GIT_MODES), id: id(o.id, `the blob id of ${path}`), size: int(o.size, `the size of ${path}`) };
+  });
+  const skipped: CodeChanges['skipped'] = arr(raw.skipped, 'its skipped files', MAX_LISTED_PATHS).map((x, i) => {
+    const o = obj(x, `skipped file ${i}`);
+    fields(o, `skipped file ${i}`, ['path', 'status', 'size', 'reason']);
+    const path = relPath(o.path, `the path of skipped file ${i}`);
+    return { path, status: oneOf(o.status, `the status of ${path}`, CODE_STATUSES), size: int(o.size, `the size of ${path}`), reason: str(o.reason, `the reason for ${path}`) };
+  });
+  for (const list of [files, skipped]) {
+    for (let i = 1; i < list.length; i++) if (!(list[i - 1]!.path < list[i]!.path)) bad(`paths are not sorted or listed twice (${JSON.stringify(list[i]!.path)})`);
   }
-  return { base: raw.base, prefix: typeof raw.prefix === 'string' ? raw.prefix : '', files, skipped: (raw.skipped as CodeChanges['skipped']) ?? [] };
+  return { base, prefix, files, skipped };
 }
 
 export async function readCodeChanges(repo: Repository, id: Id): Promise<CodeChanges> {
-  return parseCodeChanges(await repo.objects.getBytes(id, { verify: true }));
+  return parseCodeChanges(await repo.objects.getBytes(id, { verify: true }), { id });
 }
 
 export interface SnapshotResult {
@@ -361,24 +385,31 @@ export async function reproducibilityRoots(repo: Repository): Promise<Id[]> {
   const diffs = new Set<Id>();
   const trees = new Set<Id>();
   const manifests = new Set<Id>();
+  let rows: Array<{ record: string }> = [];
   try {
-    for (const row of repo.db.stmt('SELECT record FROM runs').iterate() as IterableIterator<{ record: string }>) {
-      const r = JSON.parse(row.record) as { code?: { diff?: Id | null } | null; deps?: Array<{ id: Id; kind: string; chunks?: Id }> };
-      if (r.code?.diff) diffs.add(r.code.diff);
-      for (const d of r.deps ?? []) {
-        if (d.kind === 'dir') trees.add(d.id);
-        else if (d.chunks) manifests.add(d.chunks);
-        else out.add(d.id);
-      }
-    }
+    rows = repo.db.stmt('SELECT record FROM runs').all() as Array<{ record: string }>;
   } catch {
     /* no runs table */
+  }
+  for (const row of rows) {
+    let r: RunRecord;
+    try {
+      r = parseRun(row.record);
+    } catch {
+      continue; // a damaged record: fsck reports it; the other runs keep their roots
+    }
+    if (r.code?.diff) diffs.add(r.code.diff);
+    for (const d of r.deps) {
+      if (d.kind === 'dir') trees.add(d.id);
+      else if (d.chunks) manifests.add(d.chunks);
+      else out.add(d.id);
+    }
   }
   for (const id of repo.db.allCommitIds()) {
     const raw = repo.db.getCommitRaw(id);
     if (!raw) continue;
     try {
-      const c = JSON.parse(Buffer.from(raw).toString('utf8')) as { code?: { diff?: Id | null } | null };
+      const c = parseCommit(raw, { id });
       if (c.code?.diff) diffs.add(c.code.diff);
     } catch {
       /* fsck reports it */
@@ -411,7 +442,7 @@ export async function reproducibilityRoots(repo: Repository): Promise<Id[]> {
   for (const t of trees) await walk(t);
   for (const m of manifests) {
     try {
-      const chunks = parseManifest(await repo.store.getBytes(m)).chunks;
+      const chunks = parseManifest(await repo.store.getBytes(m), { id: m }).chunks;
       out.add(m);
       for (const [cid] of chunks) out.add(cid);
     } catch {

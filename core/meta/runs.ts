@@ -8,7 +8,9 @@
  * core/lineage/graph.ts.
  */
 import { StrataError } from '../errors/index.js';
-import { canonicalJson, type Id } from '../model/index.js';
+import { canonicalJson, parseCodeVersion, type Id } from '../model/index.js';
+import { MAX_LISTED_PATHS, MAX_SYMLINK_TARGET_BYTES } from '../model/limits.js';
+import { arr, bad, bool, fields, id, idOrNull, int, jsonValue, obj, oneOf, parseObject, relPath, str, strOrNull, type ObjectContext } from '../model/strict.js';
 import type { MetaDb } from './db.js';
 
 export type RunStatus = 'ok' | 'failed' | 'cached';
@@ -102,30 +104,108 @@ export function serializeRun(r: RunRecord): Buffer {
   return Buffer.from(canonicalJson({ strata: 'run', v: 1, ...r }), 'utf8');
 }
 
-export function parseRun(bytes: Uint8Array | string): RunRecord {
-  let raw: Record<string, unknown>;
-  try {
-    raw = JSON.parse(typeof bytes === 'string' ? bytes : Buffer.from(bytes).toString('utf8'));
-  } catch {
-    throw new StrataError('OBJECT_CORRUPT', 'run object is not valid JSON');
+const RUN_ID_RE = /^[0-9a-fA-F-]{8,64}$/;
+/** The working directory only names where a command ran: `.git`/`.strata` components are not refused there. */
+const LOOSE = { reserved: false } as const;
+const RUN_FIELDS = ['strata', 'v', 'id', 'stage', 'status', 'cmd', 'started', 'ended', 'signature'] as const;
+/** Fields older records may lack (parseRun fills in their defaults). */
+const RUN_OPTIONAL = ['wdir', 'env', 'params', 'paramRefs', 'deps', 'outs', 'code', 'environment', 'exitCode', 'signal', 'log', 'cachedFrom', 'error', 'origin'] as const;
+
+/**
+ * A run object (or the same text kept in the runs table), strictly: every field's type and range,
+ * paths of inputs and outputs valid project-relative paths, ids valid, and the bytes canonical.
+ */
+export function parseRun(bytes: Uint8Array | string, ctx?: ObjectContext): RunRecord {
+  return parseObject('run', bytes, ctx, buildRun, (_r, raw) => canonicalJson(raw));
+}
+
+function buildRun(rawIn: unknown): RunRecord {
+  const raw = obj(rawIn, 'the object');
+  if (raw.strata !== 'run') bad('it is not a run');
+  fields(raw, 'the run', RUN_FIELDS, RUN_OPTIONAL);
+  if (raw.v !== 1) bad(`unknown run version ${JSON.stringify(raw.v)}`);
+  const runId = str(raw.id, 'its id');
+  if (!RUN_ID_RE.test(runId)) bad('its id is not a run id');
+  const env: Record<string, string> = {};
+  if (raw.env !== undefined) {
+    const e = obj(raw.env, 'its environment variables');
+    for (const k of Object.keys(e)) env[str(k, 'an environment variable name', { nonEmpty: true, noNul: true })] = str(e[k], `environment variable ${k}`, { noNul: true });
   }
-  if (raw.strata !== 'run' || typeof raw.id !== 'string' || typeof raw.stage !== 'string') throw new StrataError('OBJECT_CORRUPT', 'object is not a run');
-  const { strata: _s, v: _v, ...rest } = raw;
-  const r = rest as unknown as RunRecord;
+  const params = raw.params === undefined ? {} : (jsonValue(obj(raw.params, 'its parameters'), 'its parameters') as Record<string, unknown>);
+  const paramRefs = raw.paramRefs === undefined ? [] : arr(raw.paramRefs, 'its parameter sources', MAX_LISTED_PATHS).map((x, i) => {
+    const o = obj(x, `parameter source ${i}`);
+    fields(o, `parameter source ${i}`, ['file', 'key']);
+    return { file: str(o.file, `the file of parameter source ${i}`), key: str(o.key, `the key of parameter source ${i}`) };
+  });
+  const deps: RunDep[] = raw.deps === undefined ? [] : arr(raw.deps, 'its inputs', MAX_LISTED_PATHS).map((x, i) => {
+    const o = obj(x, `input ${i}`);
+    fields(o, `input ${i}`, ['path', 'id', 'kind'], ['chunks']);
+    const d: RunDep = { path: relPath(o.path, `the path of input ${i}`), id: id(o.id, `the id of input ${i}`), kind: oneOf(o.kind, `the kind of input ${i}`, ['file', 'dir'] as const) };
+    if ('chunks' in o) d.chunks = id(o.chunks, `the chunk manifest of input ${i}`);
+    return d;
+  });
+  const status = oneOf(raw.status, 'its status', RUN_STATUSES);
+  const outs: RunOut[] = raw.outs === undefined ? [] : arr(raw.outs, 'its outputs', MAX_LISTED_PATHS).map((x, i) => {
+    const o = obj(x, `output ${i}`);
+    fields(o, `output ${i}`, ['path', 'id', 'type', 'kind', 'size', 'cache'], ['exec', 'chunks', 'link']);
+    // Outputs of failed runs (and `cache: false` outputs) may have no content id.
+    const oid = o.id === '' ? '' : id(o.id, `the id of output ${i}`);
+    const out: RunOut = {
+      path: relPath(o.path, `the path of output ${i}`),
+      id: oid,
+      type: oneOf(o.type, `the type of output ${i}`, ['dataset', 'model', 'metrics'] as const),
+      kind: oneOf(o.kind, `the kind of output ${i}`, ['file', 'dir'] as const),
+      size: int(o.size, `the size of output ${i}`),
+      cache: bool(o.cache, `the cache flag of output ${i}`),
+    };
+    if ('exec' in o) out.exec = bool(o.exec, `the exec flag of output ${i}`);
+    if ('chunks' in o) out.chunks = id(o.chunks, `the chunk manifest of output ${i}`);
+    if ('link' in o) out.link = str(o.link, `the link target of output ${i}`, { nonEmpty: true, noNul: true, max: MAX_SYMLINK_TARGET_BYTES });
+    return out;
+  });
+  let code: RunCode | null = null;
+  if (raw.code !== undefined && raw.code !== null) {
+    const cv = parseCodeVersion(raw.code, 'its code version')!;
+    code = { commit: cv.commit, branch: cv.branch ?? null, remote: cv.remote ?? null, dirty: cv.dirty, ...('diff' in cv ? { diff: cv.diff } : {}) };
+  }
+  let environment: RunEnvironment = { node: '', platform: '', arch: '', hostname: '', strata: '' };
+  if (raw.environment !== undefined) {
+    const e = obj(raw.environment, 'its machine environment');
+    fields(e, 'its machine environment', ['node', 'platform', 'arch', 'hostname', 'strata']);
+    environment = {
+      node: str(e.node, 'its node version', { max: 1024 }),
+      platform: str(e.platform, 'its platform', { max: 1024 }),
+      arch: str(e.arch, 'its architecture', { max: 1024 }),
+      hostname: str(e.hostname, 'its host name', { max: 1024 }),
+      strata: str(e.strata, 'its strata version', { max: 1024 }),
+    };
+  }
+  const cachedFrom = raw.cachedFrom === undefined ? null : strOrNull(raw.cachedFrom, 'the run it was restored from');
+  if (cachedFrom !== null && !RUN_ID_RE.test(cachedFrom)) bad('the run it was restored from is not a run id');
+  const wdir = raw.wdir === undefined ? '.' : str(raw.wdir, 'its working directory', { nonEmpty: true });
+  if (wdir !== '.') relPath(wdir, 'its working directory', LOOSE);
   return {
-    ...r,
-    env: r.env ?? {},
-    params: r.params ?? {},
-    paramRefs: r.paramRefs ?? [],
-    deps: r.deps ?? [],
-    outs: r.outs ?? [],
-    code: r.code ?? null,
-    exitCode: r.exitCode ?? null,
-    signal: r.signal ?? null,
-    log: r.log ?? null,
-    cachedFrom: r.cachedFrom ?? null,
-    error: r.error ?? null,
-    origin: r.origin ?? 'pipeline',
+    id: runId,
+    stage: str(raw.stage, 'its stage', { nonEmpty: true, noNul: true, max: 1024 }),
+    status,
+    cmd: str(raw.cmd, 'its command'),
+    wdir,
+    env,
+    params,
+    paramRefs,
+    deps,
+    outs,
+    code,
+    environment,
+    started: int(raw.started, 'its start time'),
+    ended: int(raw.ended, 'its end time'),
+    exitCode: raw.exitCode === undefined || raw.exitCode === null ? null : int(raw.exitCode, 'its exit code', -(2 ** 31), 2 ** 32),
+    signal: raw.signal === undefined ? null : strOrNull(raw.signal, 'its signal', { max: 64 }),
+    log: raw.log === undefined ? null : idOrNull(raw.log, 'its log'),
+    signature: str(raw.signature, 'its signature', { max: 1024 }),
+    cachedFrom,
+    error: raw.error === undefined ? null : strOrNull(raw.error, 'its error'),
+    origin: raw.origin === undefined ? 'pipeline' : oneOf(raw.origin, 'its origin', ['pipeline', 'adhoc'] as const),
   };
 }
 

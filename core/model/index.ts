@@ -3,8 +3,13 @@
  * serialization. Pure: no I/O. An object's id is BLAKE3-256 of its canonical bytes; a file blob's id
  * is BLAKE3-256 of the file's bytes, so `b3sum FILE` prints the id Strata stores it under.
  */
-import { hashBytes, isId } from '../hash/index.js';
+import { hashBytes, ID_RE } from '../hash/index.js';
 import { StrataError } from '../errors/index.js';
+import { MAX_CHUNK_BYTES, MAX_COMMIT_PARENTS, MAX_LISTED_PATHS, MAX_MANIFEST_CHUNKS, MAX_SYMLINK_TARGET_BYTES, MAX_TREE_ENTRIES } from './limits.js';
+import { arr, bad, bool, fields, id, idOrNull, int, nameProblem, obj, oneOf, parseObject, pathProblem, str, strOrNull, type ObjectContext } from './strict.js';
+
+export type { ObjectContext } from './strict.js';
+export * from './limits.js';
 
 export type Id = string;
 
@@ -78,10 +83,11 @@ export interface Tree {
   entries: TreeEntry[];
 }
 
-/** Rejects names that could escape the workspace or that no filesystem can hold. */
+/** Rejects names that could escape the workspace, that no filesystem can hold, or `.git`/`.strata`. */
 export function validateName(name: string): void {
-  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\\') || name.includes('\0')) {
-    throw new StrataError('OBJECT_CORRUPT', `invalid path component ${JSON.stringify(name)} in tree`, {
+  const why = nameProblem(name);
+  if (why) {
+    throw new StrataError('OBJECT_CORRUPT', `invalid path component ${JSON.stringify(name)} in tree: ${why}`, {
       hint: 'the object is corrupt or was crafted to escape the workspace; run strata fsck',
     });
   }
@@ -107,32 +113,89 @@ export function serializeTree(tree: Tree): Buffer {
   return Buffer.from(canonicalJson({ strata: 'tree', v: 1, e: entries.map(entryToWire) }), 'utf8');
 }
 
-export function parseTree(bytes: Uint8Array): Tree {
-  let raw: { strata?: string; v?: number; e?: unknown[][] };
-  try {
-    raw = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch {
-    throw new StrataError('OBJECT_CORRUPT', 'tree object is not valid JSON');
+const TREE_TYPES = ['f', 'x', 'l', 'd'] as const;
+
+/**
+ * A tree, strictly: exactly the fields Strata writes, every entry's type and range checked, names
+ * valid and sorted byte-wise without duplicates, symlink targets sane, and the bytes canonical.
+ * Subtree counts and sizes are checked against the subtrees by `treeStats` (core/repo/tree.ts).
+ */
+export function parseTree(bytes: Uint8Array, ctx?: ObjectContext): Tree {
+  return parseObject('tree', bytes, ctx, buildTree, serializeSortedTree);
+}
+
+/** serializeTree for entries known to be sorted and unique (the parser checked): no sort, one string. */
+function serializeSortedTree(t: Tree): string {
+  const parts: string[] = new Array(t.entries.length);
+  for (let i = 0; i < t.entries.length; i++) {
+    const e = t.entries[i]!;
+    const head = `[${JSON.stringify(e.name)},"`;
+    switch (e.type) {
+      case 'file':
+        parts[i] = `${head}${e.exec ? 'x' : 'f'}",${e.size},"${e.id}"${e.chunks ? `,"${e.chunks}"` : ''}]`;
+        break;
+      case 'symlink':
+        parts[i] = `${head}l",${e.size},"${e.id}",${JSON.stringify(e.target)}]`;
+        break;
+      case 'dir':
+        parts[i] = `${head}d",${e.size},"${e.id}",${e.count}]`;
+        break;
+    }
   }
-  if (raw.strata !== 'tree' || raw.v !== 1 || !Array.isArray(raw.e)) throw new StrataError('OBJECT_CORRUPT', 'object is not a tree');
-  const entries: TreeEntry[] = raw.e.map((w) => {
-    const [name, t, size, id, extra] = w as [string, string, number, string, unknown];
-    validateName(name);
-    if (typeof size !== 'number' || typeof id !== 'string' || !isId(id)) throw new StrataError('OBJECT_CORRUPT', `bad tree entry ${name}`);
+  return `{"e":[${parts.join(',')}],"strata":"tree","v":1}`;
+}
+
+function buildTree(rawIn: unknown): Tree {
+  const raw = obj(rawIn, 'the object');
+  if (raw.strata !== 'tree') bad('it is not a tree');
+  fields(raw, 'the tree', ['strata', 'v', 'e']);
+  if (raw.v !== 1) bad(`unknown tree version ${JSON.stringify(raw.v)}`);
+  const wire = arr(raw.e, 'the entry list', MAX_TREE_ENTRIES);
+  const entries: TreeEntry[] = new Array(wire.length);
+  let total = 0;
+  let prev: string | null = null;
+  for (let i = 0; i < wire.length; i++) {
+    const w = wire[i];
+    if (!Array.isArray(w)) bad(`entry ${i} is not a list`);
+    const name = w[0];
+    // Fast path for the common valid shape; anything unusual goes through the checks that explain it.
+    const why = nameProblem(name);
+    if (why) bad(`entry ${i} has ${why}`);
+    const at = () => `entry ${JSON.stringify(name)}`;
+    if (prev !== null) {
+      const c = compareNames(prev, name as string);
+      if (c === 0) bad(`the name ${JSON.stringify(name)} appears twice`);
+      if (c > 0) bad(`entries are not sorted by name (${JSON.stringify(prev)} before ${JSON.stringify(name)})`);
+    }
+    prev = name as string;
+    const t = w[1];
+    if (t !== 'f' && t !== 'x' && t !== 'l' && t !== 'd') oneOf(t, `the type of ${at()}`, TREE_TYPES);
+    const size = w[2];
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) int(size, `the size of ${at()}`);
+    const oid = w[3];
+    if (typeof oid !== 'string' || !ID_RE.test(oid)) id(oid, `the id of ${at()}`);
+    total += size as number;
+    if (!Number.isSafeInteger(total)) bad('the sizes of its entries add up to more than 2^53 bytes');
     switch (t) {
       case 'f':
       case 'x':
-        return typeof extra === 'string'
-          ? { type: 'file', name, size, id, exec: t === 'x', chunks: extra }
-          : { type: 'file', name, size, id, exec: t === 'x' };
-      case 'l':
-        return { type: 'symlink', name, size, id, target: String(extra) };
+        if (w.length === 4) entries[i] = { type: 'file', name: name as string, size: size as number, id: oid as string, exec: t === 'x' };
+        else if (w.length === 5) entries[i] = { type: 'file', name: name as string, size: size as number, id: oid as string, exec: t === 'x', chunks: id(w[4], `the chunk manifest id of ${at()}`) };
+        else bad(`${at()} has ${w.length} fields`);
+        break;
+      case 'l': {
+        if (w.length !== 5) bad(`${at()} has ${w.length} fields`);
+        const target = str(w[4], `the link target of ${at()}`, { nonEmpty: true, noNul: true, max: MAX_SYMLINK_TARGET_BYTES });
+        if (Buffer.byteLength(target, 'utf8') !== size) bad(`${at()} declares size ${size} but its link target is ${Buffer.byteLength(target, 'utf8')} bytes`);
+        entries[i] = { type: 'symlink', name: name as string, size: size as number, id: oid as string, target };
+        break;
+      }
       case 'd':
-        return { type: 'dir', name, size, id, count: Number(extra) };
-      default:
-        throw new StrataError('OBJECT_CORRUPT', `unknown entry type ${t} for ${name}`);
+        if (w.length !== 5) bad(`${at()} has ${w.length} fields`);
+        entries[i] = { type: 'dir', name: name as string, size: size as number, id: oid as string, count: int(w[4], `the file count of ${at()}`) };
+        break;
     }
-  });
+  }
   return { entries };
 }
 
@@ -156,21 +219,31 @@ export function serializeManifest(m: Manifest): Buffer {
   return Buffer.from(canonicalJson({ strata: 'chunks', v: 1, size: m.size, c: m.chunks }), 'utf8');
 }
 
-export function parseManifest(bytes: Uint8Array): Manifest {
-  let raw: { strata?: string; size?: number; c?: Array<[string, number]> };
-  try {
-    raw = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch {
-    throw new StrataError('OBJECT_CORRUPT', 'chunk manifest is not valid JSON');
-  }
-  if (raw.strata !== 'chunks' || !Array.isArray(raw.c) || typeof raw.size !== 'number') throw new StrataError('OBJECT_CORRUPT', 'object is not a chunk manifest');
+/** A chunk manifest, strictly: chunk ids valid, sizes positive safe integers adding up to `size`. */
+export function parseManifest(bytes: Uint8Array, ctx?: ObjectContext): Manifest {
+  return parseObject('chunk manifest', bytes, ctx, buildManifest, (m) => serializeManifest(m));
+}
+
+function buildManifest(rawIn: unknown): Manifest {
+  const raw = obj(rawIn, 'the object');
+  if (raw.strata !== 'chunks') bad('it is not a chunk manifest');
+  fields(raw, 'the manifest', ['strata', 'v', 'size', 'c']);
+  if (raw.v !== 1) bad(`unknown manifest version ${JSON.stringify(raw.v)}`);
+  const size = int(raw.size, 'the file size');
+  const list = arr(raw.c, 'the chunk list', MAX_MANIFEST_CHUNKS);
   let total = 0;
-  for (const c of raw.c) {
-    if (!Array.isArray(c) || typeof c[0] !== 'string' || !isId(c[0]) || typeof c[1] !== 'number') throw new StrataError('OBJECT_CORRUPT', 'bad chunk in manifest');
-    total += c[1];
+  const chunks: Array<[Id, number]> = new Array(list.length);
+  for (let i = 0; i < list.length; i++) {
+    const c = list[i];
+    if (!Array.isArray(c) || c.length !== 2) bad(`chunk ${i} is not an [id, size] pair`);
+    const cid = id(c[0], `the id of chunk ${i}`);
+    const n = int(c[1], `the size of chunk ${i}`, 1, MAX_CHUNK_BYTES);
+    total += n;
+    if (total > size) bad(`the chunk sizes add up to more than the file size ${size}`);
+    chunks[i] = [cid, n];
   }
-  if (total !== raw.size) throw new StrataError('OBJECT_CORRUPT', 'chunk sizes do not add up to the file size');
-  return { size: raw.size, chunks: raw.c };
+  if (total !== size) bad(`the chunk sizes add up to ${total}, not the file size ${size}`);
+  return { size, chunks };
 }
 
 // ---------------------------------------------------------------- commits
@@ -219,23 +292,75 @@ export function serializeCommit(c: Commit): Buffer {
   );
 }
 
-export function parseCommit(bytes: Uint8Array): Commit {
-  let raw: Record<string, unknown>;
-  try {
-    raw = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch {
-    throw new StrataError('OBJECT_CORRUPT', 'commit object is not valid JSON');
+/**
+ * A commit, strictly. `meta` may hold `roots` (tracked roots: valid relative paths) and
+ * `reproduces` (a run id); other keys are refused.
+ */
+export function parseCommit(bytes: Uint8Array, ctx?: ObjectContext): Commit {
+  return parseObject('commit', bytes, ctx, buildCommit, (c) => serializeCommit(c));
+}
+
+export function parsePerson(v: unknown, what: string): Person {
+  const o = obj(v, what);
+  fields(o, what, ['name', 'email']);
+  return { name: str(o.name, `the name of ${what}`, { noNul: true }), email: str(o.email, `the e-mail of ${what}`, { noNul: true }) };
+}
+
+const GIT_COMMIT_RE = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
+
+/** The code version of a commit or run (`what` names it in errors). */
+export function parseCodeVersion(v: unknown, what: string): CodeVersion | null {
+  if (v === null) return null;
+  const o = obj(v, what);
+  fields(o, what, ['commit', 'dirty'], ['branch', 'remote', 'diff']);
+  const commit = strOrNull(o.commit, `the git commit of ${what}`);
+  if (commit !== null && !GIT_COMMIT_RE.test(commit)) bad(`the git commit of ${what} is not a git commit id`);
+  const out: CodeVersion = { commit, dirty: bool(o.dirty, `the dirty flag of ${what}`) };
+  if ('branch' in o) out.branch = strOrNull(o.branch, `the branch of ${what}`, { noNul: true });
+  if ('remote' in o) out.remote = strOrNull(o.remote, `the remote of ${what}`, { noNul: true });
+  if ('diff' in o) out.diff = idOrNull(o.diff, `the code changes id of ${what}`);
+  return out;
+}
+
+function buildCommit(rawIn: unknown): Commit {
+  const raw = obj(rawIn, 'the object');
+  if (raw.strata !== 'commit') bad('it is not a commit');
+  fields(raw, 'the commit', ['strata', 'v', 'tree', 'parents', 'author', 'time', 'message', 'code'], ['meta']);
+  if (raw.v !== 1) bad(`unknown commit version ${JSON.stringify(raw.v)}`);
+  const tree = id(raw.tree, 'its tree');
+  const plist = arr(raw.parents, 'its parent list', MAX_COMMIT_PARENTS);
+  const parents: Id[] = [];
+  for (let i = 0; i < plist.length; i++) {
+    const p = id(plist[i], `parent ${i}`);
+    if (parents.includes(p)) bad(`parent ${p} is listed twice`);
+    parents.push(p);
   }
-  if (raw.strata !== 'commit' || typeof raw.tree !== 'string' || !Array.isArray(raw.parents)) throw new StrataError('OBJECT_CORRUPT', 'object is not a commit');
-  return {
-    tree: raw.tree,
-    parents: raw.parents as Id[],
-    author: raw.author as Person,
-    time: raw.time as number,
-    message: raw.message as string,
-    code: (raw.code as CodeVersion | null) ?? null,
-    meta: raw.meta as Record<string, unknown> | undefined,
+  const c: Commit = {
+    tree,
+    parents,
+    author: parsePerson(raw.author, 'its author'),
+    time: int(raw.time, 'its time'),
+    message: str(raw.message, 'its message'),
+    code: parseCodeVersion(raw.code, 'its code version'),
   };
+  if ('meta' in raw) {
+    const m = obj(raw.meta, 'its metadata');
+    fields(m, 'its metadata', [], ['roots', 'reproduces']);
+    const meta: Record<string, unknown> = {};
+    if ('roots' in m) {
+      const roots = arr(m.roots, 'its tracked roots', MAX_LISTED_PATHS);
+      for (const r of roots) {
+        // `.git`/`.strata` components are accepted here (a root only names what to manage; the
+        // workspace writer refuses writing there); `..`, absolute and malformed paths are not.
+        const why = pathProblem(r, { reserved: false });
+        if (why) bad(`its tracked roots list ${why}`);
+      }
+      meta.roots = roots;
+    }
+    if ('reproduces' in m) meta.reproduces = str(m.reproduces, 'the run it reproduces', { nonEmpty: true, max: 64 });
+    c.meta = meta;
+  }
+  return c;
 }
 
 export function commitId(c: Commit): { id: Id; bytes: Buffer } {
@@ -257,8 +382,21 @@ export function serializeTag(t: TagObject): Buffer {
   return Buffer.from(canonicalJson({ strata: 'tag', v: 1, ...t }), 'utf8');
 }
 
-export function parseTag(bytes: Uint8Array): TagObject {
-  const raw = JSON.parse(Buffer.from(bytes).toString('utf8')) as Record<string, unknown>;
-  if (raw.strata !== 'tag') throw new StrataError('OBJECT_CORRUPT', 'object is not a tag');
-  return { name: raw.name as string, target: raw.target as string, message: raw.message as string, tagger: raw.tagger as Person, time: raw.time as number };
+/** An annotated tag object, strictly. */
+export function parseTag(bytes: Uint8Array, ctx?: ObjectContext): TagObject {
+  return parseObject('tag', bytes, ctx, buildTag, (t) => serializeTag(t));
+}
+
+function buildTag(rawIn: unknown): TagObject {
+  const raw = obj(rawIn, 'the object');
+  if (raw.strata !== 'tag') bad('it is not a tag');
+  fields(raw, 'the tag', ['strata', 'v', 'name', 'target', 'message', 'tagger', 'time']);
+  if (raw.v !== 1) bad(`unknown tag version ${JSON.stringify(raw.v)}`);
+  return {
+    name: str(raw.name, 'its name', { nonEmpty: true, noNul: true, max: 1024 }),
+    target: id(raw.target, 'its target'),
+    message: str(raw.message, 'its message'),
+    tagger: parsePerson(raw.tagger, 'its tagger'),
+    time: int(raw.time, 'its time'),
+  };
 }

@@ -25,7 +25,7 @@ export async function cat(ctx: OpContext, spec: string): Promise<{ size: number;
     const pump = async () => {
       try {
         if (e.type === 'file' && e.chunks) {
-          const m = parseManifest(await repo.store.getBytes(e.chunks, { verify: true }));
+          const m = parseManifest(await repo.store.getBytes(e.chunks, { verify: true }), { id: e.chunks });
           for (const [cid] of m.chunks) {
             const b = await repo.store.getBytes(cid, { verify: true });
             if (!out.write(b)) await new Promise((r) => out.once('drain', r));

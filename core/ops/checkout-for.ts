@@ -26,7 +26,7 @@ import { applyCodeChanges, checkCodeChanges, checkoutCommitInto, hasGitCommit, p
 import { checkOnDisk, checkPathText, checkRestoreRows, filterRecordedEnv, isReservedName, safeRemove, safeWriteFile } from '../pipeline/safety.js';
 import { StrataError, fromSystemError } from '../errors/index.js';
 import type { IndexRow, StatRow } from '../meta/db.js';
-import { findRun, getRun, insertRun, markRunsFetched, runFetchedFrom, type RunDep, type RunRecord } from '../meta/runs.js';
+import { findRun, getRun, insertRun, markRunsFetched, parseRun, runFetchedFrom, type RunDep, type RunRecord } from '../meta/runs.js';
 import { canonicalJson, parseManifest, parseTree, type Id } from '../model/index.js';
 import { WorkspaceHasher } from '../pipeline/executor.js';
 import { paramName, readParams } from '../pipeline/spec.js';
@@ -170,7 +170,7 @@ export function producerOf(repo: Repository, path: string, id: Id): RunRecord | 
     .all(id, path) as Array<{ record: string; status: string }>;
   if (rows.length === 0) return null;
   const ok = rows.find((r) => r.status === 'ok') ?? rows[0]!;
-  return resolveCached(repo, JSON.parse(ok.record) as RunRecord);
+  return resolveCached(repo, parseRun(ok.record));
 }
 
 /** A cached run stands for the run whose outputs it restored (same signature: same inputs). */
@@ -266,13 +266,13 @@ class ObjectGatherer {
 
   private children(w: Want, b: Buffer): Want[] {
     if (w.kind === 'tree') {
-      return parseTree(b).entries.map((e) => {
+      return parseTree(b, { id: w.id }).entries.map((e) => {
         const p = `${w.path}/${e.name}`;
         return e.type === 'dir' ? { id: e.id, kind: 'tree' as const, path: p } : e.type === 'file' && e.chunks ? { id: e.chunks, kind: 'manifest' as const, path: p } : { id: e.id, kind: 'blob' as const, path: p };
       });
     }
-    if (w.kind === 'manifest') return parseManifest(b).chunks.map(([cid]) => ({ id: cid, kind: 'blob' as const, path: w.path }));
-    if (w.kind === 'codechanges') return parseCodeChanges(b).files.filter((f) => f.id).map((f) => ({ id: f.id!, kind: 'blob' as const, path: f.path }));
+    if (w.kind === 'manifest') return parseManifest(b, { id: w.id }).chunks.map(([cid]) => ({ id: cid, kind: 'blob' as const, path: w.path }));
+    if (w.kind === 'codechanges') return parseCodeChanges(b, { id: w.id }).files.filter((f) => f.id).map((f) => ({ id: f.id!, kind: 'blob' as const, path: f.path }));
     return [];
   }
 
@@ -347,7 +347,7 @@ async function depRows(repo: Repository, d: RunDep): Promise<IndexRow[]> {
     const flat = await flattenTree(repo, d.id);
     return [...flat.values()].map((r) => ({ ...r, path: `${d.path}/${r.path}` }));
   }
-  const size = d.chunks ? parseManifest(await repo.store.getBytes(d.chunks)).size : ((await repo.store.stat(d.id))?.size ?? 0);
+  const size = d.chunks ? parseManifest(await repo.store.getBytes(d.chunks), { id: d.chunks }).size : ((await repo.store.stat(d.id))?.size ?? 0);
   return [{ path: d.path, type: 'file', exec: false, size, id: d.id, chunks: d.chunks ?? null, target: null }];
 }
 
@@ -479,7 +479,7 @@ export async function checkoutForIn(repo: Repository, ctx: OpContext, opts: Chec
     await gatherer.close();
   }
   if (code?.diff) {
-    changes = parseCodeChanges(await repo.store.getBytes(code.diff, { verify: true }));
+    changes = parseCodeChanges(await repo.store.getBytes(code.diff, { verify: true }), { id: code.diff });
     // Recorded code changes never touch .git, never leave the folder, never plant an outside link.
     await checkCodeChanges(changes, (id) => repo.store.getBytes(id, { verify: true }));
   }
@@ -570,7 +570,7 @@ export async function checkoutForIn(repo: Repository, ctx: OpContext, opts: Chec
       repoNew.db.setTrackedRoots(tracked);
       for (const r of chain) {
         const row = repo.db.stmt('SELECT object, record FROM runs WHERE id = ?').get(r.id) as { object: Id; record: string } | undefined;
-        if (row && !findRun(repoNew.db, r.id)) insertRun(repoNew.db, JSON.parse(row.record) as RunRecord, row.object, row.record);
+        if (row && !findRun(repoNew.db, r.id)) insertRun(repoNew.db, parseRun(row.record), row.object, row.record);
       }
       for (const f of foreign) markRunsFetched(repoNew.db, [f.run], f.from);
     });

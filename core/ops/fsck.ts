@@ -265,9 +265,11 @@ async function checkRepo(repo: Repository, st: CheckState, opts: FsckOptions): P
   });
   await guarded(st, repo, 'walking the history', async () => {
     live = await reachable(repo, {
-      onMissing: (id, info) => {
+      onMissing: (id, info, cause) => {
         unreadable.add(id);
-        problems.push({ id, problem: 'missing', kind: info.kind, path: info.path, commit: info.commit, file: lostInPack.get(id), repairable: true });
+        // An object that is there but refused by its parser (not canonical, malformed) is corrupt, not missing.
+        const corrupt = isStrataError(cause, 'OBJECT_CORRUPT');
+        problems.push({ id, problem: corrupt ? 'corrupt' : 'missing', kind: info.kind, path: info.path, commit: info.commit, file: lostInPack.get(id), repairable: true, ...(corrupt ? { detail: cause.message } : {}) });
       },
     });
   });

@@ -1,7 +1,7 @@
 import { StrataError } from '../errors/index.js';
 import type { TreeEntry } from '../model/index.js';
 import { resolveRev } from '../repo/refs.js';
-import { entryAt } from '../repo/tree.js';
+import { entryAt, verifyTree } from '../repo/tree.js';
 import { withRepo, type OpContext } from './context.js';
 
 export interface LsEntry {
@@ -51,6 +51,7 @@ export async function ls(ctx: OpContext, opts: LsOptions = {}): Promise<{ commit
         else out.push(toEntry(p, x));
       }
     };
+    if (opts.recursive) await verifyTree(repo, e.id, path ? path.split('/').length : 0);
     await walk(e.id, path);
     return { commit, path, entries: out };
   });

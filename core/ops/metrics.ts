@@ -68,7 +68,7 @@ function parseFile(path: string, text: string): MetricsFile {
 
 async function readBlob(repo: Repository, id: Id, chunks: Id | null | undefined): Promise<string> {
   if (!chunks) return (await repo.objects.getBytes(id, { verify: true })).toString('utf8');
-  const m = parseManifest(await repo.objects.getBytes(chunks, { verify: true }));
+  const m = parseManifest(await repo.objects.getBytes(chunks, { verify: true }), { id: chunks });
   const parts: Buffer[] = [];
   for (const [cid] of m.chunks) parts.push(await repo.objects.getBytes(cid));
   return Buffer.concat(parts).toString('utf8');

@@ -90,7 +90,7 @@ async function sizeOfDep(repo: Repository, d: RunRecord['deps'][number]): Promis
       const t = await repo.readTree(d.id);
       return t.entries.reduce((a, e) => a + e.size, 0);
     }
-    if (d.chunks) return parseManifest(await repo.store.getBytes(d.chunks)).size;
+    if (d.chunks) return parseManifest(await repo.store.getBytes(d.chunks), { id: d.chunks }).size;
     return (await repo.store.stat(d.id))?.size ?? null;
   } catch {
     return null;

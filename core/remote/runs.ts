@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { StrataError } from '../errors/index.js';
 import { hashBytes, isId } from '../hash/index.js';
 import { insertRun, markRunsFetched, parseRun, type RunOut, type RunRecord } from '../meta/runs.js';
-import { parseManifest, parseTree, type Id } from '../model/index.js';
+import { MAX_TREE_DEPTH, parseManifest, parseTree, type Id } from '../model/index.js';
 import type { Repository } from '../repo/index.js';
 import { collectVersionObjects } from '../repo/tree.js';
 import type { RemoteHandle } from './open.js';
@@ -162,8 +162,9 @@ export async function fetchRuns(
   remote: RemoteHandle,
   reader: RemoteReader,
   land: (id: Id, b: Buffer) => Promise<void>,
-  opts: { outputs: boolean; gap: number },
+  opts: { outputs: boolean; gap: number; source?: string },
 ): Promise<FetchedRun[]> {
+  const source = opts.source;
   const theirs = await listRemoteRuns(remote);
   if (!theirs || theirs.size === 0) return [];
   const known = new Set(localRuns(repo).map((r) => r.id));
@@ -175,8 +176,12 @@ export async function fetchRuns(
     gap: opts.gap,
     onObject: async (id, b) => {
       const text = b.toString('utf8');
-      const record = parseRun(text);
-      if (record.id !== byObject.get(id)) throw new StrataError('OBJECT_CORRUPT', `run marker runs/${byObject.get(id)} names a run object for run ${record.id}`);
+      const record = parseRun(b, { id, source });
+      if (record.id !== byObject.get(id)) {
+        throw new StrataError('OBJECT_CORRUPT', `run marker runs/${byObject.get(id)}${source ? ' on ' + source : ''} names run object ${id}, which is for run ${record.id}`, {
+          hint: 'nothing was changed locally; the remote lists a run under the wrong id (damaged or crafted)',
+        });
+      }
       runs.push({ record, objectId: hashBytes(b), text });
       await land(id, b);
     },
@@ -193,7 +198,14 @@ export async function fetchRuns(
   }
   let level = roots;
   const seen = new Set<Id>();
+  let rounds = 0;
   while (level.length) {
+    // Tree levels, then a manifest, then its chunks: deeper than that is no tree Strata accepts.
+    if (++rounds > MAX_TREE_DEPTH + 3) {
+      throw new StrataError('OBJECT_CORRUPT', `a run output${source ? ' on ' + source : ''} nests directories deeper than ${MAX_TREE_DEPTH} levels (at object ${level[0]!.id})`, {
+        hint: 'nothing was changed locally; the remote serves a tree Strata refuses (damaged or crafted)',
+      });
+    }
     const fresh = level.filter((x) => !seen.has(x.id));
     for (const x of fresh) seen.add(x.id);
     const have = await repo.store.hasMany(fresh.map((x) => x.id));
@@ -201,8 +213,8 @@ export async function fetchRuns(
     const kinds = new Map(fresh.map((x) => [x.id, x.kind]));
     const expand = (id: Id, b: Buffer) => {
       const k = kinds.get(id);
-      if (k === 'tree') for (const e of parseTree(b).entries) next.push(e.type === 'dir' ? { id: e.id, kind: 'tree' } : e.type === 'file' && e.chunks ? { id: e.chunks, kind: 'manifest' } : { id: e.id, kind: 'blob' });
-      else if (k === 'manifest') for (const [cid] of parseManifest(b).chunks) next.push({ id: cid, kind: 'blob' });
+      if (k === 'tree') for (const e of parseTree(b, { id, source }).entries) next.push(e.type === 'dir' ? { id: e.id, kind: 'tree' } : e.type === 'file' && e.chunks ? { id: e.chunks, kind: 'manifest' } : { id: e.id, kind: 'blob' });
+      else if (k === 'manifest') for (const [cid] of parseManifest(b, { id, source }).chunks) next.push({ id: cid, kind: 'blob' });
     };
     for (const x of fresh) if (have.has(x.id) && x.kind !== 'blob') expand(x.id, repo.db.getTreeRaw(x.id) ?? (await repo.store.getBytes(x.id)));
     await reader.fetch(

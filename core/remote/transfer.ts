@@ -14,7 +14,8 @@
  */
 import { StrataError, isStrataError } from '../errors/index.js';
 import type { MetaDb } from '../meta/db.js';
-import { parseCommit, type Commit, type Id } from '../model/index.js';
+import { MAX_TREE_DEPTH, parseCommit, parseTree, type Commit, type Id, type Tree } from '../model/index.js';
+import { checkTreeGraph } from '../repo/tree.js';
 import type { Repository } from '../repo/index.js';
 import { HEADS, REMOTES, TAGS } from '../repo/refs.js';
 import type { ProgressSink } from '../repo/worktree.js';
@@ -83,6 +84,11 @@ export async function isAncestor(repo: Repository, a: Id, b: Id): Promise<boolea
     queue.push(...c.parents);
   }
   return false;
+}
+
+/** How a remote is named in errors about the objects it serves. */
+export function remoteSource(remote: RemoteHandle): string {
+  return `remote ${remote.name} (${remote.location})`;
 }
 
 function localSource(repo: Repository): WalkSource {
@@ -307,8 +313,10 @@ export async function fetchRefs(repo: Repository, remote: RemoteHandle, spec: Fe
 
   const reader = new RemoteReader(remote.store, spec.jobs ?? 16);
   const gap = spec.data === 'history' ? 1 << 20 : 0;
+  const source = remoteSource(remote);
   const fetchedCommits = new Map<Id, { commit: Commit; bytes: Buffer }>();
   const fetchedTrees = new Map<Id, Buffer>();
+  const parsedTrees = new Map<Id, Tree>();
   const local = repo.store.batch();
   let objects = 0;
   let bytes = 0;
@@ -326,7 +334,7 @@ export async function fetchRefs(repo: Repository, remote: RemoteHandle, spec: Fe
       await reader.fetch(frontier, {
         gap,
         onObject: async (id, b) => {
-          const c = parseCommit(b);
+          const c = parseCommit(b, { id, source });
           fetchedCommits.set(id, { commit: c, bytes: b });
           await land(id, b);
           for (const p of c.parents) if (!repo.db.hasCommit(p) && !fetchedCommits.has(p)) next.add(p);
@@ -336,25 +344,43 @@ export async function fetchRefs(repo: Repository, remote: RemoteHandle, spec: Fe
     }
     spec.progress?.({ phase: 'fetching trees', done: fetchedCommits.size, total: fetchedCommits.size, bytes });
 
-    // 2. trees, level by level, down to what we have.
-    const { parseTree } = await import('../model/index.js');
+    // 2. trees, level by level, down to what we have; each parsed strictly as it arrives.
     let level = [...new Set([...fetchedCommits.values()].map((c) => c.commit.tree))].filter((t) => !repo.db.getTreeRaw(t));
+    let depth = 0;
     while (level.length) {
+      if (depth > MAX_TREE_DEPTH) {
+        throw new StrataError('OBJECT_CORRUPT', `tree object ${level[0]} from ${source} nests directories deeper than ${MAX_TREE_DEPTH} levels`, {
+          hint: 'nothing was changed locally; the remote serves a tree Strata refuses (damaged or crafted)',
+          details: { kind: 'tree', id: level[0], source },
+        });
+      }
+      depth++;
       const next = new Set<Id>();
       await reader.fetch(level, {
         gap,
         onObject: async (id, b) => {
+          const t = parseTree(b, { id, source });
           fetchedTrees.set(id, b);
+          parsedTrees.set(id, t);
           await land(id, b);
-          for (const e of parseTree(b).entries) if (e.type === 'dir' && !fetchedTrees.has(e.id) && !repo.db.getTreeRaw(e.id)) next.add(e.id);
+          for (const e of t.entries) if (e.type === 'dir' && !fetchedTrees.has(e.id) && !repo.db.getTreeRaw(e.id)) next.add(e.id);
         },
       });
       level = [...next].filter((t) => !fetchedTrees.has(t));
     }
+    // Before anything expands them: depth, declared counts and sizes, and total paths of each new
+    // commit's tree (memoized per subtree, so a tree bomb is refused after reading its few objects).
+    const readFetched = async (id: Id): Promise<Tree> => parsedTrees.get(id) ?? repo.readTree(id);
+    const trusted = (id: Id) => !parsedTrees.has(id) && repo.db.getTreeRaw(id) !== null;
+    for (const t of new Set([...fetchedCommits.values()].map((c) => c.commit.tree))) {
+      if (parsedTrees.has(t)) await checkTreeGraph(readFetched, t, { source, trusted });
+    }
+    parsedTrees.clear(); // the bytes stay in fetchedTrees; the parsed copies were only for the check
 
     // 3. file data of the new commits (what each adds over its first parent).
     if (spec.data === 'history' && fetchedCommits.size) {
       const src: WalkSource = {
+        source,
         async readCommit(id) {
           return fetchedCommits.get(id)?.commit ?? repo.readCommit(id);
         },
@@ -375,15 +401,15 @@ export async function fetchRefs(repo: Repository, remote: RemoteHandle, spec: Fe
           gap,
           onObject: async (id, b) => {
             const m = manifests.get(id)!;
-            chunkLists.push(...manifestChunks(m, b));
+            chunkLists.push(...manifestChunks(m, b, source));
             await land(id, b);
           },
         },
       );
       const data = [...walked.objects.filter((o) => o.kind === 'blob' || o.kind === 'chunk'), ...chunkLists];
-      await downloadMissing(repo, reader, data, gap, land, spec.progress);
+      await downloadMissing(repo, reader, data, gap, land, spec.progress, source);
     }
-    runs = await fetchRuns(repo, remote, reader, land, { outputs: spec.data === 'history', gap });
+    runs = await fetchRuns(repo, remote, reader, land, { outputs: spec.data === 'history', gap, source });
     await local.finish();
   } catch (e) {
     await local.abort().catch(() => undefined);
@@ -431,6 +457,7 @@ async function downloadMissing(
   gap: number,
   land: (id: Id, b: Buffer) => Promise<void>,
   progress?: ProgressSink,
+  source?: string,
 ): Promise<void> {
   const uniq = new Map<Id, WantedObject>();
   for (const d of data) if (!uniq.has(d.id)) uniq.set(d.id, d);
@@ -442,6 +469,14 @@ async function downloadMissing(
     {
       gap,
       onObject: async (id, b) => {
+        // A blob or chunk must be as long as the tree entry or manifest that asked for it says.
+        const want = uniq.get(id);
+        if (want && (want.kind === 'chunk' || want.kind === 'blob') && b.length !== want.size) {
+          throw new StrataError('OBJECT_CORRUPT', `${want.kind === 'chunk' ? 'chunk' : 'blob'} ${id}${source ? ' from ' + source : ''} is ${b.length} bytes, but ${want.kind === 'chunk' ? 'its manifest' : 'its tree entry'}${want.path ? ' (' + want.path + ')' : ''} declares ${want.size}`, {
+            hint: source ? 'nothing was changed locally; the remote serves objects that disagree (damaged or crafted): push a good copy from a repository that has one' : 'run strata fsck',
+            details: { id, kind: want.kind, ...(source ? { source } : {}) },
+          });
+        }
         await land(id, b);
         tick(1, b.length);
       },
@@ -480,22 +515,23 @@ export async function ensureObjects(
     const manifests = new Map<Id, WantedObject>();
     const data: WantedObject[] = [];
     for (const r of rows) {
-      if (r.chunks) manifests.set(r.chunks, { id: r.chunks, kind: 'manifest', size: 0, path: r.path });
+      if (r.chunks) manifests.set(r.chunks, { id: r.chunks, kind: 'manifest', size: 0, path: r.path, fileSize: r.size });
       else data.push({ id: r.id, kind: 'blob', size: r.size, path: r.path });
     }
     const haveM = await repo.store.hasMany(manifests.keys());
     for (const m of manifests.values()) if (haveM.has(m.id)) data.push(...manifestChunks(m, await repo.store.getBytes(m.id, { verify: true })));
+    const source = remoteSource(remote);
     await reader.fetch(
       [...manifests.keys()].filter((id) => !haveM.has(id)),
       {
         gap,
         onObject: async (id, b) => {
-          data.push(...manifestChunks(manifests.get(id)!, b));
+          data.push(...manifestChunks(manifests.get(id)!, b, source));
           await land(id, b);
         },
       },
     );
-    await downloadMissing(repo, reader, data, gap, land, opts.progress);
+    await downloadMissing(repo, reader, data, gap, land, opts.progress, source);
     await local.finish();
   } catch (e) {
     await local.abort().catch(() => undefined);
@@ -536,14 +572,15 @@ export async function ensureHistory(repo: Repository, remote: RemoteHandle, tip:
   try {
     const manifests = new Map(walked.pendingManifests.map((m) => [m.id, m]));
     const data = walked.objects.filter((o) => o.kind === 'blob' || o.kind === 'chunk');
+    const source = remoteSource(remote);
     await reader.fetch(manifests.keys(), {
       gap,
       onObject: async (id, b) => {
-        data.push(...manifestChunks(manifests.get(id)!, b));
+        data.push(...manifestChunks(manifests.get(id)!, b, source));
         await land(id, b);
       },
     });
-    await downloadMissing(repo, reader, data, gap, land, opts.progress);
+    await downloadMissing(repo, reader, data, gap, land, opts.progress, source);
     await local.finish();
   } catch (e) {
     await local.abort().catch(() => undefined);

@@ -6,6 +6,7 @@
  * other side, or new and walked itself), so the cost grows with the change, not the repository.
  * Files stored as chunks contribute their manifest and its chunks.
  */
+import { StrataError } from '../errors/index.js';
 import { parseManifest, parseTree, type Commit, type Id, type Tree, type TreeEntry } from '../model/index.js';
 
 export type ObjKind = 'commit' | 'tree' | 'blob' | 'manifest' | 'chunk';
@@ -16,6 +17,8 @@ export interface WantedObject {
   /** Size when known from metadata (trees and commits: their byte length). */
   size: number;
   path?: string;
+  /** Manifests: the size of the file the tree entry declares (the manifest must say the same). */
+  fileSize?: number;
 }
 
 export interface WalkSource {
@@ -24,6 +27,8 @@ export interface WalkSource {
   treeBytes(id: Id): Promise<Buffer>;
   /** Manifest bytes, or null when not available here (the caller then fetches it). */
   manifestBytes(id: Id): Promise<Buffer | null>;
+  /** Where the objects come from, for error messages (e.g. `remote origin (file:///srv)`). */
+  source?: string;
 }
 
 /** New commits reachable from `tips`, stopping at `have` (commits whose history the other side holds). */
@@ -74,7 +79,7 @@ export async function diffWalk(src: WalkSource, commits: Id[], opts: { includeDa
   const readTree = async (id: Id): Promise<Tree> => {
     let t = treeCache.get(id);
     if (!t) {
-      t = parseTree(await src.treeBytes(id));
+      t = parseTree(await src.treeBytes(id), { id, source: src.source });
       if (treeCache.size > 4096) treeCache.clear();
       treeCache.set(id, t);
     }
@@ -85,13 +90,13 @@ export async function diffWalk(src: WalkSource, commits: Id[], opts: { includeDa
       if (seen.has(e.chunks)) return;
       seen.add(e.chunks);
       const mb = await src.manifestBytes(e.chunks);
-      const mo: WantedObject = { id: e.chunks, kind: 'manifest', size: mb?.length ?? 0, path };
+      const mo: WantedObject = { id: e.chunks, kind: 'manifest', size: mb?.length ?? 0, path, fileSize: e.size };
       objects.push(mo);
       if (!mb) {
         pendingManifests.push(mo);
         return;
       }
-      for (const [cid, size] of parseManifest(mb).chunks) {
+      for (const [cid, size] of readManifest(mo, mb, src.source).chunks) {
         if (seen.has(cid)) continue;
         seen.add(cid);
         objects.push({ id: cid, kind: 'chunk', size, path });
@@ -138,7 +143,19 @@ export async function diffWalk(src: WalkSource, commits: Id[], opts: { includeDa
   return { objects, pendingManifests };
 }
 
-/** Chunks listed by a manifest, as wanted objects. */
-export function manifestChunks(m: WantedObject, bytes: Buffer): WantedObject[] {
-  return parseManifest(bytes).chunks.map(([id, size]) => ({ id, kind: 'chunk' as const, size, path: m.path }));
+/** A manifest, strictly parsed, whose total size must be the size the file's tree entry declares. */
+function readManifest(m: WantedObject, bytes: Buffer, source?: string) {
+  const man = parseManifest(bytes, { id: m.id, source });
+  if (m.fileSize !== undefined && man.size !== m.fileSize) {
+    throw new StrataError('OBJECT_CORRUPT', `chunk manifest object ${m.id}${source ? ' from ' + source : ''} is corrupt: it lists ${man.size} bytes of chunks, but the tree entry${m.path ? ' ' + m.path : ''} declares ${m.fileSize}`, {
+      hint: source ? 'nothing was changed locally; the remote serves objects that disagree: push a good copy from a repository that has one' : 'run strata fsck',
+      details: { kind: 'manifest', id: m.id, ...(source ? { source } : {}) },
+    });
+  }
+  return man;
+}
+
+/** Chunks listed by a manifest, as wanted objects (`source` names the remote in errors). */
+export function manifestChunks(m: WantedObject, bytes: Buffer, source?: string): WantedObject[] {
+  return readManifest(m, bytes, source).chunks.map(([id, size]) => ({ id, kind: 'chunk' as const, size, path: m.path }));
 }

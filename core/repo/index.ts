@@ -127,7 +127,7 @@ export class Repository {
 
   async readTree(id: Id): Promise<Tree> {
     const raw = this.db.getTreeRaw(id) ?? (await this.objects.getBytes(id, { verify: true }));
-    return parseTree(raw);
+    return parseTree(raw, { id });
   }
 
   /** Store a tree's canonical bytes (store + DB cache). */
@@ -146,9 +146,9 @@ export class Repository {
 
   async readCommit(id: Id): Promise<Commit> {
     const raw = this.db.getCommitRaw(id);
-    if (raw) return parseCommit(raw);
+    if (raw) return parseCommit(raw, { id });
     try {
-      return parseCommit(await this.objects.getBytes(id, { verify: true }));
+      return parseCommit(await this.objects.getBytes(id, { verify: true }), { id });
     } catch (e) {
       if (e instanceof StrataError && e.code === 'OBJECT_MISSING') {
         throw new StrataError('UNKNOWN_REF', `commit ${id} is not in this repository`, { hint: 'fetch it with strata pull' });

@@ -2,6 +2,7 @@
  * Reachability: every object a repository still needs, from every ref, the staging index, and
  * any extra roots (runs, logs, ...). Used by gc, fsck and push.
  */
+import { StrataError, isStrataError } from '../errors/index.js';
 import type { Id } from '../model/index.js';
 import { parseManifest } from '../model/index.js';
 import type { Repository } from './index.js';
@@ -26,7 +27,7 @@ export interface ReachOptions {
   /** Verify while walking that manifests parse (they are needed to find chunks). */
   includeIndex?: boolean;
   /** Skip objects missing from the store instead of failing (fsck reports them). */
-  onMissing?: (id: Id, info: Reached) => void;
+  onMissing?: (id: Id, info: Reached, cause?: unknown) => void;
   /** Start only from these commits (push), instead of every ref. */
   commits?: Id[];
   /** Stop descending at these objects (already known present elsewhere, e.g. on a remote). */
@@ -35,9 +36,11 @@ export interface ReachOptions {
 
 export async function reachable(repo: Repository, opts: ReachOptions = {}): Promise<Map<Id, Reached>> {
   const out = new Map<Id, Reached>();
-  const missing = (id: Id, info: Reached) => {
-    if (opts.onMissing) opts.onMissing(id, info);
-    else throw new Error(`object ${id} missing`);
+  // `cause`: why the object could not be read (OBJECT_MISSING, or OBJECT_CORRUPT from a strict parser).
+  const missing = (id: Id, info: Reached, cause?: unknown) => {
+    if (opts.onMissing) opts.onMissing(id, info, cause);
+    else if (isStrataError(cause)) throw cause;
+    else throw new StrataError('OBJECT_MISSING', `object ${id} (${info.kind}${info.path ? ' ' + info.path : ''}) cannot be read`, { hint: 'run strata fsck to see what it affects' });
   };
   const commitQueue: Id[] = [];
   if (opts.commits) commitQueue.push(...opts.commits);
@@ -56,8 +59,8 @@ export async function reachable(repo: Repository, opts: ReachOptions = {}): Prom
     let tree;
     try {
       tree = await repo.readTree(treeId);
-    } catch {
-      missing(treeId, { kind: 'tree', path: base || '/', commit });
+    } catch (e) {
+      missing(treeId, { kind: 'tree', path: base || '/', commit }, e);
       return;
     }
     for (const e of tree.entries) {
@@ -73,9 +76,9 @@ export async function reachable(repo: Repository, opts: ReachOptions = {}): Prom
     out.set(mid, { kind: 'manifest', path, commit });
     let m;
     try {
-      m = parseManifest(await repo.store.getBytes(mid));
-    } catch {
-      missing(mid, { kind: 'manifest', path, commit });
+      m = parseManifest(await repo.store.getBytes(mid), { id: mid });
+    } catch (e) {
+      missing(mid, { kind: 'manifest', path, commit }, e);
       return;
     }
     for (const [cid] of m.chunks) if (!out.has(cid)) out.set(cid, { kind: 'chunk', path, commit });
@@ -89,8 +92,8 @@ export async function reachable(repo: Repository, opts: ReachOptions = {}): Prom
     let c;
     try {
       c = await repo.readCommit(id);
-    } catch {
-      missing(id, { kind: 'commit', commit: id });
+    } catch (e) {
+      missing(id, { kind: 'commit', commit: id }, e);
       continue;
     }
     await walkTree(c.tree, '', id);

@@ -5,6 +5,8 @@
 import { StrataError } from '../errors/index.js';
 import type { IndexRow } from '../meta/db.js';
 import { compareNames, parseManifest, treeId, type DirEntry, type Id, type Tree, type TreeEntry } from '../model/index.js';
+import { MAX_TREE_DEPTH, maxTreePaths } from '../model/limits.js';
+import { nameProblem } from '../model/strict.js';
 import type { BatchWriter } from '../store/types.js';
 import type { Repository } from './index.js';
 
@@ -16,12 +18,142 @@ function entryToRow(path: string, e: TreeEntry): IndexRow {
   throw new Error('dir entry has no row');
 }
 
-/** Every file and symlink of a tree, keyed by repository path. */
+/** What a tree holds below it, verified against its subtrees. */
+export interface TreeStats {
+  /** Files and links below (what a dir entry's `count` must say). */
+  files: number;
+  /** Bytes of files and links below (what a dir entry's `size` must say). */
+  size: number;
+  /** Paths below: files, links and directories (what flattening or checking it out visits). */
+  paths: number;
+  /** Directory levels below (0: no subdirectory). */
+  height: number;
+}
+
+/** Stats of trees already verified in this process (content-addressed: true for every repository). */
+const verified = new Map<Id, TreeStats>();
+const VERIFIED_MAX = 200_000;
+
+function remember(id: Id, s: TreeStats): void {
+  if (verified.size >= VERIFIED_MAX) verified.clear();
+  verified.set(id, s);
+}
+
+function treeProblem(id: Id, reason: string, source?: string): StrataError {
+  return new StrataError('OBJECT_CORRUPT', `tree object ${id}${source ? ' from ' + source : ''} ${reason}`, {
+    hint: source
+      ? 'nothing was changed locally; the remote serves a tree Strata refuses (damaged or crafted): push a good copy from a repository that has one, or ask the remote owner'
+      : 'the tree is damaged or was crafted; run strata fsck (a good copy can be fetched again from a remote that has one)',
+    details: { kind: 'tree', id, ...(source ? { source } : {}), reason },
+  });
+}
+
+/**
+ * Verify the tree graph under `root` before anything expands it: depth at most MAX_TREE_DEPTH,
+ * every dir entry's declared `count` and `size` equal to what its subtree really holds, and at most
+ * maxTreePaths() paths in all. Each distinct subtree is read and counted once (memoized), so a
+ * small graph of shared subtrees that would flatten to billions of paths is refused after reading
+ * only its few objects. `read` returns parsed trees (with their id in any error).
+ */
+export async function checkTreeGraph(
+  read: (id: Id) => Promise<Tree>,
+  root: Id,
+  opts: {
+    source?: string;
+    depth?: number;
+    /**
+     * Subtrees verified before (indexed locally when they arrived or were written): their dir
+     * entry's declared count and size are taken as they are, without reading them again, so a
+     * fetch checks only the trees it brings.
+     */
+    trusted?: (id: Id) => boolean;
+  } = {},
+): Promise<TreeStats> {
+  const limit = maxTreePaths();
+  const busy = new Set<Id>();
+  // A trusted subtree's totals from its own entries (each verified when it arrived): one read.
+  const shallow = async (id: Id): Promise<TreeStats> => {
+    const st: TreeStats = { files: 0, size: 0, paths: 0, height: 0 };
+    for (const e of (await read(id)).entries) {
+      st.paths++;
+      st.size += e.size;
+      if (e.type === 'dir') {
+        st.files += e.count;
+        st.paths += e.count;
+        st.height = 1;
+      } else st.files++;
+    }
+    return st;
+  };
+  const visit = async (id: Id, depth: number): Promise<TreeStats> => {
+    const known = verified.get(id);
+    if (known) {
+      if (depth + known.height > MAX_TREE_DEPTH) throw treeProblem(id, `nests directories deeper than ${MAX_TREE_DEPTH} levels`, opts.source);
+      return known;
+    }
+    if (depth > MAX_TREE_DEPTH) throw treeProblem(id, `nests directories deeper than ${MAX_TREE_DEPTH} levels`, opts.source);
+    if (busy.has(id)) throw treeProblem(id, 'contains itself', opts.source);
+    busy.add(id);
+    const tree = await read(id);
+    const st: TreeStats = { files: 0, size: 0, paths: 0, height: 0 };
+    for (const e of tree.entries) {
+      st.paths++;
+      if (e.type === 'dir') {
+        const sub = !verified.has(e.id) && opts.trusted?.(e.id) ? await shallow(e.id) : await visit(e.id, depth + 1);
+        if (sub.files !== e.count || sub.size !== e.size) {
+          throw treeProblem(
+            id,
+            `is corrupt: its entry ${JSON.stringify(e.name)} declares ${e.count} files and ${e.size} bytes, but subtree ${e.id} holds ${sub.files} files and ${sub.size} bytes`,
+            opts.source,
+          );
+        }
+        st.files += sub.files;
+        st.size += sub.size;
+        st.paths += sub.paths;
+        if (sub.height + 1 > st.height) st.height = sub.height + 1;
+      } else {
+        st.files++;
+        st.size += e.size;
+      }
+      if (st.paths > limit) {
+        throw treeProblem(id, `expands to more than ${limit.toLocaleString('en-US')} paths, over the limit (a tree bomb, or a tree that needs STRATA_MAX_TREE_PATHS raised)`, opts.source);
+      }
+      if (!Number.isSafeInteger(st.size)) throw treeProblem(id, 'is corrupt: the sizes below it add up to more than 2^53 bytes', opts.source);
+    }
+    busy.delete(id);
+    remember(id, st);
+    return st;
+  };
+  return visit(root, opts.depth ?? 0);
+}
+
+/** checkTreeGraph over a repository's trees: call before any walk that visits every path below `id`. */
+export function verifyTree(repo: Repository, id: Id, depth = 0): Promise<TreeStats> {
+  return checkTreeGraph((t) => repo.readTree(t), id, { depth });
+}
+
+/** checkTreeGraph over a repository's trees, keeping the parsed trees for the caller's walk. */
+async function checkRepoTree(repo: Repository, root: Id, depth = 0): Promise<Map<Id, Tree>> {
+  const trees = new Map<Id, Tree>();
+  await checkTreeGraph(
+    async (id) => {
+      const t = await repo.readTree(id);
+      trees.set(id, t);
+      return t;
+    },
+    root,
+    { depth },
+  );
+  return trees;
+}
+
+/** Every file and symlink of a tree, keyed by repository path. The tree graph is verified first. */
 export async function flattenTree(repo: Repository, treeId: Id | null, prefix = ''): Promise<Flat> {
   const out: Flat = new Map();
   if (!treeId) return out;
+  let trees = new Map<Id, Tree>();
   const walk = async (id: Id, base: string): Promise<void> => {
-    const tree = await repo.readTree(id);
+    const tree = trees.get(id) ?? (await repo.readTree(id));
     for (const e of tree.entries) {
       const p = base ? `${base}/${e.name}` : e.name;
       if (e.type === 'dir') await walk(e.id, p);
@@ -31,10 +163,13 @@ export async function flattenTree(repo: Repository, treeId: Id | null, prefix = 
   if (prefix) {
     const e = await entryAt(repo, treeId, prefix);
     if (!e) return out;
-    if (e.type === 'dir') await walk(e.id, prefix);
-    else out.set(prefix, entryToRow(prefix, e));
+    if (e.type === 'dir') {
+      trees = await checkRepoTree(repo, e.id, prefix.split('/').length);
+      await walk(e.id, prefix);
+    } else out.set(prefix, entryToRow(prefix, e));
     return out;
   }
+  trees = await checkRepoTree(repo, treeId);
   await walk(treeId, '');
   return out;
 }
@@ -55,6 +190,16 @@ export async function entryAt(repo: Repository, treeId: Id, path: string): Promi
   return null;
 }
 
+/** A path component Strata would refuse to read back (`.git`, too long, ...) is refused when recording, too. */
+function checkRecordable(path: string, name: string): void {
+  const why = nameProblem(name);
+  if (why) {
+    throw new StrataError('INVALID_ARGUMENT', `cannot record ${JSON.stringify(path)}: a tree cannot hold ${why}`, {
+      hint: 'rename it, or list it in .strataignore and run strata rm --keep on it',
+    });
+  }
+}
+
 /**
  * The trees a flat set of rows (paths relative to the tree's root) forms, children before parents:
  * pure, nothing is written. The last one is the root.
@@ -68,6 +213,7 @@ export function planTrees(rows: Iterable<IndexRow>): Array<{ id: Id; bytes: Buff
     files.set(dir, []);
     subdirs.set(dir, new Set());
     if (dir !== '') {
+      checkRecordable(dir, dir.slice(dir.lastIndexOf('/') + 1));
       const i = dir.lastIndexOf('/');
       const parent = i < 0 ? '' : dir.slice(0, i);
       ensure(parent);
@@ -79,6 +225,7 @@ export function planTrees(rows: Iterable<IndexRow>): Array<{ id: Id; bytes: Buff
     const i = r.path.lastIndexOf('/');
     const dir = i < 0 ? '' : r.path.slice(0, i);
     const name = i < 0 ? r.path : r.path.slice(i + 1);
+    checkRecordable(r.path, name);
     ensure(dir);
     files.get(dir)!.push(
       r.type === 'symlink'
@@ -143,7 +290,7 @@ export async function collectVersionObjects(
     if (out.has(mid)) return;
     out.add(mid);
     try {
-      for (const [cid] of parseManifest(await repo.objects.getBytes(mid)).chunks) out.add(cid);
+      for (const [cid] of parseManifest(await repo.objects.getBytes(mid), { id: mid }).chunks) out.add(cid);
     } catch {
       /* missing or corrupt */
     }
@@ -225,8 +372,20 @@ export function diffFlat(oldF: Flat, newF: Flat, under?: (p: string) => boolean)
 /** Diff two trees by id, descending only into subtrees whose ids differ. */
 export async function diffTrees(repo: Repository, a: Id | null, b: Id | null, prefix = ''): Promise<Change[]> {
   const out: Change[] = [];
+  // A subtree present on one side only is listed whole: verify its graph (memoized) first. Pairs of
+  // subtrees seen again at another path are verified too, so shared-subtree bombs fail fast.
+  const pairs = new Set<string>();
+  const read = (id: Id) => repo.readTree(id);
   const walk = async (x: Id | null, y: Id | null, base: string): Promise<void> => {
     if (x === y) return;
+    const depth = base ? base.split('/').length : 0;
+    if (x === null || y === null || pairs.has(x + y)) {
+      if (x) await checkTreeGraph(read, x, { depth });
+      if (y) await checkTreeGraph(read, y, { depth });
+    } else {
+      if (depth > MAX_TREE_DEPTH) throw treeProblem(y, `nests directories deeper than ${MAX_TREE_DEPTH} levels`);
+      pairs.add(x + y);
+    }
     const tx = x ? await repo.readTree(x) : { entries: [] };
     const ty = y ? await repo.readTree(y) : { entries: [] };
     const mx = new Map(tx.entries.map((e) => [e.name, e]));
