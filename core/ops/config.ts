@@ -6,6 +6,7 @@ export const KNOWN_KEYS: Record<string, string> = {
   'user.name': 'author name for commits and runs',
   'user.email': 'author email for commits and runs',
   'core.fsync': 'true (default) or false: fsync objects before they are referenced',
+  'core.allowOutsideSymlinks': 'false (default) or true: let checkout/pull/clone create symbolic links whose target leaves the workspace',
   'openlineage.url': 'HTTP endpoint receiving OpenLineage run events (e.g. http://marquez:5000/api/v1/lineage)',
   'openlineage.file': 'JSON-lines file receiving OpenLineage run events',
   'openlineage.namespace': 'job namespace for OpenLineage events (default: strata://<project folder>)',
@@ -22,6 +23,9 @@ function checkKey(key: string): void {
 function checkValue(key: string, value: string): void {
   if (key === 'core.fsync' && value !== 'true' && value !== 'false') {
     throw new StrataError('CONFIG_INVALID', `core.fsync must be true or false, not ${JSON.stringify(value)}`, { hint: 'strata config set core.fsync true' });
+  }
+  if (key === 'core.allowOutsideSymlinks' && value !== 'true' && value !== 'false') {
+    throw new StrataError('CONFIG_INVALID', `core.allowOutsideSymlinks must be true or false, not ${JSON.stringify(value)}`, { hint: 'strata config set core.allowOutsideSymlinks true' });
   }
   if (key === 'openlineage.url' && !/^https?:\/\//.test(value)) {
     throw new StrataError('CONFIG_INVALID', `openlineage.url must be an http(s) URL`, { hint: 'e.g. strata config set openlineage.url http://localhost:5000/api/v1/lineage' });
