@@ -309,14 +309,14 @@ async function settleLimit<T>(items: T[], limit: number, fn: (item: T) => Promis
 
 function objectMissing(path: string, id: string): StrataError {
   return new StrataError('OBJECT_MISSING', `${path}: object ${id} is not in the object store; ${path} was left as it was`, {
-    hint: 'fetch it again (strata fetch, or strata pull) from a remote that has it; strata fsck lists every missing object',
+    hint: 'fetch it again (strata fetch) from a remote that has it (strata fsck lists every missing object), then run the command again',
     details: { path, id },
   });
 }
 
 function objectCorrupt(path: string, id: string, why: string): StrataError {
   return new StrataError('OBJECT_CORRUPT', `${path}: object ${id} is corrupt (${why}); ${path} was left as it was`, {
-    hint: 'run strata fsck to list every damaged object, then fetch it again from a remote that has it (strata fetch / strata pull)',
+    hint: 'strata fsck lists every damaged object; get a sound copy from a remote that has one, then run the command again with --force (files it already wrote show in strata status)',
     details: { path, id },
   });
 }
