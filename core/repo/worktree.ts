@@ -12,7 +12,8 @@ import { parseManifest, compareNames, type Id } from '../model/index.js';
 import { loadIgnore } from '../workspace/ignore.js';
 import { Ingestor, type Identified } from '../workspace/ingest.js';
 import { isUnder, outermost, checkStoredPath, parentOf } from '../workspace/paths.js';
-import { WorkspaceFs, checkPlanPaths, refuseSymlink, symlinkEscapes } from '../workspace/safe-fs.js';
+import { WorkspaceFs, checkPlanPaths, refuseSymlink, symlinkEscapes, type DirRef } from '../workspace/safe-fs.js';
+import { randomBytes } from 'node:crypto';
 import { cachedId, RACY_MS, scanRoots, type WorkFile } from '../workspace/scan.js';
 import { mapLimit } from '../store/local/index.js';
 import type { Repository } from './index.js';
@@ -359,7 +360,7 @@ async function writeOne(repo: Repository, ws: WorkspaceFs, row: IndexRow, link: 
       const tmp = ws.tmpPath();
       try {
         await fsp.symlink(row.target ?? '', tmp);
-        await fsp.rename(tmp, final); // replaces a file or link there; never follows one
+        await place(tmp, final, d, true); // replaces a file or link there; never follows one
       } catch (e) {
         await fsp.rm(tmp, { force: true }).catch(() => undefined);
         throw fromSystemError(e, abs);
@@ -433,7 +434,7 @@ async function writeOne(repo: Repository, ws: WorkspaceFs, row: IndexRow, link: 
           await fsp.writeFile(tmp, buf, { mode, flag: 'wx' });
         }
       }
-      await fsp.rename(tmp, final);
+      await place(tmp, final, d, false);
     } catch (e) {
       await fsp.rm(tmp, { force: true }).catch(() => undefined);
       if (e instanceof StrataError) throw e;
@@ -444,6 +445,32 @@ async function writeOne(repo: Repository, ws: WorkspaceFs, row: IndexRow, link: 
     return { path: row.path, size: st.size, mtime: st.mtimeMs, ctime: st.ctimeMs, ino: st.ino, id: row.id, chunks: row.chunks, recorded: ownWrite(recorded, st.mtimeMs) };
   } finally {
     d.release();
+  }
+}
+
+/**
+ * Rename a verified temporary from .strata/tmp/ into place. When the destination folder is another
+ * filesystem (a volume mounted inside the workspace), rename cannot cross: the bytes are copied to a
+ * `.strata-tmp-<pid>-<random>` file in that folder first (ignored by status/add, removed by the next
+ * writer if a crash leaves it) and renamed from there, so the replacement stays atomic.
+ */
+async function place(tmp: string, final: string, d: DirRef, link: boolean): Promise<void> {
+  try {
+    await fsp.rename(tmp, final);
+    return;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+  }
+  const near = d.at(`.strata-tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  try {
+    if (link) await fsp.symlink(await fsp.readlink(tmp), near);
+    else await fsp.copyFile(tmp, near, fsc.COPYFILE_EXCL);
+    await fsp.rename(near, final);
+  } catch (e) {
+    await fsp.rm(near, { force: true }).catch(() => undefined);
+    throw e;
+  } finally {
+    await fsp.rm(tmp, { force: true }).catch(() => undefined);
   }
 }
 
