@@ -147,11 +147,15 @@ describe('corrupt objects in the local store', () => {
     for (const c of cases) {
       const undo = await damage(join(root, '.strata', 'objects'), c.id, c.how);
       try {
-        for (const args of [['checkout', '-f', 'main'], ['restore', c.path]]) {
-          const what = `${args[0]} with a damaged ${c.kind}`;
+        const runs = [['checkout', '-f', 'main'], ['restore', c.path], ['checkout', '-f', 'main', '--link', 'hardlink'], ['checkout', '-f', 'main', '--link', 'reflink']];
+        for (const args of runs) {
+          const what = `${args.join(' ')} with a damaged ${c.kind}`;
           await fsp.writeFile(join(root, c.path), 'a local edit\n');
           const r = await strata(root, args);
-          assertNames(r, c, what);
+          // (--link reflink needs a copy-on-write filesystem: elsewhere it fails before reading the object.)
+          if (args.includes('reflink') && c.kind.includes('loose') && r.code !== EXIT_CODES.OBJECT_CORRUPT) {
+            assert.notEqual(r.code, 0, `${what}: ${r.stderr}`);
+          } else assertNames(r, c, what);
           assert.equal(await fsp.readFile(join(root, c.path), 'utf8'), 'a local edit\n', `${what}: the file was not replaced`);
           const st = await strata(root, ['status', '--porcelain']);
           assert.match(st.stdout, new RegExp(c.path.replace('.', '\\.')), `${what}: status reports the file as changed`);

@@ -333,6 +333,14 @@ async function readFor(repo: Repository, path: string, id: string, verify: boole
   }
 }
 
+/** Hash a loose object: in one read up to 64 MiB (most are under the 8 MiB chunking threshold), else streamed. */
+async function hashLoose(path: string): Promise<{ id: string; size: number }> {
+  const st = await fsp.stat(path);
+  if (st.size > 64 << 20) return hashFile(path);
+  const buf = await fsp.readFile(path);
+  return { id: hashBytes(buf), size: buf.length };
+}
+
 /** The whole content of a file row must hash to row.id and be row.size bytes long. */
 function checkWhole(row: IndexRow, got: string, size: number): void {
   if (size !== row.size) throw objectCorrupt(row.path, row.id, `it holds ${size} bytes where the tree declares ${row.size}`);
@@ -413,13 +421,16 @@ async function writeOne(repo: Repository, ws: WorkspaceFs, row: IndexRow, link: 
           try {
             if (link === 'hardlink') {
               // The link shares the object's inode: verify the object itself first.
-              const h = await hashFile(loosePath);
+              const h = await hashLoose(loosePath);
               checkWhole(row, h.id, h.size);
               await fsp.link(loosePath, tmp);
             } else {
-              await fsp.copyFile(loosePath, tmp, fsc.COPYFILE_EXCL | (link === 'reflink' ? fsc.COPYFILE_FICLONE_FORCE : fsc.COPYFILE_FICLONE));
-              // Verify what was written (a reflink shares blocks with the object; a copy may differ).
-              const h = await hashFile(tmp);
+              // The kernel copies (or reflinks) while the object is hashed: both read the same
+              // page-cached bytes, and the copy is not renamed into place unless they are sound.
+              const [, h] = await Promise.all([
+                fsp.copyFile(loosePath, tmp, fsc.COPYFILE_EXCL | (link === 'reflink' ? fsc.COPYFILE_FICLONE_FORCE : fsc.COPYFILE_FICLONE)),
+                hashLoose(loosePath),
+              ]);
               checkWhole(row, h.id, h.size);
               await fsp.chmod(tmp, mode);
             }
