@@ -161,6 +161,18 @@ const scenarios: Scenario[] = [
     message: /deep\/x/,
   },
   {
+    name: 'dup-file-and-folder',
+    build: (b) => [dataWith(b, [b.file('x', 'a file\n'), b.dir('x', [b.file('y', 'below a file\n')])])],
+    codes: CONTAIN,
+    message: /data\/x/,
+  },
+  {
+    name: 'link-climbs-back',
+    build: (b) => [dataWith(b, [b.link('hop', 'a.txt/../../..')])],
+    codes: [EXIT_CODES.PATH_OUTSIDE_WORKSPACE],
+    message: /data\/hop/,
+  },
+  {
     name: 'dot-git',
     build: (b) => [b.dir('.git', [b.file('config', '[core]\n\thooksPath = /tmp/evil\n'), b.dir('hooks', [b.file('pre-commit', '#!/bin/sh\necho pwned\n')])]), dataWith(b, [])],
     codes: CONTAIN,
@@ -229,7 +241,7 @@ function expectRefused(r: RunResult, s: Scenario, what: string): void {
 
 /** No file of the hostile tree was written into the workspace (nothing partial). */
 async function nothingHostile(ws: string, what: string): Promise<void> {
-  for (const p of ['data/link', 'data/l1', 'data/l2', 'data/deep', 'data/out', 'data/big.bin', 'data/sub', '.GIT', '.git/hooks/pre-commit']) {
+  for (const p of ['data/link', 'data/l1', 'data/l2', 'data/deep', 'data/out', 'data/big.bin', 'data/sub', 'data/x', 'data/hop', '.GIT', '.git/hooks/pre-commit']) {
     assert.equal(existsSync(join(ws, p)), false, `${what}: ${p} was not created`);
   }
   const ls = await fsp.readdir(join(ws, '.strata')).catch(() => [] as string[]);

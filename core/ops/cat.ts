@@ -75,6 +75,11 @@ export async function verifiedFileStream(store: ObjectStore, path: string, e: Fi
   if (e.size <= CAT_BUFFER_MAX) {
     let buf: Buffer;
     try {
+      // A local object's size is one stat away: a wrong declared size fails before a big read.
+      if (store.kind === 'local') {
+        const st = await store.stat(e.id);
+        if (st && st.size !== e.size) throw catCorrupt(path, e.id, `it holds ${st.size} bytes where the tree declares ${e.size}`);
+      }
       buf = await store.getBytes(e.id);
     } catch (err) {
       throw nameErrors(path, e.id, err);
