@@ -363,3 +363,32 @@ describe('outside symlinks with core.allowOutsideSymlinks', () => {
     }
   });
 });
+
+describe('cat of hostile content', () => {
+  it('a chunk list of unrelated chunks, a chunk longer than declared, a wrong size: exit 11 naming the path', async () => {
+    const ws = join(tmp.dir, 'cat-ws');
+    await writeFiles(ws, { 'data/a.txt': 'a\n' });
+    await ok(ws, ['init']);
+    await ok(ws, ['add', 'data']);
+    await ok(ws, ['commit', '-m', 'benign']);
+    const base = JSON.parse((await ok(ws, ['--json', 'log'])).stdout)[0].id;
+    const { Repository } = await import('../core/repo/index.js');
+    for (const s of corrupt) {
+      const b = new Builder();
+      const commit = b.commit(s.build(b, ws, tmp.dir), [base], s.name);
+      const repo = await Repository.openAt(ws);
+      try {
+        for (const o of b.objects) await repo.store.put(o.id, o.bytes);
+        repo.db.casRef(`refs/heads/${s.name}`, null, commit);
+      } finally {
+        await repo.close();
+      }
+      const r = await strata(ws, ['cat', `${s.name}:data/big.bin`]);
+      expectRefused(r, s, `cat ${s.name}`);
+      if (s.name !== 'unrelated-chunks') assert.equal(r.stdout, '', `cat ${s.name}: nothing written before verification`);
+      const co = await strata(ws, ['checkout', '-f', s.name]);
+      expectRefused(co, s, `checkout ${s.name}`);
+      assert.equal(existsSync(join(ws, 'data', 'big.bin')), false, `checkout ${s.name}: nothing written`);
+    }
+  });
+});
