@@ -3,7 +3,7 @@
  * Each works on an open Repository (no workspace: server repositories are bare).
  */
 import type { ServerResponse } from 'node:http';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { StrataError } from '../core/errors/index.js';
 import { parseManifest, compareNames, type Id, type TreeEntry } from '../core/model/index.js';
@@ -11,6 +11,7 @@ import type { Repository } from '../core/repo/index.js';
 import { resolveRev } from '../core/repo/refs.js';
 import { diffTrees, entryAt, summarizeChanges, type Change } from '../core/repo/tree.js';
 import { walkLog, type LogEntry, refsByCommit } from '../core/ops/log.js';
+import { verifiedFileStream } from '../core/ops/cat.js';
 import { bodyEtag, refBody, type RefEntry } from '../core/store/refs.js';
 import { checkRepoPath, contentType, isActiveType, parseRange } from './http.js';
 import { runMarkers } from './protocol.js';
@@ -103,13 +104,30 @@ export async function treeView(repo: Repository, q: URLSearchParams): Promise<un
   return { ref, commit, path, type: 'dir', entries };
 }
 
-/** Stream bytes [start, end) of a file entry (chunked files are reassembled). */
-export async function fileStream(repo: Repository, e: TreeEntry, range: { start: number; end: number } | null): Promise<Readable> {
+/**
+ * Stream bytes [start, end) of a file entry, verified (core/ops/cat.ts verifiedFileStream): small
+ * files are checked whole before the first byte; chunked files chunk by chunk (each against its id
+ * and declared size) and, for a whole-file request, against the file's id at the end. A range of a
+ * chunked file reads and verifies each chunk it touches whole; the file's own id cannot be checked
+ * without reading the whole file, so a range trusts the chunk list (itself verified by its id).
+ */
+export async function fileStream(repo: Repository, e: TreeEntry, range: { start: number; end: number } | null, path = e.name): Promise<Readable> {
+  if (e.type === 'dir') throw new StrataError('INVALID_ARGUMENT', `${e.name} is a directory`);
+  if (!range) return verifiedFileStream(repo.objects, path, e);
   if (e.type === 'file' && e.chunks) {
-    const m = parseManifest(await repo.objects.getBytes(e.chunks, { verify: true }));
+    const chunksId = e.chunks;
+    let m;
+    try {
+      m = parseManifest(await repo.objects.getBytes(chunksId, { verify: true }));
+    } catch (err) {
+      if (err instanceof StrataError && (err.code === 'OBJECT_CORRUPT' || err.code === 'OBJECT_MISSING')) {
+        throw new StrataError(err.code, `${path}: chunk list ${chunksId}: ${err.message}`, { hint: err.hint, details: { path, id: chunksId } });
+      }
+      throw err;
+    }
+    if (m.size !== e.size) throw new StrataError('OBJECT_CORRUPT', `${path}: chunk list ${chunksId} declares ${m.size} bytes where the tree declares ${e.size}`, { hint: 'run strata fsck on the server repository', details: { path, id: chunksId } });
     const out = new PassThrough({ highWaterMark: 1 << 20 });
-    const start = range?.start ?? 0;
-    const end = range?.end ?? m.size;
+    const { start, end } = range;
     void (async () => {
       try {
         let pos = 0;
@@ -119,10 +137,10 @@ export async function fileStream(repo: Repository, e: TreeEntry, range: { start:
           pos = ce;
           if (ce <= start) continue;
           if (cs >= end) break;
-          const a = Math.max(start, cs) - cs;
-          const b = Math.min(end, ce) - cs;
-          const buf = a === 0 && b === size ? await repo.objects.getBytes(cid, { verify: true }) : await repo.objects.getBytes(cid, { range: { start: a, end: b } });
-          if (!out.write(buf)) await new Promise((r) => out.once('drain', r));
+          const buf = await repo.objects.getBytes(cid, { verify: true });
+          if (buf.length !== size) throw new StrataError('OBJECT_CORRUPT', `${path}: chunk ${cid} holds ${buf.length} bytes where the chunk list declares ${size}`, { details: { path, id: cid } });
+          const piece = buf.subarray(Math.max(start, cs) - cs, Math.min(end, ce) - cs);
+          if (!out.write(piece)) await new Promise((r) => out.once('drain', r));
         }
         out.end();
       } catch (err) {
@@ -131,9 +149,20 @@ export async function fileStream(repo: Repository, e: TreeEntry, range: { start:
     })();
     return out;
   }
-  if (e.type === 'dir') throw new StrataError('INVALID_ARGUMENT', `${e.name} is a directory`);
-  if (range) return repo.objects.get(e.id, { range });
-  return repo.objects.get(e.id, { verify: true });
+  // A single object: verify it whole (small: before the first byte), then send the range.
+  const whole = await verifiedFileStream(repo.objects, path, e);
+  let pos = 0;
+  const slice = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      const cs = pos;
+      pos += chunk.length;
+      const a = Math.max(range.start, cs) - cs;
+      const b = Math.min(range.end, pos) - cs;
+      cb(null, b > a ? chunk.subarray(a, b) : undefined);
+    },
+  });
+  whole.on('error', (err) => slice.destroy(err));
+  return whole.pipe(slice);
 }
 
 /** GET/HEAD /file: bytes with Content-Type/Length, ETag, Range, If-None-Match. */
@@ -163,7 +192,7 @@ export async function serveFile(repo: Repository, q: URLSearchParams, reqHeaders
   let range = parseRange(reqHeaders['range'] as string | undefined, size);
   const ifRange = reqHeaders['if-range'];
   if (range && typeof ifRange === 'string' && ifRange !== etag) range = null;
-  await sendBytes(res, head, headers, size, range, () => fileStream(repo, entry, range));
+  await sendBytes(res, head, headers, size, range, () => fileStream(repo, entry, range, path));
 }
 
 export async function sendBytes(

@@ -1,4 +1,4 @@
-import { pipeline } from 'node:stream/promises';
+import { once } from 'node:events';
 import type { Command } from '../command.js';
 import { cat } from '../../core/ops/cat.js';
 import { StrataError } from '../../core/errors/index.js';
@@ -11,9 +11,12 @@ const cmd: Command = {
     const spec = a.positionals[0];
     if (!spec) throw new StrataError('INVALID_ARGUMENT', 'cat needs REF:PATH', { hint: 'strata cat v1:data/train.csv' });
     const r = await cat({ cwd: process.cwd() }, spec);
-    await pipeline(r.stream, process.stdout).catch((e: NodeJS.ErrnoException) => {
-      if (e.code !== 'EPIPE') throw e;
-    });
+    // Not stream.pipeline: a verification failure must end the command with its error (exit 11 and
+    // the message on stderr), not be forwarded into stdout as a stream error. Only verified bytes
+    // reach this loop (see core/ops/cat.ts); a reader closing the pipe early is handled in output.ts.
+    for await (const chunk of r.stream) {
+      if (!process.stdout.write(chunk as Buffer)) await once(process.stdout, 'drain');
+    }
   },
 };
 export default cmd;

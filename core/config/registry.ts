@@ -52,6 +52,7 @@ export const CONFIG_KEYS: readonly KeyDef[] = [
   { key: 'user.name', type: 'string', default: null, settable: 'user', description: 'author name for commits and runs (unset: STRATA_AUTHOR_NAME, git user.name, the OS user)' },
   { key: 'user.email', type: 'email', default: null, settable: 'user', description: 'author email for commits and runs (unset: STRATA_AUTHOR_EMAIL, git user.email, USER@localhost)' },
   { key: 'core.fsync', type: 'bool', default: true, settable: 'user', invalidReadsAs: true, description: 'fsync objects before they are referenced' },
+  { key: 'core.allowOutsideSymlinks', type: 'bool', default: false, settable: 'user', invalidReadsAs: false, description: 'let checkout/pull/clone create symbolic links whose target leaves the workspace (strata never writes through them)' },
   { key: 'core.sparse', type: 'json-list', default: null, settable: 'internal', setInstead: 'strata clone/pull URL -- PATH... sets it (a partial checkout)', description: 'paths of a partial checkout (JSON list)' },
   { key: 'remote.default', type: 'remote-name', default: null, settable: 'user', description: 'remote used when none is named, by push, fetch, pull, checkout --for and reproduce (unset: origin, else the only remote)' },
   { key: 'remote.<name>.url', type: 'string', default: null, settable: 'internal', setInstead: REMOTE_INSTEAD, description: "a remote's URL" },

@@ -93,7 +93,7 @@ export async function checkoutCommit(
     if (i && sameEntry(i, t) && !u) continue; // already there
     write.push(t);
   }
-  const res = await materialize(repo, { remove, write }, { progress: ctx.progress, link: opts.link });
+  const res = await materialize(repo, { remove, write }, { progress: ctx.progress, link: opts.link, target: target.keys() });
   const roots = Array.isArray(c.meta?.roots) ? outermost(c.meta!.roots as string[]) : rootsOf(target);
   repo.db.tx(() => {
     repo.db.replaceIndex(target.values(), c.tree);

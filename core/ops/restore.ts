@@ -62,7 +62,7 @@ export async function restore(ctx: OpContext, opts: RestoreOptions): Promise<Res
     }
     // With a source, files tracked here but absent there are removed from the workspace.
     const remove = opts.source ? indexMatched.filter((p) => !source.has(p)) : [];
-    const res = await materialize(repo, { remove, write }, { progress: ctx.progress });
+    const res = await materialize(repo, { remove, write }, { progress: ctx.progress, target: source.keys() });
     repo.db.tx(() => repo.db.upsertStat(res.statRows));
     return { written: res.written, removed: res.removed, unstaged };
   });

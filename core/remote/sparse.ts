@@ -93,7 +93,7 @@ export async function syncWorkspace(repo: Repository, commit: Id, opts: SyncOpti
       remove.push(p);
     }
   }
-  const res = await materialize(repo, { remove, write }, { progress: opts.progress });
+  const res = await materialize(repo, { remove, write }, { progress: opts.progress, target: target.keys() });
   const roots = Array.isArray(c.meta?.roots) ? outermost(c.meta!.roots as string[]) : rootsOf(target);
   repo.db.tx(() => {
     repo.db.replaceIndex(target.values(), c.tree);

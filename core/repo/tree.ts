@@ -154,8 +154,12 @@ export async function flattenTree(repo: Repository, treeId: Id | null, prefix = 
   let trees = new Map<Id, Tree>();
   const walk = async (id: Id, base: string): Promise<void> => {
     const tree = trees.get(id) ?? (await repo.readTree(id));
+    const names = new Set<string>();
     for (const e of tree.entries) {
       const p = base ? `${base}/${e.name}` : e.name;
+      // A name twice (e.g. a symlink `x` and a folder `x`) would let one entry redirect the other.
+      if (names.has(e.name)) throw new StrataError('OBJECT_CORRUPT', `tree ${id} holds the name ${JSON.stringify(p)} twice`, { hint: 'the tree is corrupt or crafted; run strata fsck', details: { path: p, id } });
+      names.add(e.name);
       if (e.type === 'dir') await walk(e.id, p);
       else out.set(p, entryToRow(p, e));
     }

@@ -2,15 +2,18 @@
  * The workspace against the index and HEAD: status computation, staging, and materializing
  * files from the object store (checkout / restore / clone).
  */
-import { closeSync, constants as fsc, fstatSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsc, fstatSync, lstatSync, openSync, writeSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import { join, dirname } from 'node:path';
-import { StrataError, fromSystemError } from '../errors/index.js';
+import { join } from 'node:path';
+import { StrataError, fromSystemError, isStrataError } from '../errors/index.js';
+import { createHasher, hashBytes, hashFile } from '../hash/index.js';
 import type { IndexRow, StatRow } from '../meta/db.js';
 import { parseManifest, compareNames, type Id } from '../model/index.js';
 import { loadIgnore } from '../workspace/ignore.js';
 import { Ingestor, type Identified } from '../workspace/ingest.js';
-import { isUnder, outermost, checkStoredPath } from '../workspace/paths.js';
+import { isUnder, outermost, checkStoredPath, parentOf } from '../workspace/paths.js';
+import { WorkspaceFs, checkPlanPaths, refuseSymlink, symlinkEscapes, type DirRef } from '../workspace/safe-fs.js';
+import { randomBytes } from 'node:crypto';
 import { cachedId, RACY_MS, scanRoots, type WorkFile } from '../workspace/scan.js';
 import { mapLimit } from '../store/local/index.js';
 import type { Repository } from './index.js';
@@ -180,177 +183,341 @@ export interface MaterializeResult {
 
 export type LinkMode = 'copy' | 'reflink' | 'hardlink';
 
+export interface MaterializeOptions {
+  progress?: ProgressSink;
+  link?: LinkMode;
+  jobs?: number;
+  /**
+   * Every path of the tree being checked out. Validated as a whole before anything is written:
+   * no path twice, no file `a` next to `a/b`. (Without it, the plan's own paths are checked.)
+   */
+  target?: Iterable<string>;
+  /** Allow symlinks whose target leaves the workspace (default: config core.allowOutsideSymlinks). */
+  allowOutsideSymlinks?: boolean;
+}
+
+/** Config key: `true` lets checkout create symbolic links that point outside the workspace. */
+export const ALLOW_OUTSIDE_SYMLINKS_KEY = 'core.allowOutsideSymlinks';
+
 /**
- * Apply a plan to the workspace: removals first, then writes. Never writes through a symlink or
- * outside the workspace; every path is validated. Files are written next to their final name and
- * renamed into place when they replace an existing file.
+ * Apply a plan to the workspace, through the one safe writer (workspace/safe-fs.ts):
+ * 1. the whole plan is validated first (names, duplicates, symlink targets, objects present), so a
+ *    hostile or broken tree is refused before anything changes;
+ * 2. removals (never through a symlinked parent), then files, then symlinks last, so no link this
+ *    plan creates can be traversed by a later write of the same plan;
+ * 3. every file is produced in .strata/tmp/, verified against its id (the BLAKE3 of the whole
+ *    content) and its declared size, then renamed into place: a corrupt or missing object aborts
+ *    with OBJECT_CORRUPT / OBJECT_MISSING naming the path and the object, and the old file stays.
  */
-export async function materialize(
-  repo: Repository,
-  plan: MaterializePlan,
-  opts: { progress?: ProgressSink; link?: LinkMode; jobs?: number } = {},
-): Promise<MaterializeResult> {
-  const root = repo.root;
-  const statRows: StatRow[] = [];
-  let removed = 0;
-  for (const p of plan.remove) {
-    checkStoredPath(p);
-    try {
-      await fsp.rm(join(root, p), { force: true });
-      removed++;
-    } catch (e) {
-      throw fromSystemError(e, join(root, p));
+export async function materialize(repo: Repository, plan: MaterializePlan, opts: MaterializeOptions = {}): Promise<MaterializeResult> {
+  // ---- 1. validate the whole plan before the first write
+  for (const p of plan.remove) checkStoredPath(p);
+  for (const r of plan.write) {
+    checkStoredPath(r.path);
+    if (r.type === 'file' && (!Number.isSafeInteger(r.size) || r.size < 0)) {
+      throw new StrataError('OBJECT_CORRUPT', `${r.path}: the tree declares an invalid size ${JSON.stringify(r.size)} for object ${r.id}`, { hint: 'the tree is corrupt; run strata fsck', details: { path: r.path, id: r.id } });
     }
   }
-  // Prune directories emptied by the removals (deepest first), never the root.
-  const dirs = [...new Set(plan.remove.map((p) => dirname(p)).filter((d) => d !== '.'))].sort((a, b) => b.length - a.length);
-  for (const d of dirs) {
-    let cur = d;
-    while (cur && cur !== '.') {
-      try {
-        await fsp.rmdir(join(root, cur));
-      } catch {
-        break;
-      }
-      cur = dirname(cur);
-    }
+  checkPlanPaths(opts.target ?? plan.write.map((r) => r.path));
+  if (opts.target) checkPlanPaths(plan.write.map((r) => r.path));
+  const allowOutside = opts.allowOutsideSymlinks ?? repo.db.getConfig(ALLOW_OUTSIDE_SYMLINKS_KEY) === 'true';
+  for (const r of plan.write) {
+    if (r.type !== 'symlink') continue;
+    const t = r.target ?? '';
+    if (t === '' || t.includes('\0')) throw refuseSymlink(r.path, t === '' ? 'its target is empty' : 'its target contains a NUL byte');
+    const why = symlinkEscapes(r.path, t);
+    if (why && !allowOutside) throw refuseSymlink(r.path, why);
   }
-
-  const verifiedDirs = new Set<string>(['']);
-  const ensureDir = async (dir: string): Promise<void> => {
-    if (verifiedDirs.has(dir)) return;
-    const parent = dir.includes('/') ? dir.slice(0, dir.lastIndexOf('/')) : '';
-    await ensureDir(parent);
-    const abs = join(root, dir);
-    let st;
-    try {
-      st = await fsp.lstat(abs);
-    } catch {
-      st = null;
-    }
-    if (st && st.isSymbolicLink()) {
-      throw new StrataError('PATH_OUTSIDE_WORKSPACE', `${dir} is a symbolic link; refusing to write files through it`, {
-        hint: `remove the link ${dir} (or move it away) and retry`,
-      });
-    }
-    if (st && !st.isDirectory()) {
-      // A file stands where the tree has a directory: replace it (it was checked to be safe).
-      await fsp.rm(abs, { force: true });
-      st = null;
-    }
-    if (!st) await fsp.mkdir(abs).catch((e: NodeJS.ErrnoException) => {
-      if (e.code !== 'EEXIST') throw fromSystemError(e, abs);
-    });
-    verifiedDirs.add(dir);
-  };
-
   await repo.store.loadPacks();
-  const total = plan.write.length;
-  const totalBytes = plan.write.reduce((a, r) => a + r.size, 0);
-  let done = 0;
-  let bytes = 0;
-  let lastTick = 0;
-  const writes = [...plan.write].sort((a, b) => compareNames(a.path, b.path));
-  await mapLimit(writes, opts.jobs ?? 16, async (row) => {
-    checkStoredPath(row.path);
-    const i = row.path.lastIndexOf('/');
-    await ensureDir(i < 0 ? '' : row.path.slice(0, i));
-    const abs = join(root, row.path);
-    const st = await writeOne(repo, row, abs, opts.link ?? 'copy');
-    if (st) statRows.push(st);
-    done++;
-    bytes += row.size;
-    if (opts.progress) {
-      const now = Date.now();
-      if (now - lastTick > 100 || done === total) {
-        lastTick = now;
-        opts.progress({ phase: 'checkout', done, total, bytes, totalBytes });
+  const files = plan.write.filter((r) => r.type !== 'symlink').sort((a, b) => compareNames(a.path, b.path));
+  const links = plan.write.filter((r) => r.type === 'symlink').sort((a, b) => compareNames(a.path, b.path));
+  {
+    const need = new Map<string, string>();
+    for (const r of files) need.set(r.chunks ?? r.id, r.path);
+    const have = await repo.store.hasMany(need.keys());
+    for (const [id, p] of need) if (!have.has(id)) throw objectMissing(p, id);
+  }
+
+  const ws = await WorkspaceFs.open(repo.root, join(repo.dir, 'tmp'));
+  try {
+    // ---- 2. removals, then prune the folders they emptied (deepest first), never the root
+    let removed = 0;
+    for (const p of plan.remove) {
+      try {
+        if (ws.removeFile(p)) removed++;
+      } catch (e) {
+        throw fromSystemError(e, join(repo.root, p));
+      }
+    }
+    const dirs = [...new Set(plan.remove.map((p) => parentOf(p)).filter((d) => d !== ''))].sort((a, b) => b.length - a.length);
+    for (const d of dirs) {
+      let cur = d;
+      while (cur !== '' && ws.pruneDir(cur)) cur = parentOf(cur);
+    }
+    // Temporaries older versions left next to the files they were replacing.
+    for (const d of new Set(plan.write.map((r) => parentOf(r.path)))) ws.cleanLegacyTemps(d);
+
+    // ---- 3. files (verified), then symlinks
+    const statRows: StatRow[] = [];
+    const total = plan.write.length;
+    const totalBytes = plan.write.reduce((a, r) => a + r.size, 0);
+    let done = 0;
+    let bytes = 0;
+    let lastTick = 0;
+    const tick = (row: IndexRow) => {
+      done++;
+      bytes += row.size;
+      if (opts.progress) {
+        const now = Date.now();
+        if (now - lastTick > 100 || done === total) {
+          lastTick = now;
+          opts.progress({ phase: 'checkout', done, total, bytes, totalBytes });
+        }
+      }
+    };
+    await settleLimit(files, opts.jobs ?? 16, async (row) => {
+      const st = await writeOne(repo, ws, row, opts.link ?? 'copy');
+      if (st) statRows.push(st);
+      tick(row);
+    });
+    for (const row of links) {
+      await writeOne(repo, ws, row, opts.link ?? 'copy');
+      tick(row);
+    }
+    return { written: done, removed, bytes, statRows };
+  } finally {
+    ws.close();
+  }
+}
+
+/** Like mapLimit, but on the first failure no new item starts and every running one finishes first. */
+async function settleLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { e: unknown } | null = null;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length && !failure) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (e) {
+        failure ??= { e };
       }
     }
   });
-  return { written: done, removed, bytes, statRows };
+  await Promise.all(workers);
+  if (failure) throw (failure as { e: unknown }).e;
 }
 
-async function writeOne(repo: Repository, row: IndexRow, abs: string, link: LinkMode): Promise<StatRow | null> {
-  // Fast path (most files of a checkout into an empty folder): a small packed object, no file
-  // there yet. Synchronous open(O_EXCL) + write + fstat + close.
-  if (row.type === 'file' && !row.chunks && row.size < 1 << 20 && link !== 'hardlink') {
-    const buf = repo.store.readPackedSync(row.id);
-    if (buf) {
-      const recorded = Date.now();
-      let fd: number | null = null;
-      try {
-        fd = openSync(abs, 'wx', row.exec ? 0o755 : 0o644);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw fromSystemError(e, abs);
-      }
-      if (fd !== null) {
-        try {
-          let off = 0;
-          while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-          const st = fstatSync(fd);
-          return { path: row.path, size: st.size, mtime: st.mtimeMs, ctime: st.ctimeMs, ino: st.ino, id: row.id, chunks: row.chunks, recorded: ownWrite(recorded, st.mtimeMs) };
-        } catch (e) {
-          throw fromSystemError(e, abs);
-        } finally {
-          closeSync(fd);
-        }
-      }
-    }
-  }
-  const existing = await fsp.lstat(abs).catch(() => null);
-  if (existing?.isDirectory()) {
-    throw new StrataError('UNCOMMITTED_CHANGES', `${row.path} is a directory in the workspace but a file in the target`, {
-      hint: `move ${row.path} away (or strata rm it) and retry`,
-    });
-  }
-  if (row.type === 'symlink') {
-    if (existing) await fsp.rm(abs, { force: true });
-    await fsp.symlink(row.target ?? '', abs);
-    return null;
-  }
-  const recorded = Date.now();
-  const target = existing ? `${dirname(abs)}/.strata-tmp-${process.pid}-${Math.random().toString(36).slice(2)}` : abs;
-  const mode = row.exec ? 0o755 : 0o644;
+function objectMissing(path: string, id: string): StrataError {
+  return new StrataError('OBJECT_MISSING', `${path}: object ${id} is not in the object store; ${path} was left as it was`, {
+    hint: 'fetch it again (strata fetch) from a remote that has it (strata fsck lists every missing object), then run the command again',
+    details: { path, id },
+  });
+}
+
+function objectCorrupt(path: string, id: string, why: string): StrataError {
+  return new StrataError('OBJECT_CORRUPT', `${path}: object ${id} is corrupt (${why}); ${path} was left as it was`, {
+    hint: 'strata fsck lists every damaged object; get a sound copy from a remote that has one, then run the command again with --force (files it already wrote show in strata status)',
+    details: { path, id },
+  });
+}
+
+/** Read an object for `path`, turning store errors into errors that name the path. */
+async function readFor(repo: Repository, path: string, id: string, verify: boolean): Promise<Buffer> {
   try {
-    if (row.chunks) {
-      const manifest = parseManifest(await repo.store.getBytes(row.chunks, { verify: true }));
-      const fh = await fsp.open(target, 'wx', mode);
+    return await repo.store.getBytes(id, { verify });
+  } catch (e) {
+    if (isStrataError(e, 'OBJECT_MISSING')) throw objectMissing(path, id);
+    if (isStrataError(e, 'OBJECT_CORRUPT')) throw objectCorrupt(path, id, e.message);
+    throw e;
+  }
+}
+
+/** Hash a loose object: in one read up to 64 MiB (most are under the 8 MiB chunking threshold), else streamed. */
+async function hashLoose(path: string): Promise<{ id: string; size: number }> {
+  const st = await fsp.stat(path);
+  if (st.size > 64 << 20) return hashFile(path);
+  const buf = await fsp.readFile(path);
+  return { id: hashBytes(buf), size: buf.length };
+}
+
+/** The whole content of a file row must hash to row.id and be row.size bytes long. */
+function checkWhole(row: IndexRow, got: string, size: number): void {
+  if (size !== row.size) throw objectCorrupt(row.path, row.id, `it holds ${size} bytes where the tree declares ${row.size}`);
+  if (got !== row.id) throw objectCorrupt(row.path, row.id, `the content hashes to ${got}`);
+}
+
+function checkBuffer(row: IndexRow, buf: Buffer): void {
+  checkWhole(row, buf.length === row.size ? hashBytes(buf) : '', buf.length);
+}
+
+async function writeOne(repo: Repository, ws: WorkspaceFs, row: IndexRow, link: LinkMode): Promise<StatRow | null> {
+  const i = row.path.lastIndexOf('/');
+  const name = i < 0 ? row.path : row.path.slice(i + 1);
+  const d = ws.dir(i < 0 ? '' : row.path.slice(0, i), { create: true })!;
+  try {
+    const final = d.at(name);
+    const abs = join(repo.root, row.path);
+    const existing = lstatSync(final, { throwIfNoEntry: false });
+    if (existing?.isDirectory()) {
+      throw new StrataError('UNCOMMITTED_CHANGES', `${row.path} is a directory in the workspace but a ${row.type === 'symlink' ? 'symbolic link' : 'file'} in the target`, {
+        hint: `move ${row.path} away (or strata rm it) and retry`,
+      });
+    }
+    if (row.type === 'symlink') {
+      const tmp = ws.tmpPath();
       try {
-        for (const [cid] of manifest.chunks) await fh.write(await repo.store.getBytes(cid));
-      } finally {
-        await fh.close();
+        await fsp.symlink(row.target ?? '', tmp);
+        await place(tmp, final, d, true); // replaces a file or link there; never follows one
+      } catch (e) {
+        await fsp.rm(tmp, { force: true }).catch(() => undefined);
+        throw fromSystemError(e, abs);
       }
-    } else {
-      const loosePath = repo.store.objectPath(row.id);
-      let usedLoose = false;
-      if (row.size >= 1 << 20) {
+      return null;
+    }
+    const mode = row.exec ? 0o755 : 0o644;
+    // Fast path (most files of a checkout into an empty folder): a small packed object, nothing
+    // there yet. Verified in memory, then open(O_EXCL|O_NOFOLLOW) + write + fstat + close.
+    if (!existing && !row.chunks && row.size < 1 << 20 && link !== 'hardlink') {
+      let buf: Buffer | null;
+      try {
+        buf = repo.store.readPackedSync(row.id);
+      } catch (e) {
+        if (isStrataError(e, 'OBJECT_CORRUPT')) throw objectCorrupt(row.path, row.id, e.message);
+        throw e;
+      }
+      if (buf) {
+        checkBuffer(row, buf);
+        const recorded = Date.now();
+        let fd: number | null = null;
         try {
-          if (link === 'hardlink') {
-            await fsp.link(loosePath, target);
-          } else {
-            await fsp.copyFile(loosePath, target, fsc.COPYFILE_EXCL | (link === 'reflink' ? fsc.COPYFILE_FICLONE_FORCE : fsc.COPYFILE_FICLONE));
-            await fsp.chmod(target, mode);
-          }
-          usedLoose = true;
+          fd = openSync(final, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | (fsc.O_NOFOLLOW ?? 0), mode);
         } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw fromSystemError(e, abs);
+        }
+        if (fd !== null) {
+          try {
+            let off = 0;
+            while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+            const st = fstatSync(fd);
+            return { path: row.path, size: st.size, mtime: st.mtimeMs, ctime: st.ctimeMs, ino: st.ino, id: row.id, chunks: row.chunks, recorded: ownWrite(recorded, st.mtimeMs) };
+          } catch (e) {
+            throw fromSystemError(e, abs);
+          } finally {
+            closeSync(fd);
+          }
         }
       }
-      if (!usedLoose) {
-        const buf = await repo.store.getBytes(row.id);
-        await fsp.writeFile(target, buf, { mode, flag: 'wx' });
-      }
     }
-    if (target !== abs) await fsp.rename(target, abs);
-  } catch (e) {
-    if (target !== abs) await fsp.rm(target, { force: true }).catch(() => undefined);
-    if (e instanceof StrataError) throw e;
-    throw fromSystemError(e, abs);
+    const recorded = Date.now();
+    const tmp = ws.tmpPath();
+    try {
+      if (row.chunks) {
+        await writeChunked(repo, row, tmp, mode);
+      } else {
+        const loosePath = repo.store.objectPath(row.id);
+        let usedLoose = false;
+        if (row.size >= 1 << 20) {
+          try {
+            if (link === 'hardlink') {
+              // The link shares the object's inode: verify the object itself first.
+              const h = await hashLoose(loosePath);
+              checkWhole(row, h.id, h.size);
+              await fsp.link(loosePath, tmp);
+            } else {
+              // The kernel copies (or reflinks) while the object is hashed: both read the same
+              // page-cached bytes, and the copy is not renamed into place unless they are sound.
+              const [, h] = await Promise.all([
+                fsp.copyFile(loosePath, tmp, fsc.COPYFILE_EXCL | (link === 'reflink' ? fsc.COPYFILE_FICLONE_FORCE : fsc.COPYFILE_FICLONE)),
+                hashLoose(loosePath),
+              ]);
+              checkWhole(row, h.id, h.size);
+              await fsp.chmod(tmp, mode);
+            }
+            usedLoose = true;
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+          }
+        }
+        if (!usedLoose) {
+          const buf = await readFor(repo, row.path, row.id, false);
+          checkBuffer(row, buf);
+          await fsp.writeFile(tmp, buf, { mode, flag: 'wx' });
+        }
+      }
+      await place(tmp, final, d, false);
+    } catch (e) {
+      await fsp.rm(tmp, { force: true }).catch(() => undefined);
+      if (e instanceof StrataError) throw e;
+      throw fromSystemError(e, abs);
+    }
+    if (link === 'hardlink' && !row.chunks && row.size >= 1 << 20) return null;
+    const st = lstatSync(final);
+    return { path: row.path, size: st.size, mtime: st.mtimeMs, ctime: st.ctimeMs, ino: st.ino, id: row.id, chunks: row.chunks, recorded: ownWrite(recorded, st.mtimeMs) };
+  } finally {
+    d.release();
   }
-  if (link === 'hardlink') return null;
-  const st = await fsp.lstat(abs);
-  return { path: row.path, size: st.size, mtime: st.mtimeMs, ctime: st.ctimeMs, ino: st.ino, id: row.id, chunks: row.chunks, recorded: ownWrite(recorded, st.mtimeMs) };
+}
+
+/**
+ * Rename a verified temporary from .strata/tmp/ into place. When the destination folder is another
+ * filesystem (a volume mounted inside the workspace), rename cannot cross: the bytes are copied to a
+ * `.strata-tmp-<pid>-<random>` file in that folder first (ignored by status/add, removed by the next
+ * writer if a crash leaves it) and renamed from there, so the replacement stays atomic.
+ */
+async function place(tmp: string, final: string, d: DirRef, link: boolean): Promise<void> {
+  try {
+    await fsp.rename(tmp, final);
+    return;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+  }
+  const near = d.at(`.strata-tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  try {
+    if (link) await fsp.symlink(await fsp.readlink(tmp), near);
+    else await fsp.copyFile(tmp, near, fsc.COPYFILE_EXCL);
+    await fsp.rename(near, final);
+  } catch (e) {
+    await fsp.rm(near, { force: true }).catch(() => undefined);
+    throw e;
+  } finally {
+    await fsp.rm(tmp, { force: true }).catch(() => undefined);
+  }
+}
+
+/** Reassemble a chunked file into `tmp`, hashing the whole content while writing. */
+async function writeChunked(repo: Repository, row: IndexRow, tmp: string, mode: number): Promise<void> {
+  const manifestBytes = await readFor(repo, row.path, row.chunks!, true);
+  let manifest;
+  try {
+    manifest = parseManifest(manifestBytes);
+  } catch (e) {
+    throw objectCorrupt(row.path, row.chunks!, e instanceof Error ? e.message : String(e));
+  }
+  if (manifest.size !== row.size) throw objectCorrupt(row.path, row.chunks!, `the chunk list declares ${manifest.size} bytes where the tree declares ${row.size}`);
+  const h = createHasher();
+  let size = 0;
+  const fh = await fsp.open(tmp, 'wx', mode);
+  try {
+    for (const [cid, csize] of manifest.chunks) {
+      const b = await readFor(repo, row.path, cid, false);
+      if (b.length !== csize) throw objectCorrupt(row.path, cid, `chunk of ${b.length} bytes where the chunk list declares ${csize}`);
+      h.update(b);
+      size += b.length;
+      await fh.write(b);
+    }
+  } finally {
+    await fh.close();
+  }
+  const got = h.digestHex();
+  if (got === row.id && size === row.size) return;
+  // Name the culprit: a damaged chunk, or a chunk list that does not make up this file.
+  for (const [cid] of manifest.chunks) {
+    const b = await readFor(repo, row.path, cid, false);
+    const ch = hashBytes(b);
+    if (ch !== cid) throw objectCorrupt(row.path, cid, `chunk bytes hash to ${ch}`);
+  }
+  throw objectCorrupt(row.path, row.id, `its chunks (list ${row.chunks}) hash to ${got}, not to the file's id`);
 }
 
 /**

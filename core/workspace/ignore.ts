@@ -1,6 +1,6 @@
 /**
  * Ignore rules: `.strataignore` at the project root, in gitignore syntax. `.strata/` and `.git/`
- * are always ignored.
+ * are always ignored, and so are `.strata-tmp-*` files (temporaries of older versions).
  */
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ export async function loadIgnore(root: string): Promise<IgnoreRules> {
   // Loaded on demand: most commands in most projects never need it (see `trivial`).
   const ignoreFactory = ((await import('ignore')) as unknown as { default: () => Ignore }).default;
   const ig: Ignore = ignoreFactory();
-  ig.add(['.strata/', '.git/']);
+  ig.add(['.strata/', '.git/', '.strata-tmp-*']);
   let trivial = true;
   try {
     const text = await fsp.readFile(join(root, IGNORE_FILE), 'utf8');

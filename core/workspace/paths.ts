@@ -5,6 +5,7 @@
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { StrataError } from '../errors/index.js';
 import { STRATA_DIR } from '../repo/index.js';
+import { checkWorkspacePath } from './safe-fs.js';
 
 export function outside(p: string, root: string): StrataError {
   return new StrataError('PATH_OUTSIDE_WORKSPACE', `${p} is outside the repository at ${root}`, {
@@ -30,25 +31,11 @@ export function toRepoPath(root: string, cwd: string, userPath: string): string 
 
 /**
  * Validate a repository path that came from stored data (a tree, a remote, a server request):
- * it must not escape the workspace whatever it says.
+ * it must not escape the workspace whatever it says, nor name anything inside .git or .strata
+ * (any case, any depth). One rule, shared with the workspace writer (safe-fs.ts).
  */
 export function checkStoredPath(p: string): string {
-  if (
-    p === '' ||
-    p.startsWith('/') ||
-    p.includes('\\') ||
-    p.includes('\0') ||
-    /^[A-Za-z]:/.test(p) ||
-    p.split('/').some((c) => c === '' || c === '.' || c === '..')
-  ) {
-    throw new StrataError('PATH_OUTSIDE_WORKSPACE', `refusing unsafe path ${JSON.stringify(p)}`, {
-      hint: 'the data names a path outside the workspace; it may be corrupt or malicious',
-    });
-  }
-  if (p === STRATA_DIR || p.startsWith(STRATA_DIR + '/')) {
-    throw new StrataError('PATH_OUTSIDE_WORKSPACE', `refusing path inside ${STRATA_DIR}/: ${p}`);
-  }
-  return p;
+  return checkWorkspacePath(p);
 }
 
 /** Is `p` equal to `root` or below it? ('' is the root of everything.) */

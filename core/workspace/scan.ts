@@ -75,7 +75,8 @@ export async function scanRoots(root: string, roots: string[], ig: IgnoreRules):
         objectMode: true,
         unique: false,
         suppressErrors: false,
-        ignore: ['**/.strata/**', '**/.git/**'],
+        // .strata-tmp-*: temporaries older versions left beside files they were replacing (never data).
+        ignore: ['**/.strata/**', '**/.git/**', '**/.strata-tmp-*'],
       }) as unknown as typeof entries;
     } catch (e) {
       throw fromSystemError(e, abs);
