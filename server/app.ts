@@ -17,7 +17,7 @@ import { initHash } from '../core/hash/index.js';
 import type { Repository } from '../core/repo/index.js';
 import { authorize, TokenStore, type Principal, type Scope } from './auth.js';
 import { commitView, diffView, logView, refsView, serveFile, treeView } from './browse.js';
-import { HttpError, sendError } from './errors.js';
+import { HttpError, redact, sendError } from './errors.js';
 import { contentType, pathSegments, readJson, sendEmpty, sendJson } from './http.js';
 import { deleteObjects, deleteRef, fetchPack, getObject, getRef, hasObjects, listObjects, putObject, putRef, refNameFrom, uploadPack } from './protocol.js';
 import { ANON_KEY, RepoHost, checkRepoName, readOnlyError, type HostOptions } from './repos.js';
@@ -34,7 +34,26 @@ export interface ServerOptions extends Partial<HostOptions> {
   webDir?: string | null;
   /** Where to log server-side errors (default: stderr). */
   log?: (msg: string) => void;
+  /** Time for a client to send a request's headers (default 20 s). */
+  headersTimeoutMs?: number;
+  /** Time for a client to send a whole request, headers and body (default 10 min). */
+  requestTimeoutMs?: number;
+  /** How long an idle keep-alive connection waits for its next request (default 5 s). */
+  keepAliveTimeoutMs?: number;
+  /** A socket with no bytes in either direction for this long is closed (default 2 min; 0 = never). */
+  idleTimeoutMs?: number;
+  /** Most connections open at once; further ones are closed on arrival (default 512). */
+  maxConnections?: number;
 }
+
+/** Defaults of the connection limits (docs/server.md, "Limits and timeouts"). */
+export const CONNECTION_DEFAULTS = {
+  headersTimeoutMs: 20_000,
+  requestTimeoutMs: 600_000,
+  keepAliveTimeoutMs: 5_000,
+  idleTimeoutMs: 120_000,
+  maxConnections: 512,
+} as const;
 
 export interface RunningServer {
   url: string;
@@ -353,6 +372,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let requests = 0;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     requests++;
+    // Captured now: once the response has finished, req.socket / res.socket are detached (null).
+    const socket = req.socket;
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const rawPath = (req.url ?? '/').split('?')[0]!;
@@ -368,28 +389,75 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       if (segs[0] === 'api') await api(ctx);
       else await serveStatic(ctx);
     } catch (e) {
-      if (e instanceof StrataError && e.code === 'PAYLOAD_TOO_LARGE') {
-        // Do not read the rest of a huge body: answer, then close the connection.
-        res.setHeader('Connection', 'close');
-        res.once('finish', () => req.socket.destroySoon?.());
-      }
+      // A body the handler did not read to its end (refused early, or too large): answer, then
+      // close the connection rather than read an unbounded rest. Node ends the socket after the
+      // response; the timer makes sure it is gone even if the client keeps sending.
+      const bodyLeft = !req.complete;
+      if (bodyLeft && !res.headersSent) res.setHeader('Connection', 'close');
       sendError(res, e, log);
-      if (!req.complete) req.resume();
+      if (bodyLeft) {
+        const kill = (): void => void setTimeout(() => socket.destroy(), 1000).unref();
+        if (res.writableFinished) kill();
+        else {
+          res.once('finish', kill);
+          res.once('close', kill);
+        }
+      }
     }
   };
 
-  const server = createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 5_000 }, (req, res) => {
-    const p = handle(req, res).finally(() => inFlight.delete(p));
-    inFlight.add(p);
-  });
+  const conn = {
+    headersTimeoutMs: opts.headersTimeoutMs ?? CONNECTION_DEFAULTS.headersTimeoutMs,
+    requestTimeoutMs: opts.requestTimeoutMs ?? CONNECTION_DEFAULTS.requestTimeoutMs,
+    keepAliveTimeoutMs: opts.keepAliveTimeoutMs ?? CONNECTION_DEFAULTS.keepAliveTimeoutMs,
+    idleTimeoutMs: opts.idleTimeoutMs ?? CONNECTION_DEFAULTS.idleTimeoutMs,
+    maxConnections: opts.maxConnections ?? CONNECTION_DEFAULTS.maxConnections,
+  };
+  for (const [k, v] of Object.entries(conn)) {
+    if (!Number.isInteger(v) || v < 0) throw new StrataError('INVALID_ARGUMENT', `${k} must be a non-negative whole number, not ${v}`);
+  }
+  if (conn.headersTimeoutMs < 1 || conn.requestTimeoutMs < 1 || conn.maxConnections < 1) {
+    throw new StrataError('INVALID_ARGUMENT', 'the headers and request timeouts and the connection cap must be at least 1', { hint: 'see "Limits and timeouts" in docs/server.md' });
+  }
+  if (conn.headersTimeoutMs > conn.requestTimeoutMs) {
+    throw new StrataError('INVALID_ARGUMENT', `the headers timeout (${conn.headersTimeoutMs} ms) cannot be longer than the request timeout (${conn.requestTimeoutMs} ms)`, {
+      hint: 'the request timeout covers the headers too: raise --request-timeout or lower --headers-timeout',
+    });
+  }
+  const server = createServer(
+    {
+      headersTimeout: conn.headersTimeoutMs,
+      requestTimeout: conn.requestTimeoutMs,
+      keepAliveTimeout: conn.keepAliveTimeoutMs,
+      // Node checks the two timeouts above on this interval (default 30 s): check often enough
+      // that a short timeout is honoured to within a quarter of itself.
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(Math.min(conn.headersTimeoutMs, conn.requestTimeoutMs) / 4))),
+    },
+    (req, res) => {
+      const p = handle(req, res)
+        .catch((e) => {
+          log(`error: ${redact(e instanceof Error ? e.message : String(e))}`);
+          res.destroy();
+        })
+        .finally(() => inFlight.delete(p));
+      inFlight.add(p);
+    },
+  );
+  server.maxConnections = conn.maxConnections;
+  // Idle sockets (no bytes either way) are destroyed: Node does so when 'timeout' has no listener.
+  server.timeout = conn.idleTimeoutMs;
   const sockets = new Set<Socket>();
   server.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  server.on('clientError', (_e, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-    else socket.destroy();
+  server.on('clientError', (e: NodeJS.ErrnoException, socket) => {
+    const res = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+    if (!socket.writable || res?.headersSent) return void socket.destroy();
+    const status =
+      e.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : e.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());
+    setTimeout(() => socket.destroy(), 1000).unref();
   });
   const port = opts.port ?? 8080;
   const bindHost = opts.host ?? '127.0.0.1';
@@ -446,3 +514,25 @@ function statOrNull(p: string): import('node:fs').Stats | null {
 }
 
 export { ANON_KEY };
+
+/**
+ * The process-level safety net of `strata serve`: an error that escapes every handler (a bug, an
+ * 'error' event nobody listened to) is logged — message only, secrets redacted — and the server
+ * keeps serving instead of exiting. Returns a function that removes the handlers.
+ */
+export function installSafetyNet(log: (msg: string) => void): () => void {
+  const onError = (e: unknown): void => {
+    try {
+      const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      log(`strata serve: unexpected error, still serving: ${redact(msg)}`);
+    } catch {
+      /* logging must not throw from here */
+    }
+  };
+  process.on('uncaughtException', onError);
+  process.on('unhandledRejection', onError);
+  return () => {
+    process.off('uncaughtException', onError);
+    process.off('unhandledRejection', onError);
+  };
+}

@@ -59,7 +59,59 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
     if (n > limit) throw tooLarge(limit);
     parts.push(c as Buffer);
   }
-  return Buffer.concat(parts);
+  return Buffer.concat(parts, n);
+}
+
+/**
+ * Read and throw away the rest of a request body, at most `limit` bytes; resolves true when the
+ * body ended, false when it was longer than `limit` or the client went away (the caller then
+ * closes the connection instead of reading further).
+ */
+export function discardBody(req: IncomingMessage, limit: number): Promise<boolean> {
+  if (req.complete) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    let n = 0;
+    const done = (v: boolean): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('close', onClose);
+      req.off('error', onClose);
+      if (!v) req.pause();
+      resolve(v);
+    };
+    const onData = (c: Buffer): void => {
+      n += c.length;
+      if (n > limit) done(false);
+    };
+    const onEnd = (): void => done(true);
+    const onClose = (): void => done(req.complete);
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('close', onClose);
+    req.once('error', onClose);
+    req.resume();
+  });
+}
+
+/** Wait until `stream` may be written again, or it closed (a client that went away): false then. */
+export function waitDrain(stream: NodeJS.WritableStream & { destroyed?: boolean; once(e: string, f: () => void): unknown; off(e: string, f: () => void): unknown }): Promise<boolean> {
+  if (stream.destroyed) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onDrain = (): void => {
+      stream.off('close', onClose);
+      stream.off('error', onClose);
+      resolve(true);
+    };
+    const onClose = (): void => {
+      stream.off('drain', onDrain);
+      stream.off('close', onClose);
+      stream.off('error', onClose);
+      resolve(false);
+    };
+    stream.once('drain', onDrain);
+    stream.once('close', onClose);
+    stream.once('error', onClose);
+  });
 }
 
 export function tooLarge(limit: number): StrataError {

@@ -15,7 +15,7 @@ import type { Repository } from '../core/repo/index.js';
 import { checkRefName, checkRefValue, refConflict } from '../core/store/refs.js';
 import { isLocalPathCapable } from '../core/store/types.js';
 import { refEtag, sendBytes } from './browse.js';
-import { parseRange, readJson, sendJson, tooLarge } from './http.js';
+import { discardBody, parseRange, readJson, sendJson, tooLarge, waitDrain } from './http.js';
 
 export const PACK_MAGIC = Buffer.from('SPK1');
 export const MAX_IDS = 10_000;
@@ -61,7 +61,7 @@ export async function listObjects(repo: Repository, prefix: string, res: ServerR
   for await (const o of repo.objects.list(prefix || undefined)) {
     buf += JSON.stringify({ id: o.id, size: o.size }) + '\n';
     if (buf.length > 64 * 1024) {
-      if (!res.write(buf)) await new Promise((r) => res.once('drain', r));
+      if (!res.write(buf) && !(await waitDrain(res))) return; // the client went away
       buf = '';
     }
   }
@@ -74,8 +74,7 @@ export async function putObject(repo: Repository, id: string, req: IncomingMessa
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) throw tooLarge(limit);
   if (await repo.objects.has(id)) {
-    req.resume();
-    await new Promise((r) => req.once('end', r));
+    if (!(await discardBody(req, limit))) throw tooLarge(limit);
     return sendJson(res, 200, { id, size: (await repo.objects.stat(id))?.size ?? null, stored: false });
   }
   await mkdir(tmpDir, { recursive: true });
@@ -110,50 +109,82 @@ export async function putObject(repo: Repository, id: string, req: IncomingMessa
   }
 }
 
-/** POST a pack: parse frames as they stream in, verify each hash, write through one batch. */
+/**
+ * POST a pack: parse frames as they stream in, verify each hash, write through one batch.
+ * Linear in the pack's size: each frame's bytes are copied once, into a buffer of the size its
+ * header declares (checked against the remaining limit before anything is allocated).
+ */
 export async function uploadPack(repo: Repository, req: IncomingMessage, limit: number): Promise<{ objects: number; bytes: number }> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) throw tooLarge(limit);
   const batch = repo.objects.batch();
   let ok = false;
   try {
-    let buf: Buffer = Buffer.alloc(0);
-    let total = 0;
+    const bad = (msg: string) => new StrataError('INVALID_ARGUMENT', `malformed pack: ${msg}`, { hint: 'see the pack format in docs/api.md' });
+    const HDR = 36;
+    const head = Buffer.alloc(HDR); // magic (4) or frame header (36) being collected
+    let headLen = 0;
     let magic = false;
+    let frame: Buffer | null = null; // body of the current frame, filled up to frameLen
+    let frameLen = 0;
+    let frameId = '';
+    let total = 0;
     let objects = 0;
     let bytes = 0;
-    const bad = (msg: string) => new StrataError('INVALID_ARGUMENT', `malformed pack: ${msg}`, { hint: 'see the pack format in docs/api.md' });
-    const drain = async (): Promise<void> => {
-      for (;;) {
-        if (!magic) {
-          if (buf.length < 4) return;
-          if (!buf.subarray(0, 4).equals(PACK_MAGIC)) throw bad('bad magic (expected SPK1)');
-          magic = true;
-          buf = buf.subarray(4);
-        }
-        if (buf.length < 36) return;
-        const size = buf.readUInt32BE(32);
-        if (buf.length < 36 + size) return;
-        const id = buf.subarray(0, 32).toString('hex');
-        const data = Buffer.from(buf.subarray(36, 36 + size));
-        buf = buf.subarray(36 + size);
-        const got = hashBytes(data);
-        if (got !== id) {
-          throw new StrataError('OBJECT_CORRUPT', `object ${id} in the uploaded pack hashes to ${got}`, { hint: 'nothing from this pack was stored', details: { id, actual: got } });
-        }
-        await batch.add(id, data);
-        objects++;
-        bytes += size;
+    const finishFrame = async (): Promise<void> => {
+      const data = frame!;
+      frame = null;
+      frameLen = 0;
+      const got = hashBytes(data);
+      if (got !== frameId) {
+        throw new StrataError('OBJECT_CORRUPT', `object ${frameId} in the uploaded pack hashes to ${got}`, { hint: 'nothing from this pack was stored', details: { id: frameId, actual: got } });
       }
+      await batch.add(frameId, data);
+      objects++;
+      bytes += data.length;
     };
-    for await (const c of req) {
-      total += (c as Buffer).length;
+    for await (const chunk of req) {
+      const c = chunk as Buffer;
+      total += c.length;
       if (total > limit) throw tooLarge(limit);
-      buf = buf.length ? Buffer.concat([buf, c as Buffer]) : (c as Buffer);
-      await drain();
+      let off = 0;
+      while (off < c.length) {
+        if (!magic) {
+          const n = Math.min(4 - headLen, c.length - off);
+          c.copy(head, headLen, off, off + n);
+          headLen += n;
+          off += n;
+          if (headLen < 4) break;
+          if (!head.subarray(0, 4).equals(PACK_MAGIC)) throw bad('bad magic (expected SPK1)');
+          magic = true;
+          headLen = 0;
+          continue;
+        }
+        if (frame) {
+          const n = Math.min(frame.length - frameLen, c.length - off);
+          c.copy(frame, frameLen, off, off + n);
+          frameLen += n;
+          off += n;
+          if (frameLen === frame.length) await finishFrame();
+          continue;
+        }
+        const n = Math.min(HDR - headLen, c.length - off);
+        c.copy(head, headLen, off, off + n);
+        headLen += n;
+        off += n;
+        if (headLen < HDR) break;
+        headLen = 0;
+        frameId = head.subarray(0, 32).toString('hex');
+        const size = head.readUInt32BE(32);
+        // The frame cannot fit in what the limit still allows: refuse before allocating it.
+        if (total - (c.length - off) + size > limit) throw tooLarge(limit);
+        frame = Buffer.allocUnsafe(size);
+        frameLen = 0;
+        if (size === 0) await finishFrame();
+      }
     }
     if (!magic) throw bad(total === 0 ? 'empty body' : 'truncated header');
-    if (buf.length) throw bad(`truncated frame (${buf.length} bytes left over)`);
+    if (frame || headLen) throw bad(`truncated frame (${frame ? frameLen : headLen} bytes left over)`);
     await batch.finish();
     ok = true;
     return { objects, bytes };
@@ -177,7 +208,7 @@ export async function fetchPack(repo: Repository, req: IncomingMessage, res: Ser
       Buffer.from(id, 'hex').copy(hdr, 0);
       hdr.writeUInt32BE(data.length, 32);
       res.write(hdr);
-      if (!res.write(data)) await new Promise((r) => res.once('drain', r));
+      if (!res.write(data) && !(await waitDrain(res))) return; // the client went away
     }
     res.end();
   } catch {
