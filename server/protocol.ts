@@ -229,8 +229,59 @@ export async function deleteObjects(repo: Repository, ids: string[]): Promise<vo
 
 // ---------------------------------------------------------------- refs
 
+/** The ref namespaces this server keeps: branches, tags and run markers (what strata push sends). */
+export const REF_NAMESPACES = ['heads/', 'tags/', 'runs/'] as const;
+
+/** A ref name from URL segments: the one ref-name rule, then one of REF_NAMESPACES. */
 export function refNameFrom(segs: string[]): string {
-  return checkRefName(segs.join('/'));
+  const name = checkRefName(segs.join('/'));
+  if (!REF_NAMESPACES.some((ns) => name.startsWith(ns))) {
+    throw new StrataError('INVALID_ARGUMENT', `ref ${JSON.stringify(name)} is outside the namespaces this server keeps`, { hint: 'use heads/<branch>, tags/<tag> or runs/<run id>' });
+  }
+  if (name.startsWith('runs/') && name.split('/').length !== 2) {
+    throw new StrataError('INVALID_ARGUMENT', `run marker ${JSON.stringify(name)} must be runs/<run id>`);
+  }
+  return name;
+}
+
+/** Commits, trees, runs and tags are canonical JSON objects of at most this size. */
+const MAX_META_OBJECT = 16 * 1024 * 1024;
+
+/**
+ * What kind of object `id` is: the `strata` field of a metadata object ('commit', 'tree', 'run',
+ * 'tag', 'chunks'), 'blob' for anything else, null when it is not on the server.
+ */
+export async function objectKind(repo: Repository, id: string): Promise<{ kind: string; bytes: Buffer | null } | null> {
+  const st = await repo.objects.stat(id);
+  if (!st) return null;
+  if (st.size > MAX_META_OBJECT) return { kind: 'blob', bytes: null };
+  const bytes = await repo.objects.getBytes(id, { verify: true });
+  if (bytes[0] === 0x7b) {
+    try {
+      const v = JSON.parse(bytes.toString('utf8')) as unknown;
+      if (v && typeof v === 'object' && typeof (v as { strata?: unknown }).strata === 'string') return { kind: (v as { strata: string }).strata, bytes };
+    } catch {
+      /* not JSON: a blob */
+    }
+  }
+  return { kind: 'blob', bytes };
+}
+
+function kindName(kind: string): string {
+  return kind === 'chunks' ? 'a chunk list' : kind === 'blob' ? 'a blob (file content)' : `a ${kind}`;
+}
+
+/** Refuse a ref update whose target is not the kind of object the namespace holds (400). */
+async function checkTargetKind(repo: Repository, name: string, value: string, want: 'commit' | 'run'): Promise<Buffer> {
+  const k = await objectKind(repo, value);
+  if (!k) throw new StrataError('INVALID_ARGUMENT', `${want} object ${value} was not uploaded`, { hint: 'push the objects first (strata push does this)', details: { missing: [value] } });
+  if (k.kind !== want || !k.bytes) {
+    throw new StrataError('INVALID_ARGUMENT', `${name} must point at a ${want}, but ${value} is ${kindName(k.kind)}`, {
+      hint: want === 'run' ? 'runs/<id> refs hold the id of the run object' : 'heads/ and tags/ refs hold commit ids',
+      details: { ref: name, value, kind: k.kind },
+    });
+  }
+  return k.bytes;
 }
 
 /** Run object id of a run marker runs/<run id> (kept in the runs table, not as a ref). */
@@ -257,13 +308,7 @@ async function putRunMarker(repo: Repository, name: string, value: string, ifMat
     throw refConflict(name, ifNone !== undefined ? 'exists' : 'changed');
   }
   if (ifMatch !== undefined) throw refConflict(name, 'missing');
-  let bytes: Buffer;
-  try {
-    bytes = await repo.objects.getBytes(value, { verify: true });
-  } catch (e) {
-    if (e instanceof StrataError && e.code === 'OBJECT_MISSING') throw new StrataError('INVALID_ARGUMENT', `run object ${value} was not uploaded`, { details: { missing: [value] } });
-    throw e;
-  }
+  const bytes = await checkTargetKind(repo, name, value, 'run');
   const { parseRun, insertRun } = await import('../core/meta/runs.js');
   const r = parseRun(bytes);
   if (r.id !== name.slice(5)) throw new StrataError('INVALID_ARGUMENT', `run object ${value} is run ${r.id}, not ${name.slice(5)}`);
@@ -353,13 +398,8 @@ export async function collectForRef(repo: Repository, target: Id): Promise<Index
   return out;
 }
 
-export interface RefWriteHooks {
-  /** Called for refs outside heads/ and tags/ (e.g. runs/<id>) after the object check. */
-  onOtherRef?(repo: Repository, name: string, value: string): Promise<void>;
-}
-
 /** PUT /refs/<name>: create (If-None-Match: *) or compare-and-swap (If-Match). */
-export async function putRef(repo: Repository, name: string, req: IncomingMessage, jsonLimit: number, hooks: RefWriteHooks = {}): Promise<{ name: string; value: string; etag: string }> {
+export async function putRef(repo: Repository, name: string, req: IncomingMessage, jsonLimit: number): Promise<{ name: string; value: string; etag: string }> {
   const body = (await readJson(req, jsonLimit)) as { value?: unknown } | undefined;
   const value = checkRefValue(typeof body?.value === 'string' ? body.value : String(body?.value));
   const ifMatch = req.headers['if-match'];
@@ -377,12 +417,10 @@ export async function putRef(repo: Repository, name: string, req: IncomingMessag
     if (!before) throw refConflict(name, 'missing');
     if (refEtag(before.target) !== ifMatch.trim()) throw refConflict(name, 'changed');
   }
-  const isCommitRef = name.startsWith('heads/') || name.startsWith('tags/');
-  let idx: Indexable = { commits: [], trees: [] };
-  if (isCommitRef) idx = await collectForRef(repo, value);
-  else {
-    if (!(await repo.objects.has(value))) throw new StrataError('INVALID_ARGUMENT', `object ${value} was not uploaded`, { details: { missing: [value] } });
-  }
+  // Every ref but a run marker points at a complete commit (annotated tags too: tags/<name> holds
+  // the tagged commit, as strata push sends it), so what fsck checks on the server always holds.
+  await checkTargetKind(repo, name, value, 'commit');
+  const idx: Indexable = await collectForRef(repo, value);
   repo.db.tx(() => {
     const cur = repo.db.getRef(full);
     if (ifNone !== undefined && cur) throw refConflict(name, 'exists');
@@ -399,7 +437,6 @@ export async function putRef(repo: Repository, name: string, req: IncomingMessag
       throw e;
     }
   });
-  if (!isCommitRef && hooks.onOtherRef) await hooks.onOtherRef(repo, name, value);
   return { name, value, etag: refEtag(value) };
 }
 
