@@ -67,6 +67,9 @@ export interface RunningServer {
 }
 
 const MiB = 1 << 20;
+/** After refusing a request whose body is still arriving: how long, and how much, to read and drop. */
+const LINGER_MS = 2000;
+const LINGER_BYTES = 16 * MiB;
 
 function packageRoot(): string {
   let d = dirname(fileURLToPath(import.meta.url));
@@ -390,17 +393,38 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       else await serveStatic(ctx);
     } catch (e) {
       // A body the handler did not read to its end (refused early, or too large): answer, then
-      // close the connection rather than read an unbounded rest. Node ends the socket after the
-      // response; the timer makes sure it is gone even if the client keeps sending.
+      // close the connection rather than read an unbounded rest. Closing right after the answer
+      // (Connection: close) would reset a connection the client is still writing to, and a reset
+      // can wipe the answer out of the client's buffers; so the connection is half-closed after the
+      // answer, what still arrives is read and dropped (Node discards the rest of the body) for at
+      // most LINGER_MS or LINGER_BYTES, and then the socket is destroyed.
       const bodyLeft = !req.complete;
-      if (bodyLeft && !res.headersSent) res.setHeader('Connection', 'close');
+      // The client went away mid-request (Node's 'aborted'): nobody to answer, nothing to log.
+      if ((e as NodeJS.ErrnoException)?.code === 'ECONNRESET' && (req.destroyed || socket.destroyed)) return void socket.destroy();
       sendError(res, e, log);
       if (bodyLeft) {
-        const kill = (): void => void setTimeout(() => socket.destroy(), 1000).unref();
-        if (res.writableFinished) kill();
+        const linger = (): void => {
+          if (socket.destroyed) return;
+          let n = 0;
+          const stop = (): void => {
+            clearTimeout(timer);
+            socket.off('data', count);
+            socket.destroy();
+          };
+          const count = (c: Buffer): void => {
+            n += c.length;
+            if (n > LINGER_BYTES) stop();
+          };
+          const timer = setTimeout(stop, LINGER_MS);
+          timer.unref();
+          socket.on('data', count);
+          socket.once('close', stop);
+          socket.end();
+        };
+        if (res.writableFinished) linger();
         else {
-          res.once('finish', kill);
-          res.once('close', kill);
+          res.once('finish', linger);
+          res.once('close', linger);
         }
       }
     }
