@@ -4,6 +4,7 @@ import { Repository } from '../../core/repo/index.js';
 import { fmtTime } from '../output.js';
 
 const USAGE = `serve [--port 8080] [--host 127.0.0.1] [--data DIR] [--store s3://bucket/prefix] [--anonymous-read|--no-anonymous-read]
+             [--headers-timeout S] [--request-timeout S] [--keep-alive-timeout S] [--idle-timeout S] [--max-connections N]
        strata serve token create --repo NAME|'*' [--read] [--write] [--label TEXT] [--data DIR]
        strata serve token list [--data DIR]
        strata serve token revoke ID [--data DIR]
