@@ -390,7 +390,7 @@ describe('strata serve: no client can hold it', () => {
 
 describe('strata serve: one ref-name rule, hostile names refused', () => {
   // Each breaks the rule (git check-ref-format, narrowed): as a branch/tag name and under heads/.
-  const HOSTILE = ['HEAD', '-x', 'a..b', 'a.lock', '.x', 'x.', 'x/.y', 'a@{1}', '@', 'a b', 'a~1', 'a^', 'a:b', 'a?b', 'a*b', 'a[b', 'a\\b', 'feat#1', 'tab\there', 'ctl\u0001', 'x//y', 'x/', 'a/HEAD', 'é', 'x'.repeat(256)];
+  const HOSTILE = ['HEAD', '-x', 'a..b', 'a.lock', '.x', 'x.', 'x/.y', 'a@{1}', '@', 'a b', 'a~1', 'a^', 'a:b', 'a?b', 'a*b', 'a[b', 'a\\b', 'feat#1', 'tab\there', 'ctl\u0001', 'x//y', 'x/', 'a/HEAD', 'é', 'x'.repeat(251)];
 
   it('the server refuses hostile ref names with 400 (never 500, never stored), whatever the method', async () => {
     for (const n of HOSTILE) {
@@ -436,7 +436,7 @@ describe('strata serve: one ref-name rule, hostile names refused', () => {
       assert.equal(feat.code, 2);
       assert.match(feat.stderr, /invalid branch name "feat#1": "#" is not allowed/);
       // Names the rule accepts: created by the CLI, pushed to the server, listed there.
-      const good = ['feat+1', 'user@host', 'v1.0_rc-2/x'];
+      const good = ['feat+1', 'user@host', 'v1.0_rc-2/x', 'l'.repeat(249)];
       for (const n of good) await ok(p.dir, ['branch', n]);
       await ok(p.dir, ['remote', 'add', 'origin', `${srv.url}/pushed`]);
       const env = { STRATA_TOKEN: write.Authorization!.slice(7) };

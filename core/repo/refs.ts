@@ -6,7 +6,7 @@
 import { StrataError } from '../errors/index.js';
 import type { Id } from '../model/index.js';
 import type { Repository } from './index.js';
-import { REF_NAME_HINT, refNameProblem } from '../store/refs.js';
+import { MAX_REF_NAME, REF_NAME_HINT, refNameProblem } from '../store/refs.js';
 
 export const HEADS = 'refs/heads/';
 export const TAGS = 'refs/tags/';
@@ -14,7 +14,9 @@ export const REMOTES = 'refs/remotes/';
 
 /** Branch, tag and remote names: the one ref-name rule of core/store/refs.ts (refNameProblem). */
 export function validateRefName(name: string, what: 'branch' | 'tag' | 'remote'): void {
-  const problem = refNameProblem(name);
+  // Length counts as on a remote, relative to refs/: heads/<branch>, tags/<tag>, remotes/<remote>/...
+  const prefix = what === 'branch' ? 'heads/' : what === 'tag' ? 'tags/' : 'remotes/';
+  const problem = refNameProblem(name, MAX_REF_NAME - prefix.length);
   if (problem) {
     throw new StrataError('INVALID_ARGUMENT', `invalid ${what} name ${JSON.stringify(name)}: ${problem}`, {
       hint: `${what} names: ${REF_NAME_HINT}`,

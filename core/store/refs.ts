@@ -49,12 +49,14 @@ const COMPONENT_RE = /^[A-Za-z0-9._+@-]+$/;
  * HTTP) and on the server (checkRefName below). Modelled on `git check-ref-format`, narrowed to
  * characters that are safe in URLs, S3 keys and file names on every OS: '/'-separated components
  * of letters, digits and . _ + @ -; no empty component; no component that starts with '.' or '-',
- * ends with '.' or '.lock', or is 'HEAD' or '@'; no '..'; at most MAX_REF_NAME characters.
+ * ends with '.' or '.lock', or is 'HEAD' or '@'; no '..'; at most MAX_REF_NAME characters relative
+ * to refs/ (a branch name at most that minus 'heads/', so that what `strata branch` accepts, push
+ * accepts).
  * (So: no control characters, space, ~ ^ : ? * [ \ # or '@{'.) Returns what is wrong, or null.
  */
-export function refNameProblem(name: string): string | null {
+export function refNameProblem(name: string, maxLength: number = MAX_REF_NAME): string | null {
   if (typeof name !== 'string' || name.length === 0) return 'it is empty';
-  if (name.length > MAX_REF_NAME) return `it is longer than ${MAX_REF_NAME} characters`;
+  if (name.length > maxLength) return `it is longer than ${maxLength} characters`;
   const bad = /[^A-Za-z0-9._+@/-]/.exec(name);
   if (bad) {
     const ch = bad[0];
