@@ -420,13 +420,14 @@ describe('strata serve: one ref-name rule, hostile names refused', () => {
       await writeFiles(p.dir, { 'data/a.txt': 'a\n' });
       await ok(p.dir, ['add', 'data']);
       await ok(p.dir, ['commit', '-m', 'one']);
-      const queue = HOSTILE.flatMap((n) => [['branch', n], ['tag', n]]);
+      // Every name as a branch; tags and checkout -b share the function, so a sample of them.
+      const queue = [...HOSTILE.map((n) => ['branch', n]), ...['HEAD', 'a..b', 'feat#1', 'x.', 'a/HEAD', 'x'.repeat(251)].map((n) => ['tag', n]), ['checkout', '-b', 'a~1'], ['switch', '-c', 'feat#1']];
       const fails: string[] = [];
       const worker = async (): Promise<void> => {
         for (let a = queue.shift(); a; a = queue.shift()) {
           const r = await strata(p.dir, a);
           // A name starting with '-' cannot even reach the command: it is an unknown option (exit 2 too).
-          const refused = a[1]!.startsWith('-') ? /Unknown option/ : /invalid (branch|tag) name/;
+          const refused = a[a.length - 1]!.startsWith('-') ? /Unknown option/ : /invalid (branch|tag) name/;
           if (r.code !== 2 || !refused.test(r.stderr) || /at .*\.js:\d+/.test(r.stderr)) fails.push(`strata ${a.join(' ')} -> ${r.code} ${r.stderr.trim()}`);
         }
       };
