@@ -9,6 +9,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { createReadStream, existsSync, statSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -361,12 +362,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       'X-Content-Type-Options': 'nosniff',
     });
     if (head) return void res.end();
-    await new Promise<void>((ok, fail) => {
-      const s = createReadStream(file);
-      s.on('error', fail);
-      res.on('close', () => ok());
-      s.pipe(res);
-    });
+    // pipeline() closes the file when the client goes away mid-download (pipe() would leak it).
+    try {
+      await pipeline(createReadStream(file), res);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE') throw e;
+    }
   };
 
   // ------------------------------------------------------------------ dispatch

@@ -48,18 +48,35 @@ export function checkRepoPath(p: string | null | undefined): string {
   return trimmed;
 }
 
+/**
+ * Bytes of request bodies held in memory by readBody across the whole process, and the most it may
+ * hold: many clients each sending a body just under its limit must not add up to an out-of-memory
+ * kill. Past the budget a request is answered 503 (Retry-After) instead.
+ */
+let bodyBytesHeld = 0;
+export const BODY_MEMORY_BUDGET = 256 * 1024 * 1024;
+
 /** Read a request body, failing with 413 past `limit` bytes (checked against Content-Length first). */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) throw tooLarge(limit);
   const parts: Buffer[] = [];
   let n = 0;
-  for await (const c of req) {
-    n += (c as Buffer).length;
-    if (n > limit) throw tooLarge(limit);
-    parts.push(c as Buffer);
+  try {
+    for await (const c of req) {
+      const len = (c as Buffer).length;
+      n += len;
+      if (n > limit) throw tooLarge(limit);
+      if (bodyBytesHeld + len > BODY_MEMORY_BUDGET) {
+        throw new StrataError('REPO_BUSY', 'the server is holding too many request bodies at once', { hint: 'retry in a moment' });
+      }
+      bodyBytesHeld += len;
+      parts.push(c as Buffer);
+    }
+    return Buffer.concat(parts, n);
+  } finally {
+    for (const p of parts) bodyBytesHeld -= p.length;
   }
-  return Buffer.concat(parts, n);
 }
 
 /**
