@@ -86,7 +86,11 @@ export function redact(s: string): string {
 
 export function sendError(res: ServerResponse, e: unknown, log?: (msg: string) => void): void {
   const r = errorResponse(e);
-  if (r.internal && log) log(`error: ${redact(e instanceof Error ? (e.stack ?? e.message) : String(e))}`);
+  if (r.internal && log) {
+    // A mapped 5xx (busy, disk full, unreachable store) is one line; anything unexpected gets its stack.
+    const text = e instanceof StrataError ? `${e.code}: ${e.message}` : e instanceof Error ? (e.stack ?? e.message) : String(e);
+    log(`error: ${redact(text)}`);
+  }
   if (res.destroyed) return;
   if (res.headersSent) {
     res.destroy();

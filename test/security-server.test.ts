@@ -295,6 +295,44 @@ describe('strata serve: no client can kill it', () => {
   });
 });
 
+describe('strata serve: many bodies cannot exhaust its memory', () => {
+  it('past 256 MiB of JSON bodies held at once, requests get 503 with Retry-After; the server keeps serving', async () => {
+    const d = await tempDir('strata-sec-mem-');
+    await ok(d.dir, ['serve', 'repo', 'create', 'R', '--data', join(d.dir, 'srv')]);
+    const s = await serve(join(d.dir, 'srv'), []); // default 4 MiB JSON limit
+    const socks: Socket[] = [];
+    try {
+      const statuses: number[] = [];
+      // 70 anonymous has-checks, each holding 3.9 MiB of a 4 MB body it never finishes: 273 MB.
+      for (let i = 0; i < 70; i++) {
+        const sock = connect(s.port, '127.0.0.1');
+        socks.push(sock);
+        sock.on('error', () => {});
+        sock.on('data', (b: Buffer) => {
+          const m = /^HTTP\/1\.1 (\d{3})[^]*?\r\n\r\n/.exec(b.toString('latin1'));
+          if (m) {
+            statuses.push(m[1] === '503' && !/Retry-After: 1/i.test(m[0]) ? -503 : Number(m[1]));
+          }
+        });
+        sock.write('POST /api/repos/R/objects/has HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4000000\r\n\r\n');
+        sock.write(Buffer.alloc(3_900_000, 'a'));
+      }
+      for (let i = 0; i < 100 && statuses.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(statuses.length > 0 && statuses.every((x) => x === 503), `statuses: ${statuses.join(',')}`);
+      for (const x of socks) x.destroy();
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal((await raw(s.url, 'GET', '/api/repos')).status, 200);
+      const has = await raw(s.url, 'POST', '/api/repos/R/objects/has', { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ids: [hashBytes('x')] }) });
+      assert.equal(has.status, 200, 'the budget is given back when the bodies go');
+      assert.equal(s.proc.exitCode, null);
+    } finally {
+      for (const x of socks) x.destroy();
+      await s.stop();
+      await d.cleanup();
+    }
+  });
+});
+
 describe('strata serve: no client can hold it', () => {
   let slow: Serve;
   let slowData: { dir: string; cleanup(): Promise<void> };
