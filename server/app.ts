@@ -399,7 +399,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       // can wipe the answer out of the client's buffers; so the connection is half-closed after the
       // answer, what still arrives is read and dropped (Node discards the rest of the body) for at
       // most LINGER_MS or LINGER_BYTES, and then the socket is destroyed.
-      const bodyLeft = !req.complete;
+      const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
+      const bodyLeft = hasBody && !req.complete;
       // The client went away mid-request (Node's 'aborted'): nobody to answer, nothing to log.
       if ((e as NodeJS.ErrnoException)?.code === 'ECONNRESET' && (req.destroyed || socket.destroyed)) return void socket.destroy();
       sendError(res, e, log);
