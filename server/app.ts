@@ -443,10 +443,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (!Number.isInteger(v) || v < 0) throw new StrataError('INVALID_ARGUMENT', `${k} must be a non-negative whole number, not ${v}`);
   }
   if (conn.headersTimeoutMs < 1 || conn.requestTimeoutMs < 1 || conn.maxConnections < 1) {
-    throw new StrataError('INVALID_ARGUMENT', 'the headers and request timeouts and the connection cap must be at least 1', { hint: 'see "Limits and timeouts" in docs/server.md' });
+    throw new StrataError('INVALID_ARGUMENT', 'the headers and request timeouts must be more than 0 seconds, and the connection cap at least 1', { hint: 'see "Limits and timeouts" in docs/server.md (--idle-timeout 0 turns the idle timeout off)' });
   }
   if (conn.headersTimeoutMs > conn.requestTimeoutMs) {
-    throw new StrataError('INVALID_ARGUMENT', `the headers timeout (${conn.headersTimeoutMs} ms) cannot be longer than the request timeout (${conn.requestTimeoutMs} ms)`, {
+    throw new StrataError('INVALID_ARGUMENT', `the headers timeout (${conn.headersTimeoutMs / 1000} s) cannot be longer than the request timeout (${conn.requestTimeoutMs / 1000} s)`, {
       hint: 'the request timeout covers the headers too: raise --request-timeout or lower --headers-timeout',
     });
   }
