@@ -9,6 +9,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { createReadStream, existsSync, statSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +18,7 @@ import { initHash } from '../core/hash/index.js';
 import type { Repository } from '../core/repo/index.js';
 import { authorize, TokenStore, type Principal, type Scope } from './auth.js';
 import { commitView, diffView, logView, refsView, serveFile, treeView } from './browse.js';
-import { HttpError, sendError } from './errors.js';
+import { HttpError, redact, sendError } from './errors.js';
 import { contentType, pathSegments, readJson, sendEmpty, sendJson } from './http.js';
 import { deleteObjects, deleteRef, fetchPack, getObject, getRef, hasObjects, listObjects, putObject, putRef, refNameFrom, uploadPack } from './protocol.js';
 import { ANON_KEY, RepoHost, checkRepoName, readOnlyError, type HostOptions } from './repos.js';
@@ -34,7 +35,26 @@ export interface ServerOptions extends Partial<HostOptions> {
   webDir?: string | null;
   /** Where to log server-side errors (default: stderr). */
   log?: (msg: string) => void;
+  /** Time for a client to send a request's headers (default 20 s). */
+  headersTimeoutMs?: number;
+  /** Time for a client to send a whole request, headers and body (default 10 min). */
+  requestTimeoutMs?: number;
+  /** How long an idle keep-alive connection waits for its next request (default 5 s). */
+  keepAliveTimeoutMs?: number;
+  /** A socket with no bytes in either direction for this long is closed (default 2 min; 0 = never). */
+  idleTimeoutMs?: number;
+  /** Most connections open at once; further ones are closed on arrival (default 512). */
+  maxConnections?: number;
 }
+
+/** Defaults of the connection limits (docs/server.md, "Limits and timeouts"). */
+export const CONNECTION_DEFAULTS = {
+  headersTimeoutMs: 20_000,
+  requestTimeoutMs: 600_000,
+  keepAliveTimeoutMs: 5_000,
+  idleTimeoutMs: 120_000,
+  maxConnections: 512,
+} as const;
 
 export interface RunningServer {
   url: string;
@@ -48,6 +68,9 @@ export interface RunningServer {
 }
 
 const MiB = 1 << 20;
+/** After refusing a request whose body is still arriving: how long, and how much, to read and drop. */
+const LINGER_MS = 2000;
+const LINGER_BYTES = 16 * MiB;
 
 function packageRoot(): string {
   let d = dirname(fileURLToPath(import.meta.url));
@@ -339,12 +362,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       'X-Content-Type-Options': 'nosniff',
     });
     if (head) return void res.end();
-    await new Promise<void>((ok, fail) => {
-      const s = createReadStream(file);
-      s.on('error', fail);
-      res.on('close', () => ok());
-      s.pipe(res);
-    });
+    // pipeline() closes the file when the client goes away mid-download (pipe() would leak it).
+    try {
+      await pipeline(createReadStream(file), res);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE') throw e;
+    }
   };
 
   // ------------------------------------------------------------------ dispatch
@@ -353,6 +376,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let requests = 0;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     requests++;
+    // Captured now: once the response has finished, req.socket / res.socket are detached (null).
+    const socket = req.socket;
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const rawPath = (req.url ?? '/').split('?')[0]!;
@@ -368,28 +393,97 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       if (segs[0] === 'api') await api(ctx);
       else await serveStatic(ctx);
     } catch (e) {
-      if (e instanceof StrataError && e.code === 'PAYLOAD_TOO_LARGE') {
-        // Do not read the rest of a huge body: answer, then close the connection.
-        res.setHeader('Connection', 'close');
-        res.once('finish', () => req.socket.destroySoon?.());
-      }
+      // A body the handler did not read to its end (refused early, or too large): answer, then
+      // close the connection rather than read an unbounded rest. Closing right after the answer
+      // (Connection: close) would reset a connection the client is still writing to, and a reset
+      // can wipe the answer out of the client's buffers; so the connection is half-closed after the
+      // answer, what still arrives is read and dropped (Node discards the rest of the body) for at
+      // most LINGER_MS or LINGER_BYTES, and then the socket is destroyed.
+      const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
+      const bodyLeft = hasBody && !req.complete;
+      // The client went away mid-request (Node's 'aborted'): nobody to answer, nothing to log.
+      if ((e as NodeJS.ErrnoException)?.code === 'ECONNRESET' && (req.destroyed || socket.destroyed)) return void socket.destroy();
       sendError(res, e, log);
-      if (!req.complete) req.resume();
+      if (bodyLeft) {
+        const linger = (): void => {
+          if (socket.destroyed) return;
+          let n = 0;
+          const stop = (): void => {
+            clearTimeout(timer);
+            socket.off('data', count);
+            socket.destroy();
+          };
+          const count = (c: Buffer): void => {
+            n += c.length;
+            if (n > LINGER_BYTES) stop();
+          };
+          const timer = setTimeout(stop, LINGER_MS);
+          timer.unref();
+          socket.on('data', count);
+          socket.once('close', stop);
+          socket.end();
+        };
+        if (res.writableFinished) linger();
+        else {
+          res.once('finish', linger);
+          res.once('close', linger);
+        }
+      }
     }
   };
 
-  const server = createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 5_000 }, (req, res) => {
-    const p = handle(req, res).finally(() => inFlight.delete(p));
-    inFlight.add(p);
-  });
+  const conn = {
+    headersTimeoutMs: opts.headersTimeoutMs ?? CONNECTION_DEFAULTS.headersTimeoutMs,
+    requestTimeoutMs: opts.requestTimeoutMs ?? CONNECTION_DEFAULTS.requestTimeoutMs,
+    keepAliveTimeoutMs: opts.keepAliveTimeoutMs ?? CONNECTION_DEFAULTS.keepAliveTimeoutMs,
+    idleTimeoutMs: opts.idleTimeoutMs ?? CONNECTION_DEFAULTS.idleTimeoutMs,
+    maxConnections: opts.maxConnections ?? CONNECTION_DEFAULTS.maxConnections,
+  };
+  for (const [k, v] of Object.entries(conn)) {
+    if (!Number.isInteger(v) || v < 0) throw new StrataError('INVALID_ARGUMENT', `${k} must be a non-negative whole number, not ${v}`);
+  }
+  if (conn.headersTimeoutMs < 1 || conn.requestTimeoutMs < 1 || conn.maxConnections < 1) {
+    throw new StrataError('INVALID_ARGUMENT', 'the headers and request timeouts must be more than 0 seconds, and the connection cap at least 1', { hint: 'see "Limits and timeouts" in docs/server.md (--idle-timeout 0 turns the idle timeout off)' });
+  }
+  if (conn.headersTimeoutMs > conn.requestTimeoutMs) {
+    throw new StrataError('INVALID_ARGUMENT', `the headers timeout (${conn.headersTimeoutMs / 1000} s) cannot be longer than the request timeout (${conn.requestTimeoutMs / 1000} s)`, {
+      hint: 'the request timeout covers the headers too: raise --request-timeout or lower --headers-timeout',
+    });
+  }
+  const server = createServer(
+    {
+      headersTimeout: conn.headersTimeoutMs,
+      requestTimeout: conn.requestTimeoutMs,
+      keepAliveTimeout: conn.keepAliveTimeoutMs,
+      // Node checks the two timeouts above on this interval (default 30 s): check often enough
+      // that a short timeout is honoured to within a quarter of itself.
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(Math.min(conn.headersTimeoutMs, conn.requestTimeoutMs) / 4))),
+    },
+    (req, res) => {
+      const p = handle(req, res)
+        .catch((e) => {
+          log(`error: ${redact(e instanceof Error ? e.message : String(e))}`);
+          res.destroy();
+        })
+        .finally(() => inFlight.delete(p));
+      inFlight.add(p);
+    },
+  );
+  server.maxConnections = conn.maxConnections;
+  // Idle sockets (no bytes either way) are destroyed: Node does so when 'timeout' has no listener.
+  server.timeout = conn.idleTimeoutMs;
   const sockets = new Set<Socket>();
   server.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  server.on('clientError', (_e, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-    else socket.destroy();
+  server.on('clientError', (e: NodeJS.ErrnoException, socket) => {
+    const res = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+    if (!socket.writable || res?.headersSent) return void socket.destroy();
+    const status =
+      e.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : e.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());
+    setTimeout(() => socket.destroy(), 1000).unref();
   });
   const port = opts.port ?? 8080;
   const bindHost = opts.host ?? '127.0.0.1';
@@ -446,3 +540,25 @@ function statOrNull(p: string): import('node:fs').Stats | null {
 }
 
 export { ANON_KEY };
+
+/**
+ * The process-level safety net of `strata serve`: an error that escapes every handler (a bug, an
+ * 'error' event nobody listened to) is logged — message only, secrets redacted — and the server
+ * keeps serving instead of exiting. Returns a function that removes the handlers.
+ */
+export function installSafetyNet(log: (msg: string) => void): () => void {
+  const onError = (e: unknown): void => {
+    try {
+      const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      log(`strata serve: unexpected error, still serving: ${redact(msg)}`);
+    } catch {
+      /* logging must not throw from here */
+    }
+  };
+  process.on('uncaughtException', onError);
+  process.on('unhandledRejection', onError);
+  return () => {
+    process.off('uncaughtException', onError);
+    process.off('unhandledRejection', onError);
+  };
+}

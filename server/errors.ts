@@ -76,9 +76,22 @@ export function errorResponse(e: unknown): { status: number; body: { error: Reco
   };
 }
 
+/** Remove what could be a secret from a log line: tokens, Authorization values, URL user info. */
+export function redact(s: string): string {
+  return s
+    .replace(/strata_[0-9a-f]{12}_[A-Za-z0-9_-]+/g, 'strata_<redacted>')
+    .replace(/(Bearer|Basic)\s+[^\s"',]+/gi, '$1 <redacted>')
+    .replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s@]*@/gi, '$1<redacted>@');
+}
+
 export function sendError(res: ServerResponse, e: unknown, log?: (msg: string) => void): void {
   const r = errorResponse(e);
-  if (r.internal && log) log(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  if (r.internal && log) {
+    // A mapped 5xx (busy, disk full, unreachable store) is one line; anything unexpected gets its stack.
+    const text = e instanceof StrataError ? `${e.code}: ${e.message}` : e instanceof Error ? (e.stack ?? e.message) : String(e);
+    log(`error: ${redact(text)}`);
+  }
+  if (res.destroyed) return;
   if (res.headersSent) {
     res.destroy();
     return;

@@ -48,18 +48,87 @@ export function checkRepoPath(p: string | null | undefined): string {
   return trimmed;
 }
 
+/**
+ * Bytes of request bodies held in memory by readBody across the whole process, and the most it may
+ * hold: many clients each sending a body just under its limit must not add up to an out-of-memory
+ * kill. Past the budget a request is answered 503 (Retry-After) instead.
+ */
+let bodyBytesHeld = 0;
+export const BODY_MEMORY_BUDGET = 256 * 1024 * 1024;
+
 /** Read a request body, failing with 413 past `limit` bytes (checked against Content-Length first). */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) throw tooLarge(limit);
   const parts: Buffer[] = [];
   let n = 0;
-  for await (const c of req) {
-    n += (c as Buffer).length;
-    if (n > limit) throw tooLarge(limit);
-    parts.push(c as Buffer);
+  try {
+    for await (const c of req) {
+      const len = (c as Buffer).length;
+      n += len;
+      if (n > limit) throw tooLarge(limit);
+      if (bodyBytesHeld + len > BODY_MEMORY_BUDGET) {
+        throw new StrataError('REPO_BUSY', 'the server is holding too many request bodies at once', { hint: 'retry in a moment' });
+      }
+      bodyBytesHeld += len;
+      parts.push(c as Buffer);
+    }
+    return Buffer.concat(parts, n);
+  } finally {
+    for (const p of parts) bodyBytesHeld -= p.length;
   }
-  return Buffer.concat(parts);
+}
+
+/**
+ * Read and throw away the rest of a request body, at most `limit` bytes; resolves true when the
+ * body ended, false when it was longer than `limit` or the client went away (the caller then
+ * closes the connection instead of reading further).
+ */
+export function discardBody(req: IncomingMessage, limit: number): Promise<boolean> {
+  if (req.complete) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    let n = 0;
+    const done = (v: boolean): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('close', onClose);
+      req.off('error', onClose);
+      if (!v) req.pause();
+      resolve(v);
+    };
+    const onData = (c: Buffer): void => {
+      n += c.length;
+      if (n > limit) done(false);
+    };
+    const onEnd = (): void => done(true);
+    const onClose = (): void => done(req.complete);
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('close', onClose);
+    req.once('error', onClose);
+    req.resume();
+  });
+}
+
+/** Wait until `stream` may be written again, or it closed (a client that went away): false then. */
+export function waitDrain(stream: NodeJS.WritableStream & { destroyed?: boolean; once(e: string, f: () => void): unknown; off(e: string, f: () => void): unknown }): Promise<boolean> {
+  if (stream.destroyed) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onDrain = (): void => {
+      stream.off('close', onClose);
+      stream.off('error', onClose);
+      resolve(true);
+    };
+    const onClose = (): void => {
+      stream.off('drain', onDrain);
+      stream.off('close', onClose);
+      stream.off('error', onClose);
+      resolve(false);
+    };
+    stream.once('drain', onDrain);
+    stream.once('close', onClose);
+    stream.once('error', onClose);
+  });
 }
 
 export function tooLarge(limit: number): StrataError {

@@ -16,7 +16,7 @@ import type { Repository } from '../core/repo/index.js';
 import { checkRefName, checkRefValue, refConflict } from '../core/store/refs.js';
 import { isLocalPathCapable } from '../core/store/types.js';
 import { refEtag, sendBytes } from './browse.js';
-import { parseRange, readJson, sendJson, tooLarge } from './http.js';
+import { discardBody, parseRange, readJson, sendJson, tooLarge, waitDrain } from './http.js';
 
 export const PACK_MAGIC = Buffer.from('SPK1');
 export const MAX_IDS = 10_000;
@@ -62,7 +62,7 @@ export async function listObjects(repo: Repository, prefix: string, res: ServerR
   for await (const o of repo.objects.list(prefix || undefined)) {
     buf += JSON.stringify({ id: o.id, size: o.size }) + '\n';
     if (buf.length > 64 * 1024) {
-      if (!res.write(buf)) await new Promise((r) => res.once('drain', r));
+      if (!res.write(buf) && !(await waitDrain(res))) return; // the client went away
       buf = '';
     }
   }
@@ -75,8 +75,7 @@ export async function putObject(repo: Repository, id: string, req: IncomingMessa
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) throw tooLarge(limit);
   if (await repo.objects.has(id)) {
-    req.resume();
-    await new Promise((r) => req.once('end', r));
+    if (!(await discardBody(req, limit))) throw tooLarge(limit);
     return sendJson(res, 200, { id, size: (await repo.objects.stat(id))?.size ?? null, stored: false });
   }
   await mkdir(tmpDir, { recursive: true });
@@ -111,50 +110,82 @@ export async function putObject(repo: Repository, id: string, req: IncomingMessa
   }
 }
 
-/** POST a pack: parse frames as they stream in, verify each hash, write through one batch. */
+/**
+ * POST a pack: parse frames as they stream in, verify each hash, write through one batch.
+ * Linear in the pack's size: each frame's bytes are copied once, into a buffer of the size its
+ * header declares (checked against the remaining limit before anything is allocated).
+ */
 export async function uploadPack(repo: Repository, req: IncomingMessage, limit: number): Promise<{ objects: number; bytes: number }> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) throw tooLarge(limit);
   const batch = repo.objects.batch();
   let ok = false;
   try {
-    let buf: Buffer = Buffer.alloc(0);
-    let total = 0;
+    const bad = (msg: string) => new StrataError('INVALID_ARGUMENT', `malformed pack: ${msg}`, { hint: 'see the pack format in docs/api.md' });
+    const HDR = 36;
+    const head = Buffer.alloc(HDR); // magic (4) or frame header (36) being collected
+    let headLen = 0;
     let magic = false;
+    let frame: Buffer | null = null; // body of the current frame, filled up to frameLen
+    let frameLen = 0;
+    let frameId = '';
+    let total = 0;
     let objects = 0;
     let bytes = 0;
-    const bad = (msg: string) => new StrataError('INVALID_ARGUMENT', `malformed pack: ${msg}`, { hint: 'see the pack format in docs/api.md' });
-    const drain = async (): Promise<void> => {
-      for (;;) {
-        if (!magic) {
-          if (buf.length < 4) return;
-          if (!buf.subarray(0, 4).equals(PACK_MAGIC)) throw bad('bad magic (expected SPK1)');
-          magic = true;
-          buf = buf.subarray(4);
-        }
-        if (buf.length < 36) return;
-        const size = buf.readUInt32BE(32);
-        if (buf.length < 36 + size) return;
-        const id = buf.subarray(0, 32).toString('hex');
-        const data = Buffer.from(buf.subarray(36, 36 + size));
-        buf = buf.subarray(36 + size);
-        const got = hashBytes(data);
-        if (got !== id) {
-          throw new StrataError('OBJECT_CORRUPT', `object ${id} in the uploaded pack hashes to ${got}`, { hint: 'nothing from this pack was stored', details: { id, actual: got } });
-        }
-        await batch.add(id, data);
-        objects++;
-        bytes += size;
+    const finishFrame = async (): Promise<void> => {
+      const data = frame!;
+      frame = null;
+      frameLen = 0;
+      const got = hashBytes(data);
+      if (got !== frameId) {
+        throw new StrataError('OBJECT_CORRUPT', `object ${frameId} in the uploaded pack hashes to ${got}`, { hint: 'nothing from this pack was stored', details: { id: frameId, actual: got } });
       }
+      await batch.add(frameId, data);
+      objects++;
+      bytes += data.length;
     };
-    for await (const c of req) {
-      total += (c as Buffer).length;
+    for await (const chunk of req) {
+      const c = chunk as Buffer;
+      total += c.length;
       if (total > limit) throw tooLarge(limit);
-      buf = buf.length ? Buffer.concat([buf, c as Buffer]) : (c as Buffer);
-      await drain();
+      let off = 0;
+      while (off < c.length) {
+        if (!magic) {
+          const n = Math.min(4 - headLen, c.length - off);
+          c.copy(head, headLen, off, off + n);
+          headLen += n;
+          off += n;
+          if (headLen < 4) break;
+          if (!head.subarray(0, 4).equals(PACK_MAGIC)) throw bad('bad magic (expected SPK1)');
+          magic = true;
+          headLen = 0;
+          continue;
+        }
+        if (frame) {
+          const n = Math.min(frame.length - frameLen, c.length - off);
+          c.copy(frame, frameLen, off, off + n);
+          frameLen += n;
+          off += n;
+          if (frameLen === frame.length) await finishFrame();
+          continue;
+        }
+        const n = Math.min(HDR - headLen, c.length - off);
+        c.copy(head, headLen, off, off + n);
+        headLen += n;
+        off += n;
+        if (headLen < HDR) break;
+        headLen = 0;
+        frameId = head.subarray(0, 32).toString('hex');
+        const size = head.readUInt32BE(32);
+        // The frame cannot fit in what the limit still allows: refuse before allocating it.
+        if (total - (c.length - off) + size > limit) throw tooLarge(limit);
+        frame = Buffer.allocUnsafe(size);
+        frameLen = 0;
+        if (size === 0) await finishFrame();
+      }
     }
     if (!magic) throw bad(total === 0 ? 'empty body' : 'truncated header');
-    if (buf.length) throw bad(`truncated frame (${buf.length} bytes left over)`);
+    if (frame || headLen) throw bad(`truncated frame (${frame ? frameLen : headLen} bytes left over)`);
     await batch.finish();
     ok = true;
     return { objects, bytes };
@@ -178,7 +209,7 @@ export async function fetchPack(repo: Repository, req: IncomingMessage, res: Ser
       Buffer.from(id, 'hex').copy(hdr, 0);
       hdr.writeUInt32BE(data.length, 32);
       res.write(hdr);
-      if (!res.write(data)) await new Promise((r) => res.once('drain', r));
+      if (!res.write(data) && !(await waitDrain(res))) return; // the client went away
     }
     res.end();
   } catch {
@@ -199,8 +230,59 @@ export async function deleteObjects(repo: Repository, ids: string[]): Promise<vo
 
 // ---------------------------------------------------------------- refs
 
+/** The ref namespaces this server keeps: branches, tags and run markers (what strata push sends). */
+export const REF_NAMESPACES = ['heads/', 'tags/', 'runs/'] as const;
+
+/** A ref name from URL segments: the one ref-name rule, then one of REF_NAMESPACES. */
 export function refNameFrom(segs: string[]): string {
-  return checkRefName(segs.join('/'));
+  const name = checkRefName(segs.join('/'));
+  if (!REF_NAMESPACES.some((ns) => name.startsWith(ns))) {
+    throw new StrataError('INVALID_ARGUMENT', `ref ${JSON.stringify(name)} is outside the namespaces this server keeps`, { hint: 'use heads/<branch>, tags/<tag> or runs/<run id>' });
+  }
+  if (name.startsWith('runs/') && name.split('/').length !== 2) {
+    throw new StrataError('INVALID_ARGUMENT', `run marker ${JSON.stringify(name)} must be runs/<run id>`);
+  }
+  return name;
+}
+
+/** Commits, trees, runs and tags are canonical JSON objects of at most this size. */
+const MAX_META_OBJECT = 16 * 1024 * 1024;
+
+/**
+ * What kind of object `id` is: the `strata` field of a metadata object ('commit', 'tree', 'run',
+ * 'tag', 'chunks'), 'blob' for anything else, null when it is not on the server.
+ */
+export async function objectKind(repo: Repository, id: string): Promise<{ kind: string; bytes: Buffer | null } | null> {
+  const st = await repo.objects.stat(id);
+  if (!st) return null;
+  if (st.size > MAX_META_OBJECT) return { kind: 'blob', bytes: null };
+  const bytes = await repo.objects.getBytes(id, { verify: true });
+  if (bytes[0] === 0x7b) {
+    try {
+      const v = JSON.parse(bytes.toString('utf8')) as unknown;
+      if (v && typeof v === 'object' && typeof (v as { strata?: unknown }).strata === 'string') return { kind: (v as { strata: string }).strata, bytes };
+    } catch {
+      /* not JSON: a blob */
+    }
+  }
+  return { kind: 'blob', bytes };
+}
+
+function kindName(kind: string): string {
+  return kind === 'chunks' ? 'a chunk list' : kind === 'blob' ? 'a blob (file content)' : `a ${kind}`;
+}
+
+/** Refuse a ref update whose target is not the kind of object the namespace holds (400). */
+async function checkTargetKind(repo: Repository, name: string, value: string, want: 'commit' | 'run'): Promise<Buffer> {
+  const k = await objectKind(repo, value);
+  if (!k) throw new StrataError('INVALID_ARGUMENT', `${want} object ${value} was not uploaded`, { hint: 'push the objects first (strata push does this)', details: { missing: [value] } });
+  if (k.kind !== want || !k.bytes) {
+    throw new StrataError('INVALID_ARGUMENT', `${name} must point at a ${want}, but ${value} is ${kindName(k.kind)}`, {
+      hint: want === 'run' ? 'runs/<id> refs hold the id of the run object' : 'heads/ and tags/ refs hold commit ids',
+      details: { ref: name, value, kind: k.kind },
+    });
+  }
+  return k.bytes;
 }
 
 /** Run object id of a run marker runs/<run id> (kept in the runs table, not as a ref). */
@@ -227,13 +309,7 @@ async function putRunMarker(repo: Repository, name: string, value: string, ifMat
     throw refConflict(name, ifNone !== undefined ? 'exists' : 'changed');
   }
   if (ifMatch !== undefined) throw refConflict(name, 'missing');
-  let bytes: Buffer;
-  try {
-    bytes = await repo.objects.getBytes(value, { verify: true });
-  } catch (e) {
-    if (e instanceof StrataError && e.code === 'OBJECT_MISSING') throw new StrataError('INVALID_ARGUMENT', `run object ${value} was not uploaded`, { details: { missing: [value] } });
-    throw e;
-  }
+  const bytes = await checkTargetKind(repo, name, value, 'run');
   const { parseRun, insertRun } = await import('../core/meta/runs.js');
   const r = parseRun(bytes);
   if (r.id !== name.slice(5)) throw new StrataError('INVALID_ARGUMENT', `run object ${value} is run ${r.id}, not ${name.slice(5)}`);
@@ -328,13 +404,8 @@ export async function collectForRef(repo: Repository, target: Id): Promise<Index
   return out;
 }
 
-export interface RefWriteHooks {
-  /** Called for refs outside heads/ and tags/ (e.g. runs/<id>) after the object check. */
-  onOtherRef?(repo: Repository, name: string, value: string): Promise<void>;
-}
-
 /** PUT /refs/<name>: create (If-None-Match: *) or compare-and-swap (If-Match). */
-export async function putRef(repo: Repository, name: string, req: IncomingMessage, jsonLimit: number, hooks: RefWriteHooks = {}): Promise<{ name: string; value: string; etag: string }> {
+export async function putRef(repo: Repository, name: string, req: IncomingMessage, jsonLimit: number): Promise<{ name: string; value: string; etag: string }> {
   const body = (await readJson(req, jsonLimit)) as { value?: unknown } | undefined;
   const value = checkRefValue(typeof body?.value === 'string' ? body.value : String(body?.value));
   const ifMatch = req.headers['if-match'];
@@ -352,12 +423,10 @@ export async function putRef(repo: Repository, name: string, req: IncomingMessag
     if (!before) throw refConflict(name, 'missing');
     if (refEtag(before.target) !== ifMatch.trim()) throw refConflict(name, 'changed');
   }
-  const isCommitRef = name.startsWith('heads/') || name.startsWith('tags/');
-  let idx: Indexable = { commits: [], trees: [] };
-  if (isCommitRef) idx = await collectForRef(repo, value);
-  else {
-    if (!(await repo.objects.has(value))) throw new StrataError('INVALID_ARGUMENT', `object ${value} was not uploaded`, { details: { missing: [value] } });
-  }
+  // Every ref but a run marker points at a complete commit (annotated tags too: tags/<name> holds
+  // the tagged commit, as strata push sends it), so what fsck checks on the server always holds.
+  await checkTargetKind(repo, name, value, 'commit');
+  const idx: Indexable = await collectForRef(repo, value);
   repo.db.tx(() => {
     const cur = repo.db.getRef(full);
     if (ifNone !== undefined && cur) throw refConflict(name, 'exists');
@@ -374,7 +443,6 @@ export async function putRef(repo: Repository, name: string, req: IncomingMessag
       throw e;
     }
   });
-  if (!isCommitRef && hooks.onOtherRef) await hooks.onOtherRef(repo, name, value);
   return { name, value, etag: refEtag(value) };
 }
 

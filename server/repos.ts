@@ -16,13 +16,36 @@ import type { ObjectStore } from '../core/store/types.js';
 import { parseStoreUrl, type StoreUrl } from '../core/store/url.js';
 import { readBool } from '../core/config/registry.js';
 
-export const REPO_NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}$/;
+/** The characters of a repository name (see repoNameProblem for the whole rule). */
+export const REPO_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 export const ANON_KEY = 'server.anonymous-read';
 
+/** Device names Windows reserves in every folder, with or without an extension (CON, con.txt, LPT1.tar). */
+const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[1-9¹²³]|lpt[1-9¹²³])(\.|$)/i;
+/** Names the server uses for itself (its state lives in DIR/.strata-server/, tokens in tokens.json). */
+const SERVER_NAMES = new Set(['tokens.json', 'tmp', 'api']);
+
+/**
+ * THE repository-name rule: 1-100 characters of letters, digits, '.', '_' and '-', starting with a
+ * letter or digit; no '..'; not ending in '.' or '.lock'; not a Windows device name; not a name the
+ * server uses for itself. Returns what is wrong, or null.
+ */
+export function repoNameProblem(name: unknown): string | null {
+  if (typeof name !== 'string' || name === '') return 'it is empty';
+  if (name.length > 100) return 'it is longer than 100 characters';
+  if (!REPO_NAME_RE.test(name)) return "it must start with a letter or digit and use only letters, digits, '.', '_' and '-'";
+  if (name.includes('..')) return "it contains '..'";
+  if (name.endsWith('.') || name.toLowerCase().endsWith('.lock')) return "it ends in '.' or '.lock'";
+  if (WINDOWS_RESERVED.test(name)) return 'it is a device name reserved by Windows';
+  if (SERVER_NAMES.has(name.toLowerCase())) return 'the server uses that name for itself';
+  return null;
+}
+
 export function checkRepoName(name: string): string {
-  if (!REPO_NAME_RE.test(name) || name.endsWith('.lock')) {
-    throw new StrataError('INVALID_ARGUMENT', `invalid repository name ${JSON.stringify(name)}`, {
-      hint: "1-100 characters of letters, digits, '.', '_' and '-', not starting with '.' or '-'",
+  const problem = repoNameProblem(name);
+  if (problem) {
+    throw new StrataError('INVALID_ARGUMENT', `invalid repository name ${JSON.stringify(name)}: ${problem}`, {
+      hint: "use 1-100 letters, digits, '.', '_' and '-', starting with a letter or digit (e.g. fraud-detection)",
     });
   }
   return name;
@@ -65,7 +88,7 @@ export class RepoHost {
       this.stateDir = join(this.root, STRATA_DIR, 'server');
       this.readOnly = true;
       const b = basename(this.root);
-      this.projectName = REPO_NAME_RE.test(b) ? b : 'project';
+      this.projectName = repoNameProblem(b) === null ? b : 'project';
     } else {
       throw new StrataError('INVALID_ARGUMENT', 'strata serve needs --data DIR, or to be run inside a strata project');
     }
@@ -104,7 +127,7 @@ export class RepoHost {
       return [];
     }
     return ents
-      .filter((d) => d.isDirectory() && REPO_NAME_RE.test(d.name) && this.exists(d.name))
+      .filter((d) => d.isDirectory() && repoNameProblem(d.name) === null && this.exists(d.name))
       .map((d) => d.name)
       .sort();
   }

@@ -8,6 +8,7 @@ import { initHash, hashBytes } from '../core/hash/index.js';
 import { isStrataError } from '../core/errors/index.js';
 import { startServer, type RunningServer } from '../server/app.js';
 import { openHttpRemote } from '../core/remote/http.js';
+import { commitId, treeId } from '../core/model/index.js';
 import { runStoreContract } from './helpers/store-contract.js';
 import { tempDir } from './helpers/cli.js';
 
@@ -39,24 +40,24 @@ runStoreContract('http', async () => {
 describe('HTTP RefStore', () => {
   it('create / get / list / update / delete with CAS conflicts', async () => {
     const h = await openHttpRemote(`${srv.url}/refs1`, { token });
-    // Objects must exist before a non-commit ref may point at them; use a runs/ ref for a plain object.
-    const a = Buffer.from('object a');
-    const b = Buffer.from('object b');
-    const ia = hashBytes(a);
-    const ib = hashBytes(b);
-    await h.store.put(ia, a);
-    await h.store.put(ib, b);
-    assert.equal(await h.refs.get('other/x'), null);
-    const v1 = await h.refs.create('other/x', ia);
-    await assert.rejects(h.refs.create('other/x', ib), (e: unknown) => isStrataError(e, 'REF_CONFLICT'));
-    assert.deepEqual(await h.refs.get('other/x'), v1);
-    const v2 = await h.refs.update('other/x', ib, v1.etag);
-    await assert.rejects(h.refs.update('other/x', ia, v1.etag), (e: unknown) => isStrataError(e, 'REF_CONFLICT'));
-    const l = await h.refs.list('other/');
-    assert.deepEqual(l, [{ name: 'other/x', ...v2 }]);
-    await assert.rejects(h.refs.delete('other/x', v1.etag), (e: unknown) => isStrataError(e, 'REF_CONFLICT'));
-    await h.refs.delete('other/x', v2.etag);
-    assert.equal(await h.refs.get('other/x'), null);
+    // Refs point at complete commits (the server refuses blobs and trees): two commits on an empty tree.
+    const empty = treeId({ entries: [] });
+    const a = commitId({ tree: empty.id, parents: [], author: { name: 'T', email: 't@x' }, time: 1, message: 'a', code: null });
+    const b = commitId({ tree: empty.id, parents: [a.id], author: { name: 'T', email: 't@x' }, time: 2, message: 'b', code: null });
+    for (const o of [empty, a, b]) await h.store.put(o.id, o.bytes);
+    const ia = a.id;
+    const ib = b.id;
+    assert.equal(await h.refs.get('heads/x'), null);
+    const v1 = await h.refs.create('heads/x', ia);
+    await assert.rejects(h.refs.create('heads/x', ib), (e: unknown) => isStrataError(e, 'REF_CONFLICT'));
+    assert.deepEqual(await h.refs.get('heads/x'), v1);
+    const v2 = await h.refs.update('heads/x', ib, v1.etag);
+    await assert.rejects(h.refs.update('heads/x', ia, v1.etag), (e: unknown) => isStrataError(e, 'REF_CONFLICT'));
+    const l = await h.refs.list('heads/');
+    assert.deepEqual(l, [{ name: 'heads/x', ...v2 }]);
+    await assert.rejects(h.refs.delete('heads/x', v1.etag), (e: unknown) => isStrataError(e, 'REF_CONFLICT'));
+    await h.refs.delete('heads/x', v2.etag);
+    assert.equal(await h.refs.get('heads/x'), null);
   });
 
   it('a branch cannot point at a commit whose objects were not uploaded', async () => {

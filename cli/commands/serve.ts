@@ -4,6 +4,7 @@ import { Repository } from '../../core/repo/index.js';
 import { fmtTime } from '../output.js';
 
 const USAGE = `serve [--port 8080] [--host 127.0.0.1] [--data DIR] [--store s3://bucket/prefix] [--anonymous-read|--no-anonymous-read]
+             [--headers-timeout S] [--request-timeout S] [--keep-alive-timeout S] [--idle-timeout S] [--max-connections N]
        strata serve token create --repo NAME|'*' [--read] [--write] [--label TEXT] [--data DIR]
        strata serve token list [--data DIR]
        strata serve token revoke ID [--data DIR]
@@ -22,6 +23,11 @@ options:
   --no-anonymous-read     reads need a token too (a repository's server.anonymous-read config overrides)
   --max-pack-bytes N      largest pack upload (default 64 MiB)
   --max-object-bytes N    largest single object upload (default 16 GiB)
+  --headers-timeout S     seconds a client has to send a request's headers (default 20)
+  --request-timeout S     seconds a client has to send a whole request, body included (default 600)
+  --keep-alive-timeout S  seconds an idle keep-alive connection is kept open (default 5)
+  --idle-timeout S        close a socket silent in both directions this long (default 120; 0 = never)
+  --max-connections N     most connections open at once; more are closed on arrival (default 512)
 
 tokens (printed once; only a hash is stored, in the data folder):
   strata serve token create --repo fraud --write     push + read for repository fraud ('*' = all)
@@ -35,6 +41,16 @@ function num(v: unknown, name: string): number | undefined {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new StrataError('INVALID_ARGUMENT', `${name} must be a non-negative integer`);
   return n;
+}
+
+/** Seconds (fractions allowed) as whole milliseconds. */
+function seconds(v: unknown, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 86_400 * 7) {
+    throw new StrataError('INVALID_ARGUMENT', `${name} must be a number of seconds from 0 to 604800, not ${JSON.stringify(v)}`, { hint: `e.g. ${name} 30` });
+  }
+  return Math.round(n * 1000);
 }
 
 async function stateHost(a: { values: Record<string, unknown> }): Promise<import('../../server/repos.js').RepoHost> {
@@ -61,6 +77,11 @@ const cmd: Command = {
     'max-pack-bytes': { type: 'string' },
     'max-object-bytes': { type: 'string' },
     'max-json-bytes': { type: 'string' },
+    'headers-timeout': { type: 'string' },
+    'request-timeout': { type: 'string' },
+    'keep-alive-timeout': { type: 'string' },
+    'idle-timeout': { type: 'string' },
+    'max-connections': { type: 'string' },
     repo: { type: 'string' },
     read: { type: 'boolean' },
     write: { type: 'boolean' },
@@ -132,8 +153,16 @@ const cmd: Command = {
       maxPackBytes: num(a.values['max-pack-bytes'], '--max-pack-bytes'),
       maxObjectBytes: num(a.values['max-object-bytes'], '--max-object-bytes'),
       maxJsonBytes: num(a.values['max-json-bytes'], '--max-json-bytes'),
+      headersTimeoutMs: seconds(a.values['headers-timeout'], '--headers-timeout'),
+      requestTimeoutMs: seconds(a.values['request-timeout'], '--request-timeout'),
+      keepAliveTimeoutMs: seconds(a.values['keep-alive-timeout'], '--keep-alive-timeout'),
+      idleTimeoutMs: seconds(a.values['idle-timeout'], '--idle-timeout'),
+      maxConnections: num(a.values['max-connections'], '--max-connections'),
       log: (m) => io.err(m),
     });
+    // From here on, an error that escapes a handler is logged and the server keeps serving.
+    const { installSafetyNet } = await import('../../server/app.js');
+    installSafetyNet((m) => io.err(m));
     const what = project ? `project ${s.host.projectName} (read-only)` : `${s.host.names().length} repositories in ${s.host.root}`;
     if (io.json_) io.json({ url: s.url, port: s.port, mode: s.host.mode });
     else io.out(`strata serve: listening on ${s.url} — ${what}`);

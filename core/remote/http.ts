@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { StrataError, type ErrorCode } from '../errors/index.js';
 import { hashBytes, isId } from '../hash/index.js';
-import { checkRefName, checkRefValue, type RefEntry, type RefStore, type RefValue } from '../store/refs.js';
+import { checkRefName, checkRefValue, refNameProblem, type RefEntry, type RefStore, type RefValue } from '../store/refs.js';
 import { PACK_OBJECT_MAX, type BatchWriter, type GetOptions, type ObjectData, type ObjectInfo, type ObjectStore, type PutOptions } from '../store/types.js';
 import { VerifyingStream } from '../store/local/index.js';
 
@@ -526,7 +526,8 @@ class HttpRefStore implements RefStore {
 
   async list(prefix = ''): Promise<RefEntry[]> {
     const r = await this.client.json<{ refs: RefEntry[] }>('GET', `/refs?prefix=${encodeURIComponent(prefix)}`);
-    return r.refs.filter((x) => x.name.startsWith(prefix)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    // What the server lists passes the same ref-name rule as everything else (a hostile server's don't).
+    return r.refs.filter((x) => typeof x?.name === 'string' && refNameProblem(x.name) === null && x.name.startsWith(prefix)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   async create(name: string, value: string): Promise<RefValue> {

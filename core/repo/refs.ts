@@ -1,34 +1,25 @@
 /**
  * Revision syntax: `HEAD`, a branch, a tag, `remote/branch`, a full or unique-prefix commit id,
- * followed by any of `~N`, `^`, `^N` (N-th parent). Ref names follow git's rules (no spaces, no
- * `..`, no leading `-`, no control characters, ...).
+ * followed by any of `~N`, `^`, `^N` (N-th parent). Ref names follow the one rule of
+ * core/store/refs.ts (refNameProblem), modelled on git check-ref-format.
  */
 import { StrataError } from '../errors/index.js';
 import type { Id } from '../model/index.js';
 import type { Repository } from './index.js';
+import { MAX_REF_NAME, REF_NAME_HINT, refNameProblem } from '../store/refs.js';
 
 export const HEADS = 'refs/heads/';
 export const TAGS = 'refs/tags/';
 export const REMOTES = 'refs/remotes/';
 
+/** Branch, tag and remote names: the one ref-name rule of core/store/refs.ts (refNameProblem). */
 export function validateRefName(name: string, what: 'branch' | 'tag' | 'remote'): void {
-  const bad =
-    name.length === 0 ||
-    name.length > 200 ||
-    name.startsWith('-') ||
-    name.startsWith('/') ||
-    name.endsWith('/') ||
-    name.endsWith('.') ||
-    name.endsWith('.lock') ||
-    name.includes('..') ||
-    name.includes('//') ||
-    name.includes('@{') ||
-    name === 'HEAD' ||
-    /[\x00-\x20~^:?*[\\\x7f]/.test(name) ||
-    name.split('/').some((c) => c.startsWith('.'));
-  if (bad) {
-    throw new StrataError('INVALID_ARGUMENT', `invalid ${what} name ${JSON.stringify(name)}`, {
-      hint: `${what} names may use letters, digits, '-', '_', '.', '/'; no spaces, '..', '~', '^', ':' or a leading '-'`,
+  // Length counts as on a remote, relative to refs/: heads/<branch>, tags/<tag>, remotes/<remote>/...
+  const prefix = what === 'branch' ? 'heads/' : what === 'tag' ? 'tags/' : 'remotes/';
+  const problem = refNameProblem(name, MAX_REF_NAME - prefix.length);
+  if (problem) {
+    throw new StrataError('INVALID_ARGUMENT', `invalid ${what} name ${JSON.stringify(name)}: ${problem}`, {
+      hint: `${what} names: ${REF_NAME_HINT}`,
     });
   }
 }

@@ -39,20 +39,50 @@ export interface RefStore {
   delete(name: string, expectedEtag: string): Promise<void>;
 }
 
-const SEGMENT_RE = /^[A-Za-z0-9._+@-]+$/;
+/** Longest ref name, in characters (all ASCII), relative to refs/ or as a short branch/tag name. */
+export const MAX_REF_NAME = 255;
+const COMPONENT_RE = /^[A-Za-z0-9._+@-]+$/;
+
+/**
+ * THE ref-name rule — the one function every ref name passes through: branch, tag and remote
+ * names in the CLI (core/repo/refs.ts validateRefName), names on every remote store (file, S3,
+ * HTTP) and on the server (checkRefName below). Modelled on `git check-ref-format`, narrowed to
+ * characters that are safe in URLs, S3 keys and file names on every OS: '/'-separated components
+ * of letters, digits and . _ + @ -; no empty component; no component that starts with '.' or '-',
+ * ends with '.' or '.lock', or is 'HEAD' or '@'; no '..'; at most MAX_REF_NAME characters relative
+ * to refs/ (a branch name at most that minus 'heads/', so that what `strata branch` accepts, push
+ * accepts).
+ * (So: no control characters, space, ~ ^ : ? * [ \ # or '@{'.) Returns what is wrong, or null.
+ */
+export function refNameProblem(name: string, maxLength: number = MAX_REF_NAME): string | null {
+  if (typeof name !== 'string' || name.length === 0) return 'it is empty';
+  if (name.length > maxLength) return `it is longer than ${maxLength} characters`;
+  const bad = /[^A-Za-z0-9._+@/-]/.exec(name);
+  if (bad) {
+    const ch = bad[0];
+    const code = ch.codePointAt(0)!;
+    return code < 0x21 || code === 0x7f ? `it contains a control character or space (U+${code.toString(16).padStart(4, '0').toUpperCase()})` : `${JSON.stringify(ch)} is not allowed`;
+  }
+  if (name.includes('..')) return "it contains '..'";
+  for (const c of name.split('/')) {
+    if (c === '') return "it has an empty component (a leading, trailing or doubled '/')";
+    if (!COMPONENT_RE.test(c)) return `component ${JSON.stringify(c)} has characters that are not allowed`;
+    if (c.startsWith('.')) return `component ${JSON.stringify(c)} starts with '.'`;
+    if (c.startsWith('-')) return `component ${JSON.stringify(c)} starts with '-'`;
+    if (c.endsWith('.')) return `component ${JSON.stringify(c)} ends with '.'`;
+    if (c.endsWith('.lock')) return `component ${JSON.stringify(c)} ends with '.lock'`;
+    if (c === 'HEAD' || c === '@') return `${JSON.stringify(c)} is reserved`;
+  }
+  return null;
+}
+
+export const REF_NAME_HINT = "use '/'-separated parts of letters, digits and . _ + @ - (not starting with '.' or '-', not ending in '.' or '.lock'; no '..', no 'HEAD' part)";
 
 /** Validate a ref name relative to refs/ ('heads/main'); throws INVALID_ARGUMENT. */
 export function checkRefName(name: string): string {
-  const segs = name.split('/');
-  const ok =
-    name.length > 0 &&
-    name.length <= 1024 &&
-    segs.length >= 2 &&
-    segs.every((s) => SEGMENT_RE.test(s) && s !== '.' && s !== '..' && !s.startsWith('.') && !s.endsWith('.lock'));
-  if (!ok) {
-    throw new StrataError('INVALID_ARGUMENT', `invalid ref name ${JSON.stringify(name)}`, {
-      hint: "use heads/<branch> or tags/<tag>; segments of letters, digits and . _ + @ -, not starting with '.' nor ending in .lock",
-    });
+  const problem = typeof name !== 'string' ? 'it is not a string' : refNameProblem(name) ?? (name.includes('/') ? null : 'it needs a namespace, e.g. heads/<branch> or tags/<tag>');
+  if (problem) {
+    throw new StrataError('INVALID_ARGUMENT', `invalid ref name ${JSON.stringify(name)}: ${problem}`, { hint: `use heads/<branch> or tags/<tag>; ${REF_NAME_HINT}` });
   }
   return name;
 }
@@ -134,7 +164,8 @@ export class FileRefStore implements RefStore {
         const name = rel ? `${rel}/${d.name}` : d.name;
         if (d.isDirectory()) {
           if (name.startsWith(prefix) || prefix.startsWith(name + '/')) await walk(join(dir, d.name), name);
-        } else if (d.isFile() && name.startsWith(prefix) && name.includes('/')) {
+        } else if (d.isFile() && name.startsWith(prefix) && name.includes('/') && refNameProblem(name) === null) {
+          // A file whose name breaks the ref-name rule is not a ref (and never reaches a client).
           const v = await this.get(name);
           if (v) out.push({ name, ...v });
         }
