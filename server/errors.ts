@@ -36,6 +36,8 @@ export const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   REPO_BUSY: 503,
   REMOTE_UNREACHABLE: 503,
   DISK_FULL: 507,
+  // The server's own metadata database is damaged: a server fault (the operator runs strata fsck --repair).
+  DB_CORRUPT: 500,
 };
 
 export function statusFor(code: string): number {

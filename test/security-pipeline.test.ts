@@ -108,7 +108,13 @@ function baseRun(over: Partial<RunRecord>): RunRecord {
  * The attacker: a strata repository with one data commit, pushed to a file:// remote. `craft`
  * hand-writes run records (and any objects they name) into it; `push` sends them with their markers.
  */
-async function attacker(name: string): Promise<{ dir: string; remote: string; craft(run: RunRecord, objects?: Buffer[], trees?: Buffer[]): Promise<string>; push(): Promise<void> }> {
+async function attacker(name: string): Promise<{
+  dir: string;
+  remote: string;
+  craft(run: RunRecord, objects?: Buffer[], trees?: Buffer[]): Promise<string>;
+  push(): Promise<void>;
+  plant(run: RunRecord, objects?: Buffer[]): Promise<string>;
+}> {
   const dir = join(tmp.dir, `${name}-attacker`);
   const remote = join(tmp.dir, `${name}-remote`);
   await fsp.mkdir(dir, { recursive: true });
@@ -139,6 +145,24 @@ async function attacker(name: string): Promise<{ dir: string; remote: string; cr
     },
     async push() {
       await ok(dir, ['push']);
+    },
+    /**
+     * A record Strata's own push refuses to send (its strict parser rejects it) is written straight
+     * into the remote, as a hostile remote would hold it: the run object and its marker runs/<id>.
+     */
+    async plant(run, objects = []) {
+      const { LocalStore } = await import('../core/store/local/index.js');
+      const store = new LocalStore(join(remote, 'objects'));
+      const bytes = serializeRun(run);
+      const objectId = hashBytes(bytes);
+      try {
+        for (const b of [...objects, bytes]) await store.put(hashBytes(b), b);
+      } finally {
+        await store.close();
+      }
+      await fsp.mkdir(join(remote, 'runs'), { recursive: true });
+      await fsp.writeFile(join(remote, 'runs', run.id), objectId + '\n');
+      return run.id;
     },
   };
 }
@@ -325,18 +349,34 @@ describe('hostile pipelines and pulled run records', () => {
     git(victim, 'checkout', '-q', 'main');
     assert.ok(!existsSync(join(victim, 'escape')));
     ids.push(['gitlink', await a.craft(baseRun({ stage: 'code-gitlink', cmd: 'sh train.sh', code: { commit: linked, branch: 'side', remote: null, dirty: false } })), /git commit [0-9a-f]{12}: symbolic link escape points at the absolute path/]);
-    // Inputs and params files recorded under .git.
-    ids.push(['dep', await a.craft(baseRun({ stage: 'dep-hook', deps: [{ path: '.git/hooks/post-checkout', id: hashBytes(hook), kind: 'file' }] }), [hook]), /dep \.git\/hooks\/post-checkout: path "\.git\/hooks\/post-checkout" is inside \.git/]);
+    // A params file recorded under .git (accepted as a record; refused by checkout --for).
     ids.push(['params', await a.craft(baseRun({ stage: 'params-hook', params: { 'x': 1 }, paramRefs: [{ file: 'sub/.git/hooks/pre-push', key: 'x' }] })), /params file sub\/\.git\/hooks\/pre-push: .*inside \.git/]);
     await a.push();
     await ok(victim, ['pull']);
     const before = await gitState(victim);
+    // An input recorded under .git: Strata's push refuses to send such records, so
+    // they are planted in the remote by hand; the victim's pull refuses them at the door.
+    for (const [name, run, objs] of [
+      ['dep', baseRun({ stage: 'dep-hook', deps: [{ path: '.git/hooks/post-checkout', id: hashBytes(hook), kind: 'file' }] }), [hook]],
+    ] as Array<[string, RunRecord, Buffer[]]>) {
+      const id = await a.plant(run, objs);
+      const pulled = await strata(victim, ['pull']);
+      assert.equal(pulled.code, EXIT_CODES.OBJECT_CORRUPT, `${name}: ${pulled.stdout}${pulled.stderr}`);
+      assert.match(pulled.stderr, /run object .*corrupt/);
+      assert.match(pulled.stderr, /\.git/);
+      assert.doesNotMatch(pulled.stderr, /internal error/);
+      const runs = JSON.parse((await ok(victim, ['--json', 'runs'])).stdout) as RunRecord[];
+      assert.ok(!runs.some((r) => r.id === id), `${name}: the refused run was not recorded`);
+      assert.equal(await gitState(victim), before, `${name}: .git is intact`);
+      await fsp.rm(join(a.remote, 'runs', id));
+    }
     const trainBefore = await fsp.readFile(join(victim, 'train.sh'), 'utf8');
     for (const [name, id, re] of ids) {
       for (const into of ['.', `repro-${name}`]) {
         const r = await strata(victim, ['checkout', '--for', id, '--into', into]);
-        assert.equal(r.code, EXIT_CODES.PATH_OUTSIDE_WORKSPACE, `${name} --into ${into}: ${r.stdout}${r.stderr}`);
-        assert.match(r.stderr, re);
+        // Refused by the containment checks (exit 8), or earlier by the strict object parser (exit 11).
+        assert.ok([EXIT_CODES.PATH_OUTSIDE_WORKSPACE, EXIT_CODES.OBJECT_CORRUPT].includes(r.code), `${name} --into ${into}: ${r.stdout}${r.stderr}`);
+        assert.match(r.stderr, r.code === EXIT_CODES.OBJECT_CORRUPT ? /object [0-9a-f]{64} is corrupt: / : re);
         assert.doesNotMatch(r.stderr, /internal error/);
         assert.ok(!existsSync(join(victim, `repro-${name}`)), 'no folder was left behind');
         assert.equal(await gitState(victim), before, '.git is intact');
@@ -371,7 +411,6 @@ describe('hostile pipelines and pulled run records', () => {
       }),
       [Buffer.from('{}')],
     );
-    const up = await a.craft(baseRun({ stage: 'climb', cmd: 'echo escaped > escaped.txt', wdir: '../../..' }));
     await a.push();
     const victim = join(tmp.dir, 'reproduce-victim');
     await ok(tmp.dir, ['clone', `file://${a.remote}`, victim]);
@@ -397,10 +436,14 @@ describe('hostile pipelines and pulled run records', () => {
     const out = JSON.parse(r.stdout) as { warnings: string[] };
     assert.ok(out.warnings.some((w) => /LD_PRELOAD, NODE_OPTIONS, PATH not applied/.test(w)), out.warnings.join('\n'));
 
-    // wdir ../../.. is refused before anything is written or run.
-    const w = await strata(victim, ['reproduce', up, '--yes', '--into', join(deep, 'climb')], { env: CI });
-    assert.equal(w.code, EXIT_CODES.PATH_OUTSIDE_WORKSPACE, w.stdout + w.stderr);
-    assert.match(w.stderr, /wdir \.\.\/\.\.\/\.\.: path "\.\.\/\.\.\/\.\." escapes the folder/);
+    // A record with wdir ../../.. (Strata's push refuses to send it: planted in the remote by hand)
+    // is refused when pulled, so it can never be reproduced; nothing is written or run.
+    const up = await a.plant(baseRun({ stage: 'climb', cmd: 'echo escaped > escaped.txt', wdir: '../../..' }));
+    const w = await strata(victim, ['pull']);
+    assert.equal(w.code, EXIT_CODES.OBJECT_CORRUPT, w.stdout + w.stderr);
+    assert.match(w.stderr, /working directory is the path "\.\.\/\.\.\/\.\."/);
+    const notThere = await strata(victim, ['reproduce', up, '--yes', '--into', join(deep, 'climb')], { env: CI });
+    assert.notEqual(notThere.code, 0, 'the refused run is unknown here');
     for (const d of [deep, join(tmp.dir, 'rx', 'b'), join(tmp.dir, 'rx'), tmp.dir]) assert.ok(!existsSync(join(d, 'escaped.txt')), `nothing ran in ${d}`);
     assert.ok(!existsSync(join(deep, 'climb')));
     await s.check();
