@@ -235,7 +235,10 @@ const corrupt: Scenario[] = [
 
 function expectRefused(r: RunResult, s: Scenario, what: string): void {
   assert.ok(s.codes.includes(r.code), `${what}: exit ${r.code}, expected one of ${s.codes.join('/')}\n${r.stdout}\n${r.stderr}`);
-  assert.match(r.stderr, s.message, `${what}: the message names what is wrong`);
+  // The writer names the path; a tree the strict parser refuses first (a name twice, a reserved
+  // name) is named by its object id instead — either way it is refused before anything is written.
+  const parserRefusal = r.code === EXIT_CODES.OBJECT_CORRUPT && /tree object [0-9a-f]{64}( from remote [^\n]*)? is corrupt: /.test(r.stderr);
+  if (!parserRefusal) assert.match(r.stderr, s.message, `${what}: the message names what is wrong`);
   assert.doesNotMatch(r.stderr, /internal error|\n\s+at /, `${what}: no stack trace`);
 }
 
@@ -356,7 +359,7 @@ describe('outside symlinks with core.allowOutsideSymlinks', () => {
       const r = await strata(ws, ['pull', '-f']);
       assert.ok(CONTAIN.includes(r.code), r.stderr);
       await guard.check('opt-in pull of a name twice');
-      const bad = await strata(ws, ['config', 'set', 'core.allowOutsideSymlinks', 'yes']);
+      const bad = await strata(ws, ['config', 'set', 'core.allowOutsideSymlinks', 'maybe']);
       assert.equal(bad.code, EXIT_CODES.CONFIG_INVALID);
     } finally {
       await target.close();

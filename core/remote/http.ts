@@ -13,9 +13,7 @@
  * Token (Authorization: Bearer): opts.token, else STRATA_TOKEN, else the first matching line of the
  * credentials file ($XDG_CONFIG_HOME or ~/.config)/strata/credentials: `<url prefix> <token>`.
  */
-import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { credentialFor } from '../config/credentials.js';
 import { Readable } from 'node:stream';
 import { StrataError, type ErrorCode } from '../errors/index.js';
 import { hashBytes, isId } from '../hash/index.js';
@@ -43,28 +41,12 @@ export interface HttpCounters {
   bytesDown: number;
 }
 
-/** Token for `url`: explicit, STRATA_TOKEN, or the credentials file. */
+/** Token for `url`: explicit, STRATA_TOKEN, or the credentials file (core/config/credentials.ts). */
 export function resolveToken(url: string, opts: { token?: string; env?: NodeJS.ProcessEnv } = {}): string | undefined {
   if (opts.token) return opts.token;
   const env = opts.env ?? process.env;
   if (env.STRATA_TOKEN) return env.STRATA_TOKEN;
-  const dir = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config');
-  let text: string;
-  try {
-    text = readFileSync(join(dir, 'strata', 'credentials'), 'utf8');
-  } catch {
-    return undefined;
-  }
-  let best: { prefix: string; token: string } | undefined;
-  for (const line of text.split('\n')) {
-    const s = line.trim();
-    if (!s || s.startsWith('#')) continue;
-    const [prefix, token] = s.split(/\s+/);
-    if (!prefix || !token) continue;
-    const p = prefix.replace(/\/+$/, '');
-    if ((url === p || url.startsWith(p + '/')) && (!best || p.length > best.prefix.length)) best = { prefix: p, token };
-  }
-  return best?.token;
+  return credentialFor(url, env).secret;
 }
 
 class HttpClient {

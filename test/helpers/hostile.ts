@@ -47,9 +47,24 @@ export class Builder {
     return o;
   }
 
+  /**
+   * A folder entry declaring the true totals of its entries (files and links counted, their sizes
+   * summed), so that the crafted content, not a lie about totals, is what a reader meets.
+   */
   dir(name: string, entries: WireEntry[]): WireEntry {
     const t = this.tree(entries);
-    return [name, 'd', 1, t.id, entries.length];
+    let size = 0;
+    let count = 0;
+    for (const e of entries) {
+      if (e[1] === 'd') {
+        size += Number(e[2]);
+        count += Number(e[4]);
+      } else {
+        size += Number(e[2]);
+        count += 1;
+      }
+    }
+    return [name, 'd', size, t.id, count];
   }
 
   manifest(size: number, chunks: Array<[string, number]>): Obj {
