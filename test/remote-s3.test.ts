@@ -79,6 +79,12 @@ describe('push / clone / pull on S3', () => {
     assert.ok(p.objects > 50 && p.requests > 0);
     // The probe answer is cached in the repository config.
     assert.match((await run(a, ['remote', 'list', '-v'])).stdout, /conditional-writes=not-enforced/);
+    // It belongs to the server: moving within the bucket on the same endpoint keeps it, another bucket forgets it.
+    await run(a, ['remote', 'set-url', 'origin', 's3://strata/team/rt-elsewhere']);
+    assert.match((await run(a, ['remote', 'list', '-v'])).stdout, /conditional-writes=not-enforced/);
+    await run(a, ['remote', 'set-url', 'origin', 's3://other-bucket/team/rt']);
+    assert.doesNotMatch((await run(a, ['remote', 'list', '-v'])).stdout, /conditional-writes=/);
+    await run(a, ['remote', 'set-url', 'origin', 's3://strata/team/rt']);
 
     const b = join(tmp.dir, 'rt-b');
     const c = await json(tmp.dir, ['clone', 's3://strata/team/rt', b, '--endpoint', s3.endpoint]);

@@ -84,9 +84,19 @@ export async function setRemoteUrl(ctx: OpContext, name: string, url: string, s:
     };
     if (parseRemoteUrl(norm).kind !== 's3') Object.assign(merged, { endpoint: undefined, region: undefined, profile: undefined, pathStyle: undefined });
     checkSettings(norm, merged);
-    // A new location may behave differently: forget the cached conditional-write probe.
-    const cfg: RemoteConfig = { name, url: norm, ...merged, conditionalWrites: undefined };
+    // Whether conditional writes are enforced is a property of the server: keep the cached probe
+    // when the URL moves within the same bucket on the same endpoint (or the same server), forget it otherwise.
+    const sameServer = serverOf(cur.url, cur.endpoint, ctx.cwd) === serverOf(norm, merged.endpoint, ctx.cwd);
+    const cfg: RemoteConfig = { name, url: norm, ...merged, conditionalWrites: sameServer ? cur.conditionalWrites : undefined };
     repo.db.tx(() => writeRemote(repo.db, cfg));
     return cfg;
   });
+}
+
+/** What a conditional-write probe answer belongs to: the bucket on its endpoint, the server, or the filesystem. */
+function serverOf(url: string, endpoint: string | undefined, cwd: string): string {
+  const u = parseRemoteUrl(url, cwd);
+  if (u.kind === 's3') return `s3|${endpoint ?? ''}|${u.bucket}`;
+  if (u.kind === 'http') return `http|${new URL(u.url).origin}`;
+  return 'local';
 }
