@@ -73,6 +73,8 @@ export interface BenchOptions {
   /** Run `sync` before every timed run (default true; --no-sync turns it off). */
   sync: boolean;
   docPath: string;
+  /** Keep the previous results of the sections not run this time (--merge). */
+  merge: boolean;
 }
 
 export interface BenchContext {
@@ -126,7 +128,10 @@ export interface Section {
 
 export interface RowReport {
   section: string;
-  row: Row;
+  /** What a report needs of its row (a row carried over from an earlier run has no `run`). */
+  row: Pick<Row, 'id' | 'title' | 'unit'>;
   target?: Target;
   result: RowResult;
+  /** ISO time of the run that measured it, when carried over from an earlier run (--merge). */
+  measured?: string;
 }

@@ -27,6 +27,7 @@ const ROWS = [
   'checkout small into an empty folder',
   'peak RSS: add+commit small',
   'add+commit large file',
+  'checkout large file (verified) into an empty folder',
   'store growth after 1% edit',
   'store growth after append',
   'peak RSS: add+commit large file',
@@ -94,6 +95,24 @@ test('bench harness runs at tiny scale and reports every row', { timeout: 240_00
       if (cliBuilt) assert.notEqual(r.strata.kind, 'error', `${r.title}: strata ${r.strata.message}`);
       else assert.ok(r.strata.kind === 'error' || r.strata.kind === 'skipped', `${r.title}: expected an error without the CLI`);
     }
+
+    // --merge: a partial run re-measures its sections and carries the others over from the last results.
+    const doc = join(dir, 'benchmarks.md');
+    const merged = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [script, '--scale', 'tiny', '--runs', '1', '--no-sync', '--only', 'startup', '--merge', '--doc', doc, '--dir', dir], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (d) => (err += d));
+      child.on('close', (c) => resolve({ code: c, stderr: err }));
+    });
+    assert.equal(merged.code, 0, `merge run failed:\n${merged.stderr}`);
+    const text = readFileSync(doc, 'utf8');
+    for (const title of ROWS) assert.ok(text.includes(`| ${title} |`), `row '${title}' missing from the merged report`);
+    assert.match(text, /Rows of the section\(s\) `small`, `large`, `throughput`, `mixed` were not re-measured in this run/);
+    const after = JSON.parse(readFileSync(join(dir, 'results-tiny.json'), 'utf8')) as { rows: Array<JsonRow & { measured: string }> };
+    assert.equal(after.rows.length, json.rows.length, 'every row is kept');
+    const first = after.rows.find((r) => r.title === 'add+commit small')!;
+    const fresh = after.rows.find((r) => r.title === 'strata --version')!;
+    assert.notEqual(first.measured, fresh.measured, 'carried rows keep the time they were measured');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -294,13 +294,24 @@ async function resticBackup(ctx: BenchContext, repo: string, cwd: string, paths:
             rmrf(dst);
             return valueFigure(samples);
           });
+          // What verifying every restored byte costs at least: BLAKE3 of the same files, one process.
+          const b3 = await peerFigure(ctx, ['b3sum'], async () => {
+            warm(ctx.data.small);
+            const list = join(ws, 'b3sum-files.txt');
+            writeFileSync(list, files.map((f) => join(ctx.data.small, f)).join('\0'));
+            const samples = await repeat(ctx.runs, () => timedSeq([['sh', ['-c', `xargs -0 b3sum --num-threads 1 < '${list}' > /dev/null`]]], ws, process.env));
+            rmrf(list);
+            return valueFigure(samples, 'every file hashed once (the verification share of a checkout)');
+          });
           return {
             strata: s,
             peers: [
               { name: 'cp -r', figure: cpr },
               { name: 'git checkout', figure: gitCheckout },
               { name: 'git clone', figure: gitClone },
+              { name: 'b3sum (all files)', figure: b3 },
             ],
+            notes: ['strata verifies every file against its BLAKE3 id before it is renamed into place'],
           };
         },
       },
@@ -449,6 +460,57 @@ function growthScale(scale: ScaleSpec): number {
               { name: 'restic', figure: restic },
               { name: 'git-lfs', figure: lfs },
             ],
+          };
+        },
+      },
+      {
+        id: 'large.checkout',
+        title: 'checkout large file (verified) into an empty folder',
+        unit: 'ms',
+        target: { kind: 'ratio', reference: 'b3sum+cp', max: 1.5 },
+        async run(ctx) {
+          const big = join(strataWs(), 'big.bin');
+          const want = ctx.scale.large.bytes;
+          const s = await strataFigure(ctx, async () => {
+            if (!strataRepo) throw new Error('no strata repository (add+commit large failed)');
+            const samples = await repeat(
+              ctx.runs,
+              async () => {
+                const ms = await timedSeq([strata(ctx.root, 'checkout', '-f', 'HEAD')], strataWs(), strataEnv());
+                const got = existsSync(big) ? statSync(big).size : -1;
+                if (got !== want) throw new Error(`strata checkout -f HEAD restored ${got} of ${want} bytes`);
+                return ms;
+              },
+              () => rmrf(big),
+            );
+            return valueFigure(samples);
+          });
+          const base = ctx.data.large.base;
+          const b3 = await peerFigure(ctx, ['b3sum'], async () => {
+            warm(base);
+            return valueFigure(await repeat(ctx.runs, () => timedSeq([['b3sum', [base]]], ws, process.env)), 'the verification share');
+          });
+          const cpf = await peerFigure(ctx, ['cp'], async () => {
+            const dst = join(ws, 'cp.bin');
+            warm(base);
+            const samples = await repeat(ctx.runs, () => timedSeq([['cp', [base, dst]]], ws, process.env), () => rmrf(dst));
+            rmrf(dst);
+            return valueFigure(samples);
+          });
+          const sum: Figure =
+            b3.kind === 'value' && cpf.kind === 'value'
+              ? { kind: 'value', value: b3.value + cpf.value, samples: [], note: 'median(b3sum) + median(cp)' }
+              : b3.kind !== 'value'
+                ? b3
+                : cpf;
+          return {
+            strata: s,
+            peers: [
+              { name: 'b3sum+cp', figure: sum },
+              { name: 'b3sum', figure: b3 },
+              { name: 'cp', figure: cpf },
+            ],
+            notes: ['the file is rebuilt from its chunks, hashed as a whole against its id, then renamed into place'],
           };
         },
       },
