@@ -387,7 +387,7 @@ export async function reproducibilityRoots(repo: Repository): Promise<Id[]> {
   const manifests = new Set<Id>();
   let rows: Array<{ record: string }> = [];
   try {
-    rows = repo.db.stmt('SELECT record FROM runs').all() as Array<{ record: string }>;
+    rows = repo.db.allRunRows();
   } catch {
     /* no runs table */
   }

@@ -35,7 +35,7 @@ export async function gc(ctx: OpContext, opts: GcOptions = {}): Promise<GcResult
       // Forget commits (metadata rows) whose objects are gone.
       const deadSet = new Set(dead);
       repo.db.tx(() => {
-        for (const id of repo.db.allCommitIds()) if (deadSet.has(id)) repo.db.db.prepare('DELETE FROM commits WHERE id = ?').run(id);
+        repo.db.deleteCommits(repo.db.allCommitIds().filter((id) => deadSet.has(id)));
       });
     }
     return { dryRun: !!opts.dryRun, objects: dead.length, bytes, kept, tmpRemoved };
