@@ -101,6 +101,11 @@ describe('config levels', () => {
       ],
     );
     assert.deepEqual((await must(repo, ['config', 'list', '--user'])).stdout.trim().split('\n'), ['user.name=Ada Lovelace', 'user.email=ada@example.org']);
+    // A value that arrives unvalidated (the environment) is listed without URL credentials, and warned about.
+    const cred = await must(repo, ['config', 'list', '--show-origin'], 0, { STRATA_CONFIG_OPENLINEAGE_URL: 'http://olu:pw5ecret9@127.0.0.1:1/api/v1/lineage' });
+    assert.doesNotMatch(cred.stdout + cred.stderr, /pw5ecret9/);
+    assert.match(cred.stdout, /^env:STRATA_CONFIG_OPENLINEAGE_URL\topenlineage\.url=http:\/\/.*127\.0\.0\.1:1/m);
+    assert.match(cred.stderr, /warning: STRATA_CONFIG_OPENLINEAGE_URL: openlineage\.url holds an invalid value/);
   });
 
   it('secrets, keys Strata sets and repository-only keys are refused at the user level; nothing is written', async () => {

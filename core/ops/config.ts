@@ -1,5 +1,6 @@
 import { StrataError } from '../errors/index.js';
 import { CONFIG_KEYS, displayValue, effectiveValue, envVarFor, findKey, levelsOf, storedProblem, unknownKeyError, validateSet, type ConfigLevel } from '../config/registry.js';
+import { hasUrlSecrets, redactUrl } from '../config/redact.js';
 import { readUserConfig, writeUserConfigValue } from '../config/user.js';
 import { withRepo, withWriteRepo, type OpContext } from './context.js';
 
@@ -122,6 +123,8 @@ export interface ConfigOriginEntry extends ConfigEntry {
  */
 export function listWithOrigins(repoDb: { listConfig(): Array<{ key: string; value: string }> } | null, env: NodeJS.ProcessEnv = process.env): { entries: ConfigOriginEntry[]; warnings: string[] } {
   const rows: Array<Omit<ConfigOriginEntry, 'effective'> & { raw: string }> = [];
+  // Values not validated on the way in (a hand-edited file, the environment) lose URL credentials for display.
+  const shown = (key: string, v: string) => displayValue(key, hasUrlSecrets(v) ? redactUrl(v) : v);
   const warnings: string[] = [];
   const allowed = (key: string, level: ConfigLevel) => {
     const def = findKey(key);
@@ -130,7 +133,7 @@ export function listWithOrigins(repoDb: { listConfig(): Array<{ key: string; val
   const { path, entries: user } = readUserConfig(env);
   for (const e of [...user.values()].sort((a, b) => a.line - b.line)) {
     const ignored = !allowed(e.key, 'user');
-    rows.push({ key: e.key, value: displayValue(e.key, e.value), raw: e.value, known: !!findKey(e.key), origin: 'user', where: path, ignored });
+    rows.push({ key: e.key, value: shown(e.key, e.value), raw: e.value, known: !!findKey(e.key), origin: 'user', where: path, ignored });
     if (!findKey(e.key)) warnings.push(`${path}:${e.line}: unknown config key ${e.key} (ignored)`);
     else if (ignored) warnings.push(`${path}:${e.line}: ${e.key} cannot be set in the user config (ignored); ${findKey(e.key)!.setInstead ?? `set it in the repository: strata config set ${e.key} VALUE`}`);
     else {
@@ -148,7 +151,7 @@ export function listWithOrigins(repoDb: { listConfig(): Array<{ key: string; val
     const name = envVarFor(def.key);
     const v = env[name];
     if (v === undefined || v === '') continue;
-    rows.push({ key: def.key, value: v, raw: v, known: true, origin: 'env', where: name, ignored: false });
+    rows.push({ key: def.key, value: shown(def.key, v), raw: v, known: true, origin: 'env', where: name, ignored: false });
     const p = storedProblem(def.key, v);
     if (p) warnings.push(`${name}: ${p.replace(/; fix it with strata config unset .*$/, `; unset ${name} or give it a valid value`)}`);
   }
