@@ -120,9 +120,10 @@ export function splitSource(src: string): Piece[] {
     if (c === '/' && n === '*') {
       const end = src.indexOf('*/', i + 2);
       const stop = end < 0 ? src.length : end + 2;
-      for (let k = i; k < stop; k++) if (src[k] === '\n') line++;
+      const nl = src.slice(i, stop).replace(/[^\n]/g, '');
+      line += nl.length;
       i = stop;
-      code += ' ';
+      code += nl || ' '; // keep the line count of the code piece
       continue;
     }
     if (c === '/' && regexMayStart()) {
@@ -204,7 +205,8 @@ async function tsFiles(dir: string): Promise<string[]> {
 test('the scanner finds SQL in string literals and driver calls, not in comments, prose or S3 words', () => {
   const sample = [
     "// SELECT id FROM runs in a comment is fine",
-    "/* DELETE FROM refs */",
+    "/* DELETE FROM refs",
+    "   over two lines */",
     "const msg = 'select a file from the list, or delete from the remote with strata push --delete';",
     "const s3 = 'DeleteObjects'; const upd = 'UPDATE the remote';",
     "const re = /[\"'`]/g; const x = 'ok';",
@@ -213,7 +215,7 @@ test('the scanner finds SQL in string literals and driver calls, not in comments
     "  INSERT OR IGNORE INTO refs(name) VALUES (${name})`;",
     "raw.prepare('x');",
   ].join('\n');
-  assert.deepEqual(sqlOffences(sample), ['6: .stmt(', '6: SELECT ... FROM', '8: INSERT INTO', '9: .prepare(']);
+  assert.deepEqual(sqlOffences(sample), ['7: .stmt(', '7: SELECT ... FROM', '9: INSERT INTO', '10: .prepare(']);
 });
 
 test('no SQL outside core/meta (cli/, core/, server/)', async () => {
