@@ -91,10 +91,10 @@ describe('gc and fsck roots', () => {
     assert.doesNotMatch(fsck.stdout + fsck.stderr, /missing|corrupt/i);
     // The run is whole: its record, log and recorded code change.
     const show = JSON.parse((await ok(dir, ['show', runId, '--json'])).stdout) as { codeChanges: { files: Array<{ path: string }> } };
-    assert.deepEqual(show.codeChanges.files.map((f) => f.path), ['make.mjs']);
+    assert.ok(show.codeChanges.files.some((f) => f.path === 'make.mjs'), JSON.stringify(show.codeChanges.files));
     // checkout --for restores the run's input (replaced in the workspace since) and its dirty code.
     const r = JSON.parse((await ok(dir, ['--json', 'checkout', '--for', runId, '--into', 'again'])).stdout) as { code: { applied: string[] }; inputMismatches: unknown[] };
-    assert.deepEqual(r.code.applied, ['make.mjs']);
+    assert.ok(r.code.applied.includes('make.mjs'), JSON.stringify(r.code.applied));
     assert.deepEqual(r.inputMismatches, []);
     assert.ok((await readFile(join(dir, 'again', 'data/in.txt'))).equals(oldIn));
     assert.match(await readFile(join(dir, 'again', 'make.mjs'), 'utf8'), /uncommitted tweak/);
