@@ -155,7 +155,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       out.counts = {
         branches: repo.db.listRefs('refs/heads/').length,
         tags: repo.db.listRefs('refs/tags/').length,
-        commits: (repo.db.stmt('SELECT count(*) AS n FROM commits').get() as { n: number }).n,
+        commits: repo.db.commitCount(),
       };
     }
     return out;

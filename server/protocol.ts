@@ -287,13 +287,12 @@ async function checkTargetKind(repo: Repository, name: string, value: string, wa
 
 /** Run object id of a run marker runs/<run id> (kept in the runs table, not as a ref). */
 export function runMarker(repo: Repository, name: string): string | null {
-  const row = repo.db.stmt('SELECT object FROM runs WHERE id = ?').get(name.slice(5)) as { object: string } | undefined;
-  return row?.object ?? null;
+  return repo.db.getRunRow(name.slice(5))?.object ?? null;
 }
 
 export function runMarkers(repo: Repository, prefix: string): Array<{ name: string; value: string; etag: string }> {
   if (!('runs/'.startsWith(prefix) || prefix.startsWith('runs/'))) return [];
-  const rows = repo.db.stmt('SELECT id, object FROM runs ORDER BY id').all() as Array<{ id: string; object: string }>;
+  const rows = repo.db.allRunRows();
   return rows.map((r) => ({ name: `runs/${r.id}`, value: r.object, etag: refEtag(r.object) })).filter((r) => r.name.startsWith(prefix));
 }
 
@@ -314,7 +313,7 @@ async function putRunMarker(repo: Repository, name: string, value: string, ifMat
   const r = parseRun(bytes);
   if (r.id !== name.slice(5)) throw new StrataError('INVALID_ARGUMENT', `run object ${value} is run ${r.id}, not ${name.slice(5)}`);
   repo.db.tx(() => {
-    if (!repo.db.stmt('SELECT 1 FROM runs WHERE id = ?').get(r.id)) insertRun(repo.db, r, value, bytes.toString('utf8'));
+    if (!repo.db.hasRun(r.id)) insertRun(repo.db, r, value, bytes.toString('utf8'));
   });
   return { name, value, etag: refEtag(value) };
 }

@@ -152,19 +152,7 @@ async function annotateVersions(repo: Repository, nodes: CyData[]): Promise<void
   const versions = nodes.filter((n) => n.data.type !== 'run' && typeof n.data.objectId === 'string' && typeof n.data.path === 'string');
   if (versions.length === 0) return;
   const pairs = versions.map((n) => [n.data.objectId as string, n.data.path as string]);
-  const rows = repo.db
-    .stmt(
-      `SELECT v.ref AS id, v.path AS path, (
-         SELECT json_extract(o.value, '$.size') FROM lineage_edges e
-         JOIN lineage_nodes rn ON rn.id = e.src
-         JOIN runs r ON r.id = rn.ref, json_each(r.record, '$.outs') o
-         WHERE e.dst = v.id AND e.rel = 'produced'
-           AND json_extract(o.value, '$.path') = v.path AND json_extract(o.value, '$.id') = v.ref
-         LIMIT 1) AS size
-       FROM json_each(?) p
-       JOIN lineage_nodes v ON v.kind = 'version' AND v.ref = json_extract(p.value, '$[0]') AND v.path = json_extract(p.value, '$[1]')`,
-    )
-    .all(JSON.stringify(pairs)) as Array<{ id: string; path: string; size: number | null }>;
+  const rows = repo.db.producedSizes(pairs.map(([id, path]) => ({ id: id!, path: path! })));
   const sizes = new Map(rows.map((r) => [versionKey(r.path, r.id), r.size]));
   for (const n of versions) {
     const d = n.data;
@@ -187,19 +175,8 @@ async function storedSize(repo: Repository, path: string, id: Id, obj: string | 
     const st = await repo.objects.stat(id);
     if (st) return st.size;
     // A chunked file is stored as chunks + manifest: a run that used it recorded the manifest id.
-    const row = repo.db
-      .stmt(
-        `SELECT json_extract(d.value, '$.chunks') AS chunks FROM lineage_nodes v
-         JOIN lineage_edges e ON e.src = v.id AND e.rel = 'used'
-         JOIN lineage_nodes rn ON rn.id = e.dst
-         JOIN runs r ON r.id = rn.ref, json_each(r.record, '$.deps') d
-         WHERE v.kind = 'version' AND v.ref = ? AND v.path = ?
-           AND json_extract(d.value, '$.path') = v.path AND json_extract(d.value, '$.id') = v.ref
-           AND json_extract(d.value, '$.chunks') IS NOT NULL
-         LIMIT 1`,
-      )
-      .get(id, path) as { chunks: string } | undefined;
-    if (row) return parseManifest(await repo.objects.getBytes(row.chunks, { verify: true })).size;
+    const chunks = repo.db.usedChunkManifest(path, id);
+    if (chunks) return parseManifest(await repo.objects.getBytes(chunks, { verify: true })).size;
   } catch {
     // unreadable: unknown size
   }
@@ -343,7 +320,6 @@ export function lineageSearchView(repo: Repository, q: URLSearchParams): unknown
   if (text.length > 200) throw new StrataError('INVALID_ARGUMENT', 'q is longer than 200 characters');
   const limit = intParam(q.get('limit'), 20, 1, 100, 'limit');
   const db = repo.db;
-  const esc = likeEscape(text);
   const hits: Array<SearchHit & { rank: number; order: number }> = [];
   const seen = new Set<string>();
   const add = (h: SearchHit, rank: number, order: number) => {
@@ -366,38 +342,16 @@ export function lineageSearchView(repo: Repository, q: URLSearchParams): unknown
   // Run id prefix: a range over the (kind, ref, path) unique index.
   const prefix = runIdPrefix(text);
   if (prefix) {
-    const rows = db
-      .stmt(
-        `SELECT n.ref, n.type, n.obj, r.started FROM lineage_nodes n LEFT JOIN runs r ON r.id = n.ref
-         WHERE n.kind = 'run' AND n.ref >= ? AND n.ref < ? ORDER BY n.ref DESC LIMIT ?`,
-      )
-      .all(prefix, prefix + '\uffff', limit + 1) as RunRow[];
+    const rows = db.searchRunNodesById(prefix, limit + 1);
     rows.forEach((r, i) => add(runHit(r, 'run'), 0, i));
   }
 
   // Stage names (run nodes carry the stage in `type`).
-  const stages = db
-    .stmt(
-      `SELECT n.ref, n.type, n.obj, r.started,
-              CASE WHEN n.type = ? COLLATE NOCASE THEN 1 WHEN n.type LIKE ? ESCAPE '\\' THEN 2 ELSE 3 END AS rank
-       FROM lineage_nodes n LEFT JOIN runs r ON r.id = n.ref
-       WHERE n.kind = 'run' AND n.type LIKE ? ESCAPE '\\'
-       ORDER BY rank, n.ref DESC LIMIT ?`,
-    )
-    .all(text, esc + '%', '%' + esc + '%', limit + 1) as Array<RunRow & { rank: number }>;
+  const stages = db.searchRunNodesByStage(text, limit + 1);
   stages.forEach((r, i) => add(runHit(r, 'stage'), r.rank, i));
 
   // Version paths: exact, prefix of the path or of its last segment, substring; newest version first.
-  const paths = db
-    .stmt(
-      `SELECT id, ref, path, type, obj,
-              CASE WHEN path = ? COLLATE NOCASE THEN 1
-                   WHEN path LIKE ? ESCAPE '\\' OR path LIKE ? ESCAPE '\\' THEN 2 ELSE 3 END AS rank
-       FROM lineage_nodes
-       WHERE kind = 'version' AND path LIKE ? ESCAPE '\\'
-       ORDER BY rank, path, id DESC LIMIT ?`,
-    )
-    .all(text, esc + '%', '%/' + esc + '%', '%' + esc + '%', limit + 1) as Array<{ id: number; ref: string; path: string; type: string | null; obj: string | null; rank: number }>;
+  const paths = db.searchVersionNodesByPath(text, limit + 1);
   paths.forEach((r, i) => {
     const base = r.path.slice(r.path.lastIndexOf('/') + 1);
     add(

@@ -97,7 +97,7 @@ describe('strata run', () => {
     try {
       const rec = getRun(repo, run.id.slice(0, 18));
       assert.equal(rec.id, run.id);
-      const row = repo.db.stmt('SELECT object FROM runs WHERE id = ?').get(run.id) as { object: string };
+      const row = repo.db.getRunRow(run.id)!;
       const obj = parseRun(await repo.store.getBytes(row.object, { verify: true }));
       assert.deepEqual(obj, rec);
       const log = (await repo.store.getBytes(run.log, { verify: true })).toString('utf8');

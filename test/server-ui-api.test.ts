@@ -55,7 +55,7 @@ before(async () => {
   const oddBytes = Buffer.from(JSON.stringify(oddMetrics));
   await repo.store.put(hashBytes(oddBytes), oddBytes);
   await repo.store.put(hashBytes(bigMetrics), bigMetrics);
-  const rawCsv = (repo.db.stmt("SELECT ref FROM lineage_nodes WHERE kind = 'version' AND path = 'data/raw.csv' ORDER BY id DESC LIMIT 1").get() as { ref: string }).ref;
+  const rawCsv = repo.db.latestVersionNode('data/raw.csv')!.ref;
   const r: RunRecord = {
     id: noLogRun, stage: 'score_100%', status: 'cached', cmd: 'node score.mjs', wdir: '.', env: {}, params: {}, paramRefs: [],
     deps: [{ path: 'data/raw.csv', id: rawCsv, kind: 'file' }],

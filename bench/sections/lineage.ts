@@ -19,6 +19,7 @@ import { hashBytes, initHash } from '../../core/hash/index.js';
 import { upstreamOf } from '../../core/lineage/graph.js';
 import { insertRun, serializeRun, type RunRecord } from '../../core/meta/runs.js';
 import { initRepository } from '../../core/repo/index.js';
+import type { MetaDb } from '../../core/meta/db.js';
 
 const CHAINS = 500;
 const CHAIN_LENGTH = 20;
@@ -79,7 +80,7 @@ async function buildGraph(dir: string, log: (m: string) => void): Promise<{ path
       }
     });
   }
-  const nodes = (db.stmt('SELECT count(*) AS n FROM lineage_nodes').get() as { n: number }).n;
+  const nodes = ((db as MetaDb).stmt('SELECT count(*) AS n FROM lineage_nodes').get() as { n: number }).n;
   await repo.close();
   return { ...last, nodes };
 }

@@ -30,7 +30,6 @@ import { parseRun, type RunRecord } from '../meta/runs.js';
 import { MAX_LISTED_PATHS } from '../model/limits.js';
 import { arr, bad, fields, id, int, obj, oneOf, parseObject, relPath, str, type ObjectContext } from '../model/strict.js';
 import type { Repository } from '../repo/index.js';
-import { registerRootProvider } from '../repo/reach.js';
 import { isUnder } from '../workspace/paths.js';
 import { checkOnDisk, checkRestoreRows, isReservedName, linkTargetProblem, pathProblem, safeRemove, safeWriteFile } from '../pipeline/safety.js';
 
@@ -387,7 +386,7 @@ export async function reproducibilityRoots(repo: Repository): Promise<Id[]> {
   const manifests = new Set<Id>();
   let rows: Array<{ record: string }> = [];
   try {
-    rows = repo.db.stmt('SELECT record FROM runs').all() as Array<{ record: string }>;
+    rows = repo.db.allRunRows();
   } catch {
     /* no runs table */
   }
@@ -453,5 +452,3 @@ export async function reproducibilityRoots(repo: Repository): Promise<Id[]> {
   const have = await repo.store.hasMany(ids);
   return ids.filter((id) => have.has(id));
 }
-
-registerRootProvider(reproducibilityRoots);

@@ -12,12 +12,24 @@
  * - `secret`: never kept in the repository config (it travels with copies and backups); `config
  *   set` refuses and names the environment variable / credentials file to use instead.
  *
+ * Levels, as git has them: the user config file (core/config/user.ts,
+ * `$XDG_CONFIG_HOME/strata/config`) < the repository config (the metadata store) < the
+ * environment (`STRATA_CONFIG_<KEY>`: the key upper-cased, `.` and `-` as `_`, e.g.
+ * STRATA_CONFIG_USER_EMAIL, STRATA_CONFIG_CORE_FSYNC). A key's `levels` say where it may be set:
+ * keys users set may be set at every level unless the key is about one repository
+ * (server.anonymous-read); keys Strata sets are repository-only; secrets are at no level (the
+ * credentials file and their own environment variables only). A value set at a level the key does
+ * not allow is ignored (`config list` warns). Older, specific variables keep their meaning:
+ * STRATA_AUTHOR_NAME/EMAIL are read when no level sets user.name/email; OPENLINEAGE_URL and
+ * OPENLINEAGE_NAMESPACE override every level.
+ *
  * Booleans accept git's spellings, each meaning what it says: true/yes/on/1 and false/no/off/0
  * (any case); they are stored as `true` / `false`. An access-control key whose stored value is not
  * valid reads as `false`, so a bad value can never widen access (`invalidReadsAs`).
  */
 import { StrataError } from '../errors/index.js';
 import { hasUrlSecrets, redactUrl } from './redact.js';
+import { readUserConfig } from './user.js';
 
 export type ConfigType = 'bool' | 'string' | 'email' | 'url' | 'path' | 'remote-name' | 'json-list' | 'enum' | 'secret';
 
@@ -39,6 +51,25 @@ export interface KeyDef {
    * for durability. Unset: an invalid stored value is CONFIG_INVALID.
    */
   invalidReadsAs?: boolean;
+  /** Where the key may be set (default: every level for `user` keys, the repository for `internal` ones, none for secrets). */
+  levels?: readonly ConfigLevel[];
+}
+
+/** A configuration level, lowest first: user file < repository < environment. */
+export type ConfigLevel = 'user' | 'repository' | 'env';
+export const CONFIG_LEVELS: readonly ConfigLevel[] = ['user', 'repository', 'env'];
+
+/** The levels `def` may be set at. */
+export function levelsOf(def: KeyDef): readonly ConfigLevel[] {
+  if (def.levels) return def.levels;
+  if (def.settable === 'user') return CONFIG_LEVELS;
+  if (def.settable === 'internal') return ['repository'];
+  return [];
+}
+
+/** The environment variable that sets `key` above every config file: STRATA_CONFIG_USER_NAME for user.name. */
+export function envVarFor(key: string): string {
+  return 'STRATA_CONFIG_' + key.replace(/[.-]/g, '_').toUpperCase();
 }
 
 /** A remote's name (also the `<name>` part of remote.<name>.* keys). */
@@ -65,7 +96,7 @@ export const CONFIG_KEYS: readonly KeyDef[] = [
   { key: 'openlineage.file', type: 'path', default: null, settable: 'user', description: 'JSON-lines file receiving OpenLineage run events (relative to the project root, or a file: URL)' },
   { key: 'openlineage.namespace', type: 'string', default: null, settable: 'user', description: 'job and dataset namespace of OpenLineage events (default strata://<project folder>; OPENLINEAGE_NAMESPACE overrides)' },
   { key: 'openlineage.apiKey', type: 'secret', default: null, settable: 'secret', setInstead: OL_KEY_INSTEAD, description: 'never in the repository config: OPENLINEAGE_API_KEY, or the credentials file' },
-  { key: 'server.anonymous-read', type: 'bool', default: null, settable: 'user', invalidReadsAs: false, description: "whether strata serve lets callers without a token read this repository (unset: the server's --anonymous-read default)" },
+  { key: 'server.anonymous-read', type: 'bool', default: null, settable: 'user', invalidReadsAs: false, levels: ['repository'], description: "whether strata serve lets callers without a token read this repository (unset: the server's --anonymous-read default)" },
 ];
 
 function patternMatch(pattern: string, key: string): boolean {
@@ -208,14 +239,20 @@ export function checkValue(def: KeyDef, raw: string): { ok: true; value: string 
  * Validate `strata config set KEY VALUE`: returns the value to store (booleans normalised), or
  * throws CONFIG_INVALID (unknown key, a key users may not set, an invalid value).
  */
-export function validateSet(key: string, value: string): string {
+export function validateSet(key: string, value: string, level: 'user' | 'repository' = 'repository'): string {
   const def = findKey(key);
   if (!def) throw unknownKeyError(key);
   if (def.settable === 'secret') {
-    throw new StrataError('CONFIG_INVALID', `${key} is a secret and is not kept in the repository config (it travels with copies and backups)`, { hint: def.setInstead });
+    const where = level === 'user' ? 'the user config file' : 'the repository config (it travels with copies and backups)';
+    throw new StrataError('CONFIG_INVALID', `${key} is a secret and is not kept in ${where}`, { hint: def.setInstead });
   }
   if (def.settable === 'internal') {
     throw new StrataError('CONFIG_INVALID', `${key} is set by Strata itself, not by strata config set`, { hint: def.setInstead });
+  }
+  if (!levelsOf(def).includes(level)) {
+    throw new StrataError('CONFIG_INVALID', `${key} is a setting of one repository and cannot be set in the ${level} config`, {
+      hint: `set it in the repository: strata config set ${key} VALUE`,
+    });
   }
   const r = checkValue(def, value);
   if (!r.ok) {
@@ -224,14 +261,56 @@ export function validateSet(key: string, value: string): string {
   return r.value;
 }
 
-/** What readers need of a metadata store. */
+/** What readers need of a metadata store (the repository level). */
 export interface ConfigSource {
   getConfig(key: string): string | null;
 }
 
-function storedInvalid(key: string, raw: string, why: string): StrataError {
+/** A value with the level it comes from and where exactly (a file path, the variable's name). */
+export interface ConfigValue {
+  value: string;
+  origin: ConfigLevel;
+  /** `.strata/strata.db` for the repository, the file path for the user level, the variable name for env. */
+  where: string;
+}
+
+/**
+ * The effective raw value of `key`: the environment, else the repository (`db`; null: outside a
+ * repository), else the user file, each only where the key may be set. Null when no level sets it.
+ */
+export function effectiveValue(db: ConfigSource | null, key: string, env: NodeJS.ProcessEnv = process.env): ConfigValue | null {
   const def = findKey(key);
-  const shown = def?.type === 'secret' ? '' : ` ${show(redactUrl(raw))}`;
+  const levels = def ? levelsOf(def) : (['repository'] as const);
+  if (levels.includes('env')) {
+    const name = envVarFor(key);
+    const v = env[name];
+    if (v !== undefined && v !== '') return { value: v, origin: 'env', where: name };
+  }
+  if (db && levels.includes('repository')) {
+    const v = db.getConfig(key);
+    if (v !== null) return { value: v, origin: 'repository', where: '.strata/strata.db' };
+  }
+  if (levels.includes('user')) {
+    const { path, entries } = readUserConfig(env);
+    const e = entries.get(key);
+    if (e) return { value: e.value, origin: 'user', where: path };
+  }
+  return null;
+}
+
+function storedInvalid(key: string, got: ConfigValue, why: string): StrataError {
+  const def = findKey(key);
+  const shown = def?.type === 'secret' ? '' : ` ${show(redactUrl(got.value))}`;
+  if (got.origin === 'env') {
+    return new StrataError('CONFIG_INVALID', `the environment variable ${got.where} holds an invalid value${shown} for ${key}: ${why}`, {
+      hint: `unset ${got.where}, or give it a valid value`,
+    });
+  }
+  if (got.origin === 'user') {
+    return new StrataError('CONFIG_INVALID', `the user config file ${got.where} holds an invalid value${shown} for ${key}: ${why}`, {
+      hint: `remove it with strata config unset --user ${key}, or set a valid one with strata config set --user ${key} VALUE`,
+    });
+  }
   return new StrataError('CONFIG_INVALID', `the repository config holds an invalid value${shown} for ${key}: ${why}`, {
     hint: `remove it with strata config unset ${key}${def?.settable === 'user' ? `, or set a valid one with strata config set ${key} VALUE` : ''}`,
   });
@@ -243,35 +322,35 @@ function defOf(key: string): KeyDef {
   return def;
 }
 
-/** A boolean key: stored value, else the registry default (null when it has none). */
+/** A boolean key: the effective value (levels), else the registry default (null when it has none). */
 export function readBool(db: ConfigSource, key: string): boolean | null {
   const def = defOf(key);
-  const raw = db.getConfig(key);
-  if (raw === null) return typeof def.default === 'boolean' ? def.default : null;
-  const r = checkValue(def, raw);
+  const got = effectiveValue(db, key);
+  if (got === null) return typeof def.default === 'boolean' ? def.default : null;
+  const r = checkValue(def, got.value);
   if (r.ok) return r.value === 'true';
   if (def.invalidReadsAs !== undefined) return def.invalidReadsAs;
-  throw storedInvalid(key, raw, r.why);
+  throw storedInvalid(key, got, r.why);
 }
 
-/** A text key (string, email, url, path, remote name, enum): the stored value, validated. */
+/** A text key (string, email, url, path, remote name, enum): the effective value, validated. */
 export function readString(db: ConfigSource, key: string): string | null {
   const def = defOf(key);
-  const raw = db.getConfig(key);
-  if (raw === null) return typeof def.default === 'string' ? def.default : null;
-  const r = checkValue(def, raw);
-  if (!r.ok) throw storedInvalid(key, raw, r.why);
+  const got = effectiveValue(db, key);
+  if (got === null) return typeof def.default === 'string' ? def.default : null;
+  const r = checkValue(def, got.value);
+  if (!r.ok) throw storedInvalid(key, got, r.why);
   return r.value;
 }
 
 /** A JSON-list key. */
 export function readList(db: ConfigSource, key: string): string[] | null {
   const def = defOf(key);
-  const raw = db.getConfig(key);
-  if (raw === null) return null;
-  const r = checkValue(def, raw);
-  if (!r.ok) throw storedInvalid(key, raw, r.why);
-  return JSON.parse(raw) as string[];
+  const got = effectiveValue(db, key);
+  if (got === null) return null;
+  const r = checkValue(def, got.value);
+  if (!r.ok) throw storedInvalid(key, got, r.why);
+  return JSON.parse(got.value) as string[];
 }
 
 /** Why a stored value of a known key is not valid (for `config list` warnings), or null. */

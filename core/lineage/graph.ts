@@ -1,8 +1,8 @@
 /**
- * Lineage graph queries over the metadata DB: which runs produced a version and from what
- * (upstream), which runs and versions were built from it (downstream). Traversals are recursive
- * CTEs over `lineage_edges` with a depth limit, so their cost grows with the answer, not with the
- * number of runs.
+ * Lineage graph queries over the metadata store: which runs produced a version and from what
+ * (upstream), which runs and versions were built from it (downstream). Traversals are
+ * MetaStore.lineageWalk (a recursive CTE over `lineage_edges` on SQLite) with a depth limit, so
+ * their cost grows with the answer, not with the number of runs.
  *
  * Used by `strata lineage` (core/ops/lineage.ts) and by the server's HTTP lineage API. Also holds
  * the pure renderers (text tree, Graphviz dot, Mermaid).
@@ -11,7 +11,7 @@
  * inputs; depth 2 adds the runs that produced those inputs and their inputs, and so on.
  */
 import { StrataError } from '../errors/index.js';
-import type { MetaDb } from '../meta/db.js';
+import type { MetaStore } from '../meta/interface.js';
 import { parseRun, type OutKind, type RunStatus } from '../meta/runs.js';
 import type { Id } from '../model/index.js';
 
@@ -100,32 +100,29 @@ export function parseNodeKey(key: string): { kind: 'version'; id: Id; path: stri
 const UNLIMITED_EDGES = 100_000;
 
 /** Row ids of version nodes for a path (all versions, or one content id). */
-export function versionNodeIds(db: MetaDb, path: string, id?: Id): number[] {
-  const rows = id
-    ? (db.stmt("SELECT id FROM lineage_nodes WHERE kind = 'version' AND ref = ? AND path = ?").all(id, path) as Array<{ id: number }>)
-    : (db.stmt("SELECT id FROM lineage_nodes WHERE kind = 'version' AND path = ? ORDER BY id").all(path) as Array<{ id: number }>);
-  return rows.map((r) => r.id);
+export function versionNodeIds(db: MetaStore, path: string, id?: Id): number[] {
+  return db.versionNodeIds(path, id);
 }
 
 /** True when the graph knows this version (some run used or produced it). */
-export function hasVersion(db: MetaDb, path: string, id: Id): boolean {
-  return versionNodeIds(db, path, id).length > 0;
+export function hasVersion(db: MetaStore, path: string, id: Id): boolean {
+  return db.versionNodeIds(path, id).length > 0;
 }
 
 /** Paths of directory versions known to the graph (for matching commits, whose dirs are trees). */
-export function dirVersionPaths(db: MetaDb): string[] {
-  return (db.stmt("SELECT DISTINCT path FROM lineage_nodes WHERE kind = 'version' AND obj = 'dir'").all() as Array<{ path: string }>).map((r) => r.path);
+export function dirVersionPaths(db: MetaStore): string[] {
+  return db.versionPaths({ obj: 'dir' });
 }
 
-function startIds(db: MetaDb, starts: readonly LineageStart[]): Array<{ id: number; isRun: boolean }> {
+function startIds(db: MetaStore, starts: readonly LineageStart[]): Array<{ id: number; isRun: boolean }> {
   const out: Array<{ id: number; isRun: boolean }> = [];
   for (const s of starts) {
     if ('nodeId' in s) {
-      const r = db.stmt('SELECT id, kind FROM lineage_nodes WHERE id = ?').get(s.nodeId) as { id: number; kind: string } | undefined;
-      if (r) out.push({ id: r.id, isRun: r.kind === 'run' });
+      const kind = db.lineageNodeKind(s.nodeId);
+      if (kind) out.push({ id: s.nodeId, isRun: kind === 'run' });
     } else if ('run' in s) {
-      const r = db.stmt("SELECT id FROM lineage_nodes WHERE kind = 'run' AND ref = ? AND path = ''").get(s.run) as { id: number } | undefined;
-      if (r) out.push({ id: r.id, isRun: true });
+      const id = db.runNodeId(s.run);
+      if (id !== null) out.push({ id, isRun: true });
     } else {
       for (const id of versionNodeIds(db, s.version.path, s.version.id)) out.push({ id, isRun: false });
     }
@@ -133,26 +130,11 @@ function startIds(db: MetaDb, starts: readonly LineageStart[]): Array<{ id: numb
   return out;
 }
 
-/** Node row id -> hop count (edges) reached from `seeds` in one direction, within `maxEdges`. */
-function traverse(db: MetaDb, seeds: Array<{ id: number; offset: number }>, dir: 'up' | 'down', maxEdges: number): Map<number, number> {
-  // `offset` lets run seeds count as already one hop in (depth counts runs, not edges).
-  const [from, to] = dir === 'up' ? ['src', 'dst'] : ['dst', 'src'];
-  const sql = `
-    WITH RECURSIVE walk(node, d) AS (
-      SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)
-      UNION
-      SELECT e.${from}, walk.d + 1 FROM lineage_edges e JOIN walk ON e.${to} = walk.node WHERE walk.d < ?
-    )
-    SELECT node, min(d) AS d FROM walk GROUP BY node`;
-  const rows = db.stmt(sql).all(JSON.stringify(seeds.map((s) => [s.id, s.offset])), maxEdges) as Array<{ node: number; d: number }>;
-  return new Map(rows.map((r) => [r.node, r.d]));
-}
-
 /**
  * The lineage around `starts`. Unknown starts are ignored (the graph is then empty). Throws
  * INVALID_ARGUMENT on a bad depth or direction.
  */
-export function lineageGraph(db: MetaDb, starts: readonly LineageStart[], query: LineageQuery = {}): LineageGraph {
+export function lineageGraph(db: MetaStore, starts: readonly LineageStart[], query: LineageQuery = {}): LineageGraph {
   const direction = query.direction ?? 'upstream';
   if (!['upstream', 'downstream', 'both'].includes(direction)) {
     throw new StrataError('INVALID_ARGUMENT', `unknown lineage direction ${JSON.stringify(direction)}`, { hint: 'use upstream, downstream or both' });
@@ -169,21 +151,14 @@ export function lineageGraph(db: MetaDb, starts: readonly LineageStart[], query:
   const dirs: Array<'up' | 'down'> = direction === 'both' ? ['up', 'down'] : [direction === 'upstream' ? 'up' : 'down'];
   const reached: Record<'up' | 'down', Map<number, number>> = { up: new Map(), down: new Map() };
   for (const d of dirs) {
-    reached[d] = seeds.length ? traverse(db, seedRows, d, maxEdges) : new Map();
+    reached[d] = seeds.length ? db.lineageWalk(seedRows, d, maxEdges) : new Map();
     for (const [n, h] of reached[d]) hops.set(n, Math.min(hops.get(n) ?? Infinity, h));
   }
   for (const s of seeds) hops.set(s.id, 0);
 
   // Node details.
   const ids = [...hops.keys()];
-  const json = JSON.stringify(ids);
-  const nodeRows = db
-    .stmt(
-      `SELECT n.id, n.kind, n.ref, n.path, n.type, n.obj, r.record FROM lineage_nodes n
-       LEFT JOIN runs r ON n.kind = 'run' AND r.id = n.ref
-       WHERE n.id IN (SELECT value FROM json_each(?))`,
-    )
-    .all(json) as Array<{ id: number; kind: 'version' | 'run'; ref: string; path: string; type: string | null; obj: string | null; record: string | null }>;
+  const nodeRows = db.lineageNodes(ids);
   const keyOf = new Map<number, string>();
   const nodes: LineageNode[] = [];
   for (const r of nodeRows) {
@@ -220,10 +195,7 @@ export function lineageGraph(db: MetaDb, starts: readonly LineageStart[], query:
   for (const d of dirs) {
     const set = reached[d];
     if (set.size === 0) continue;
-    const inSet = JSON.stringify([...set.keys()]);
-    const rows = db
-      .stmt('SELECT src, dst, rel FROM lineage_edges WHERE src IN (SELECT value FROM json_each(?)) AND dst IN (SELECT value FROM json_each(?))')
-      .all(inSet, inSet) as Array<{ src: number; dst: number; rel: 'used' | 'produced' }>;
+    const rows = db.lineageEdgesAmong([...set.keys()]);
     for (const e of rows) {
       // An edge belongs to the walk when its far end is one hop further than its near end allows.
       const near = d === 'up' ? e.dst : e.src;
@@ -241,9 +213,7 @@ export function lineageGraph(db: MetaDb, starts: readonly LineageStart[], query:
     for (const d of dirs) {
       const frontier = [...reached[d]].filter(([, h]) => h >= maxEdges).map(([n]) => n);
       if (frontier.length === 0) continue;
-      const col = d === 'up' ? 'dst' : 'src';
-      const hit = db.stmt(`SELECT 1 FROM lineage_edges WHERE ${col} IN (SELECT value FROM json_each(?)) LIMIT 1`).get(JSON.stringify(frontier));
-      if (hit) truncated = true;
+      if (db.lineageHasMore(frontier, d)) truncated = true;
     }
   }
 
@@ -290,17 +260,17 @@ export function lineageGraph(db: MetaDb, starts: readonly LineageStart[], query:
 }
 
 /** Upstream lineage of one version: the runs, inputs, code commits and params that produced it. */
-export function upstreamOf(db: MetaDb, path: string, id: Id, opts: Omit<LineageQuery, 'direction'> = {}): LineageGraph {
+export function upstreamOf(db: MetaStore, path: string, id: Id, opts: Omit<LineageQuery, 'direction'> = {}): LineageGraph {
   return lineageGraph(db, [{ version: { path, id } }], { ...opts, direction: 'upstream' });
 }
 
 /** Downstream lineage of one version: the runs that used it and everything they produced, recursively. */
-export function downstreamOf(db: MetaDb, path: string, id: Id, opts: Omit<LineageQuery, 'direction'> = {}): LineageGraph {
+export function downstreamOf(db: MetaStore, path: string, id: Id, opts: Omit<LineageQuery, 'direction'> = {}): LineageGraph {
   return lineageGraph(db, [{ version: { path, id } }], { ...opts, direction: 'downstream' });
 }
 
 /** Lineage around one run (its inputs' history upstream, what was built from its outputs downstream). */
-export function lineageOfRun(db: MetaDb, runId: string, opts: LineageQuery = {}): LineageGraph {
+export function lineageOfRun(db: MetaStore, runId: string, opts: LineageQuery = {}): LineageGraph {
   return lineageGraph(db, [{ run: runId }], opts);
 }
 

@@ -9,72 +9,55 @@ import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { StrataError } from '../errors/index.js';
 import { hashBytes } from '../hash/index.js';
+import type {
+  CommitCacheRow,
+  CommitRow,
+  IndexRow,
+  LineageEdgeRow,
+  LineageNodeRow,
+  MetaStore,
+  RefRow,
+  RunInsert,
+  RunNodeHit,
+  RunRow,
+  RunRowFilter,
+  StatRow,
+  TagRow,
+} from './interface.js';
 import { MIGRATIONS } from './schema.js';
 
 export type SqliteDb = BetterSqlite3.Database;
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-export interface IndexRow {
-  path: string;
-  type: 'file' | 'symlink';
-  exec: boolean;
-  size: number;
-  id: string;
-  chunks: string | null;
-  target: string | null;
-}
+export type {
+  CommitCacheRow,
+  CommitRow,
+  IndexRow,
+  LineageEdgeRow,
+  LineageNodeRow,
+  MetaStore,
+  RefRow,
+  RunInsert,
+  RunNodeHit,
+  RunRow,
+  RunRowFilter,
+  StatRow,
+  TagRow,
+} from './interface.js';
 
-export interface StatRow {
-  path: string;
-  size: number;
-  mtime: number;
-  ctime: number;
-  ino: number;
-  id: string;
-  chunks: string | null;
-  /** ms since epoch when the stat was taken. */
-  recorded: number;
-}
+const walkSql = (from: 'src' | 'dst', to: 'src' | 'dst'): string => `
+    WITH RECURSIVE walk(node, d) AS (
+      SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)
+      UNION
+      SELECT e.${from}, walk.d + 1 FROM lineage_edges e JOIN walk ON e.${to} = walk.node WHERE walk.d < ?
+    )
+    SELECT node, min(d) AS d FROM walk GROUP BY node`;
+const WALK_UP = walkSql('src', 'dst');
+const WALK_DOWN = walkSql('dst', 'src');
 
-export interface CommitRow {
-  id: string;
-  tree: string;
-  parents: string[];
-  authorName: string;
-  authorEmail: string;
-  time: number;
-  message: string;
-  codeCommit: string | null;
-  codeDirty: boolean;
-}
-
-export interface CommitCacheRow {
-  id: string;
-  tree: string;
-  parents: string;
-  authorName: string;
-  authorEmail: string;
-  time: number;
-  message: string;
-  codeCommit: string | null;
-  raw: Buffer;
-}
-
-export interface RefRow {
-  name: string;
-  target: string;
-  updatedAt: number;
-}
-
-export interface TagRow {
-  name: string;
-  target: string;
-  message: string | null;
-  tagger: string | null;
-  time: number | null;
-  object: string | null;
-}
+/** `text` for a LIKE pattern with ESCAPE '\\'. */
+const escapeLike = (text: string): string => text.replace(/[\\%_]/g, (c) => '\\' + c);
 
 let DatabaseCtor: typeof BetterSqlite3 | undefined;
 function loadSqlite(): typeof BetterSqlite3 {
@@ -85,7 +68,7 @@ function loadSqlite(): typeof BetterSqlite3 {
   return DatabaseCtor;
 }
 
-export class MetaDb {
+export class MetaDb implements MetaStore {
   readonly db: SqliteDb;
   private stmts = new Map<string, BetterSqlite3.Statement>();
 
@@ -457,6 +440,270 @@ export class MetaDb {
 
   listConfig(): Array<{ key: string; value: string }> {
     return this.stmt('SELECT key, value FROM config ORDER BY key').all() as Array<{ key: string; value: string }>;
+  }
+
+  // ------------------------------------------------------------ commits (counts, forgetting)
+
+  commitCount(): number {
+    return (this.stmt('SELECT count(*) AS n FROM commits').get() as { n: number }).n;
+  }
+
+  /** Forget these commit rows (gc, after their objects were deleted). Returns how many were removed. */
+  deleteCommits(ids: Iterable<string>): number {
+    const s = this.stmt('DELETE FROM commits WHERE id = ?');
+    let n = 0;
+    for (const id of ids) n += s.run(id).changes;
+    return n;
+  }
+
+  // ------------------------------------------------------------ local meta (key/value, never pushed)
+
+  getLocalMeta(key: string): string | null {
+    const r = this.stmt('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+    return r ? r.value : null;
+  }
+
+  setLocalMeta(key: string, value: string): void {
+    this.stmt('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  /** Set `key` only when it has no value yet (first writer wins). */
+  addLocalMeta(key: string, value: string): void {
+    this.stmt('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING').run(key, value);
+  }
+
+  // ------------------------------------------------------------ runs
+
+  /** Insert a run row with its lineage node and edges (see RunInsert). Call inside tx(). */
+  insertRunRow(r: RunInsert): void {
+    this.stmt(
+      `INSERT INTO runs(id, stage, status, signature, cmd, started, ended, exit_code, code_commit, code_dirty, log, object, cached_from, record)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(r.id, r.stage, r.status, r.signature, r.cmd, r.started, r.ended, r.exitCode, r.codeCommit, r.codeDirty ? 1 : 0, r.log, r.object, r.cachedFrom, r.record);
+    const runNode = (this.stmt(`INSERT INTO lineage_nodes(kind, ref, path, type, obj) VALUES ('run', ?, '', ?, ?) RETURNING id`).get(r.id, r.stage, r.status) as { id: number }).id;
+    const edge = this.stmt('INSERT OR IGNORE INTO lineage_edges(src, dst, rel) VALUES (?, ?, ?)');
+    for (const d of r.used) edge.run(this.upsertVersionNode(d.path, d.id, d.kind), runNode, 'used');
+    for (const o of r.produced) edge.run(runNode, this.upsertVersionNode(o.path, o.id, o.kind, o.type), 'produced');
+  }
+
+  /** Id of the version node (path, id), created when missing. `type` overrides the stored type when given. */
+  upsertVersionNode(path: string, id: string, kind: 'file' | 'dir', type?: string): number {
+    const row = type
+      ? (this.stmt(
+          `INSERT INTO lineage_nodes(kind, ref, path, type, obj) VALUES ('version', ?, ?, ?, ?)
+           ON CONFLICT(kind, ref, path) DO UPDATE SET type = excluded.type, obj = excluded.obj RETURNING id`,
+        ).get(id, path, type, kind) as { id: number })
+      : (this.stmt(
+          `INSERT INTO lineage_nodes(kind, ref, path, type, obj) VALUES ('version', ?, ?, 'dataset', ?)
+           ON CONFLICT(kind, ref, path) DO UPDATE SET obj = excluded.obj RETURNING id`,
+        ).get(id, path, kind) as { id: number });
+    return row.id;
+  }
+
+  hasRun(id: string): boolean {
+    return this.stmt('SELECT 1 FROM runs WHERE id = ?').get(id) !== undefined;
+  }
+
+  /** The stored row of run `id` (exact id), or null. */
+  getRunRow(id: string): RunRow | null {
+    return (this.stmt('SELECT id, status, object, log, record FROM runs WHERE id = ?').get(id) as RunRow | undefined) ?? null;
+  }
+
+  /** Runs whose id starts with `prefix` (in id order, at most `limit`). */
+  runRowsByIdPrefix(prefix: string, limit: number): RunRow[] {
+    return this.stmt('SELECT id, status, object, log, record FROM runs WHERE id >= ? AND id < ? ORDER BY id LIMIT ?').all(prefix, prefix + 'g', limit) as RunRow[];
+  }
+
+  /** Run records (text) matching `filter`, newest first. */
+  listRunRecords(filter: RunRowFilter = {}): string[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.stage !== undefined) {
+      where.push('stage = ?');
+      args.push(filter.stage);
+    }
+    if (filter.statuses !== undefined) {
+      where.push(`status IN (${filter.statuses.map(() => '?').join(', ')})`);
+      args.push(...filter.statuses);
+    }
+    if (filter.since !== undefined) {
+      where.push('started >= ?');
+      args.push(filter.since);
+    }
+    if (filter.signature !== undefined) {
+      where.push('signature = ?');
+      args.push(filter.signature);
+    }
+    const sql = `SELECT record FROM runs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`;
+    return (this.stmt(sql).all(...args, filter.limit ?? -1) as Array<{ record: string }>).map((r) => r.record);
+  }
+
+  /** Every run row, in id order (gc roots, push, remote markers). */
+  allRunRows(): RunRow[] {
+    return this.stmt('SELECT id, status, object, log, record FROM runs ORDER BY id').all() as RunRow[];
+  }
+
+  runCount(): number {
+    return (this.stmt('SELECT count(*) AS n FROM runs').get() as { n: number }).n;
+  }
+
+  /** Non-failed runs that produced version (path, id), newest first. */
+  producersOfVersion(path: string, id: string): RunRow[] {
+    return this.stmt(
+      `SELECT r.id AS id, r.status AS status, r.object AS object, r.log AS log, r.record AS record FROM lineage_nodes v
+       JOIN lineage_edges e ON e.dst = v.id AND e.rel = 'produced'
+       JOIN lineage_nodes rn ON rn.id = e.src AND rn.kind = 'run'
+       JOIN runs r ON r.id = rn.ref
+       WHERE v.kind = 'version' AND v.ref = ? AND v.path = ? AND r.status != 'failed'
+       ORDER BY r.id DESC`,
+    ).all(id, path) as RunRow[];
+  }
+
+  // ------------------------------------------------------------ lineage graph
+
+  /** Row ids of version nodes for a path (all versions in insertion order, or one content id). */
+  versionNodeIds(path: string, id?: string): number[] {
+    const rows = id
+      ? (this.stmt("SELECT id FROM lineage_nodes WHERE kind = 'version' AND ref = ? AND path = ?").all(id, path) as Array<{ id: number }>)
+      : (this.stmt("SELECT id FROM lineage_nodes WHERE kind = 'version' AND path = ? ORDER BY id").all(path) as Array<{ id: number }>);
+    return rows.map((r) => r.id);
+  }
+
+  /** The newest version node of `path`, or null. */
+  latestVersionNode(path: string): { ref: string; obj: string | null } | null {
+    return (this.stmt("SELECT ref, obj FROM lineage_nodes WHERE kind = 'version' AND path = ? ORDER BY id DESC LIMIT 1").get(path) as { ref: string; obj: string | null } | undefined) ?? null;
+  }
+
+  /** Distinct paths of version nodes with this `obj` ('file' | 'dir') or `type` (dataset | model | metrics). */
+  versionPaths(filter: { obj?: 'file' | 'dir'; type?: string }): string[] {
+    const where = ["kind = 'version'"];
+    const args: string[] = [];
+    if (filter.obj !== undefined) {
+      where.push('obj = ?');
+      args.push(filter.obj);
+    }
+    if (filter.type !== undefined) {
+      where.push('type = ?');
+      args.push(filter.type);
+    }
+    return (this.stmt(`SELECT DISTINCT path FROM lineage_nodes WHERE ${where.join(' AND ')} ORDER BY path`).all(...args) as Array<{ path: string }>).map((r) => r.path);
+  }
+
+  /** Kind of node row `id`, or null when there is none. */
+  lineageNodeKind(id: number): 'version' | 'run' | null {
+    return ((this.stmt('SELECT kind FROM lineage_nodes WHERE id = ?').get(id) as { kind: 'version' | 'run' } | undefined)?.kind) ?? null;
+  }
+
+  /** Node row id of run `runId`, or null. */
+  runNodeId(runId: string): number | null {
+    return ((this.stmt("SELECT id FROM lineage_nodes WHERE kind = 'run' AND ref = ? AND path = ''").get(runId) as { id: number } | undefined)?.id) ?? null;
+  }
+
+  /**
+   * Recursive walk from `seeds` along edges, upstream (dst -> src) or downstream (src -> dst),
+   * at most `maxEdges` edges from a seed (a seed's `offset` counts as hops already made).
+   * Returns node row id -> fewest hops.
+   */
+  lineageWalk(seeds: ReadonlyArray<{ id: number; offset: number }>, dir: 'up' | 'down', maxEdges: number): Map<number, number> {
+    if (seeds.length === 0) return new Map();
+    const sql = dir === 'up' ? WALK_UP : WALK_DOWN;
+    const rows = this.stmt(sql).all(JSON.stringify(seeds.map((s) => [s.id, s.offset])), maxEdges) as Array<{ node: number; d: number }>;
+    return new Map(rows.map((r) => [r.node, r.d]));
+  }
+
+  /** Node rows by id, with the run record for run nodes (null when the run row is absent). */
+  lineageNodes(ids: readonly number[]): LineageNodeRow[] {
+    return this.stmt(
+      `SELECT n.id, n.kind, n.ref, n.path, n.type, n.obj, r.record FROM lineage_nodes n
+       LEFT JOIN runs r ON n.kind = 'run' AND r.id = n.ref
+       WHERE n.id IN (SELECT value FROM json_each(?))`,
+    ).all(JSON.stringify(ids)) as LineageNodeRow[];
+  }
+
+  /** Edges whose two ends are both in `ids`. */
+  lineageEdgesAmong(ids: readonly number[]): LineageEdgeRow[] {
+    const set = JSON.stringify(ids);
+    return this.stmt('SELECT src, dst, rel FROM lineage_edges WHERE src IN (SELECT value FROM json_each(?)) AND dst IN (SELECT value FROM json_each(?))').all(set, set) as LineageEdgeRow[];
+  }
+
+  /** True when some node of `ids` has a further edge upstream ('up': an edge into it) or downstream. */
+  lineageHasMore(ids: readonly number[], dir: 'up' | 'down'): boolean {
+    if (ids.length === 0) return false;
+    const sql = dir === 'up' ? 'SELECT 1 FROM lineage_edges WHERE dst IN (SELECT value FROM json_each(?)) LIMIT 1' : 'SELECT 1 FROM lineage_edges WHERE src IN (SELECT value FROM json_each(?)) LIMIT 1';
+    return this.stmt(sql).get(JSON.stringify(ids)) !== undefined;
+  }
+
+  /**
+   * For each known version (id, path), the size its producing run recorded in its outputs (null
+   * when no run produced it or the run did not record one).
+   */
+  producedSizes(versions: ReadonlyArray<{ id: string; path: string }>): Array<{ id: string; path: string; size: number | null }> {
+    if (versions.length === 0) return [];
+    return this.stmt(
+      `SELECT v.ref AS id, v.path AS path, (
+         SELECT json_extract(o.value, '$.size') FROM lineage_edges e
+         JOIN lineage_nodes rn ON rn.id = e.src
+         JOIN runs r ON r.id = rn.ref, json_each(r.record, '$.outs') o
+         WHERE e.dst = v.id AND e.rel = 'produced'
+           AND json_extract(o.value, '$.path') = v.path AND json_extract(o.value, '$.id') = v.ref
+         LIMIT 1) AS size
+       FROM json_each(?) p
+       JOIN lineage_nodes v ON v.kind = 'version' AND v.ref = json_extract(p.value, '$[0]') AND v.path = json_extract(p.value, '$[1]')`,
+    ).all(JSON.stringify(versions.map((v) => [v.id, v.path]))) as Array<{ id: string; path: string; size: number | null }>;
+  }
+
+  /** The chunk manifest id a run recorded for input (path, id) when it used it as chunks, or null. */
+  usedChunkManifest(path: string, id: string): string | null {
+    const row = this.stmt(
+      `SELECT json_extract(d.value, '$.chunks') AS chunks FROM lineage_nodes v
+       JOIN lineage_edges e ON e.src = v.id AND e.rel = 'used'
+       JOIN lineage_nodes rn ON rn.id = e.dst
+       JOIN runs r ON r.id = rn.ref, json_each(r.record, '$.deps') d
+       WHERE v.kind = 'version' AND v.ref = ? AND v.path = ?
+         AND json_extract(d.value, '$.path') = v.path AND json_extract(d.value, '$.id') = v.ref
+         AND json_extract(d.value, '$.chunks') IS NOT NULL
+       LIMIT 1`,
+    ).get(id, path) as { chunks: string } | undefined;
+    return row?.chunks ?? null;
+  }
+
+  /** Run nodes whose run id starts with `prefix`, newest first (at most `limit`). */
+  searchRunNodesById(prefix: string, limit: number): RunNodeHit[] {
+    return this.stmt(
+      `SELECT n.ref, n.type, n.obj, r.started FROM lineage_nodes n LEFT JOIN runs r ON r.id = n.ref
+       WHERE n.kind = 'run' AND n.ref >= ? AND n.ref < ? ORDER BY n.ref DESC LIMIT ?`,
+    ).all(prefix, prefix + '\uffff', limit) as RunNodeHit[];
+  }
+
+  /**
+   * Run nodes whose stage contains `text` (case-insensitive), ranked 1 exact, 2 prefix, 3
+   * substring, then newest first (at most `limit`).
+   */
+  searchRunNodesByStage(text: string, limit: number): Array<RunNodeHit & { rank: number }> {
+    const esc = escapeLike(text);
+    return this.stmt(
+      `SELECT n.ref, n.type, n.obj, r.started,
+              CASE WHEN n.type = ? COLLATE NOCASE THEN 1 WHEN n.type LIKE ? ESCAPE '\\' THEN 2 ELSE 3 END AS rank
+       FROM lineage_nodes n LEFT JOIN runs r ON r.id = n.ref
+       WHERE n.kind = 'run' AND n.type LIKE ? ESCAPE '\\'
+       ORDER BY rank, n.ref DESC LIMIT ?`,
+    ).all(text, esc + '%', '%' + esc + '%', limit) as Array<RunNodeHit & { rank: number }>;
+  }
+
+  /**
+   * Version nodes whose path contains `text` (case-insensitive), ranked 1 exact, 2 prefix of the
+   * path or of its last segment, 3 substring; then by path, newest version first (at most `limit`).
+   */
+  searchVersionNodesByPath(text: string, limit: number): Array<{ id: number; ref: string; path: string; type: string | null; obj: string | null; rank: number }> {
+    const esc = escapeLike(text);
+    return this.stmt(
+      `SELECT id, ref, path, type, obj,
+              CASE WHEN path = ? COLLATE NOCASE THEN 1
+                   WHEN path LIKE ? ESCAPE '\\' OR path LIKE ? ESCAPE '\\' THEN 2 ELSE 3 END AS rank
+       FROM lineage_nodes
+       WHERE kind = 'version' AND path LIKE ? ESCAPE '\\'
+       ORDER BY rank, path, id DESC LIMIT ?`,
+    ).all(text, esc + '%', '%/' + esc + '%', '%' + esc + '%', limit) as Array<{ id: number; ref: string; path: string; type: string | null; obj: string | null; rank: number }>;
   }
 }
 

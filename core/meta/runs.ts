@@ -11,7 +11,7 @@ import { StrataError } from '../errors/index.js';
 import { canonicalJson, parseCodeVersion, type Id } from '../model/index.js';
 import { MAX_LISTED_PATHS, MAX_SYMLINK_TARGET_BYTES } from '../model/limits.js';
 import { arr, bad, bool, fields, id, idOrNull, int, jsonValue, obj, oneOf, parseObject, relPath, str, strOrNull, type ObjectContext } from '../model/strict.js';
-import type { MetaDb } from './db.js';
+import type { MetaStore } from './interface.js';
 
 export type RunStatus = 'ok' | 'failed' | 'cached';
 export const RUN_STATUSES: readonly RunStatus[] = ['ok', 'failed', 'cached'];
@@ -212,70 +212,48 @@ function buildRun(rawIn: unknown): RunRecord {
 // ---------------------------------------------------------------- writing
 
 /** Id of the version node (path, id), created when missing. `type` overrides the stored type when given. */
-export function upsertVersionNode(db: MetaDb, path: string, id: Id, kind: 'file' | 'dir', type?: OutKind): number {
-  const row = type
-    ? (db
-        .stmt(
-          `INSERT INTO lineage_nodes(kind, ref, path, type, obj) VALUES ('version', ?, ?, ?, ?)
-           ON CONFLICT(kind, ref, path) DO UPDATE SET type = excluded.type, obj = excluded.obj RETURNING id`,
-        )
-        .get(id, path, type, kind) as { id: number })
-    : (db
-        .stmt(
-          `INSERT INTO lineage_nodes(kind, ref, path, type, obj) VALUES ('version', ?, ?, 'dataset', ?)
-           ON CONFLICT(kind, ref, path) DO UPDATE SET obj = excluded.obj RETURNING id`,
-        )
-        .get(id, path, kind) as { id: number });
-  return row.id;
+export function upsertVersionNode(db: MetaStore, path: string, id: Id, kind: 'file' | 'dir', type?: OutKind): number {
+  return db.upsertVersionNode(path, id, kind, type);
 }
 
 /**
  * Insert a run (row + lineage node + edges). Call inside a transaction (`db.tx`). Failed runs get
  * `used` edges only: their outputs are not versions.
  */
-export function insertRun(db: MetaDb, r: RunRecord, objectId: Id, record: string): void {
-  db.stmt(
-    `INSERT INTO runs(id, stage, status, signature, cmd, started, ended, exit_code, code_commit, code_dirty, log, object, cached_from, record)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(
-    r.id,
-    r.stage,
-    r.status,
-    r.signature,
-    r.cmd,
-    r.started,
-    r.ended,
-    r.exitCode,
-    r.code?.commit ?? null,
-    r.code?.dirty ? 1 : 0,
-    r.log,
-    objectId,
-    r.cachedFrom,
+export function insertRun(db: MetaStore, r: RunRecord, objectId: Id, record: string): void {
+  db.insertRunRow({
+    id: r.id,
+    stage: r.stage,
+    status: r.status,
+    signature: r.signature,
+    cmd: r.cmd,
+    started: r.started,
+    ended: r.ended,
+    exitCode: r.exitCode,
+    codeCommit: r.code?.commit ?? null,
+    codeDirty: !!r.code?.dirty,
+    log: r.log,
+    object: objectId,
+    cachedFrom: r.cachedFrom,
     record,
-  );
-  const runNode = (db.stmt(`INSERT INTO lineage_nodes(kind, ref, path, type, obj) VALUES ('run', ?, '', ?, ?) RETURNING id`).get(r.id, r.stage, r.status) as { id: number }).id;
-  const edge = db.stmt('INSERT OR IGNORE INTO lineage_edges(src, dst, rel) VALUES (?, ?, ?)');
-  for (const d of r.deps) edge.run(upsertVersionNode(db, d.path, d.id, d.kind), runNode, 'used');
-  if (r.status !== 'failed') for (const o of r.outs) edge.run(runNode, upsertVersionNode(db, o.path, o.id, o.kind, o.type), 'produced');
+    used: r.deps.map((d) => ({ path: d.path, id: d.id, kind: d.kind })),
+    produced: r.status === 'failed' ? [] : r.outs.map((o) => ({ path: o.path, id: o.id, kind: o.kind, type: o.type })),
+  });
 }
 
 // ---------------------------------------------------------------- reading
 
 interface Db {
-  db: MetaDb;
+  db: MetaStore;
 }
-/** Accept a MetaDb or anything holding one (a Repository). */
-const dbOf = (x: MetaDb | Db): MetaDb => ('stmt' in x ? (x as MetaDb) : (x as Db).db);
-
-function recordOf(row: { record: string } | undefined): RunRecord | null {
-  return row ? parseRun(row.record) : null;
-}
+/** Accept a MetaStore or anything holding one (a Repository). */
+const dbOf = (x: MetaStore | Db): MetaStore => ('casRef' in x ? (x as MetaStore) : (x as Db).db);
 
 /**
  * A run by id or unique id prefix (at least 4 characters; dashes optional). Throws RUN_NOT_FOUND,
  * or AMBIGUOUS_REF when the prefix matches several runs.
  */
-export function getRun(repoOrDb: MetaDb | Db, idOrPrefix: string): RunRecord {
+export function getRun(repoOrDb: MetaStore | Db, idOrPrefix: string): RunRecord {
   const db = dbOf(repoOrDb);
   const run = findRun(db, idOrPrefix);
   if (!run) {
@@ -285,12 +263,12 @@ export function getRun(repoOrDb: MetaDb | Db, idOrPrefix: string): RunRecord {
 }
 
 /** Like getRun, but null when nothing matches (still throws on an ambiguous prefix). */
-export function findRun(repoOrDb: MetaDb | Db, idOrPrefix: string): RunRecord | null {
+export function findRun(repoOrDb: MetaStore | Db, idOrPrefix: string): RunRecord | null {
   const db = dbOf(repoOrDb);
   const q = idOrPrefix.trim().toLowerCase();
   if (!/^[0-9a-f-]{4,36}$/.test(q)) return null;
-  const exact = db.stmt('SELECT record FROM runs WHERE id = ?').get(q) as { record: string } | undefined;
-  if (exact) return recordOf(exact);
+  const exact = db.getRunRow(q);
+  if (exact) return parseRun(exact.record);
   const hex = q.replace(/-/g, '');
   if (hex.length < 4) return null;
   // Re-insert the dashes where a UUID has them, so the prefix matches the stored form.
@@ -299,14 +277,14 @@ export function findRun(repoOrDb: MetaDb | Db, idOrPrefix: string): RunRecord | 
     if (i === 8 || i === 12 || i === 16 || i === 20) prefix += '-';
     prefix += hex[i];
   }
-  const rows = db.stmt('SELECT id, record FROM runs WHERE id >= ? AND id < ? ORDER BY id LIMIT 10').all(prefix, prefix + 'g') as Array<{ id: string; record: string }>;
+  const rows = db.runRowsByIdPrefix(prefix, 10);
   if (rows.length === 0) return null;
   if (rows.length > 1) {
     throw new StrataError('AMBIGUOUS_REF', `run prefix ${idOrPrefix} is ambiguous: ${rows.map((r) => r.id).join(', ')}`, {
       hint: 'use more characters of the run id (runs started in the same millisecond share their first 13 characters)',
     });
   }
-  return recordOf(rows[0]);
+  return parseRun(rows[0]!.record);
 }
 
 export interface RunFilter {
@@ -320,57 +298,44 @@ export interface RunFilter {
 }
 
 /** Runs, newest first. */
-export function listRuns(repoOrDb: MetaDb | Db, filter: RunFilter = {}): RunRecord[] {
+export function listRuns(repoOrDb: MetaStore | Db, filter: RunFilter = {}): RunRecord[] {
   const db = dbOf(repoOrDb);
-  const where: string[] = [];
-  const args: unknown[] = [];
-  if (filter.stage !== undefined) {
-    where.push('stage = ?');
-    args.push(filter.stage);
+  if (filter.status !== undefined && !RUN_STATUSES.includes(filter.status)) {
+    throw new StrataError('INVALID_ARGUMENT', `unknown run status ${JSON.stringify(filter.status)}`, { hint: `use one of: ${RUN_STATUSES.join(', ')}` });
   }
-  if (filter.status !== undefined) {
-    if (!RUN_STATUSES.includes(filter.status)) {
-      throw new StrataError('INVALID_ARGUMENT', `unknown run status ${JSON.stringify(filter.status)}`, { hint: `use one of: ${RUN_STATUSES.join(', ')}` });
-    }
-    where.push('status = ?');
-    args.push(filter.status);
-  }
-  if (filter.since !== undefined) {
-    where.push('started >= ?');
-    args.push(filter.since);
-  }
-  if (filter.signature !== undefined) {
-    where.push('signature = ?');
-    args.push(filter.signature);
-  }
-  const limit = filter.limit ?? -1;
-  const sql = `SELECT record FROM runs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`;
-  return (db.stmt(sql).all(...args, limit) as Array<{ record: string }>).map((r) => parseRun(r.record));
+  return db
+    .listRunRecords({
+      stage: filter.stage,
+      statuses: filter.status === undefined ? undefined : [filter.status],
+      since: filter.since,
+      signature: filter.signature,
+      limit: filter.limit,
+    })
+    .map((r) => parseRun(r));
 }
 
 /** The newest successful (ok or cached) run of a stage, or null. */
-export function lastSuccessfulRun(repoOrDb: MetaDb | Db, stage: string): RunRecord | null {
-  const db = dbOf(repoOrDb);
-  return recordOf(db.stmt("SELECT record FROM runs WHERE stage = ? AND status IN ('ok', 'cached') ORDER BY id DESC LIMIT 1").get(stage) as { record: string } | undefined);
+export function lastSuccessfulRun(repoOrDb: MetaStore | Db, stage: string): RunRecord | null {
+  const [rec] = dbOf(repoOrDb).listRunRecords({ stage, statuses: ['ok', 'cached'], limit: 1 });
+  return rec === undefined ? null : parseRun(rec);
 }
 
 /** Successful runs with this signature, newest first (run-cache candidates). */
-export function successfulRunsBySignature(repoOrDb: MetaDb | Db, signature: string, limit = 20): RunRecord[] {
-  const db = dbOf(repoOrDb);
-  return (db.stmt("SELECT record FROM runs WHERE signature = ? AND status IN ('ok', 'cached') ORDER BY id DESC LIMIT ?").all(signature, limit) as Array<{ record: string }>).map((r) =>
-    parseRun(r.record),
-  );
+export function successfulRunsBySignature(repoOrDb: MetaStore | Db, signature: string, limit = 20): RunRecord[] {
+  return dbOf(repoOrDb)
+    .listRunRecords({ signature, statuses: ['ok', 'cached'], limit })
+    .map((r) => parseRun(r));
 }
 
 /**
  * Object ids runs keep alive: run objects, logs and the outputs of successful runs (trees and
- * chunk manifests are expanded by the gc root provider, which can read objects).
+ * chunk manifests are expanded by core/repo/roots.ts, which can read objects).
  */
-export function runObjectRoots(repoOrDb: MetaDb | Db): { ids: Id[]; outs: RunOut[] } {
+export function runObjectRoots(repoOrDb: MetaStore | Db): { ids: Id[]; outs: RunOut[] } {
   const db = dbOf(repoOrDb);
   const ids: Id[] = [];
   const outs: RunOut[] = [];
-  for (const row of db.stmt('SELECT status, log, object, record FROM runs').iterate() as IterableIterator<{ status: RunStatus; log: string | null; object: string; record: string }>) {
+  for (const row of db.allRunRows()) {
     ids.push(row.object);
     if (row.log) ids.push(row.log);
     if (row.status !== 'failed') for (const o of parseRun(row.record).outs) if (o.cache) outs.push(o);
@@ -378,8 +343,8 @@ export function runObjectRoots(repoOrDb: MetaDb | Db): { ids: Id[]; outs: RunOut
   return { ids, outs };
 }
 
-export function runCount(repoOrDb: MetaDb | Db): number {
-  return (dbOf(repoOrDb).stmt('SELECT count(*) AS n FROM runs').get() as { n: number }).n;
+export function runCount(repoOrDb: MetaStore | Db): number {
+  return dbOf(repoOrDb).runCount();
 }
 
 // ---------------------------------------------------------------- where a run came from
@@ -391,23 +356,20 @@ const FETCHED_KEY = 'run.fetched:';
  * Remember that these runs were not recorded by this repository but fetched (from `from`). Call
  * inside the transaction that inserts them. Trust decisions (run cache, reproduce) read it.
  */
-export function markRunsFetched(db: MetaDb, ids: string[], from: string): void {
-  const st = db.stmt('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING');
-  for (const id of ids) st.run(FETCHED_KEY + id, from);
+export function markRunsFetched(db: MetaStore, ids: string[], from: string): void {
+  for (const id of ids) db.addLocalMeta(FETCHED_KEY + id, from);
 }
 
 /** Where a fetched run came from, or null for a run recorded by this repository. */
-export function runFetchedFrom(db: MetaDb, id: string): string | null {
-  const r = db.stmt('SELECT value FROM meta WHERE key = ?').get(FETCHED_KEY + id) as { value: string } | undefined;
-  return r ? r.value : null;
+export function runFetchedFrom(db: MetaStore, id: string): string | null {
+  return db.getLocalMeta(FETCHED_KEY + id);
 }
 
 /** A value of the local metadata's key/value table (null when absent). */
-export function getLocalMeta(db: MetaDb, key: string): string | null {
-  const r = db.stmt('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
-  return r ? r.value : null;
+export function getLocalMeta(db: MetaStore, key: string): string | null {
+  return db.getLocalMeta(key);
 }
 
-export function setLocalMeta(db: MetaDb, key: string, value: string): void {
-  db.stmt('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+export function setLocalMeta(db: MetaStore, key: string, value: string): void {
+  db.setLocalMeta(key, value);
 }

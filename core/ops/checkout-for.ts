@@ -158,16 +158,7 @@ const RUN_ID_LIKE = /^[0-9a-f]{4,}-[0-9a-f-]*$|^[0-9a-f]{32}$/i;
 
 /** The run that produced `path@id`: the newest executed one, else a cached one (resolved to its source). */
 export function producerOf(repo: Repository, path: string, id: Id): RunRecord | null {
-  const rows = repo.db
-    .stmt(
-      `SELECT r.record AS record, r.status AS status FROM lineage_nodes v
-       JOIN lineage_edges e ON e.dst = v.id AND e.rel = 'produced'
-       JOIN lineage_nodes rn ON rn.id = e.src AND rn.kind = 'run'
-       JOIN runs r ON r.id = rn.ref
-       WHERE v.kind = 'version' AND v.ref = ? AND v.path = ? AND r.status != 'failed'
-       ORDER BY r.id DESC`,
-    )
-    .all(id, path) as Array<{ record: string; status: string }>;
+  const rows = repo.db.producersOfVersion(path, id);
   if (rows.length === 0) return null;
   const ok = rows.find((r) => r.status === 'ok') ?? rows[0]!;
   return resolveCached(repo, parseRun(ok.record));
@@ -533,7 +524,7 @@ export async function checkoutForIn(repo: Repository, ctx: OpContext, opts: Chec
         if (w.kind === 'tree') newRepo.db.putTree(id, b);
       }
       for (const r of chain) {
-        const row = repo.db.stmt('SELECT object, log FROM runs WHERE id = ?').get(r.id) as { object: Id; log: Id | null } | undefined;
+        const row = repo.db.getRunRow(r.id);
         for (const id of [row?.object, row?.log]) if (id && (await repo.store.has(id))) await batch.add(id, await repo.store.getBytes(id));
       }
       await batch.finish();
@@ -569,7 +560,7 @@ export async function checkoutForIn(repo: Repository, ctx: OpContext, opts: Chec
       repoNew.db.upsertStat(mat.statRows as StatRow[]);
       repoNew.db.setTrackedRoots(tracked);
       for (const r of chain) {
-        const row = repo.db.stmt('SELECT object, record FROM runs WHERE id = ?').get(r.id) as { object: Id; record: string } | undefined;
+        const row = repo.db.getRunRow(r.id);
         if (row && !findRun(repoNew.db, r.id)) insertRun(repoNew.db, parseRun(row.record), row.object, row.record);
       }
       for (const f of foreign) markRunsFetched(repoNew.db, [f.run], f.from);

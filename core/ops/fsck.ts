@@ -28,9 +28,9 @@ import { WriteLock } from '../repo/lock.js';
 import { flattenTree } from '../repo/tree.js';
 import { rootsOf } from '../repo/worktree.js';
 import { outermost } from '../workspace/paths.js';
-import '../pipeline/executor.js'; // registers the run root provider: run objects and logs are checked too
 import { mapLimit } from '../store/local/index.js';
 import type { OpContext } from './context.js';
+import { collectRoots } from './roots.js';
 
 export const REPAIR_COMMAND = 'strata fsck --repair';
 
@@ -264,7 +264,7 @@ async function checkRepo(repo: Repository, st: CheckState, opts: FsckOptions): P
     }
   });
   await guarded(st, repo, 'walking the history', async () => {
-    live = await reachable(repo, {
+    live = await reachable(repo, await collectRoots(repo), {
       onMissing: (id, info, cause) => {
         unreadable.add(id);
         // An object that is there but refused by its parser (not canonical, malformed) is corrupt, not missing.
@@ -464,7 +464,7 @@ async function repairWith(repo: Repository, found: FsckResult, actions: RepairAc
 
 async function findMissing(repo: Repository): Promise<Set<Id>> {
   const missing = new Set<Id>();
-  const live = await reachable(repo, { onMissing: (id) => missing.add(id) });
+  const live = await reachable(repo, await collectRoots(repo), { onMissing: (id) => missing.add(id) });
   const rest = [...live.keys()].filter((id) => !missing.has(id));
   const have = await repo.store.hasMany(rest);
   for (const id of rest) if (!have.has(id)) missing.add(id);

@@ -1,5 +1,5 @@
 import { reachable } from '../repo/reach.js';
-import '../pipeline/executor.js'; // registers the run root provider (run objects, logs, outputs)
+import { collectRoots } from './roots.js';
 import { withWriteRepo, type OpContext } from './context.js';
 
 export interface GcOptions {
@@ -17,7 +17,7 @@ export interface GcResult {
 /** Remove objects no ref, index entry or run needs. Holds the write lock throughout. */
 export async function gc(ctx: OpContext, opts: GcOptions = {}): Promise<GcResult> {
   return withWriteRepo(ctx, 'gc', async (repo) => {
-    const live = await reachable(repo, { onMissing: () => undefined });
+    const live = await reachable(repo, await collectRoots(repo), { onMissing: () => undefined });
     const dead: string[] = [];
     let bytes = 0;
     let kept = 0;
@@ -35,7 +35,7 @@ export async function gc(ctx: OpContext, opts: GcOptions = {}): Promise<GcResult
       // Forget commits (metadata rows) whose objects are gone.
       const deadSet = new Set(dead);
       repo.db.tx(() => {
-        for (const id of repo.db.allCommitIds()) if (deadSet.has(id)) repo.db.db.prepare('DELETE FROM commits WHERE id = ?').run(id);
+        repo.db.deleteCommits(repo.db.allCommitIds().filter((id) => deadSet.has(id)));
       });
     }
     return { dryRun: !!opts.dryRun, objects: dead.length, bytes, kept, tmpRemoved };

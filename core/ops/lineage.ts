@@ -39,7 +39,7 @@ const RUN_LIKE = /^[0-9a-f]{4,8}(-[0-9a-f]{0,4}){0,3}(-[0-9a-f]{0,12})?$|^[0-9a-
 
 /** Latest version of `path` known to the lineage graph. */
 function latestKnownVersion(repo: Repository, path: string): { id: Id; obj: 'file' | 'dir' } | null {
-  const r = repo.db.stmt("SELECT ref, obj FROM lineage_nodes WHERE kind = 'version' AND path = ? ORDER BY id DESC LIMIT 1").get(path) as { ref: string; obj: string } | undefined;
+  const r = repo.db.latestVersionNode(path);
   return r ? { id: r.ref, obj: (r.obj ?? 'file') as 'file' | 'dir' } : null;
 }
 
@@ -103,8 +103,7 @@ export async function resolveTarget(repo: Repository, cwd: string, target: strin
   const tree = (await repo.readCommit(commit)).tree;
   const flat = await flattenTree(repo, tree);
   const versions: Array<{ path: string; id: Id }> = [];
-  const hasStmt = repo.db.stmt("SELECT 1 FROM lineage_nodes WHERE kind = 'version' AND ref = ? AND path = ?");
-  for (const [p, r] of flat) if (hasStmt.get(r.id, p)) versions.push({ path: p, id: r.id });
+  for (const [p, r] of flat) if (hasVersion(repo.db, p, r.id)) versions.push({ path: p, id: r.id });
   for (const p of dirVersionPaths(repo.db)) {
     const e = await entryAt(repo, tree, p);
     if (e?.type === 'dir' && hasVersion(repo.db, p, e.id)) versions.push({ path: p, id: e.id });

@@ -54,7 +54,7 @@ export async function metricsPaths(repo: Repository): Promise<string[]> {
   const paths = new Set<string>();
   const spec = await loadPipeline(repo.root).catch(() => null);
   for (const s of spec?.stages ?? []) for (const o of s.outs) if (o.type === 'metrics') paths.add(o.path);
-  for (const r of repo.db.stmt("SELECT DISTINCT path FROM lineage_nodes WHERE kind = 'version' AND type = 'metrics'").all() as Array<{ path: string }>) paths.add(r.path);
+  for (const p of repo.db.versionPaths({ type: 'metrics' })) paths.add(p);
   return [...paths].sort(compareNames);
 }
 

@@ -29,11 +29,10 @@ import {
   type EventType,
 } from '../lineage/openlineage.js';
 import type { IndexRow, StatRow } from '../meta/db.js';
-import { insertRun, runObjectRoots, serializeRun, type OutKind, type RunCode, type RunDep, type RunEnvironment, type RunOut, type RunRecord } from '../meta/runs.js';
+import { insertRun, serializeRun, type OutKind, type RunCode, type RunDep, type RunEnvironment, type RunOut, type RunRecord } from '../meta/runs.js';
 import { compareNames, parseManifest, type Id } from '../model/index.js';
 import type { Repository } from '../repo/index.js';
-import { registerRootProvider } from '../repo/reach.js';
-import { buildTree, collectVersionObjects, computeTreeId, flattenTree } from '../repo/tree.js';
+import { buildTree, computeTreeId, flattenTree } from '../repo/tree.js';
 import { materialize } from '../repo/worktree.js';
 import { mapLimit } from '../store/local/index.js';
 import { loadIgnore, type IgnoreRules } from '../workspace/ignore.js';
@@ -675,18 +674,3 @@ export class StageRunner {
   }
 }
 
-// ---------------------------------------------------------------- gc roots
-
-/**
- * Objects runs keep alive: every run object and log, and the outputs of successful runs (with
- * their trees, chunk manifests and chunks), so the run cache can restore them and lineage can be
- * checked out. Registered with the reachability walk used by gc and fsck.
- */
-export async function runRoots(repo: Repository): Promise<Id[]> {
-  const { ids, outs } = runObjectRoots(repo.db);
-  const out = new Set<Id>(ids);
-  for (const o of outs) await collectVersionObjects(repo, o, out);
-  return [...out];
-}
-
-registerRootProvider(runRoots);

@@ -13,7 +13,7 @@
  * them (checkRemoteUrl).
  */
 import { StrataError } from '../errors/index.js';
-import type { MetaDb } from '../meta/db.js';
+import type { MetaStore } from '../meta/interface.js';
 import { parseStoreUrl, type StoreUrl } from '../store/url.js';
 import { readString, REMOTE_NAME_RE } from '../config/registry.js';
 import { isSecretParam, redactUrl } from '../config/redact.js';
@@ -201,7 +201,7 @@ export function normalizeRemoteUrl(url: string, cwd: string = process.cwd()): st
   return `s3://${u.bucket}${u.prefix ? '/' + u.prefix : ''}`;
 }
 
-export function getRemote(db: MetaDb, name: string): RemoteConfig {
+export function getRemote(db: MetaStore, name: string): RemoteConfig {
   const url = db.getConfig(`remote.${name}.url`);
   if (!url) {
     const known = listRemotes(db).map((r) => r.name);
@@ -212,7 +212,7 @@ export function getRemote(db: MetaDb, name: string): RemoteConfig {
   return readRemote(db, name, url);
 }
 
-function readRemote(db: MetaDb, name: string, url: string): RemoteConfig {
+function readRemote(db: MetaStore, name: string, url: string): RemoteConfig {
   const g = (k: string) => db.getConfig(`remote.${name}.${k}`) ?? undefined;
   const ps = g('pathStyle');
   const cw = g('conditionalWrites');
@@ -227,7 +227,7 @@ function readRemote(db: MetaDb, name: string, url: string): RemoteConfig {
   };
 }
 
-export function listRemotes(db: MetaDb): RemoteConfig[] {
+export function listRemotes(db: MetaStore): RemoteConfig[] {
   const out: RemoteConfig[] = [];
   for (const { key, value } of db.listConfig()) {
     const m = /^remote\.(.+)\.url$/.exec(key);
@@ -237,7 +237,7 @@ export function listRemotes(db: MetaDb): RemoteConfig[] {
 }
 
 /** Write a remote's settings (undefined leaves a key unset). Caller runs inside a transaction. */
-export function writeRemote(db: MetaDb, r: RemoteConfig): void {
+export function writeRemote(db: MetaStore, r: RemoteConfig): void {
   db.setConfig(`remote.${r.name}.url`, r.url);
   db.setConfig(`remote.${r.name}.endpoint`, r.endpoint ?? null);
   db.setConfig(`remote.${r.name}.region`, r.region ?? null);
@@ -246,12 +246,12 @@ export function writeRemote(db: MetaDb, r: RemoteConfig): void {
   db.setConfig(`remote.${r.name}.conditionalWrites`, r.conditionalWrites ?? null);
 }
 
-export function deleteRemoteConfig(db: MetaDb, name: string): void {
+export function deleteRemoteConfig(db: MetaStore, name: string): void {
   for (const k of REMOTE_KEYS) db.setConfig(`remote.${name}.${k}`, null);
 }
 
 /** The remote to use when none is named: config remote.default, else 'origin', else the only one. */
-export function defaultRemote(db: MetaDb): string {
+export function defaultRemote(db: MetaStore): string {
   const all = listRemotes(db);
   const chosen = readString(db, 'remote.default');
   if (chosen) {

@@ -111,7 +111,7 @@ async function localRunObjects(repo: Repository, runs: LocalRun[]): Promise<Id[]
 
 function localRuns(repo: Repository): LocalRun[] {
   try {
-    return repo.db.stmt('SELECT id, object, log, status, record FROM runs').all() as LocalRun[];
+    return repo.db.allRunRows();
   } catch {
     return []; // schema without runs
   }

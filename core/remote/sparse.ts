@@ -16,7 +16,7 @@
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError } from '../errors/index.js';
-import type { IndexRow, MetaDb } from '../meta/db.js';
+import type { IndexRow, MetaStore } from '../meta/interface.js';
 import type { Id } from '../model/index.js';
 import type { Repository } from '../repo/index.js';
 import { flattenTree, sameEntry } from '../repo/tree.js';
@@ -26,7 +26,7 @@ import { readList } from '../config/registry.js';
 
 export const SPARSE_KEY = 'core.sparse';
 
-export function getSparse(db: MetaDb): string[] | null {
+export function getSparse(db: MetaStore): string[] | null {
   const v = readList(db, SPARSE_KEY);
   return v;
 }

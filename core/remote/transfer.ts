@@ -13,7 +13,7 @@
  * metadata DB — commits, trees and remote-tracking refs in a single transaction at the end.
  */
 import { StrataError, isStrataError } from '../errors/index.js';
-import type { MetaDb } from '../meta/db.js';
+import type { MetaStore } from '../meta/interface.js';
 import { MAX_TREE_DEPTH, parseCommit, parseTree, type Commit, type Id, type Tree } from '../model/index.js';
 import { checkTreeGraph } from '../repo/tree.js';
 import type { Repository } from '../repo/index.js';
@@ -272,7 +272,7 @@ function trackingName(remote: string, ref: string): string | null {
   return null;
 }
 
-function setTracking(db: MetaDb, remote: string, ref: string, value: Id | null): void {
+function setTracking(db: MetaStore, remote: string, ref: string, value: Id | null): void {
   const name = trackingName(remote, ref);
   if (!name) return;
   db.tx(() => {

@@ -8,6 +8,7 @@ import { userInfo } from 'node:os';
 import { StrataError, fromSystemError } from '../errors/index.js';
 import { initHash } from '../hash/index.js';
 import { MetaDb } from '../meta/db.js';
+import type { MetaStore } from '../meta/interface.js';
 import { LocalStore } from '../store/local/index.js';
 import type { ObjectStore } from '../store/types.js';
 import {
@@ -37,7 +38,7 @@ export interface HeadState {
 export class Repository {
   readonly root: string;
   readonly dir: string;
-  readonly db: MetaDb;
+  readonly db: MetaStore;
   readonly store: LocalStore;
   /** Injected object store (server with --store s3://...); null = the local store. */
   private readonly injected: ObjectStore | null;

@@ -1,6 +1,6 @@
 /**
- * Reachability: every object a repository still needs, from every ref, the staging index, and
- * any extra roots (runs, logs, ...). Used by gc, fsck and push.
+ * Reachability: every object a repository still needs, from explicit roots (refs, the staging
+ * index, and extra roots such as runs: see core/ops/roots.ts). Used by gc and fsck.
  */
 import { StrataError, isStrataError } from '../errors/index.js';
 import type { Id } from '../model/index.js';
@@ -16,25 +16,50 @@ export interface Reached {
   commit?: Id;
 }
 
-/** Roots contributed by other subsystems (e.g. pipeline runs): object ids that must be kept. */
-export type RootProvider = (repo: Repository) => Promise<Id[]>;
-const providers: RootProvider[] = [];
-export function registerRootProvider(p: RootProvider): void {
-  if (!providers.includes(p)) providers.push(p);
+/**
+ * Where a reachability walk starts: everything a deleting operation (gc) must keep and fsck must
+ * check. Built by collectRoots (core/ops/roots.ts); passed explicitly, so an operation cannot
+ * forget a kind of root by forgetting an import.
+ */
+export interface Roots {
+  /** Commits to walk with their history (every ref's target and a detached HEAD). */
+  commits: Id[];
+  /** Annotated tag objects. */
+  tagObjects: Id[];
+  /** Walk the staging index (the objects the next commit will use). */
+  index: boolean;
+  /**
+   * Further object ids, kept as listed (each group already expanded to its trees, manifests and
+   * chunks), by who needs them: e.g. `runs` (run objects, logs, outputs), `reproducibility`
+   * (code-changes objects and run inputs).
+   */
+  extra: Record<string, Id[]>;
+}
+
+/** The roots held by refs: every ref's commit (HEAD included when detached) and annotated tag objects. */
+export function refRoots(repo: Repository): Pick<Roots, 'commits' | 'tagObjects'> {
+  const commits: Id[] = [];
+  const tagObjects: Id[] = [];
+  const head = repo.db.getRef('HEAD');
+  for (const r of [...repo.db.listRefs('refs/'), ...(head ? [head] : [])]) {
+    if (!r.target.startsWith('ref: ')) commits.push(r.target);
+  }
+  for (const t of repo.db.listRefs('refs/tags/')) {
+    const tag = repo.db.getTag(t.name.slice(10));
+    if (tag?.object) tagObjects.push(tag.object);
+  }
+  return { commits, tagObjects };
 }
 
 export interface ReachOptions {
-  /** Verify while walking that manifests parse (they are needed to find chunks). */
-  includeIndex?: boolean;
   /** Skip objects missing from the store instead of failing (fsck reports them). */
   onMissing?: (id: Id, info: Reached, cause?: unknown) => void;
-  /** Start only from these commits (push), instead of every ref. */
-  commits?: Id[];
   /** Stop descending at these objects (already known present elsewhere, e.g. on a remote). */
   stopAt?: Set<Id>;
 }
 
-export async function reachable(repo: Repository, opts: ReachOptions = {}): Promise<Map<Id, Reached>> {
+/** Every object reachable from `roots`, with what it is and where it was found. */
+export async function reachable(repo: Repository, roots: Roots, opts: ReachOptions = {}): Promise<Map<Id, Reached>> {
   const out = new Map<Id, Reached>();
   // `cause`: why the object could not be read (OBJECT_MISSING, or OBJECT_CORRUPT from a strict parser).
   const missing = (id: Id, info: Reached, cause?: unknown) => {
@@ -42,17 +67,8 @@ export async function reachable(repo: Repository, opts: ReachOptions = {}): Prom
     else if (isStrataError(cause)) throw cause;
     else throw new StrataError('OBJECT_MISSING', `object ${id} (${info.kind}${info.path ? ' ' + info.path : ''}) cannot be read`, { hint: 'run strata fsck to see what it affects' });
   };
-  const commitQueue: Id[] = [];
-  if (opts.commits) commitQueue.push(...opts.commits);
-  else {
-    for (const r of [...repo.db.listRefs('refs/'), ...(repo.db.getRef('HEAD') ? [repo.db.getRef('HEAD')!] : [])]) {
-      if (!r.target.startsWith('ref: ')) commitQueue.push(r.target);
-    }
-    for (const t of repo.db.listRefs('refs/tags/')) {
-      const tag = repo.db.getTag(t.name.slice(10));
-      if (tag?.object) out.set(tag.object, { kind: 'tag' });
-    }
-  }
+  const commitQueue: Id[] = [...roots.commits];
+  for (const t of roots.tagObjects) out.set(t, { kind: 'tag' });
   const walkTree = async (treeId: Id, base: string, commit: Id): Promise<void> => {
     if (out.has(treeId) || opts.stopAt?.has(treeId)) return;
     out.set(treeId, { kind: 'tree', path: base || '/', commit });
@@ -99,14 +115,12 @@ export async function reachable(repo: Repository, opts: ReachOptions = {}): Prom
     await walkTree(c.tree, '', id);
     commitQueue.push(...c.parents);
   }
-  if (opts.includeIndex !== false && !opts.commits) {
+  if (roots.index) {
     for (const r of repo.db.loadIndex().values()) {
       if (r.chunks) await walkManifest(r.chunks, r.path);
       else if (!out.has(r.id)) out.set(r.id, { kind: 'blob', path: r.path });
     }
   }
-  if (!opts.commits) {
-    for (const p of providers) for (const id of await p(repo)) if (!out.has(id)) out.set(id, { kind: 'other' });
-  }
+  for (const ids of Object.values(roots.extra)) for (const id of ids) if (!out.has(id)) out.set(id, { kind: 'other' });
   return out;
 }

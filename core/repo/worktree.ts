@@ -18,7 +18,7 @@ import { cachedId, RACY_MS, scanRoots, type WorkFile } from '../workspace/scan.j
 import { mapLimit } from '../store/local/index.js';
 import type { Repository } from './index.js';
 import { diffFlat, flattenTree, sameEntry, type Change, type Flat } from './tree.js';
-import { readList } from '../config/registry.js';
+import { readBool, readList } from '../config/registry.js';
 
 export interface ProgressSink {
   (p: { phase: string; done: number; total: number; bytes: number; totalBytes?: number }): void;
@@ -220,7 +220,7 @@ export async function materialize(repo: Repository, plan: MaterializePlan, opts:
   }
   checkPlanPaths(opts.target ?? plan.write.map((r) => r.path));
   if (opts.target) checkPlanPaths(plan.write.map((r) => r.path));
-  const allowOutside = opts.allowOutsideSymlinks ?? repo.db.getConfig(ALLOW_OUTSIDE_SYMLINKS_KEY) === 'true';
+  const allowOutside = opts.allowOutsideSymlinks ?? readBool(repo.db, ALLOW_OUTSIDE_SYMLINKS_KEY) === true;
   for (const r of plan.write) {
     if (r.type !== 'symlink') continue;
     const t = r.target ?? '';

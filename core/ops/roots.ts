@@ -1,0 +1,50 @@
+/**
+ * Every root a deleting or checking operation must start from, in one place: gc keeps exactly
+ * what is reachable from these, fsck checks exactly these. Each kind of root is listed here
+ * explicitly (no registration by side-effect imports), so a new operation that deletes objects
+ * calls collectRoots and cannot forget one.
+ *
+ * Kinds:
+ * - refs: every branch, tag, remote-tracking ref and a detached HEAD (commits, with their history),
+ *   and annotated tag objects;
+ * - index: the staging index (what the next commit will use);
+ * - runs: every run object and log, and the outputs of successful runs with their trees, chunk
+ *   manifests and chunks (the run cache restores them; lineage checks them out);
+ * - reproducibility: code-changes objects of runs and commits recorded with dirty code, and the
+ *   input versions of runs that are in the store (strata checkout --for, strata reproduce).
+ *
+ * Lives above core/repo because the last two kinds read run records (core/meta) and code-changes
+ * objects (core/code).
+ */
+import { reproducibilityRoots } from '../code/snapshot.js';
+import { runObjectRoots } from '../meta/runs.js';
+import type { Id } from '../model/index.js';
+import type { Repository } from '../repo/index.js';
+import { refRoots, type Roots } from '../repo/reach.js';
+import { collectVersionObjects } from '../repo/tree.js';
+
+export type { Roots } from '../repo/reach.js';
+
+/** The roots of `repo` (see the file comment). */
+export async function collectRoots(repo: Repository): Promise<Roots> {
+  return {
+    ...refRoots(repo),
+    index: true,
+    extra: {
+      runs: await runRoots(repo),
+      reproducibility: await reproducibilityRoots(repo),
+    },
+  };
+}
+
+/**
+ * Objects runs keep alive: every run object and log (listed whether present or not, so fsck
+ * reports a missing one), and the outputs of successful runs with their trees, chunk manifests
+ * and chunks.
+ */
+export async function runRoots(repo: Repository): Promise<Id[]> {
+  const { ids, outs } = runObjectRoots(repo.db);
+  const out = new Set<Id>(ids);
+  for (const o of outs) await collectVersionObjects(repo, o, out);
+  return [...out];
+}
