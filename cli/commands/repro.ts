@@ -4,6 +4,7 @@ import { EXIT_CODES } from '../../core/errors/index.js';
 import { terminalHooks } from './run.js';
 import type { Io } from '../output.js';
 import type { PipelineChanges, StageChange } from '../../core/pipeline/trust.js';
+import { withCliRepo } from '../repo.js';
 
 /** Print how strata.yaml changed since the last repro here (stderr, so --json stays clean). */
 export function printPipelineChanges(io: Io, c: PipelineChanges): void {
@@ -93,9 +94,7 @@ const cmd: Command = {
   async run(a, io) {
     const jobs = a.values.jobs === undefined ? 1 : Number(a.values.jobs);
     const dryRun = !!a.values['dry-run'];
-    const r = await repro(
-      { cwd: process.cwd() },
-      {
+    const r = await withCliRepo({}, (repo) => repro(repo, {
         stages: [...a.positionals, ...a.rest],
         force: !!a.values.force,
         dryRun,
@@ -108,7 +107,7 @@ const cmd: Command = {
         onPipelineChanges: (c) => printPipelineChanges(io, c),
         confirm: confirmStages(),
       },
-    );
+    ));
     for (const w of r.warnings) io.err(`warning: ${w}`);
     if (io.json_) io.json(r);
     else if (dryRun) {

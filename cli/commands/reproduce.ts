@@ -6,6 +6,7 @@ import type { Io } from '../output.js';
 import { fmtBytes } from '../output.js';
 import { printCheckoutFor } from './checkout.js';
 import { fmtMs, terminalHooks } from './run.js';
+import { withCliRepo } from '../repo.js';
 
 const short = (id: string | null | undefined) => (id ? id.slice(0, 12) : '-');
 const ver = (v: { id: string; size: number } | null) => (v ? `${fmtBytes(v.size)} ${short(v.id)}` : '(none)');
@@ -93,9 +94,8 @@ const cmd: Command = {
     }
     const verify = !!a.values.verify;
     const hooks = terminalHooks(io, { prefix: true });
-    const r = await reproduce(
-      { cwd: process.cwd() },
-      {
+    const r = await withCliRepo({}, (repo) => reproduce(repo, {
+        cwd: process.cwd(),
         target,
         into: a.values.into as string | undefined,
         keep: !!a.values.keep,
@@ -108,7 +108,7 @@ const cmd: Command = {
         onCheckout: io.json_ ? undefined : (co) => printCheckoutFor(io, co, { rerunHint: false }),
         onStage: io.json_ ? undefined : (ev) => (ev.phase === 'start' ? io.out(`== ${ev.stage} (recorded run ${ev.recordedRun})`) : undefined),
       },
-    );
+    ));
     if (io.json_) io.json({ ...r, verified: verify });
     else summary(io, r, verify);
     if (r.failed) return EXIT_CODES.STAGE_FAILED;

@@ -1,6 +1,6 @@
 import { StrataError } from '../errors/index.js';
 import { CONFIG_KEYS, displayValue, findKey, storedProblem, unknownKeyError, validateSet } from '../config/registry.js';
-import { withRepo, withWriteRepo, type OpContext } from './context.js';
+import type { Repository } from '../repo/index.js';
 
 /** Key → description, from the registry (for help texts). */
 export const KNOWN_KEYS: Record<string, string> = Object.fromEntries(CONFIG_KEYS.map((d) => [d.key, d.description]));
@@ -30,27 +30,25 @@ function storedWarnings(rows: Array<{ key: string; value: string }>): string[] {
 }
 
 /** The stored value of `key` (a secret's is masked), or null. An unknown key that is not stored is CONFIG_INVALID. */
-export async function configGet(ctx: OpContext, key: string): Promise<string | null> {
+export async function configGet(repo: Repository, key: string): Promise<string | null> {
   checkKey(key);
-  return withRepo(ctx, async (repo) => {
     const v = repo.db.getConfig(key);
-    if (v === null && !findKey(key)) throw unknownKeyError(key);
-    return v === null ? null : displayValue(key, v);
-  });
+  if (v === null && !findKey(key)) throw unknownKeyError(key);
+  return v === null ? null : displayValue(key, v);
 }
 
 /** Set a key after validating it against the registry; returns the stored (normalised) value. */
-export async function configSet(ctx: OpContext, key: string, value: string): Promise<string> {
+export async function configSet(repo: Repository, key: string, value: string): Promise<string> {
   checkKey(key);
   const stored = validateSet(key, value);
-  await withWriteRepo(ctx, 'config', async (repo) => repo.db.setConfig(key, stored));
+  await repo.withWriteLock('config', async () => repo.db.setConfig(key, stored));
   return stored;
 }
 
 /** Remove a key (any stored key may be removed, so values left by older versions can be cleaned up). */
-export async function configUnset(ctx: OpContext, key: string): Promise<boolean> {
+export async function configUnset(repo: Repository, key: string): Promise<boolean> {
   checkKey(key);
-  return withWriteRepo(ctx, 'config', async (repo) => {
+  return repo.withWriteLock('config', async () => {
     const had = repo.db.getConfig(key) !== null;
     if (!had && !findKey(key)) throw unknownKeyError(key);
     repo.db.setConfig(key, null);
@@ -58,17 +56,15 @@ export async function configUnset(ctx: OpContext, key: string): Promise<boolean>
   });
 }
 
-export async function configList(ctx: OpContext): Promise<ConfigEntry[]> {
-  return withRepo(ctx, async (repo) => repo.db.listConfig().map((r) => ({ key: r.key, value: displayValue(r.key, r.value), known: findKey(r.key) !== undefined })));
+export async function configList(repo: Repository): Promise<ConfigEntry[]> {
+  return repo.db.listConfig().map((r) => ({ key: r.key, value: displayValue(r.key, r.value), known: findKey(r.key) !== undefined }));
 }
 
 /** configList plus warnings about stored values that are ignored. */
-export async function configListWithWarnings(ctx: OpContext): Promise<{ entries: ConfigEntry[]; warnings: string[] }> {
-  return withRepo(ctx, async (repo) => {
+export async function configListWithWarnings(repo: Repository): Promise<{ entries: ConfigEntry[]; warnings: string[] }> {
     const rows = repo.db.listConfig();
-    return {
-      entries: rows.map((r) => ({ key: r.key, value: displayValue(r.key, r.value), known: findKey(r.key) !== undefined })),
-      warnings: storedWarnings(rows),
-    };
-  });
+  return {
+    entries: rows.map((r) => ({ key: r.key, value: displayValue(r.key, r.value), known: findKey(r.key) !== undefined })),
+    warnings: storedWarnings(rows),
+  };
 }

@@ -1,6 +1,6 @@
 import { reachable } from '../repo/reach.js';
 import '../pipeline/executor.js'; // registers the run root provider (run objects, logs, outputs)
-import { withWriteRepo, type OpContext } from './context.js';
+import type { Repository } from '../repo/index.js';
 
 export interface GcOptions {
   dryRun?: boolean;
@@ -15,8 +15,8 @@ export interface GcResult {
 }
 
 /** Remove objects no ref, index entry or run needs. Holds the write lock throughout. */
-export async function gc(ctx: OpContext, opts: GcOptions = {}): Promise<GcResult> {
-  return withWriteRepo(ctx, 'gc', async (repo) => {
+export async function gc(repo: Repository, opts: GcOptions = {}): Promise<GcResult> {
+  return repo.withWriteLock('gc', async () => {
     const live = await reachable(repo, { onMissing: () => undefined });
     const dead: string[] = [];
     let bytes = 0;

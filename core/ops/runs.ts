@@ -1,7 +1,7 @@
 /** `strata runs`: list recorded runs, newest first, filtered by stage, status and start time. */
 import { StrataError } from '../errors/index.js';
 import { listRuns as listRunRecords, RUN_STATUSES, type RunRecord, type RunStatus } from '../meta/runs.js';
-import { withRepo, type OpContext } from './context.js';
+import type { Repository } from '../repo/index.js';
 
 export interface RunsOptions {
   stage?: string;
@@ -25,7 +25,7 @@ export function parseSince(s: string, now = Date.now()): number {
   return t;
 }
 
-export async function runs(ctx: OpContext, opts: RunsOptions = {}): Promise<RunRecord[]> {
+export async function runs(repo: Repository, opts: RunsOptions = {}): Promise<RunRecord[]> {
   if (opts.status !== undefined && !RUN_STATUSES.includes(opts.status as RunStatus)) {
     throw new StrataError('INVALID_ARGUMENT', `unknown run status ${JSON.stringify(opts.status)}`, { hint: `use one of: ${RUN_STATUSES.join(', ')}` });
   }
@@ -33,7 +33,5 @@ export async function runs(ctx: OpContext, opts: RunsOptions = {}): Promise<RunR
     throw new StrataError('INVALID_ARGUMENT', `-n must be a positive whole number`, { hint: 'e.g. -n 20' });
   }
   const since = opts.since !== undefined ? parseSince(opts.since) : undefined;
-  return withRepo(ctx, async (repo) =>
-    listRunRecords(repo.db, { stage: opts.stage, status: opts.status as RunStatus | undefined, since, limit: opts.limit }),
-  );
+  return listRunRecords(repo.db, { stage: opts.stage, status: opts.status as RunStatus | undefined, since, limit: opts.limit });
 }
