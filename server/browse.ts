@@ -113,12 +113,12 @@ export async function treeView(repo: Repository, q: URLSearchParams): Promise<un
  */
 export async function fileStream(repo: Repository, e: TreeEntry, range: { start: number; end: number } | null, path = e.name): Promise<Readable> {
   if (e.type === 'dir') throw new StrataError('INVALID_ARGUMENT', `${e.name} is a directory`);
-  if (!range) return verifiedFileStream(repo.objects, path, e);
+  if (!range) return verifiedFileStream(repo.store, path, e);
   if (e.type === 'file' && e.chunks) {
     const chunksId = e.chunks;
     let m;
     try {
-      m = parseManifest(await repo.objects.getBytes(chunksId, { verify: true }));
+      m = parseManifest(await repo.store.getBytes(chunksId, { verify: true }));
     } catch (err) {
       if (err instanceof StrataError && (err.code === 'OBJECT_CORRUPT' || err.code === 'OBJECT_MISSING')) {
         throw new StrataError(err.code, `${path}: chunk list ${chunksId}: ${err.message}`, { hint: err.hint, details: { path, id: chunksId } });
@@ -137,7 +137,7 @@ export async function fileStream(repo: Repository, e: TreeEntry, range: { start:
           pos = ce;
           if (ce <= start) continue;
           if (cs >= end) break;
-          const buf = await repo.objects.getBytes(cid, { verify: true });
+          const buf = await repo.store.getBytes(cid, { verify: true });
           if (buf.length !== size) throw new StrataError('OBJECT_CORRUPT', `${path}: chunk ${cid} holds ${buf.length} bytes where the chunk list declares ${size}`, { details: { path, id: cid } });
           const piece = buf.subarray(Math.max(start, cs) - cs, Math.min(end, ce) - cs);
           if (!out.write(piece)) await new Promise((r) => out.once('drain', r));
@@ -150,7 +150,7 @@ export async function fileStream(repo: Repository, e: TreeEntry, range: { start:
     return out;
   }
   // A single object: verify it whole (small: before the first byte), then send the range.
-  const whole = await verifiedFileStream(repo.objects, path, e);
+  const whole = await verifiedFileStream(repo.store, path, e);
   let pos = 0;
   const slice = new Transform({
     transform(chunk: Buffer, _enc, cb) {

@@ -184,7 +184,7 @@ async function storedSize(repo: Repository, path: string, id: Id, obj: string | 
       if (tree) return tree.entries.reduce((n, e) => n + e.size, 0);
       if (obj === 'dir') return null;
     }
-    const st = await repo.objects.stat(id);
+    const st = await repo.store.stat(id);
     if (st) return st.size;
     // A chunked file is stored as chunks + manifest: a run that used it recorded the manifest id.
     const row = repo.db
@@ -199,7 +199,7 @@ async function storedSize(repo: Repository, path: string, id: Id, obj: string | 
          LIMIT 1`,
       )
       .get(id, path) as { chunks: string } | undefined;
-    if (row) return parseManifest(await repo.objects.getBytes(row.chunks, { verify: true })).size;
+    if (row) return parseManifest(await repo.store.getBytes(row.chunks, { verify: true })).size;
   } catch {
     // unreadable: unknown size
   }
@@ -239,7 +239,7 @@ async function attachMetrics(repo: Repository, d: Record<string, unknown>, id: I
       const out: Record<string, unknown> = {};
       for (const f of files) {
         try {
-          out[f.rel] = parseMetrics(await repo.objects.getBytes(f.id, { verify: true }), f.rel, yaml);
+          out[f.rel] = parseMetrics(await repo.store.getBytes(f.id, { verify: true }), f.rel, yaml);
         } catch {
           // a file in a metrics folder that is not JSON/YAML (a plot, a CSV): left out
         }
@@ -247,7 +247,7 @@ async function attachMetrics(repo: Repository, d: Record<string, unknown>, id: I
       d.metrics = out;
       return;
     }
-    const bytes = await repo.objects.getBytes(id, { verify: true });
+    const bytes = await repo.store.getBytes(id, { verify: true });
     if (bytes.length > METRICS_MAX_BYTES) {
       d.metricsError = `larger than ${METRICS_MAX_BYTES} bytes`;
       return;
@@ -280,7 +280,7 @@ export async function serveRunLog(repo: Repository, idOrPrefix: string, reqHeade
     return;
   }
   const logId = run.log;
-  const st = await repo.objects.stat(logId);
+  const st = await repo.store.stat(logId);
   if (!st) throw new StrataError('OBJECT_MISSING', `the log of run ${run.id} (object ${logId}) is not in this repository's store`, { hint: 'push the run again from the project that ran it' });
   const etag = `"${logId}"`;
   headers.ETag = etag;
@@ -293,7 +293,7 @@ export async function serveRunLog(repo: Repository, idOrPrefix: string, reqHeade
   let range = st.size === 0 ? null : parseRange(reqHeaders['range'] as string | undefined, st.size);
   const ifRange = reqHeaders['if-range'];
   if (range && typeof ifRange === 'string' && ifRange !== etag) range = null;
-  await sendBytes(res, head, headers, st.size, range, () => repo.objects.get(logId, range ? { range } : { verify: true }));
+  await sendBytes(res, head, headers, st.size, range, () => repo.store.get(logId, range ? { range } : { verify: true }));
 }
 
 // ---------------------------------------------------------------- GET /lineage/search

@@ -31,7 +31,7 @@ export async function gc(repo: Repository, opts: GcOptions = {}): Promise<GcResu
     let tmpRemoved = 0;
     if (!opts.dryRun) {
       await repo.store.deleteMany(dead);
-      tmpRemoved = await repo.store.cleanTmp(0);
+      tmpRemoved = await repo.localStore().cleanTmp(0);
       // Forget commits (metadata rows) whose objects are gone.
       const deadSet = new Set(dead);
       repo.db.tx(() => {

@@ -66,10 +66,10 @@ function parseFile(path: string, text: string): MetricsFile {
 }
 
 async function readBlob(repo: Repository, id: Id, chunks: Id | null | undefined): Promise<string> {
-  if (!chunks) return (await repo.objects.getBytes(id, { verify: true })).toString('utf8');
-  const m = parseManifest(await repo.objects.getBytes(chunks, { verify: true }), { id: chunks });
+  if (!chunks) return (await repo.store.getBytes(id, { verify: true })).toString('utf8');
+  const m = parseManifest(await repo.store.getBytes(chunks, { verify: true }), { id: chunks });
   const parts: Buffer[] = [];
-  for (const [cid] of m.chunks) parts.push(await repo.objects.getBytes(cid));
+  for (const [cid] of m.chunks) parts.push(await repo.store.getBytes(cid));
   return Buffer.concat(parts).toString('utf8');
 }
 
