@@ -17,6 +17,7 @@ import { checkRefName, checkRefValue, refConflict } from '../core/store/refs.js'
 import { isLocalPathCapable } from '../core/store/types.js';
 import { refEtag, sendBytes } from './browse.js';
 import { discardBody, parseRange, readJson, sendJson, tooLarge, waitDrain } from './http.js';
+import { recordReceivedRun, runObject, runObjects } from '../core/ops/runs.js';
 
 export const PACK_MAGIC = Buffer.from('SPK1');
 export const MAX_IDS = 10_000;
@@ -287,14 +288,12 @@ async function checkTargetKind(repo: Repository, name: string, value: string, wa
 
 /** Run object id of a run marker runs/<run id> (kept in the runs table, not as a ref). */
 export function runMarker(repo: Repository, name: string): string | null {
-  const row = repo.db.stmt('SELECT object FROM runs WHERE id = ?').get(name.slice(5)) as { object: string } | undefined;
-  return row?.object ?? null;
+  return runObject(repo, name.slice(5));
 }
 
 export function runMarkers(repo: Repository, prefix: string): Array<{ name: string; value: string; etag: string }> {
   if (!('runs/'.startsWith(prefix) || prefix.startsWith('runs/'))) return [];
-  const rows = repo.db.stmt('SELECT id, object FROM runs ORDER BY id').all() as Array<{ id: string; object: string }>;
-  return rows.map((r) => ({ name: `runs/${r.id}`, value: r.object, etag: refEtag(r.object) })).filter((r) => r.name.startsWith(prefix));
+  return runObjects(repo).map((r) => ({ name: `runs/${r.id}`, value: r.object, etag: refEtag(r.object) })).filter((r) => r.name.startsWith(prefix));
 }
 
 /**
@@ -310,12 +309,10 @@ async function putRunMarker(repo: Repository, name: string, value: string, ifMat
   }
   if (ifMatch !== undefined) throw refConflict(name, 'missing');
   const bytes = await checkTargetKind(repo, name, value, 'run');
-  const { parseRun, insertRun } = await import('../core/meta/runs.js');
+  const { parseRun } = await import('../core/meta/runs.js');
   const r = parseRun(bytes);
   if (r.id !== name.slice(5)) throw new StrataError('INVALID_ARGUMENT', `run object ${value} is run ${r.id}, not ${name.slice(5)}`);
-  repo.db.tx(() => {
-    if (!repo.db.stmt('SELECT 1 FROM runs WHERE id = ?').get(r.id)) insertRun(repo.db, r, value, bytes.toString('utf8'));
-  });
+  recordReceivedRun(repo, r, value, bytes.toString('utf8'));
   return { name, value, etag: refEtag(value) };
 }
 

@@ -1,6 +1,6 @@
 /** `strata runs`: list recorded runs, newest first, filtered by stage, status and start time. */
 import { StrataError } from '../errors/index.js';
-import { listRuns as listRunRecords, RUN_STATUSES, type RunRecord, type RunStatus } from '../meta/runs.js';
+import { getRun, insertRun, listRuns as listRunRecords, RUN_STATUSES, type RunRecord, type RunStatus } from '../meta/runs.js';
 import type { Repository } from '../repo/index.js';
 
 export interface RunsOptions {
@@ -34,4 +34,91 @@ export async function runs(repo: Repository, opts: RunsOptions = {}): Promise<Ru
   }
   const since = opts.since !== undefined ? parseSince(opts.since) : undefined;
   return listRunRecords(repo.db, { stage: opts.stage, status: opts.status as RunStatus | undefined, since, limit: opts.limit });
+}
+
+// ---------------------------------------------------------------- pages for the server and the web UI
+
+/** One row of a runs page (GET /runs). */
+export interface RunSummary {
+  id: string;
+  stage: string;
+  status: RunRecord['status'];
+  cmd: string;
+  startedAt: number;
+  endedAt: number | null;
+  exitCode: number | null;
+  code: RunRecord['code'];
+  origin: RunRecord['origin'];
+  cachedFrom: string | null;
+  inputs: number;
+  outputs: number;
+}
+
+export interface RunsPage {
+  runs: RunSummary[];
+  offset: number;
+  limit: number;
+  nextOffset: number | null;
+}
+
+function summary(r: RunRecord): RunSummary {
+  return {
+    id: r.id,
+    stage: r.stage,
+    status: r.status,
+    cmd: r.cmd,
+    startedAt: r.started,
+    endedAt: r.ended,
+    exitCode: r.exitCode,
+    code: r.code,
+    origin: r.origin,
+    cachedFrom: r.cachedFrom,
+    inputs: r.deps.length,
+    outputs: r.outs.length,
+  };
+}
+
+/** A page of runs, newest first. */
+export function runsPage(repo: Repository, opts: { stage?: string; status?: RunRecord['status']; limit?: number; offset?: number } = {}): RunsPage {
+  const limit = opts.limit ?? 50;
+  const offset = opts.offset ?? 0;
+  const all = listRunRecords(repo, { stage: opts.stage, status: opts.status, limit: offset + limit + 1 });
+  return { runs: all.slice(offset, offset + limit).map(summary), offset, limit, nextOffset: all.length > offset + limit ? offset + limit : null };
+}
+
+export type RunDetail = RunRecord & { startedAt: number; endedAt: number | null };
+
+/** One run (id or unique prefix) in full. */
+export function runDetail(repo: Repository, idOrPrefix: string): RunDetail {
+  const r = getRun(repo, idOrPrefix);
+  return { ...r, startedAt: r.started, endedAt: r.ended };
+}
+
+/** A run's captured log: its object id and size (null: the run has no log, e.g. a cached run). */
+export async function runLog(repo: Repository, idOrPrefix: string): Promise<{ run: RunRecord; log: { id: string; size: number } | null }> {
+  const run = getRun(repo, idOrPrefix);
+  if (!run.log) return { run, log: null };
+  const st = await repo.store.stat(run.log);
+  if (!st) throw new StrataError('OBJECT_MISSING', `the log of run ${run.id} (object ${run.log}) is not in this repository's store`, { hint: 'push the run again from the project that ran it' });
+  return { run, log: { id: run.log, size: st.size } };
+}
+
+// ---------------------------------------------------------------- run objects (remote protocol)
+
+/** The run object id recorded for run `id`, or null. */
+export function runObject(repo: Repository, id: string): string | null {
+  const row = repo.db.stmt('SELECT object FROM runs WHERE id = ?').get(id) as { object: string } | undefined;
+  return row?.object ?? null;
+}
+
+/** Every recorded run with its run object id, by run id. */
+export function runObjects(repo: Repository): Array<{ id: string; object: string }> {
+  return repo.db.stmt('SELECT id, object FROM runs ORDER BY id').all() as Array<{ id: string; object: string }>;
+}
+
+/** Record a run received from elsewhere (its object `objectId`, canonical text `text`), once. */
+export function recordReceivedRun(repo: Repository, r: RunRecord, objectId: string, text: string): void {
+  repo.db.tx(() => {
+    if (!repo.db.stmt('SELECT 1 FROM runs WHERE id = ?').get(r.id)) insertRun(repo.db, r, objectId, text);
+  });
 }
