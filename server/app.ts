@@ -24,6 +24,7 @@ import { deleteObjects, deleteRef, fetchPack, getObject, getRef, hasObjects, lis
 import { ANON_KEY, RepoHost, checkRepoName, readOnlyError, type HostOptions } from './repos.js';
 import { versionsView } from './history.js';
 import { repoCounts } from '../core/ops/repo-info.js';
+import type { RepoSummary } from '../core/ops/types.js';
 import { lineageSearchView, lineageView, runView, runsView, serveRunLog } from './runs.js';
 
 export interface ServerOptions extends Partial<HostOptions> {
@@ -150,8 +151,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     }
   };
 
-  const repoJson = (name: string, repo: Repository, counts = false): Record<string, unknown> => {
-    const out: Record<string, unknown> = { name, anonymousRead: host.anonymousRead(repo), readOnly: host.readOnly, head: repo.head() };
+  const repoJson = (name: string, repo: Repository, counts = false): RepoSummary => {
+    const out: RepoSummary = { name, anonymousRead: host.anonymousRead(repo), readOnly: host.readOnly, head: repo.head() };
     if (counts) {
       out.counts = repoCounts(repo);
     }

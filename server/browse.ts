@@ -9,6 +9,7 @@ import { StrataError } from '../core/errors/index.js';
 import { parseManifest, type TreeEntry } from '../core/model/index.js';
 import type { Repository } from '../core/repo/index.js';
 import type { LogEntry } from '../core/ops/log.js';
+import type { Refs } from '../core/ops/types.js';
 import { commitInfo, diffCommits, locateEntry, logPage, treeListing, type CommitDiff, type LogPage, type TreeListing } from '../core/ops/browse.js';
 import { verifiedFileStream } from '../core/ops/cat.js';
 import { bodyEtag, refBody, type RefEntry } from '../core/store/refs.js';
@@ -32,7 +33,7 @@ export function rawRefs(repo: Repository, prefix = ''): RefEntry[] {
   return [...refs, ...runMarkers(repo, prefix)].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-export function refsView(repo: Repository, prefix = ''): unknown {
+export function refsView(repo: Repository, prefix = ''): Refs {
   const branches = repo.db.listRefs('refs/heads/').map((r) => ({ name: r.name.slice(11), commit: r.target, updatedAt: r.updatedAt }));
   const tags = repo.db.listRefs('refs/tags/').map((r) => {
     const name = r.name.slice(10);

@@ -9,7 +9,10 @@ import { compareNames, type Id, type TreeEntry } from '../model/index.js';
 import type { Repository } from '../repo/index.js';
 import { resolveRev } from '../repo/refs.js';
 import { diffTrees, entryAt, summarizeChanges, type Change } from '../repo/tree.js';
-import { walkLog, refsByCommit, type LogEntry } from './log.js';
+import { walkLog, refsByCommit } from './log.js';
+import type { CommitDiff, CommitInfo, LogPage, TreeListing, TreeListingEntry } from './types.js';
+
+export type { CommitDiff, CommitInfo, LogPage, TreeListing, TreeListingEntry };
 
 export interface LogPageOptions {
   /** Default HEAD. */
@@ -19,15 +22,6 @@ export interface LogPageOptions {
   offset?: number;
   /** Only commits that changed something under this repository path ('' = all). */
   path?: string;
-}
-
-export interface LogPage {
-  ref: string;
-  commit: Id | null;
-  offset: number;
-  limit: number;
-  nextOffset: number | null;
-  commits: LogEntry[];
 }
 
 /** A page of commits reachable from `ref`, newest first (an unborn HEAD is an empty page). */
@@ -44,20 +38,11 @@ export async function logPage(repo: Repository, opts: LogPageOptions = {}): Prom
 }
 
 /** One commit with the branches and tags pointing at it. */
-export async function commitInfo(repo: Repository, rev: string): Promise<LogEntry> {
+export async function commitInfo(repo: Repository, rev: string): Promise<CommitInfo> {
   const id = await resolveRev(repo, rev);
   const c = await repo.readCommit(id);
   return { id, ...c, refs: refsByCommit(repo).get(id) ?? [] };
 }
-
-export type TreeListingEntry =
-  | { name: string; path: string; type: 'dir'; size: number; id: Id; count: number }
-  | { name: string; path: string; type: 'file'; size: number; id: Id; exec: boolean; chunked: boolean }
-  | { name: string; path: string; type: 'symlink'; size: number; id: Id; target: string };
-
-export type TreeListing =
-  | { ref: string; commit: Id; path: string; type: 'dir'; entries: TreeListingEntry[] }
-  | { ref: string; commit: Id; path: string; type: 'file' | 'symlink'; entry: TreeListingEntry };
 
 function listingEntry(e: TreeEntry, path: string): TreeListingEntry {
   const p = path ? `${path}/${e.name}` : e.name;
@@ -94,15 +79,6 @@ export async function treeListing(repo: Repository, opts: { ref?: string; path?:
     .sort((a, b) => ((a.type === 'dir') === (b.type === 'dir') ? compareNames(a.name, b.name) : a.type === 'dir' ? -1 : 1))
     .map((e) => listingEntry(e, path));
   return { ref, commit, path, type: 'dir', entries };
-}
-
-export interface CommitDiff {
-  from: string;
-  to: string;
-  fromCommit: Id | null;
-  toCommit: Id;
-  changes: Change[];
-  summary: ReturnType<typeof summarizeChanges>;
 }
 
 /** What changed from `from` (default: `to`'s first parent, or nothing) to `to` (default HEAD). */

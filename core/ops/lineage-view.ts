@@ -11,6 +11,9 @@ import type { Repository } from '../repo/index.js';
 import { resolveRev } from '../repo/refs.js';
 import { entryAt, verifyTree } from '../repo/tree.js';
 import { checkRequestPath } from '../workspace/paths.js';
+import type { CyElement, LineageNodeData, LineageSearchResult, LineageView, SearchHit } from './types.js';
+
+export type { CyElement, LineageNodeData, LineageSearchResult, LineageView, SearchHit };
 
 export interface LineageViewOptions {
   /** v:<id>:<path>, r:<run id>, a run id (prefix), or REF:PATH. */
@@ -23,25 +26,10 @@ export interface LineageViewOptions {
   types?: string;
 }
 
-/** One cytoscape element: a node (`data.id`) or an edge (`data.source`, `data.target`). */
-export interface CyElement {
-  data: Record<string, unknown>;
-}
-
-export interface LineageView {
-  root: string | null;
-  roots?: string[];
-  depth: number;
-  direction: string;
-  truncated: boolean;
-  nodes: CyElement[];
-  edges: CyElement[];
-}
-
 const DIRS: Record<string, LineageDirection> = { up: 'upstream', down: 'downstream', both: 'both', upstream: 'upstream', downstream: 'downstream' };
 const TYPES: LineageNodeType[] = ['dataset', 'model', 'metrics', 'run'];
 
-function cyNode(n: LineageNode): { data: Record<string, unknown> } {
+function cyNode(n: LineageNode): { data: LineageNodeData } {
   if (n.kind === 'run') {
     return {
       data: {
@@ -109,7 +97,7 @@ export async function lineageView(repo: Repository, opts: LineageViewOptions): P
     const v = start.version;
     const base = v.path.slice(v.path.lastIndexOf('/') + 1);
     const key = `v:${v.id}:${v.path}`;
-    const nodes = [{ data: { id: key, type: 'dataset', label: `${base}@${v.id.slice(0, 8)}`, path: v.path, objectId: v.id, obj: start.obj, depth: 0 } as Record<string, unknown> }];
+    const nodes = [{ data: { id: key, type: 'dataset', label: `${base}@${v.id.slice(0, 8)}`, path: v.path, objectId: v.id, obj: start.obj, depth: 0 } as LineageNodeData }];
     await annotateVersions(repo, nodes);
     return { root: key, depth, direction: dirRaw, truncated: false, nodes, edges: [] };
   }
@@ -131,7 +119,7 @@ export async function lineageView(repo: Repository, opts: LineageViewOptions): P
 /** Largest metrics output (bytes, a directory's files together) parsed into the `metrics` field. */
 export const METRICS_MAX_BYTES = 64 * 1024;
 
-type CyData = { data: Record<string, unknown> };
+type CyData = { data: LineageNodeData };
 
 /**
  * Add `size` to every version node (bytes; a directory's total; null when unknown) and, for
@@ -254,27 +242,6 @@ async function attachMetrics(repo: Repository, d: Record<string, unknown>, id: I
 
 // ---------------------------------------------------------------- search (GET /lineage/search)
 
-export interface LineageSearchResult {
-  q: string;
-  limit: number;
-  truncated: boolean;
-  nodes: SearchHit[];
-}
-
-export interface SearchHit {
-  id: string;
-  type: LineageNodeType;
-  label: string;
-  /** Why it matched: `run` (run id prefix), `stage`, `path`. */
-  match: 'run' | 'stage' | 'path';
-  path?: string;
-  objectId?: string;
-  obj?: 'file' | 'dir';
-  runId?: string;
-  stage?: string;
-  status?: string;
-  startedAt?: number;
-}
 
 /** Escape LIKE wildcards (used with ESCAPE '\'). */
 export function likeEscape(s: string): string {

@@ -1,11 +1,6 @@
 /** What a repository holds, in numbers (the server's repository listing). */
 import type { Repository } from '../repo/index.js';
-
-export interface RepoCounts {
-  branches: number;
-  tags: number;
-  commits: number;
-}
+import type { RepoCounts } from './types.js';
 
 export function repoCounts(repo: Repository): RepoCounts {
   return {

@@ -2,6 +2,9 @@
 import { StrataError } from '../errors/index.js';
 import { getRun, insertRun, listRuns as listRunRecords, RUN_STATUSES, type RunRecord, type RunStatus } from '../meta/runs.js';
 import type { Repository } from '../repo/index.js';
+import type { RunDetail, RunSummary, RunsPage } from './types.js';
+
+export type { RunDetail, RunSummary, RunsPage };
 
 export interface RunsOptions {
   stage?: string;
@@ -38,29 +41,6 @@ export async function runs(repo: Repository, opts: RunsOptions = {}): Promise<Ru
 
 // ---------------------------------------------------------------- pages for the server and the web UI
 
-/** One row of a runs page (GET /runs). */
-export interface RunSummary {
-  id: string;
-  stage: string;
-  status: RunRecord['status'];
-  cmd: string;
-  startedAt: number;
-  endedAt: number | null;
-  exitCode: number | null;
-  code: RunRecord['code'];
-  origin: RunRecord['origin'];
-  cachedFrom: string | null;
-  inputs: number;
-  outputs: number;
-}
-
-export interface RunsPage {
-  runs: RunSummary[];
-  offset: number;
-  limit: number;
-  nextOffset: number | null;
-}
-
 function summary(r: RunRecord): RunSummary {
   return {
     id: r.id,
@@ -85,8 +65,6 @@ export function runsPage(repo: Repository, opts: { stage?: string; status?: RunR
   const all = listRunRecords(repo, { stage: opts.stage, status: opts.status, limit: offset + limit + 1 });
   return { runs: all.slice(offset, offset + limit).map(summary), offset, limit, nextOffset: all.length > offset + limit ? offset + limit : null };
 }
-
-export type RunDetail = RunRecord & { startedAt: number; endedAt: number | null };
 
 /** One run (id or unique prefix) in full. */
 export function runDetail(repo: Repository, idOrPrefix: string): RunDetail {

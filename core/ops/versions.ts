@@ -12,20 +12,9 @@ import type { Commit, Id, TreeEntry } from '../model/index.js';
 import type { Repository } from '../repo/index.js';
 import { resolveRev } from '../repo/refs.js';
 import { entryAt } from '../repo/tree.js';
+import type { PathVersion, PathVersions } from './types.js';
 
-export interface PathVersion {
-  /** Blob id (file, symlink) or tree id (directory); null: the path was deleted by `commit`. */
-  id: Id | null;
-  kind: 'file' | 'dir' | 'symlink' | null;
-  /** Bytes (a directory: the total of its files); null for a deletion. */
-  size: number | null;
-  /** Files under a directory version. */
-  count?: number;
-  /** The oldest commit of the run of consecutive first-parent commits holding this version. */
-  commit: Id;
-  time: number;
-  message: string;
-}
+export type { PathVersion, PathVersions };
 
 interface Run {
   key: string | null;
@@ -46,16 +35,6 @@ function versionOf(r: Run): PathVersion {
   };
   if (e?.type === 'dir') v.count = e.count;
   return v;
-}
-
-export interface PathVersions {
-  path: string;
-  ref: string;
-  commit: Id | null;
-  limit?: number;
-  versions: PathVersion[];
-  /** Where the next page starts (pass as `ref`), or null at the end of the history. */
-  next: Id | null;
 }
 
 export async function versions(repo: Repository, opts: { path: string; ref?: string; limit?: number }): Promise<PathVersions> {
