@@ -25,6 +25,8 @@ import { cat } from '../core/ops/cat.js';
 import { run } from '../core/ops/run.js';
 import { runs } from '../core/ops/runs.js';
 import { lineage } from '../core/ops/lineage.js';
+import { treeListing } from '../core/ops/browse.js';
+import { MemoryStore } from '../core/store/memory/index.js';
 
 await initHash();
 
@@ -117,7 +119,7 @@ describe('operations on an open repository (in-process)', () => {
       outs: ['out.txt'],
       hooks: { onOutput: () => undefined },
     });
-    assert.equal(r.run.status, 'succeeded');
+    assert.equal(r.run.status, 'ok');
     const list = await runs(repo, { stage: 'count' });
     assert.deepEqual(list.map((x) => x.id), [r.run.id]);
     assert.deepEqual(list[0]!.outs.map((o) => o.path), ['out.txt']);
@@ -138,5 +140,35 @@ describe('operations on an open repository (in-process)', () => {
     assert.deepEqual(cliDiff, JSON.parse(JSON.stringify(await diff(repo, { refs: ['v1', 'HEAD'] }))));
     assert.deepEqual(cliLs, JSON.parse(JSON.stringify(await ls(repo, { ref: 'HEAD', recursive: true }))));
     assert.deepEqual(cliRuns.map((x) => x.id), (await runs(repo)).map((x) => x.id));
+  });
+
+  it('one store handle: with an injected store (a server with --store), ops read that store and no other', async () => {
+    // A copy of the repository's metadata with an empty .strata/objects, and every object in a
+    // memory store: whatever reads bytes must read them from the injected store.
+    const { dir: other, cleanup: rmOther } = await tempDir('strata-ops-store-');
+    try {
+      const mem = new MemoryStore();
+      for await (const o of repo.store.list()) await mem.put(o.id, await repo.store.getBytes(o.id));
+      await fsp.mkdir(join(other, '.strata', 'objects', 'pack'), { recursive: true });
+      await fsp.mkdir(join(other, '.strata', 'objects', 'tmp'), { recursive: true });
+      await repo.close();
+      await fsp.copyFile(join(root, '.strata', 'strata.db'), join(other, '.strata', 'strata.db'));
+      repo = await Repository.openAt(root);
+      const bare = await Repository.openAt(other, { objects: mem });
+      try {
+        assert.equal(bare.store, mem);
+        const body = await cat(bare, 'v1:data/a.csv');
+        assert.equal((await readAll(body.stream)).toString(), 'x,y\n1,2\n');
+        const t = await treeListing(bare, { ref: 'v1', path: 'data' });
+        assert.equal(t.type, 'dir');
+        assert.deepEqual((await log(bare)).map((e) => e.message), ['second', 'first']);
+        // Local-only capabilities are refused with a typed error, not used on the wrong store.
+        assert.throws(() => bare.localStore('gc'), (e: Error & { code?: string }) => e.code === 'INVALID_ARGUMENT' && /gc needs a local object store/.test(e.message));
+      } finally {
+        await bare.close();
+      }
+    } finally {
+      await rmOther();
+    }
   });
 });
