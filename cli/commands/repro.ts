@@ -95,19 +95,18 @@ const cmd: Command = {
     const jobs = a.values.jobs === undefined ? 1 : Number(a.values.jobs);
     const dryRun = !!a.values['dry-run'];
     const r = await withCliRepo({}, (repo) => repro(repo, {
-        stages: [...a.positionals, ...a.rest],
-        force: !!a.values.force,
-        dryRun,
-        jobs,
-        keepGoing: !!a.values['keep-going'],
-        requireClean: !!a.values['require-clean'],
-        hooks: terminalHooks(io, { prefix: jobs > 1 }),
-        onOutcome: io.json_ || dryRun ? undefined : (o) => io.out(line(o)),
-        yes: !!a.values.yes,
-        onPipelineChanges: (c) => printPipelineChanges(io, c),
-        confirm: confirmStages(),
-      },
-    ));
+      stages: [...a.positionals, ...a.rest],
+      force: !!a.values.force,
+      dryRun,
+      jobs,
+      keepGoing: !!a.values['keep-going'],
+      requireClean: !!a.values['require-clean'],
+      hooks: terminalHooks(io, { prefix: jobs > 1 }),
+      onOutcome: io.json_ || dryRun ? undefined : (o) => io.out(line(o)),
+      yes: !!a.values.yes,
+      onPipelineChanges: (c) => printPipelineChanges(io, c),
+      confirm: confirmStages(),
+    }));
     for (const w of r.warnings) io.err(`warning: ${w}`);
     if (io.json_) io.json(r);
     else if (dryRun) {

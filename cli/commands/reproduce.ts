@@ -95,20 +95,19 @@ const cmd: Command = {
     const verify = !!a.values.verify;
     const hooks = terminalHooks(io, { prefix: true });
     const r = await withCliRepo({}, (repo) => reproduce(repo, {
-        cwd: process.cwd(),
-        target,
-        into: a.values.into as string | undefined,
-        keep: !!a.values.keep,
-        upstream: !a.values['no-upstream'],
-        remote: a.values.remote as string | undefined,
-        yes: !!a.values.yes,
-        confirm: confirmPlan(io),
-        allowEnv: ((a.values['allow-env'] as string[] | undefined) ?? []).flatMap((v) => v.split(',').map((x) => x.trim()).filter(Boolean)),
-        hooks: io.json_ ? { ...hooks, onOutput: (stage, _s, c) => process.stderr.write(`${stage} | ${c.toString('utf8')}`) } : hooks,
-        onCheckout: io.json_ ? undefined : (co) => printCheckoutFor(io, co, { rerunHint: false }),
-        onStage: io.json_ ? undefined : (ev) => (ev.phase === 'start' ? io.out(`== ${ev.stage} (recorded run ${ev.recordedRun})`) : undefined),
-      },
-    ));
+      cwd: process.cwd(),
+      target,
+      into: a.values.into as string | undefined,
+      keep: !!a.values.keep,
+      upstream: !a.values['no-upstream'],
+      remote: a.values.remote as string | undefined,
+      yes: !!a.values.yes,
+      confirm: confirmPlan(io),
+      allowEnv: ((a.values['allow-env'] as string[] | undefined) ?? []).flatMap((v) => v.split(',').map((x) => x.trim()).filter(Boolean)),
+      hooks: io.json_ ? { ...hooks, onOutput: (stage, _s, c) => process.stderr.write(`${stage} | ${c.toString('utf8')}`) } : hooks,
+      onCheckout: io.json_ ? undefined : (co) => printCheckoutFor(io, co, { rerunHint: false }),
+      onStage: io.json_ ? undefined : (ev) => (ev.phase === 'start' ? io.out(`== ${ev.stage} (recorded run ${ev.recordedRun})`) : undefined),
+    }));
     if (io.json_) io.json({ ...r, verified: verify });
     else summary(io, r, verify);
     if (r.failed) return EXIT_CODES.STAGE_FAILED;

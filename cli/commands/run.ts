@@ -89,18 +89,17 @@ const cmd: Command = {
     const words = [...a.positionals, ...a.rest];
     const command = words.length === 1 ? words[0]! : words.map(shellQuote).join(' ');
     const r = await withCliRepo({}, (repo) => run(repo, {
-        cwd: process.cwd(),
-        name: (a.values.name as string | undefined) ?? '',
-        cmd: command,
-        deps: a.values.deps as string[] | undefined,
-        outs: a.values.outs as string[] | undefined,
-        models: a.values.model as string[] | undefined,
-        metrics: a.values.metrics as string[] | undefined,
-        params: a.values.params as string[] | undefined,
-        requireClean: !!a.values['require-clean'],
-        hooks: terminalHooks(io, { prefix: false }),
-      },
-    ));
+      cwd: process.cwd(),
+      name: (a.values.name as string | undefined) ?? '',
+      cmd: command,
+      deps: a.values.deps as string[] | undefined,
+      outs: a.values.outs as string[] | undefined,
+      models: a.values.model as string[] | undefined,
+      metrics: a.values.metrics as string[] | undefined,
+      params: a.values.params as string[] | undefined,
+      requireClean: !!a.values['require-clean'],
+      hooks: terminalHooks(io, { prefix: false }),
+    }));
     for (const w of r.warnings) io.err(`warning: ${w}`);
     if (io.json_) io.json(r);
     else for (const l of describeRun(r.run)) io.err(l);
