@@ -23,6 +23,8 @@ import { contentType, pathSegments, readJson, sendEmpty, sendJson } from './http
 import { deleteObjects, deleteRef, fetchPack, getObject, getRef, hasObjects, listObjects, putObject, putRef, refNameFrom, uploadPack } from './protocol.js';
 import { ANON_KEY, RepoHost, checkRepoName, readOnlyError, type HostOptions } from './repos.js';
 import { versionsView } from './history.js';
+import { repoCounts } from '../core/ops/repo-info.js';
+import type { RepoSummary } from '../core/ops/types.js';
 import { lineageSearchView, lineageView, runView, runsView, serveRunLog } from './runs.js';
 
 export interface ServerOptions extends Partial<HostOptions> {
@@ -149,14 +151,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     }
   };
 
-  const repoJson = (name: string, repo: Repository, counts = false): Record<string, unknown> => {
-    const out: Record<string, unknown> = { name, anonymousRead: host.anonymousRead(repo), readOnly: host.readOnly, head: repo.head() };
+  const repoJson = (name: string, repo: Repository, counts = false): RepoSummary => {
+    const out: RepoSummary = { name, anonymousRead: host.anonymousRead(repo), readOnly: host.readOnly, head: repo.head() };
     if (counts) {
-      out.counts = {
-        branches: repo.db.listRefs('refs/heads/').length,
-        tags: repo.db.listRefs('refs/tags/').length,
-        commits: repo.db.commitCount(),
-      };
+      out.counts = repoCounts(repo);
     }
     return out;
   };

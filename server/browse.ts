@@ -6,11 +6,11 @@ import type { ServerResponse } from 'node:http';
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { StrataError } from '../core/errors/index.js';
-import { parseManifest, compareNames, type Id, type TreeEntry } from '../core/model/index.js';
+import { parseManifest, type TreeEntry } from '../core/model/index.js';
 import type { Repository } from '../core/repo/index.js';
-import { resolveRev } from '../core/repo/refs.js';
-import { diffTrees, entryAt, summarizeChanges, type Change } from '../core/repo/tree.js';
-import { walkLog, type LogEntry, refsByCommit } from '../core/ops/log.js';
+import type { LogEntry } from '../core/ops/log.js';
+import type { Refs } from '../core/ops/types.js';
+import { commitInfo, diffCommits, locateEntry, logPage, treeListing, type CommitDiff, type LogPage, type TreeListing } from '../core/ops/browse.js';
 import { verifiedFileStream } from '../core/ops/cat.js';
 import { bodyEtag, refBody, type RefEntry } from '../core/store/refs.js';
 import { checkRepoPath, contentType, isActiveType, parseRange } from './http.js';
@@ -33,7 +33,7 @@ export function rawRefs(repo: Repository, prefix = ''): RefEntry[] {
   return [...refs, ...runMarkers(repo, prefix)].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-export function refsView(repo: Repository, prefix = ''): unknown {
+export function refsView(repo: Repository, prefix = ''): Refs {
   const branches = repo.db.listRefs('refs/heads/').map((r) => ({ name: r.name.slice(11), commit: r.target, updatedAt: r.updatedAt }));
   const tags = repo.db.listRefs('refs/tags/').map((r) => {
     const name = r.name.slice(10);
@@ -51,57 +51,25 @@ function intParam(v: string | null, def: number, min: number, max: number, name:
 
 export { intParam };
 
-export async function logView(repo: Repository, q: URLSearchParams): Promise<unknown> {
-  const ref = q.get('ref') || 'HEAD';
-  const limit = intParam(q.get('limit'), 50, 1, 1000, 'limit');
-  const offset = intParam(q.get('offset'), 0, 0, Number.MAX_SAFE_INTEGER, 'offset');
-  const path = checkRepoPath(q.get('path'));
-  if (ref === 'HEAD' && !repo.head().commit) return { ref, commit: null, offset, limit, nextOffset: null, commits: [] };
-  const start = await resolveRev(repo, ref);
-  const all = await walkLog(repo, start, { limit: offset + limit + 1, paths: path ? [path] : [] });
-  const commits = all.slice(offset, offset + limit);
-  return { ref, commit: start, offset, limit, nextOffset: all.length > offset + limit ? offset + limit : null, commits };
+export function logView(repo: Repository, q: URLSearchParams): Promise<LogPage> {
+  return logPage(repo, {
+    ref: q.get('ref') || undefined,
+    limit: intParam(q.get('limit'), 50, 1, 1000, 'limit'),
+    offset: intParam(q.get('offset'), 0, 0, Number.MAX_SAFE_INTEGER, 'offset'),
+    path: checkRepoPath(q.get('path')),
+  });
 }
 
-export async function commitView(repo: Repository, rev: string): Promise<LogEntry> {
-  const id = await resolveRev(repo, rev);
-  const c = await repo.readCommit(id);
-  return { id, ...c, refs: refsByCommit(repo).get(id) ?? [] };
+export function commitView(repo: Repository, rev: string): Promise<LogEntry> {
+  return commitInfo(repo, rev);
 }
 
-function entryJson(e: TreeEntry, path: string): Record<string, unknown> {
-  const p = path ? `${path}/${e.name}` : e.name;
-  switch (e.type) {
-    case 'dir':
-      return { name: e.name, path: p, type: 'dir', size: e.size, id: e.id, count: e.count };
-    case 'file':
-      return { name: e.name, path: p, type: 'file', size: e.size, id: e.id, exec: e.exec, chunked: !!e.chunks };
-    case 'symlink':
-      return { name: e.name, path: p, type: 'symlink', size: e.size, id: e.id, target: e.target };
-  }
+function locate(repo: Repository, q: URLSearchParams): ReturnType<typeof locateEntry> {
+  return locateEntry(repo, { ref: q.get('ref') || undefined, path: checkRepoPath(q.get('path')) });
 }
 
-async function locate(repo: Repository, q: URLSearchParams): Promise<{ ref: string; commit: Id; path: string; entry: TreeEntry }> {
-  const ref = q.get('ref') || 'HEAD';
-  const path = checkRepoPath(q.get('path'));
-  const commit = await resolveRev(repo, ref);
-  const c = await repo.readCommit(commit);
-  const entry = await entryAt(repo, c.tree, path);
-  if (!entry) throw new StrataError('PATH_NOT_FOUND', `${path} does not exist in ${ref}`, { hint: 'list the parent folder with /tree' });
-  return { ref, commit, path, entry };
-}
-
-export async function treeView(repo: Repository, q: URLSearchParams): Promise<unknown> {
-  const { ref, commit, path, entry } = await locate(repo, q);
-  if (entry.type !== 'dir') {
-    const parent = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '';
-    return { ref, commit, path, type: entry.type, entry: entryJson(entry, parent) };
-  }
-  const tree = await repo.readTree(entry.id);
-  const entries = [...tree.entries]
-    .sort((a, b) => (a.type === 'dir') === (b.type === 'dir') ? compareNames(a.name, b.name) : a.type === 'dir' ? -1 : 1)
-    .map((e) => entryJson(e, path));
-  return { ref, commit, path, type: 'dir', entries };
+export function treeView(repo: Repository, q: URLSearchParams): Promise<TreeListing> {
+  return treeListing(repo, { ref: q.get('ref') || undefined, path: checkRepoPath(q.get('path')) });
 }
 
 /**
@@ -113,12 +81,12 @@ export async function treeView(repo: Repository, q: URLSearchParams): Promise<un
  */
 export async function fileStream(repo: Repository, e: TreeEntry, range: { start: number; end: number } | null, path = e.name): Promise<Readable> {
   if (e.type === 'dir') throw new StrataError('INVALID_ARGUMENT', `${e.name} is a directory`);
-  if (!range) return verifiedFileStream(repo.objects, path, e);
+  if (!range) return verifiedFileStream(repo.store, path, e);
   if (e.type === 'file' && e.chunks) {
     const chunksId = e.chunks;
     let m;
     try {
-      m = parseManifest(await repo.objects.getBytes(chunksId, { verify: true }));
+      m = parseManifest(await repo.store.getBytes(chunksId, { verify: true }));
     } catch (err) {
       if (err instanceof StrataError && (err.code === 'OBJECT_CORRUPT' || err.code === 'OBJECT_MISSING')) {
         throw new StrataError(err.code, `${path}: chunk list ${chunksId}: ${err.message}`, { hint: err.hint, details: { path, id: chunksId } });
@@ -137,7 +105,7 @@ export async function fileStream(repo: Repository, e: TreeEntry, range: { start:
           pos = ce;
           if (ce <= start) continue;
           if (cs >= end) break;
-          const buf = await repo.objects.getBytes(cid, { verify: true });
+          const buf = await repo.store.getBytes(cid, { verify: true });
           if (buf.length !== size) throw new StrataError('OBJECT_CORRUPT', `${path}: chunk ${cid} holds ${buf.length} bytes where the chunk list declares ${size}`, { details: { path, id: cid } });
           const piece = buf.subarray(Math.max(start, cs) - cs, Math.min(end, ce) - cs);
           if (!out.write(piece)) await new Promise((r) => out.once('drain', r));
@@ -150,7 +118,7 @@ export async function fileStream(repo: Repository, e: TreeEntry, range: { start:
     return out;
   }
   // A single object: verify it whole (small: before the first byte), then send the range.
-  const whole = await verifiedFileStream(repo.objects, path, e);
+  const whole = await verifiedFileStream(repo.store, path, e);
   let pos = 0;
   const slice = new Transform({
     transform(chunk: Buffer, _enc, cb) {
@@ -221,20 +189,6 @@ export async function sendBytes(
   }
 }
 
-export async function diffView(repo: Repository, q: URLSearchParams): Promise<unknown> {
-  const to = q.get('to') || 'HEAD';
-  const toCommit = await resolveRev(repo, to);
-  const toC = await repo.readCommit(toCommit);
-  let from = q.get('from');
-  let fromCommit: Id | null;
-  if (from) fromCommit = await resolveRev(repo, from);
-  else {
-    fromCommit = toC.parents[0] ?? null;
-    from = fromCommit ? `${to}^` : '(empty)';
-  }
-  const fromTree = fromCommit ? (await repo.readCommit(fromCommit)).tree : null;
-  const path = checkRepoPath(q.get('path'));
-  const changes: Change[] = await diffTrees(repo, fromTree, toC.tree, path);
-  const summary = summarizeChanges(changes);
-  return { from, to, fromCommit, toCommit, changes, summary };
+export function diffView(repo: Repository, q: URLSearchParams): Promise<CommitDiff> {
+  return diffCommits(repo, { from: q.get('from') || undefined, to: q.get('to') || undefined, path: checkRepoPath(q.get('path')) });
 }

@@ -34,19 +34,8 @@ function badPath(msg: string): StrataError {
   return new StrataError('INVALID_ARGUMENT', msg, { hint: 'request paths must not contain .., encoded slashes or NUL bytes' });
 }
 
-/** Validate a repository path from a query string: relative, '/'-separated, no '.'/'..' segments. */
-export function checkRepoPath(p: string | null | undefined): string {
-  if (p === null || p === undefined) return '';
-  if (p.includes('\0') || p.includes('\\')) throw new StrataError('INVALID_ARGUMENT', 'path must not contain NUL or backslashes');
-  if (p.startsWith('/') || /^[A-Za-z]:/.test(p)) throw new StrataError('INVALID_ARGUMENT', `path ${JSON.stringify(p)} must be relative to the repository root`, { hint: 'e.g. path=data/train.csv' });
-  const trimmed = p.replace(/\/+$/, '');
-  if (trimmed === '') return '';
-  const segs = trimmed.split('/');
-  if (segs.some((s) => s === '' || s === '.' || s === '..')) {
-    throw new StrataError('PATH_OUTSIDE_WORKSPACE', `path ${JSON.stringify(p)} has an empty, '.' or '..' segment`, { hint: 'use a plain relative path like data/train.csv' });
-  }
-  return trimmed;
-}
+/** Validate a repository path from a query string (core/workspace/paths.ts checkRequestPath). */
+export { checkRequestPath as checkRepoPath } from '../core/workspace/paths.js';
 
 /**
  * Bytes of request bodies held in memory by readBody across the whole process, and the most it may

@@ -17,6 +17,7 @@ import { checkRefName, checkRefValue, refConflict } from '../core/store/refs.js'
 import { isLocalPathCapable } from '../core/store/types.js';
 import { refEtag, sendBytes } from './browse.js';
 import { discardBody, parseRange, readJson, sendJson, tooLarge, waitDrain } from './http.js';
+import { recordReceivedRun, runObject, runObjects } from '../core/ops/runs.js';
 
 export const PACK_MAGIC = Buffer.from('SPK1');
 export const MAX_IDS = 10_000;
@@ -36,13 +37,13 @@ export function checkId(id: string): string {
 
 export async function hasObjects(repo: Repository, req: IncomingMessage, jsonLimit: number): Promise<unknown> {
   const ids = parseIdList(await readJson(req, jsonLimit));
-  const present = await repo.objects.hasMany(ids);
+  const present = await repo.store.hasMany(ids);
   return { present: ids.filter((i) => present.has(i)) };
 }
 
 export async function getObject(repo: Repository, id: string, req: IncomingMessage, res: ServerResponse, head: boolean, isPublic: boolean): Promise<void> {
   checkId(id);
-  const st = await repo.objects.stat(id);
+  const st = await repo.store.stat(id);
   if (!st) throw new StrataError('OBJECT_MISSING', `object ${id} is not on this server`);
   const range = parseRange(req.headers.range, st.size);
   const headers: Record<string, string> = {
@@ -51,7 +52,7 @@ export async function getObject(repo: Repository, id: string, req: IncomingMessa
     'Accept-Ranges': 'bytes',
     'Cache-Control': `${isPublic ? 'public' : 'private'}, max-age=31536000, immutable`,
   };
-  await sendBytes(res, head, headers, st.size, range, () => repo.objects.get(id, range ? { range } : { verify: true }));
+  await sendBytes(res, head, headers, st.size, range, () => repo.store.get(id, range ? { range } : { verify: true }));
 }
 
 export async function listObjects(repo: Repository, prefix: string, res: ServerResponse): Promise<void> {
@@ -59,7 +60,7 @@ export async function listObjects(repo: Repository, prefix: string, res: ServerR
   res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-store' });
   if (!/^[0-9a-f]*$/.test(prefix)) return void res.end(); // no id has such a prefix
   let buf = '';
-  for await (const o of repo.objects.list(prefix || undefined)) {
+  for await (const o of repo.store.list(prefix || undefined)) {
     buf += JSON.stringify({ id: o.id, size: o.size }) + '\n';
     if (buf.length > 64 * 1024) {
       if (!res.write(buf) && !(await waitDrain(res))) return; // the client went away
@@ -74,9 +75,9 @@ export async function putObject(repo: Repository, id: string, req: IncomingMessa
   checkId(id);
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) throw tooLarge(limit);
-  if (await repo.objects.has(id)) {
+  if (await repo.store.has(id)) {
     if (!(await discardBody(req, limit))) throw tooLarge(limit);
-    return sendJson(res, 200, { id, size: (await repo.objects.stat(id))?.size ?? null, stored: false });
+    return sendJson(res, 200, { id, size: (await repo.store.stat(id))?.size ?? null, stored: false });
   }
   await mkdir(tmpDir, { recursive: true });
   const tmp = join(tmpDir, `put-${randomBytes(8).toString('hex')}`);
@@ -101,7 +102,7 @@ export async function putObject(repo: Repository, id: string, req: IncomingMessa
     if (got !== id) {
       throw new StrataError('OBJECT_CORRUPT', `uploaded bytes hash to ${got}, not ${id}`, { hint: 'the upload was corrupted or the client is broken; nothing was stored', details: { id, actual: got } });
     }
-    const store = repo.objects;
+    const store = repo.store;
     if (isLocalPathCapable(store)) await store.putFile(id, tmp);
     else await store.put(id, createReadStream(tmp), { size });
     sendJson(res, 201, { id, size, stored: true });
@@ -118,7 +119,7 @@ export async function putObject(repo: Repository, id: string, req: IncomingMessa
 export async function uploadPack(repo: Repository, req: IncomingMessage, limit: number): Promise<{ objects: number; bytes: number }> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) throw tooLarge(limit);
-  const batch = repo.objects.batch();
+  const batch = repo.store.batch();
   let ok = false;
   try {
     const bad = (msg: string) => new StrataError('INVALID_ARGUMENT', `malformed pack: ${msg}`, { hint: 'see the pack format in docs/api.md' });
@@ -197,14 +198,14 @@ export async function uploadPack(repo: Repository, req: IncomingMessage, limit: 
 /** POST /objects/fetch: the requested objects as one pack stream. */
 export async function fetchPack(repo: Repository, req: IncomingMessage, res: ServerResponse, jsonLimit: number): Promise<void> {
   const ids = parseIdList(await readJson(req, jsonLimit));
-  const present = await repo.objects.hasMany(ids);
+  const present = await repo.store.hasMany(ids);
   const missing = ids.filter((i) => !present.has(i));
   if (missing.length) throw new StrataError('OBJECT_MISSING', `${missing.length} requested object(s) are not on this server`, { details: { missing: missing.slice(0, 20) } });
   res.writeHead(200, { 'Content-Type': 'application/x-strata-pack', 'Cache-Control': 'no-store' });
   res.write(PACK_MAGIC);
   try {
     for (const id of ids) {
-      const data = await repo.objects.getBytes(id, { verify: true });
+      const data = await repo.store.getBytes(id, { verify: true });
       const hdr = Buffer.alloc(36);
       Buffer.from(id, 'hex').copy(hdr, 0);
       hdr.writeUInt32BE(data.length, 32);
@@ -223,7 +224,7 @@ const deleting = new WeakMap<Repository, Promise<unknown>>();
 export async function deleteObjects(repo: Repository, ids: string[]): Promise<void> {
   for (const id of ids) checkId(id);
   const prev = deleting.get(repo) ?? Promise.resolve();
-  const next = prev.catch(() => {}).then(() => repo.objects.deleteMany(ids));
+  const next = prev.catch(() => {}).then(() => repo.store.deleteMany(ids));
   deleting.set(repo, next);
   await next;
 }
@@ -253,10 +254,10 @@ const MAX_META_OBJECT = 16 * 1024 * 1024;
  * 'tag', 'chunks'), 'blob' for anything else, null when it is not on the server.
  */
 export async function objectKind(repo: Repository, id: string): Promise<{ kind: string; bytes: Buffer | null } | null> {
-  const st = await repo.objects.stat(id);
+  const st = await repo.store.stat(id);
   if (!st) return null;
   if (st.size > MAX_META_OBJECT) return { kind: 'blob', bytes: null };
-  const bytes = await repo.objects.getBytes(id, { verify: true });
+  const bytes = await repo.store.getBytes(id, { verify: true });
   if (bytes[0] === 0x7b) {
     try {
       const v = JSON.parse(bytes.toString('utf8')) as unknown;
@@ -287,13 +288,12 @@ async function checkTargetKind(repo: Repository, name: string, value: string, wa
 
 /** Run object id of a run marker runs/<run id> (kept in the runs table, not as a ref). */
 export function runMarker(repo: Repository, name: string): string | null {
-  return repo.db.getRunRow(name.slice(5))?.object ?? null;
+  return runObject(repo, name.slice(5));
 }
 
 export function runMarkers(repo: Repository, prefix: string): Array<{ name: string; value: string; etag: string }> {
   if (!('runs/'.startsWith(prefix) || prefix.startsWith('runs/'))) return [];
-  const rows = repo.db.allRunRows();
-  return rows.map((r) => ({ name: `runs/${r.id}`, value: r.object, etag: refEtag(r.object) })).filter((r) => r.name.startsWith(prefix));
+  return runObjects(repo).map((r) => ({ name: `runs/${r.id}`, value: r.object, etag: refEtag(r.object) })).filter((r) => r.name.startsWith(prefix));
 }
 
 /**
@@ -309,12 +309,10 @@ async function putRunMarker(repo: Repository, name: string, value: string, ifMat
   }
   if (ifMatch !== undefined) throw refConflict(name, 'missing');
   const bytes = await checkTargetKind(repo, name, value, 'run');
-  const { parseRun, insertRun } = await import('../core/meta/runs.js');
+  const { parseRun } = await import('../core/meta/runs.js');
   const r = parseRun(bytes);
   if (r.id !== name.slice(5)) throw new StrataError('INVALID_ARGUMENT', `run object ${value} is run ${r.id}, not ${name.slice(5)}`);
-  repo.db.tx(() => {
-    if (!repo.db.hasRun(r.id)) insertRun(repo.db, r, value, bytes.toString('utf8'));
-  });
+  recordReceivedRun(repo, r, value, bytes.toString('utf8'));
   return { name, value, etag: refEtag(value) };
 }
 
@@ -346,7 +344,7 @@ export async function collectForRef(repo: Repository, target: Id): Promise<Index
   const seenTrees = new Set<Id>();
   const readVerified = async (id: Id): Promise<Buffer | null> => {
     try {
-      return await repo.objects.getBytes(id, { verify: true });
+      return await repo.store.getBytes(id, { verify: true });
     } catch (e) {
       if (e instanceof StrataError && e.code === 'OBJECT_MISSING') {
         missing.push(id);
@@ -391,7 +389,7 @@ export async function collectForRef(repo: Repository, target: Id): Promise<Index
   const ids = [...need];
   for (let i = 0; i < ids.length; i += 5000) {
     const slice = ids.slice(i, i + 5000);
-    const have = await repo.objects.hasMany(slice);
+    const have = await repo.store.hasMany(slice);
     for (const x of slice) if (!have.has(x)) missing.push(x);
   }
   if (missing.length) {

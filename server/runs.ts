@@ -1,238 +1,38 @@
 /**
- * Runs and lineage endpoints over core/meta/runs.ts and core/lineage/graph.ts. (Pushed runs arrive
- * as run markers runs/<run id> -> run object id: server/protocol.ts putRunMarker.)
+ * Runs and lineage for the web UI and API clients: parse the request, call the operations
+ * (core/ops/runs.ts, core/ops/lineage-view.ts), send the result; GET /runs/{id}/log streams bytes.
  */
 import type { ServerResponse } from 'node:http';
-import { StrataError } from '../core/errors/index.js';
-import { getRun, listRuns, findRun, type RunRecord } from '../core/meta/runs.js';
-import { lineageGraph, parseNodeKey, runKey, versionKey, type LineageDirection, type LineageNode, type LineageNodeType, type LineageStart } from '../core/lineage/graph.js';
-import { parseManifest, type Id } from '../core/model/index.js';
 import type { Repository } from '../core/repo/index.js';
-import { resolveRev } from '../core/repo/refs.js';
-import { entryAt, verifyTree } from '../core/repo/tree.js';
-import { checkRepoPath, parseRange } from './http.js';
+import type { RunRecord } from '../core/meta/runs.js';
+import { runDetail, runLog, runsPage, type RunDetail, type RunsPage } from '../core/ops/runs.js';
+import { lineageSearch, lineageView as lineageViewOp, type LineageSearchResult, type LineageView } from '../core/ops/lineage-view.js';
+import { parseRange } from './http.js';
 import { intParam, sendBytes } from './browse.js';
 
-function summary(r: RunRecord): Record<string, unknown> {
-  return {
-    id: r.id,
-    stage: r.stage,
-    status: r.status,
-    cmd: r.cmd,
-    startedAt: r.started,
-    endedAt: r.ended,
-    exitCode: r.exitCode,
-    code: r.code,
-    origin: r.origin,
-    cachedFrom: r.cachedFrom,
-    inputs: r.deps.length,
-    outputs: r.outs.length,
-  };
-}
-
-export function runsView(repo: Repository, q: URLSearchParams): unknown {
+export function runsView(repo: Repository, q: URLSearchParams): RunsPage {
   const limit = intParam(q.get('limit'), 50, 1, 1000, 'limit');
   const offset = intParam(q.get('offset'), 0, 0, 1_000_000, 'offset');
   const stage = q.get('stage') || undefined;
   const status = (q.get('status') || undefined) as RunRecord['status'] | undefined;
-  const all = listRuns(repo, { stage, status, limit: offset + limit + 1 });
-  return { runs: all.slice(offset, offset + limit).map(summary), offset, limit, nextOffset: all.length > offset + limit ? offset + limit : null };
+  return runsPage(repo, { stage, status, limit, offset });
 }
 
-export function runView(repo: Repository, id: string): unknown {
-  const r = getRun(repo, id);
-  return { ...r, startedAt: r.started, endedAt: r.ended };
+export function runView(repo: Repository, id: string): RunDetail {
+  return runDetail(repo, id);
 }
 
-const DIRS: Record<string, LineageDirection> = { up: 'upstream', down: 'downstream', both: 'both', upstream: 'upstream', downstream: 'downstream' };
-const TYPES: LineageNodeType[] = ['dataset', 'model', 'metrics', 'run'];
-
-function cyNode(n: LineageNode): { data: Record<string, unknown> } {
-  if (n.kind === 'run') {
-    return {
-      data: {
-        id: n.key,
-        type: 'run',
-        label: n.stage,
-        runId: n.id,
-        stage: n.stage,
-        status: n.status,
-        cmd: n.cmd,
-        params: n.params,
-        code: n.code,
-        startedAt: n.started,
-        endedAt: n.ended,
-        exitCode: n.exitCode,
-        cachedFrom: n.cachedFrom,
-        depth: n.depth,
-      },
-    };
-  }
-  const base = n.path.slice(n.path.lastIndexOf('/') + 1);
-  return { data: { id: n.key, type: n.type, label: `${base}@${n.id.slice(0, 8)}`, path: n.path, objectId: n.id, obj: n.obj, depth: n.depth } };
+export function lineageView(repo: Repository, q: URLSearchParams): Promise<LineageView> {
+  return lineageViewOp(repo, {
+    node: q.get('node') ?? '',
+    depth: intParam(q.get('depth'), 3, 0, 1000, 'depth'),
+    direction: q.get('direction') || undefined,
+    types: q.get('types') || undefined,
+  });
 }
 
-/** Parse the `node` parameter into a traversal start. */
-async function startOf(repo: Repository, node: string): Promise<LineageStart & { obj?: 'file' | 'dir' }> {
-  if (node.startsWith('v:') || node.startsWith('r:')) {
-    const k = parseNodeKey(node);
-    if (k.kind === 'run') return { run: getRun(repo, k.id).id };
-    return { version: { path: checkRepoPath(k.path), id: k.id } };
-  }
-  const colon = node.indexOf(':');
-  if (colon < 0) {
-    const r = findRun(repo, node);
-    if (r) return { run: r.id };
-    throw new StrataError('RUN_NOT_FOUND', `no run or lineage node ${JSON.stringify(node)}`, { hint: 'use a node id from a graph (v:<id>:<path>, r:<run id>), a run id, or REF:PATH' });
-  }
-  const ref = node.slice(0, colon) || 'HEAD';
-  const path = checkRepoPath(node.slice(colon + 1));
-  if (!path) throw new StrataError('INVALID_ARGUMENT', 'REF:PATH needs a path');
-  const commit = await repo.readCommit(await resolveRev(repo, ref));
-  const e = await entryAt(repo, commit.tree, path);
-  if (!e) throw new StrataError('PATH_NOT_FOUND', `${path} does not exist in ${ref}`);
-  return { version: { path, id: e.id }, obj: e.type === 'dir' ? 'dir' : 'file' };
-}
-
-export async function lineageView(repo: Repository, q: URLSearchParams): Promise<unknown> {
-  const node = q.get('node');
-  if (!node) throw new StrataError('INVALID_ARGUMENT', 'the node parameter is required', { hint: 'e.g. node=main:models/model.bin or node=r:<run id>' });
-  const depth = intParam(q.get('depth'), 3, 0, 1000, 'depth');
-  if (depth > 20 || depth < 1) throw new StrataError('INVALID_ARGUMENT', `depth must be between 1 and 20, got ${depth}`);
-  const dirRaw = q.get('direction') || 'both';
-  const direction = DIRS[dirRaw];
-  if (!direction) throw new StrataError('INVALID_ARGUMENT', `direction must be up, down or both, not ${JSON.stringify(dirRaw)}`);
-  let nodeTypes: LineageNodeType[] | undefined;
-  const typesRaw = q.get('types');
-  if (typesRaw) {
-    nodeTypes = typesRaw.split(',').map((s) => s.trim()).filter(Boolean) as LineageNodeType[];
-    for (const t of nodeTypes) if (!TYPES.includes(t)) throw new StrataError('INVALID_ARGUMENT', `unknown node type ${JSON.stringify(t)}`, { hint: `use ${TYPES.join(', ')}` });
-  }
-  const start = await startOf(repo, node);
-  const g = lineageGraph(repo.db, [start], { direction, depth, nodeTypes });
-  if (g.roots.length === 0 && 'version' in start) {
-    // A version no run used or produced: a graph of just that node.
-    const v = start.version;
-    const base = v.path.slice(v.path.lastIndexOf('/') + 1);
-    const key = `v:${v.id}:${v.path}`;
-    const nodes = [{ data: { id: key, type: 'dataset', label: `${base}@${v.id.slice(0, 8)}`, path: v.path, objectId: v.id, obj: start.obj, depth: 0 } as Record<string, unknown> }];
-    await annotateVersions(repo, nodes);
-    return { root: key, depth, direction: dirRaw, truncated: false, nodes, edges: [] };
-  }
-  const nodes = g.nodes.map(cyNode);
-  await annotateVersions(repo, nodes);
-  return {
-    root: g.roots[0] ?? null,
-    roots: g.roots,
-    depth,
-    direction: dirRaw,
-    truncated: g.truncated,
-    nodes,
-    edges: g.edges.map((e) => ({ data: { id: `${e.from}->${e.to}`, source: e.from, target: e.to, kind: e.rel } })),
-  };
-}
-
-// ---------------------------------------------------------------- version sizes and metrics (GET /lineage)
-
-/** Largest metrics output (bytes, a directory's files together) parsed into the `metrics` field. */
-export const METRICS_MAX_BYTES = 64 * 1024;
-
-type CyData = { data: Record<string, unknown> };
-
-/**
- * Add `size` to every version node (bytes; a directory's total; null when unknown) and, for
- * metrics nodes of at most 64 KiB, `metrics` (the parsed JSON/YAML; a directory gives an object
- * keyed by file path inside it) or `metricsError` (why not).
- *
- * Sizes of outputs come from the producing run's `outs` (one SQL query for the whole graph);
- * inputs no run produced are sized from the store: a directory's tree (the sum of its entries), a
- * file's object, or its chunk manifest as recorded by a run that used it.
- */
-async function annotateVersions(repo: Repository, nodes: CyData[]): Promise<void> {
-  const versions = nodes.filter((n) => n.data.type !== 'run' && typeof n.data.objectId === 'string' && typeof n.data.path === 'string');
-  if (versions.length === 0) return;
-  const pairs = versions.map((n) => [n.data.objectId as string, n.data.path as string]);
-  const rows = repo.db.producedSizes(pairs.map(([id, path]) => ({ id: id!, path: path! })));
-  const sizes = new Map(rows.map((r) => [versionKey(r.path, r.id), r.size]));
-  for (const n of versions) {
-    const d = n.data;
-    const id = d.objectId as Id;
-    const path = d.path as string;
-    let size = sizes.get(versionKey(path, id)) ?? null;
-    if (typeof size !== 'number') size = await storedSize(repo, path, id, d.obj as string | undefined);
-    d.size = size;
-    if (d.type === 'metrics') await attachMetrics(repo, d, id, size);
-  }
-}
-
-async function storedSize(repo: Repository, path: string, id: Id, obj: string | undefined): Promise<number | null> {
-  try {
-    if (obj !== 'file') {
-      const tree = await repo.readTree(id).catch(() => null);
-      if (tree) return tree.entries.reduce((n, e) => n + e.size, 0);
-      if (obj === 'dir') return null;
-    }
-    const st = await repo.objects.stat(id);
-    if (st) return st.size;
-    // A chunked file is stored as chunks + manifest: a run that used it recorded the manifest id.
-    const chunks = repo.db.usedChunkManifest(path, id);
-    if (chunks) return parseManifest(await repo.objects.getBytes(chunks, { verify: true })).size;
-  } catch {
-    // unreadable: unknown size
-  }
-  return null;
-}
-
-function parseMetrics(bytes: Buffer, name: string, yaml: typeof import('yaml') | null): unknown {
-  const text = bytes.toString('utf8');
-  if (yaml && /\.ya?ml$/i.test(name)) return yaml.parse(text);
-  return JSON.parse(text);
-}
-
-async function attachMetrics(repo: Repository, d: Record<string, unknown>, id: Id, size: number | null): Promise<void> {
-  if (size !== null && size > METRICS_MAX_BYTES) {
-    d.metricsError = `larger than ${METRICS_MAX_BYTES} bytes`;
-    return;
-  }
-  const path = d.path as string;
-  try {
-    const needYaml = async (names: string[]) => (names.some((n) => /\.ya?ml$/i.test(n)) ? await import('yaml') : null);
-    if (d.obj === 'dir') {
-      const files: Array<{ rel: string; id: Id; size: number }> = [];
-      const walk = async (tid: Id, base: string): Promise<void> => {
-        for (const e of (await repo.readTree(tid)).entries) {
-          const rel = base ? `${base}/${e.name}` : e.name;
-          if (e.type === 'dir') await walk(e.id, rel);
-          else if (e.type === 'file') files.push({ rel, id: e.id, size: e.size });
-        }
-      };
-      await verifyTree(repo, id);
-      await walk(id, '');
-      if (files.reduce((n, f) => n + f.size, 0) > METRICS_MAX_BYTES) {
-        d.metricsError = `larger than ${METRICS_MAX_BYTES} bytes`;
-        return;
-      }
-      const yaml = await needYaml(files.map((f) => f.rel));
-      const out: Record<string, unknown> = {};
-      for (const f of files) {
-        try {
-          out[f.rel] = parseMetrics(await repo.objects.getBytes(f.id, { verify: true }), f.rel, yaml);
-        } catch {
-          // a file in a metrics folder that is not JSON/YAML (a plot, a CSV): left out
-        }
-      }
-      d.metrics = out;
-      return;
-    }
-    const bytes = await repo.objects.getBytes(id, { verify: true });
-    if (bytes.length > METRICS_MAX_BYTES) {
-      d.metricsError = `larger than ${METRICS_MAX_BYTES} bytes`;
-      return;
-    }
-    d.metrics = parseMetrics(bytes, path, await needYaml([path]));
-  } catch (e) {
-    d.metricsError = e instanceof SyntaxError || (e as Error)?.name === 'YAMLParseError' ? 'not valid JSON' : e instanceof StrataError ? e.message : 'unreadable';
-  }
+export function lineageSearchView(repo: Repository, q: URLSearchParams): LineageSearchResult {
+  return lineageSearch(repo, { q: q.get('q') ?? '', limit: intParam(q.get('limit'), 20, 1, 100, 'limit') });
 }
 
 // ---------------------------------------------------------------- GET /runs/{id}/log
@@ -242,7 +42,7 @@ async function attachMetrics(repo: Repository, d: Record<string, unknown>, id: I
  * If-None-Match. A run without a log (cached runs) answers 200 with an empty body.
  */
 export async function serveRunLog(repo: Repository, idOrPrefix: string, reqHeaders: Record<string, string | string[] | undefined>, res: ServerResponse, head: boolean): Promise<void> {
-  const run = getRun(repo, idOrPrefix);
+  const { run, log } = await runLog(repo, idOrPrefix);
   const headers: Record<string, string> = {
     'Content-Type': 'text/plain; charset=utf-8',
     'Accept-Ranges': 'bytes',
@@ -250,15 +50,14 @@ export async function serveRunLog(repo: Repository, idOrPrefix: string, reqHeade
     'X-Content-Type-Options': 'nosniff',
     'X-Strata-Run': run.id,
   };
-  if (!run.log) {
+  if (!log) {
     headers['Content-Length'] = '0';
     res.writeHead(200, headers);
     res.end();
     return;
   }
-  const logId = run.log;
-  const st = await repo.objects.stat(logId);
-  if (!st) throw new StrataError('OBJECT_MISSING', `the log of run ${run.id} (object ${logId}) is not in this repository's store`, { hint: 'push the run again from the project that ran it' });
+  const logId = log.id;
+  const st = { size: log.size };
   const etag = `"${logId}"`;
   headers.ETag = etag;
   const inm = reqHeaders['if-none-match'];
@@ -270,106 +69,6 @@ export async function serveRunLog(repo: Repository, idOrPrefix: string, reqHeade
   let range = st.size === 0 ? null : parseRange(reqHeaders['range'] as string | undefined, st.size);
   const ifRange = reqHeaders['if-range'];
   if (range && typeof ifRange === 'string' && ifRange !== etag) range = null;
-  await sendBytes(res, head, headers, st.size, range, () => repo.objects.get(logId, range ? { range } : { verify: true }));
+  await sendBytes(res, head, headers, st.size, range, () => repo.store.get(logId, range ? { range } : { verify: true }));
 }
 
-// ---------------------------------------------------------------- GET /lineage/search
-
-export interface SearchHit {
-  id: string;
-  type: LineageNodeType;
-  label: string;
-  /** Why it matched: `run` (run id prefix), `stage`, `path`. */
-  match: 'run' | 'stage' | 'path';
-  path?: string;
-  objectId?: string;
-  obj?: 'file' | 'dir';
-  runId?: string;
-  stage?: string;
-  status?: string;
-  startedAt?: number;
-}
-
-/** Escape LIKE wildcards (used with ESCAPE '\'). */
-export function likeEscape(s: string): string {
-  return s.replace(/[\\%_]/g, (c) => '\\' + c);
-}
-
-/** The stored form of a run id prefix (≥ 4 hex digits; dashes where a UUID has them), or null if `q` cannot be one. */
-function runIdPrefix(q: string): string | null {
-  const s = q.trim().toLowerCase();
-  if (!/^[0-9a-f-]{1,36}$/.test(s)) return null;
-  const hex = s.replace(/-/g, '');
-  if (hex.length < 4 || hex.length > 32) return null;
-  let p = '';
-  for (let i = 0; i < hex.length; i++) {
-    if (i === 8 || i === 12 || i === 16 || i === 20) p += '-';
-    p += hex[i];
-  }
-  return p;
-}
-
-/**
- * Search lineage nodes: run id prefix, stage name and version path substrings (case-insensitive
- * for ASCII, LIKE wildcards in `q` taken literally). Ranked: run id prefix, exact stage/path,
- * prefix (of the path or its file name), substring; versions of one path newest first.
- */
-export function lineageSearchView(repo: Repository, q: URLSearchParams): unknown {
-  const text = (q.get('q') ?? '').trim();
-  if (!text) throw new StrataError('INVALID_ARGUMENT', 'the q parameter is required', { hint: 'e.g. /lineage/search?q=raw.csv' });
-  if (text.length > 200) throw new StrataError('INVALID_ARGUMENT', 'q is longer than 200 characters');
-  const limit = intParam(q.get('limit'), 20, 1, 100, 'limit');
-  const db = repo.db;
-  const hits: Array<SearchHit & { rank: number; order: number }> = [];
-  const seen = new Set<string>();
-  const add = (h: SearchHit, rank: number, order: number) => {
-    if (seen.has(h.id)) return;
-    seen.add(h.id);
-    hits.push({ ...h, rank, order });
-  };
-  type RunRow = { ref: string; type: string | null; obj: string | null; started: number | null };
-  const runHit = (r: RunRow, match: 'run' | 'stage'): SearchHit => ({
-    id: runKey(r.ref),
-    type: 'run',
-    label: r.type ?? '?',
-    match,
-    runId: r.ref,
-    stage: r.type ?? '?',
-    status: r.obj ?? undefined,
-    startedAt: r.started ?? undefined,
-  });
-
-  // Run id prefix: a range over the (kind, ref, path) unique index.
-  const prefix = runIdPrefix(text);
-  if (prefix) {
-    const rows = db.searchRunNodesById(prefix, limit + 1);
-    rows.forEach((r, i) => add(runHit(r, 'run'), 0, i));
-  }
-
-  // Stage names (run nodes carry the stage in `type`).
-  const stages = db.searchRunNodesByStage(text, limit + 1);
-  stages.forEach((r, i) => add(runHit(r, 'stage'), r.rank, i));
-
-  // Version paths: exact, prefix of the path or of its last segment, substring; newest version first.
-  const paths = db.searchVersionNodesByPath(text, limit + 1);
-  paths.forEach((r, i) => {
-    const base = r.path.slice(r.path.lastIndexOf('/') + 1);
-    add(
-      {
-        id: versionKey(r.path, r.ref),
-        type: (r.type ?? 'dataset') as LineageNodeType,
-        label: `${base}@${r.ref.slice(0, 8)}`,
-        match: 'path',
-        path: r.path,
-        objectId: r.ref,
-        obj: (r.obj ?? 'file') as 'file' | 'dir',
-      },
-      r.rank,
-      i,
-    );
-  });
-
-  hits.sort((a, b) => a.rank - b.rank || (a.match === b.match ? a.order - b.order : a.match === 'run' ? -1 : b.match === 'run' ? 1 : a.match === 'stage' ? -1 : 1));
-  const truncated = hits.length > limit;
-  return { q: text, limit, truncated, nodes: hits.slice(0, limit).map(({ rank: _r, order: _o, ...h }) => h) };
-}

@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { add } from '../../core/ops/add.js';
 import { fmtBytes } from '../output.js';
+import { repoPaths, withCliRepo } from '../repo.js';
 
 const cmd: Command = {
   name: 'add',
@@ -9,7 +10,7 @@ const cmd: Command = {
   help: 'options:\n  -j, --jobs N   files hashed in parallel (default 16)\n\nexamples:\n  strata add data\n  strata add data/train models/model.onnx',
   options: { jobs: { type: 'string', short: 'j' } },
   async run(a, io) {
-    const r = await add({ cwd: process.cwd(), progress: io.progress() }, { paths: [...a.positionals, ...a.rest], jobs: a.values.jobs ? Number(a.values.jobs) : undefined });
+    const r = await withCliRepo({}, (repo) => add(repo, { progress: io.progress(), paths: repoPaths(repo, [...a.positionals, ...a.rest]), jobs: a.values.jobs ? Number(a.values.jobs) : undefined }));
     io.endProgress();
     if (io.json_) io.json(r);
     else {

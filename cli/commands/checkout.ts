@@ -5,6 +5,7 @@ import type { LinkMode } from '../../core/repo/worktree.js';
 import { StrataError } from '../../core/errors/index.js';
 import { checkoutFor, type CheckoutForResult } from '../../core/ops/checkout-for.js';
 import type { Io } from '../output.js';
+import { withCliRepo } from '../repo.js';
 
 const short = (id: string | null | undefined, n = 12) => (id ? id.slice(0, n) : '-');
 
@@ -67,13 +68,15 @@ const cmd: Command = {
   async run(a, io) {
     if (a.values.for !== undefined) {
       if (a.positionals.length || a.values.b || a.values.detach) throw new StrataError('INVALID_ARGUMENT', 'checkout --for takes no REF, -b or --detach', { hint: 'strata checkout --for models/model.json [--into DIR]' });
-      const r = await checkoutFor({ cwd: process.cwd(), progress: io.progress() }, {
+      const r = await withCliRepo({}, (repo) => checkoutFor(repo, {
+        cwd: process.cwd(),
+        progress: io.progress(),
         target: a.values.for as string,
         into: a.values.into as string | undefined,
         force: !!a.values.force,
         upstream: !a.values['no-upstream'],
         remote: a.values.remote as string | undefined,
-      });
+      }));
       io.endProgress();
       if (io.json_) return io.json(r);
       printCheckoutFor(io, r);
@@ -82,13 +85,14 @@ const cmd: Command = {
     if (a.values.into !== undefined || a.values['no-upstream'] || a.values.remote !== undefined) throw new StrataError('INVALID_ARGUMENT', '--into, --no-upstream and --remote go with --for', { hint: 'strata checkout --for MODEL_PATH --into DIR' });
     const target = a.positionals[0] ?? (a.values.b ? 'HEAD' : undefined);
     if (!target) throw new StrataError('INVALID_ARGUMENT', 'checkout needs a branch, tag or commit', { hint: 'strata checkout main' });
-    const r = await checkout({ cwd: process.cwd(), progress: io.progress() }, {
+    const r = await withCliRepo({}, (repo) => checkout(repo, {
+      progress: io.progress(),
       target,
       force: !!a.values.force,
       createBranch: a.values.b as string | undefined,
       detach: !!a.values.detach,
       link: linkMode(a.values.link),
-    });
+    }));
     io.endProgress();
     if (io.json_) return io.json(r);
     io.out(r.branch ? `Switched to branch ${r.branch} (${shortId(r.commit)})` : `HEAD is now at ${shortId(r.commit)} (detached)`);

@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { commit } from '../../core/ops/commit.js';
 import { shortId } from '../output.js';
+import { withCliRepo } from '../repo.js';
 
 const cmd: Command = {
   name: 'commit',
@@ -9,11 +10,12 @@ const cmd: Command = {
   help: 'options:\n  -m, --message MSG   commit message (required)\n  -a, --all           stage changes under all tracked paths first\n  --allow-empty       commit even if nothing changed',
   options: { message: { type: 'string', short: 'm' }, all: { type: 'boolean', short: 'a' }, 'allow-empty': { type: 'boolean' } },
   async run(a, io) {
-    const r = await commit({ cwd: process.cwd(), progress: io.progress() }, {
+    const r = await withCliRepo({}, (repo) => commit(repo, {
+      progress: io.progress(),
       message: (a.values.message as string | undefined) ?? '',
       all: !!a.values.all,
       allowEmpty: !!a.values['allow-empty'],
-    });
+    }));
     for (const w of r.warnings ?? []) io.err(`warning: ${w}`);
     if (io.json_) return io.json(r);
     const counts = { added: 0, modified: 0, deleted: 0, typechange: 0 };

@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { dag } from '../../core/ops/dag.js';
 import { StrataError } from '../../core/errors/index.js';
+import { withCliRepo } from '../repo.js';
 
 const cmd: Command = {
   name: 'dag',
@@ -16,7 +17,7 @@ const cmd: Command = {
   options: { dot: { type: 'boolean' }, mermaid: { type: 'boolean' }, outs: { type: 'boolean' } },
   async run(a, io) {
     if (a.values.dot && a.values.mermaid) throw new StrataError('INVALID_ARGUMENT', 'choose one of --dot and --mermaid');
-    const r = await dag({ cwd: process.cwd() }, { format: a.values.dot ? 'dot' : a.values.mermaid ? 'mermaid' : 'text', outs: !!a.values.outs });
+    const r = await withCliRepo({}, (repo) => dag(repo, { format: a.values.dot ? 'dot' : a.values.mermaid ? 'mermaid' : 'text', outs: !!a.values.outs }));
     if (io.json_) return io.json({ order: r.order, stages: r.stages, edges: r.edges });
     process.stdout.write(r.rendered);
   },

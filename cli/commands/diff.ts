@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { diff } from '../../core/ops/diff.js';
 import { fmtBytes } from '../output.js';
+import { repoPaths, withCliRepo } from '../repo.js';
 
 const cmd: Command = {
   name: 'diff',
@@ -9,7 +10,7 @@ const cmd: Command = {
   help: 'options:\n  --cached     compare the staging index (not the workspace) with REF (default HEAD)\n  --stat       summary only\n  --name-only  paths only',
   options: { cached: { type: 'boolean' }, staged: { type: 'boolean' }, stat: { type: 'boolean' }, 'name-only': { type: 'boolean' } },
   async run(a, io) {
-    const r = await diff({ cwd: process.cwd(), progress: io.progress() }, { refs: a.positionals, cached: !!(a.values.cached || a.values.staged), paths: a.rest });
+    const r = await withCliRepo({}, (repo) => diff(repo, { progress: io.progress(), refs: a.positionals, cached: !!(a.values.cached || a.values.staged), paths: repoPaths(repo, a.rest) }));
     io.endProgress();
     if (io.json_) return io.json(r);
     if (!a.values.stat) {

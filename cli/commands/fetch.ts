@@ -2,6 +2,7 @@ import type { Command } from '../command.js';
 import { StrataError } from '../../core/errors/index.js';
 import { fetch } from '../../core/ops/fetch.js';
 import { fmtBytes, shortId } from '../output.js';
+import { withCliRepo } from '../repo.js';
 
 export function jobsOpt(v: unknown): number | undefined {
   if (v === undefined) return undefined;
@@ -18,7 +19,7 @@ const cmd: Command = {
   options: { jobs: { type: 'string', short: 'j' } },
   async run(a, io) {
     const [remote, ...branches] = a.positionals;
-    const r = await fetch({ cwd: process.cwd(), progress: io.progress() }, { remote, branches, jobs: jobsOpt(a.values.jobs) });
+    const r = await withCliRepo({}, (repo) => fetch(repo, { progress: io.progress(), remote, branches, jobs: jobsOpt(a.values.jobs) }));
     io.endProgress();
     if (io.json_) return io.json(r);
     for (const u of r.refs) {

@@ -2,6 +2,7 @@ import type { Command } from '../command.js';
 import { lineage } from '../../core/ops/lineage.js';
 import { renderLineageDot, renderLineageMermaid, renderLineageText, type LineageNodeType } from '../../core/lineage/graph.js';
 import { StrataError } from '../../core/errors/index.js';
+import { withCliRepo } from '../repo.js';
 
 const TYPES: LineageNodeType[] = ['dataset', 'model', 'metrics', 'run'];
 
@@ -55,10 +56,8 @@ const cmd: Command = {
       const bad = nodeTypes.filter((t) => !TYPES.includes(t));
       if (bad.length) throw new StrataError('INVALID_ARGUMENT', `unknown node type ${bad.join(', ')}`, { hint: `use ${TYPES.join(', ')}` });
     }
-    const r = await lineage(
-      { cwd: process.cwd() },
-      { target, direction: a.values.upstream ? 'upstream' : a.values.downstream ? 'downstream' : undefined, depth, nodeTypes },
-    );
+    const direction = a.values.upstream ? 'upstream' : a.values.downstream ? 'downstream' : undefined;
+    const r = await withCliRepo({}, (repo) => lineage(repo, { cwd: process.cwd(), target, direction, depth, nodeTypes }));
     if (io.json_) return io.json(r);
     if (a.values.dot) return void process.stdout.write(renderLineageDot(r.graph));
     if (a.values.mermaid) return void process.stdout.write(renderLineageMermaid(r.graph));

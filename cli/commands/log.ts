@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { log } from '../../core/ops/log.js';
 import { fmtTime, shortId } from '../output.js';
+import { repoPaths, withCliRepo } from '../repo.js';
 
 const cmd: Command = {
   name: 'log',
@@ -10,7 +11,7 @@ const cmd: Command = {
   options: { oneline: { type: 'boolean' }, n: { type: 'string', short: 'n' }, 'max-count': { type: 'string' } },
   async run(a, io) {
     const n = (a.values.n ?? a.values['max-count']) as string | undefined;
-    const entries = await log({ cwd: process.cwd() }, { ref: a.positionals[0], limit: n ? Number(n) : undefined, paths: [...a.positionals.slice(1), ...a.rest] });
+    const entries = await withCliRepo({}, (repo) => log(repo, { ref: a.positionals[0], limit: n ? Number(n) : undefined, paths: repoPaths(repo, [...a.positionals.slice(1), ...a.rest]) }));
     if (io.json_) return io.json(entries);
     if (!entries.length) return void io.out('no commits yet');
     for (const e of entries) {

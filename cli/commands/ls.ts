@@ -2,6 +2,7 @@ import type { Command } from '../command.js';
 import { ls } from '../../core/ops/ls.js';
 import { splitRefPath } from '../../core/repo/refs.js';
 import { fmtBytes, shortId } from '../output.js';
+import { withCliRepo } from '../repo.js';
 
 const cmd: Command = {
   name: 'ls',
@@ -12,7 +13,7 @@ const cmd: Command = {
     let ref = a.positionals[0];
     let path = a.positionals[1];
     if (ref && ref.includes(':') && path === undefined) ({ ref, path } = splitRefPath(ref));
-    const r = await ls({ cwd: process.cwd() }, { ref, path, recursive: !!a.values.recursive });
+    const r = await withCliRepo({}, (repo) => ls(repo, { ref, path, recursive: !!a.values.recursive }));
     if (io.json_) return io.json(r);
     for (const e of r.entries) {
       const name = e.type === 'dir' ? `${e.path}/` : e.type === 'symlink' ? `${e.path} -> ${e.target}` : e.path;

@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { metricsDiff, metricsShow, type MetricValue } from '../../core/ops/metrics.js';
 import { StrataError } from '../../core/errors/index.js';
+import { withCliRepo } from '../repo.js';
 
 const fmt = (v: MetricValue | undefined) => (v === undefined ? '-' : typeof v === 'string' ? v : JSON.stringify(v));
 
@@ -22,7 +23,7 @@ const cmd: Command = {
   async run(a, io) {
     const [sub, ...args] = [...a.positionals, ...a.rest];
     if (sub === 'show') {
-      const snaps = await metricsShow({ cwd: process.cwd() }, args);
+      const snaps = await withCliRepo({}, (repo) => metricsShow(repo, args));
       if (io.json_) return io.json(snaps);
       for (const s of snaps) {
         if (snaps.length > 1 || s.commit) io.out(`${s.ref}${s.commit ? ` (${s.commit.slice(0, 12)})` : ''}:`);
@@ -38,7 +39,7 @@ const cmd: Command = {
     }
     if (sub === 'diff') {
       if (args.length > 2) throw new StrataError('INVALID_ARGUMENT', 'metrics diff takes at most two revisions', { hint: 'strata metrics diff HEAD~1 HEAD' });
-      const d = await metricsDiff({ cwd: process.cwd() }, args[0], args[1]);
+      const d = await withCliRepo({}, (repo) => metricsDiff(repo, args[0], args[1]));
       if (io.json_) return io.json(d);
       const shown = a.values.all ? d.rows : d.rows.filter((r) => r.changed);
       if (shown.length === 0) return void io.out(`no metric changed between ${d.a.ref} and ${d.b.ref}`);

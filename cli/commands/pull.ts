@@ -2,6 +2,7 @@ import type { Command } from '../command.js';
 import { pull } from '../../core/ops/pull.js';
 import { fmtBytes, shortId } from '../output.js';
 import { jobsOpt } from './fetch.js';
+import { withCliRepo } from '../repo.js';
 
 const cmd: Command = {
   name: 'pull',
@@ -20,13 +21,14 @@ const cmd: Command = {
   options: { force: { type: 'boolean', short: 'f' }, jobs: { type: 'string', short: 'j' } },
   async run(a, io) {
     const [remote, branch] = a.positionals;
-    const r = await pull({ cwd: process.cwd(), progress: io.progress() }, {
+    const r = await withCliRepo({}, (repo) => pull(repo, {
+      progress: io.progress(),
       remote,
       branch,
       paths: a.rest.length ? a.rest : undefined,
       force: !!a.values.force,
       jobs: jobsOpt(a.values.jobs),
-    });
+    }));
     io.endProgress();
     if (io.json_) return io.json(r);
     const msg = {

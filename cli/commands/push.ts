@@ -2,6 +2,7 @@ import type { Command } from '../command.js';
 import { push } from '../../core/ops/push.js';
 import { fmtBytes, shortId } from '../output.js';
 import { jobsOpt } from './fetch.js';
+import { withCliRepo } from '../repo.js';
 
 const GUARANTEE: Record<string, string> = {
   's3-conditional-writes': 'atomic compare-and-swap (server enforces conditional writes)',
@@ -28,14 +29,15 @@ const cmd: Command = {
   options: { all: { type: 'boolean' }, tags: { type: 'boolean' }, force: { type: 'boolean', short: 'f' }, jobs: { type: 'string', short: 'j' }, verbose: { type: 'boolean', short: 'v' } },
   async run(a, io) {
     const [remote, branch] = a.positionals;
-    const r = await push({ cwd: process.cwd(), progress: io.progress() }, {
+    const r = await withCliRepo({}, (repo) => push(repo, {
+      progress: io.progress(),
       remote,
       branch,
       all: !!a.values.all,
       tags: !!a.values.tags,
       force: !!a.values.force,
       jobs: jobsOpt(a.values.jobs),
-    });
+    }));
     io.endProgress();
     if (io.json_) return io.json(r);
     for (const u of r.refs) {

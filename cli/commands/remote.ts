@@ -2,6 +2,7 @@ import type { Command, Parsed } from '../command.js';
 import { StrataError } from '../../core/errors/index.js';
 import { redactUrl } from '../../core/config/redact.js';
 import { addRemote, listRemotesOp, removeRemote, setRemoteUrl, type RemoteSettings } from '../../core/ops/remote.js';
+import { withCliRepo } from '../repo.js';
 
 export function remoteSettings(a: Parsed): RemoteSettings {
   const v = a.values;
@@ -48,7 +49,6 @@ const cmd: Command = {
   options: { ...S3_OPTIONS, verbose: { type: 'boolean', short: 'v' } },
   async run(a, io) {
     const [sub = 'list', ...args] = a.positionals;
-    const ctx = { cwd: process.cwd() };
     const need = (n: number, usage: string) => {
       if (args.length !== n) throw new StrataError('INVALID_ARGUMENT', `usage: strata remote ${usage}`, { hint: 'strata remote --help' });
     };
@@ -56,7 +56,7 @@ const cmd: Command = {
       case 'list':
       case 'ls': {
         // A URL stored by an older version may carry credentials: never print them.
-        const all = (await listRemotesOp(ctx)).map((r) => ({ ...r, url: redactUrl(r.url), ...(r.endpoint ? { endpoint: redactUrl(r.endpoint) } : {}) }));
+        const all = (await withCliRepo({ readonly: true }, (repo) => listRemotesOp(repo))).map((r) => ({ ...r, url: redactUrl(r.url), ...(r.endpoint ? { endpoint: redactUrl(r.endpoint) } : {}) }));
         if (io.json_) return io.json(all);
         for (const r of all) {
           if (!a.values.verbose) io.out(r.name);
@@ -69,7 +69,7 @@ const cmd: Command = {
       }
       case 'add': {
         need(2, 'add NAME URL');
-        const r = await addRemote(ctx, args[0]!, args[1]!, remoteSettings(a));
+        const r = await withCliRepo({}, (repo) => addRemote(repo, args[0]!, args[1]!, remoteSettings(a), { cwd: process.cwd() }));
         if (io.json_) return io.json(r);
         io.out(`Added remote ${r.name} -> ${r.url}`);
         return;
@@ -77,14 +77,14 @@ const cmd: Command = {
       case 'remove':
       case 'rm': {
         need(1, 'remove NAME');
-        const r = await removeRemote(ctx, args[0]!);
+        const r = await withCliRepo({}, (repo) => removeRemote(repo, args[0]!));
         if (io.json_) return io.json(r);
         io.out(`Removed remote ${r.name}${r.trackingRefsRemoved ? ` (and ${r.trackingRefsRemoved} remote-tracking ref(s))` : ''}`);
         return;
       }
       case 'set-url': {
         need(2, 'set-url NAME URL');
-        const r = await setRemoteUrl(ctx, args[0]!, args[1]!, remoteSettings(a));
+        const r = await withCliRepo({}, (repo) => setRemoteUrl(repo, args[0]!, args[1]!, remoteSettings(a), { cwd: process.cwd() }));
         if (io.json_) return io.json(r);
         io.out(`Remote ${r.name} -> ${r.url}`);
         return;

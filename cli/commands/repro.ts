@@ -4,6 +4,7 @@ import { EXIT_CODES } from '../../core/errors/index.js';
 import { terminalHooks } from './run.js';
 import type { Io } from '../output.js';
 import type { PipelineChanges, StageChange } from '../../core/pipeline/trust.js';
+import { withCliRepo } from '../repo.js';
 
 /** Print how strata.yaml changed since the last repro here (stderr, so --json stays clean). */
 export function printPipelineChanges(io: Io, c: PipelineChanges): void {
@@ -93,22 +94,19 @@ const cmd: Command = {
   async run(a, io) {
     const jobs = a.values.jobs === undefined ? 1 : Number(a.values.jobs);
     const dryRun = !!a.values['dry-run'];
-    const r = await repro(
-      { cwd: process.cwd() },
-      {
-        stages: [...a.positionals, ...a.rest],
-        force: !!a.values.force,
-        dryRun,
-        jobs,
-        keepGoing: !!a.values['keep-going'],
-        requireClean: !!a.values['require-clean'],
-        hooks: terminalHooks(io, { prefix: jobs > 1 }),
-        onOutcome: io.json_ || dryRun ? undefined : (o) => io.out(line(o)),
-        yes: !!a.values.yes,
-        onPipelineChanges: (c) => printPipelineChanges(io, c),
-        confirm: confirmStages(),
-      },
-    );
+    const r = await withCliRepo({}, (repo) => repro(repo, {
+      stages: [...a.positionals, ...a.rest],
+      force: !!a.values.force,
+      dryRun,
+      jobs,
+      keepGoing: !!a.values['keep-going'],
+      requireClean: !!a.values['require-clean'],
+      hooks: terminalHooks(io, { prefix: jobs > 1 }),
+      onOutcome: io.json_ || dryRun ? undefined : (o) => io.out(line(o)),
+      yes: !!a.values.yes,
+      onPipelineChanges: (c) => printPipelineChanges(io, c),
+      confirm: confirmStages(),
+    }));
     for (const w of r.warnings) io.err(`warning: ${w}`);
     if (io.json_) io.json(r);
     else if (dryRun) {

@@ -6,6 +6,7 @@ import type { Io } from '../output.js';
 import { fmtBytes } from '../output.js';
 import { printCheckoutFor } from './checkout.js';
 import { fmtMs, terminalHooks } from './run.js';
+import { withCliRepo } from '../repo.js';
 
 const short = (id: string | null | undefined) => (id ? id.slice(0, 12) : '-');
 const ver = (v: { id: string; size: number } | null) => (v ? `${fmtBytes(v.size)} ${short(v.id)}` : '(none)');
@@ -93,22 +94,20 @@ const cmd: Command = {
     }
     const verify = !!a.values.verify;
     const hooks = terminalHooks(io, { prefix: true });
-    const r = await reproduce(
-      { cwd: process.cwd() },
-      {
-        target,
-        into: a.values.into as string | undefined,
-        keep: !!a.values.keep,
-        upstream: !a.values['no-upstream'],
-        remote: a.values.remote as string | undefined,
-        yes: !!a.values.yes,
-        confirm: confirmPlan(io),
-        allowEnv: ((a.values['allow-env'] as string[] | undefined) ?? []).flatMap((v) => v.split(',').map((x) => x.trim()).filter(Boolean)),
-        hooks: io.json_ ? { ...hooks, onOutput: (stage, _s, c) => process.stderr.write(`${stage} | ${c.toString('utf8')}`) } : hooks,
-        onCheckout: io.json_ ? undefined : (co) => printCheckoutFor(io, co, { rerunHint: false }),
-        onStage: io.json_ ? undefined : (ev) => (ev.phase === 'start' ? io.out(`== ${ev.stage} (recorded run ${ev.recordedRun})`) : undefined),
-      },
-    );
+    const r = await withCliRepo({}, (repo) => reproduce(repo, {
+      cwd: process.cwd(),
+      target,
+      into: a.values.into as string | undefined,
+      keep: !!a.values.keep,
+      upstream: !a.values['no-upstream'],
+      remote: a.values.remote as string | undefined,
+      yes: !!a.values.yes,
+      confirm: confirmPlan(io),
+      allowEnv: ((a.values['allow-env'] as string[] | undefined) ?? []).flatMap((v) => v.split(',').map((x) => x.trim()).filter(Boolean)),
+      hooks: io.json_ ? { ...hooks, onOutput: (stage, _s, c) => process.stderr.write(`${stage} | ${c.toString('utf8')}`) } : hooks,
+      onCheckout: io.json_ ? undefined : (co) => printCheckoutFor(io, co, { rerunHint: false }),
+      onStage: io.json_ ? undefined : (ev) => (ev.phase === 'start' ? io.out(`== ${ev.stage} (recorded run ${ev.recordedRun})`) : undefined),
+    }));
     if (io.json_) io.json({ ...r, verified: verify });
     else summary(io, r, verify);
     if (r.failed) return EXIT_CODES.STAGE_FAILED;

@@ -4,6 +4,7 @@ import { run } from '../../core/ops/run.js';
 import type { RunnerHooks } from '../../core/pipeline/executor.js';
 import type { RunRecord } from '../../core/meta/runs.js';
 import { EXIT_CODES } from '../../core/errors/index.js';
+import { withCliRepo } from '../repo.js';
 
 /** Quote an argument for the shell when it needs it. */
 export function shellQuote(a: string): string {
@@ -87,20 +88,18 @@ const cmd: Command = {
   async run(a, io) {
     const words = [...a.positionals, ...a.rest];
     const command = words.length === 1 ? words[0]! : words.map(shellQuote).join(' ');
-    const r = await run(
-      { cwd: process.cwd() },
-      {
-        name: (a.values.name as string | undefined) ?? '',
-        cmd: command,
-        deps: a.values.deps as string[] | undefined,
-        outs: a.values.outs as string[] | undefined,
-        models: a.values.model as string[] | undefined,
-        metrics: a.values.metrics as string[] | undefined,
-        params: a.values.params as string[] | undefined,
-        requireClean: !!a.values['require-clean'],
-        hooks: terminalHooks(io, { prefix: false }),
-      },
-    );
+    const r = await withCliRepo({}, (repo) => run(repo, {
+      cwd: process.cwd(),
+      name: (a.values.name as string | undefined) ?? '',
+      cmd: command,
+      deps: a.values.deps as string[] | undefined,
+      outs: a.values.outs as string[] | undefined,
+      models: a.values.model as string[] | undefined,
+      metrics: a.values.metrics as string[] | undefined,
+      params: a.values.params as string[] | undefined,
+      requireClean: !!a.values['require-clean'],
+      hooks: terminalHooks(io, { prefix: false }),
+    }));
     for (const w of r.warnings) io.err(`warning: ${w}`);
     if (io.json_) io.json(r);
     else for (const l of describeRun(r.run)) io.err(l);

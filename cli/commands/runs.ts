@@ -3,6 +3,7 @@ import { runs } from '../../core/ops/runs.js';
 import { StrataError } from '../../core/errors/index.js';
 import { fmtTime } from '../output.js';
 import { fmtMs } from './run.js';
+import { withCliRepo } from '../repo.js';
 
 const cmd: Command = {
   name: 'runs',
@@ -23,7 +24,7 @@ const cmd: Command = {
       if (!/^\d+$/.test(String(a.values.n))) throw new StrataError('INVALID_ARGUMENT', `-n must be a positive whole number, got ${JSON.stringify(a.values.n)}`);
       limit = Number(a.values.n);
     }
-    const list = await runs({ cwd: process.cwd() }, { stage: a.values.stage as string | undefined, status: a.values.status as string | undefined, since: a.values.since as string | undefined, limit });
+    const list = await withCliRepo({}, (repo) => runs(repo, { stage: a.values.stage as string | undefined, status: a.values.status as string | undefined, since: a.values.since as string | undefined, limit }));
     if (io.json_) return io.json(list);
     if (list.length === 0) return void io.out('no runs recorded');
     for (const r of list) {

@@ -3,6 +3,7 @@ import { showAny, type RunShowResult } from '../../core/ops/show.js';
 import type { Io } from '../output.js';
 import { fmtBytes, fmtTime } from '../output.js';
 import { fmtMs } from './run.js';
+import { withCliRepo } from '../repo.js';
 
 function showRunText(io: Io, r: RunShowResult): void {
   const run = r.run;
@@ -59,7 +60,7 @@ const cmd: Command = {
     'sizes, the code commit (branch, dirty, recorded code changes), environment, times, exit and log id.',
   ].join('\n'),
   async run(a, io) {
-    const r = await showAny({ cwd: process.cwd() }, { target: a.positionals[0] });
+    const r = await withCliRepo({}, (repo) => showAny(repo, { target: a.positionals[0] }));
     if (r.kind === 'run') {
       if (io.json_) return io.json(r);
       showRunText(io, r);

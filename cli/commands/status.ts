@@ -2,6 +2,7 @@ import type { Command } from '../command.js';
 import { status } from '../../core/ops/status.js';
 import { fmtBytes, shortId } from '../output.js';
 import type { Change } from '../../core/repo/tree.js';
+import { repoPaths, withCliRepo } from '../repo.js';
 
 const LETTER: Record<Change['kind'], string> = { added: 'A', modified: 'M', deleted: 'D', typechange: 'T' };
 
@@ -12,7 +13,7 @@ const cmd: Command = {
   help: 'options:\n  --porcelain   stable two-column output for scripts: XY PATH (X = staged, Y = unstaged; ?? untracked)',
   options: { porcelain: { type: 'boolean' } },
   async run(a, io) {
-    const s = await status({ cwd: process.cwd(), progress: io.progress() }, { paths: [...a.positionals, ...a.rest] });
+    const s = await withCliRepo({}, (repo) => status(repo, { progress: io.progress(), paths: repoPaths(repo, [...a.positionals, ...a.rest]) }));
     io.endProgress();
     if (io.json_) return io.json(s);
     if (a.values.porcelain) {

@@ -2,6 +2,7 @@ import type { Command } from '../command.js';
 import { checkout } from '../../core/ops/checkout.js';
 import { fmtBytes, shortId } from '../output.js';
 import { StrataError } from '../../core/errors/index.js';
+import { withCliRepo } from '../repo.js';
 
 const cmd: Command = {
   name: 'switch',
@@ -12,13 +13,14 @@ const cmd: Command = {
     const create = a.values.create as string | undefined;
     const target = create ? (a.positionals[0] ?? 'HEAD') : a.positionals[0];
     if (!target) throw new StrataError('INVALID_ARGUMENT', 'switch needs a branch', { hint: 'strata switch main, or strata switch -c experiment' });
-    const r = await checkout({ cwd: process.cwd(), progress: io.progress() }, {
+    const r = await withCliRepo({}, (repo) => checkout(repo, {
+      progress: io.progress(),
       target,
       createBranch: create,
       requireBranch: !create && !a.values.detach,
       detach: !!a.values.detach,
       force: !!a.values.force,
-    });
+    }));
     io.endProgress();
     if (io.json_) return io.json(r);
     io.out(r.branch ? `Switched to ${create ? 'a new ' : ''}branch ${r.branch} (${shortId(r.commit)})` : `HEAD is now at ${shortId(r.commit)} (detached)`);

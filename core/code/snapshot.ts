@@ -114,7 +114,7 @@ function buildCodeChanges(rawIn: unknown): CodeChanges {
 }
 
 export async function readCodeChanges(repo: Repository, id: Id): Promise<CodeChanges> {
-  return parseCodeChanges(await repo.objects.getBytes(id, { verify: true }), { id });
+  return parseCodeChanges(await repo.store.getBytes(id, { verify: true }), { id });
 }
 
 export interface SnapshotResult {
@@ -168,14 +168,14 @@ export async function snapshotCodeChanges(repo: Repository, gitRoot: string, bas
     } else continue;
     total += bytes.length;
     const id = hashBytes(bytes);
-    await repo.objects.put(id, bytes);
+    await repo.store.put(id, bytes);
     files.push({ path, status, mode, id, size: bytes.length });
   }
   if (files.length === 0 && skipped.length === 0) return null;
   const changes: CodeChanges = { base, prefix, files, skipped };
   const bytes = serializeCodeChanges(changes);
   const id = hashBytes(bytes);
-  await repo.objects.put(id, bytes);
+  await repo.store.put(id, bytes);
   return { id, changes, warnings };
 }
 

@@ -1,16 +1,17 @@
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError } from '../errors/index.js';
-import { isUnder, outermost, toRepoPath } from '../workspace/paths.js';
+import { isUnder, outermost } from '../workspace/paths.js';
 import { identToRow, viewWorkspace } from '../repo/worktree.js';
 import { loadIgnore } from '../workspace/ignore.js';
-import { withWriteRepo, type OpContext } from './context.js';
+import type { OpOptions } from './context.js';
 import { syncGitignore } from './gitignore.js';
 import type { Repository } from '../repo/index.js';
 import type { IndexRow } from '../meta/db.js';
 import { readList } from '../config/registry.js';
 
-export interface AddOptions {
+export interface AddOptions extends OpOptions {
+  /** Repository-relative paths. */
   paths: string[];
   jobs?: number;
 }
@@ -26,10 +27,10 @@ export interface AddResult {
   gitignoreUpdated: boolean;
 }
 
-export async function add(ctx: OpContext, opts: AddOptions): Promise<AddResult> {
+export async function add(repo: Repository, opts: AddOptions): Promise<AddResult> {
   if (opts.paths.length === 0) throw new StrataError('INVALID_ARGUMENT', 'nothing to add', { hint: 'name the data paths: strata add data/ models/model.onnx' });
   checkJobs(opts.jobs);
-  return withWriteRepo(ctx, 'add', (repo) => stagePaths(repo, ctx, opts.paths.map((p) => toRepoPath(repo.root, ctx.cwd, p)), opts));
+  return repo.withWriteLock('add', () => stagePaths(repo, opts.paths, opts));
 }
 
 /** A parallelism of 0 or NaN would hash no file at all, and every tracked file would look deleted. */
@@ -40,7 +41,7 @@ function checkJobs(jobs: number | undefined): void {
 }
 
 /** Stage everything under `paths` (new, modified and deleted files). Used by add and commit -a. */
-export async function stagePaths(repo: Repository, ctx: OpContext, paths: string[], opts: { jobs?: number } = {}): Promise<AddResult> {
+export async function stagePaths(repo: Repository, paths: string[], opts: { jobs?: number } & OpOptions = {}): Promise<AddResult> {
   checkJobs(opts.jobs);
   const index = repo.db.loadIndex();
   const ig = await loadIgnore(repo.root);
@@ -55,7 +56,7 @@ export async function stagePaths(repo: Repository, ctx: OpContext, paths: string
       throw new StrataError('INVALID_ARGUMENT', `${r} is ignored by .strataignore`, { hint: 'remove the matching rule from .strataignore to track it' });
     }
   }
-  const view = await viewWorkspace(repo, roots, { store: true, progress: ctx.progress, jobs: opts.jobs });
+  const view = await viewWorkspace(repo, roots, { store: true, progress: opts.progress, jobs: opts.jobs });
   // Objects must be durable before the index refers to them.
   await view.ingestor.finish();
   let added = 0;

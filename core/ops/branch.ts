@@ -1,6 +1,6 @@
 import { StrataError } from '../errors/index.js';
 import { HEADS, resolveRev, validateRefName } from '../repo/refs.js';
-import { withRepo, withWriteRepo, type OpContext } from './context.js';
+import type { Repository } from '../repo/index.js';
 
 export interface BranchInfo {
   name: string;
@@ -8,16 +8,14 @@ export interface BranchInfo {
   current: boolean;
 }
 
-export async function listBranches(ctx: OpContext): Promise<BranchInfo[]> {
-  return withRepo(ctx, async (repo) => {
+export async function listBranches(repo: Repository): Promise<BranchInfo[]> {
     const head = repo.head();
-    const out = repo.db.listRefs(HEADS).map((r) => ({ name: r.name.slice(HEADS.length), commit: r.target, current: r.name.slice(HEADS.length) === head.branch }));
-    return out;
-  });
+  const out = repo.db.listRefs(HEADS).map((r) => ({ name: r.name.slice(HEADS.length), commit: r.target, current: r.name.slice(HEADS.length) === head.branch }));
+  return out;
 }
 
-export async function createBranch(ctx: OpContext, name: string, startPoint = 'HEAD', force = false): Promise<BranchInfo> {
-  return withWriteRepo(ctx, 'branch', async (repo) => {
+export async function createBranch(repo: Repository, name: string, startPoint = 'HEAD', force = false): Promise<BranchInfo> {
+  return repo.withWriteLock('branch', async () => {
     validateRefName(name, 'branch');
     const commit = await resolveRev(repo, startPoint);
     const existing = repo.db.getRef(HEADS + name);
@@ -27,8 +25,8 @@ export async function createBranch(ctx: OpContext, name: string, startPoint = 'H
   });
 }
 
-export async function deleteBranch(ctx: OpContext, name: string, force = false): Promise<{ name: string; commit: string }> {
-  return withWriteRepo(ctx, 'branch', async (repo) => {
+export async function deleteBranch(repo: Repository, name: string, force = false): Promise<{ name: string; commit: string }> {
+  return repo.withWriteLock('branch', async () => {
     const ref = repo.db.getRef(HEADS + name);
     if (!ref) throw new StrataError('UNKNOWN_REF', `no branch named ${name}`, { hint: 'list branches with strata branch' });
     const head = repo.head();
@@ -55,8 +53,8 @@ export async function deleteBranch(ctx: OpContext, name: string, force = false):
   });
 }
 
-export async function renameBranch(ctx: OpContext, from: string, to: string): Promise<BranchInfo> {
-  return withWriteRepo(ctx, 'branch', async (repo) => {
+export async function renameBranch(repo: Repository, from: string, to: string): Promise<BranchInfo> {
+  return repo.withWriteLock('branch', async () => {
     validateRefName(to, 'branch');
     const ref = repo.db.getRef(HEADS + from);
     if (!ref) throw new StrataError('UNKNOWN_REF', `no branch named ${from}`, { hint: 'list branches with strata branch' });

@@ -5,8 +5,7 @@ import { parseManifest, type FileEntry, type SymlinkEntry } from '../model/index
 import type { ObjectStore } from '../store/types.js';
 import { resolveRev, splitRefPath } from '../repo/refs.js';
 import { entryAt } from '../repo/tree.js';
-import { Repository } from '../repo/index.js';
-import type { OpContext } from './context.js';
+import type { Repository } from '../repo/index.js';
 
 /** Files up to this size are read whole and verified before the first byte is written. */
 export const CAT_BUFFER_MAX = 16 << 20;
@@ -128,32 +127,17 @@ async function readChunk(store: ObjectStore, path: string, [cid, csize]: [string
 }
 
 /**
- * Stream the bytes of `REF:PATH`. The repository stays open until the stream ends.
+ * Stream the bytes of `REF:PATH` from the open repository (keep it open until the stream ends).
  * Content is verified against its id (see verifiedFileStream).
  */
-export async function cat(ctx: OpContext, spec: string): Promise<{ size: number; id: string; stream: Readable }> {
+export async function cat(repo: Repository, spec: string): Promise<{ size: number; id: string; stream: Readable }> {
   const { ref, path } = splitRefPath(spec);
-  const repo = await Repository.open(ctx.cwd, { readonly: false });
-  try {
-    const commit = await resolveRev(repo, ref);
-    const c = await repo.readCommit(commit);
-    const clean = path.replace(/^\.?\/+/, '').replace(/\/+$/, '');
-    const e = await entryAt(repo, c.tree, clean);
-    if (!e) throw new StrataError('PATH_NOT_FOUND', `${clean} does not exist in ${ref}`, { hint: `see strata ls ${ref}` });
-    if (e.type === 'dir') throw new StrataError('INVALID_ARGUMENT', `${clean} is a directory in ${ref}`, { hint: `list it: strata ls ${ref} ${clean}` });
-    const stream = await verifiedFileStream(repo.store, clean, e);
-    let closed = false;
-    const close = () => {
-      if (closed) return;
-      closed = true;
-      void repo.close();
-    };
-    stream.once('close', close);
-    stream.once('end', close);
-    stream.once('error', close);
-    return { size: e.size, id: e.id, stream };
-  } catch (e) {
-    await repo.close();
-    throw e;
-  }
+  const commit = await resolveRev(repo, ref);
+  const c = await repo.readCommit(commit);
+  const clean = path.replace(/^\.?\/+/, '').replace(/\/+$/, '');
+  const e = await entryAt(repo, c.tree, clean);
+  if (!e) throw new StrataError('PATH_NOT_FOUND', `${clean} does not exist in ${ref}`, { hint: `see strata ls ${ref}` });
+  if (e.type === 'dir') throw new StrataError('INVALID_ARGUMENT', `${clean} is a directory in ${ref}`, { hint: `list it: strata ls ${ref} ${clean}` });
+  const stream = await verifiedFileStream(repo.store, clean, e);
+  return { size: e.size, id: e.id, stream };
 }

@@ -38,13 +38,15 @@ import { flattenTree } from '../repo/tree.js';
 import { computeStatus, materialize } from '../repo/worktree.js';
 import { checkStoredPath, isUnder, outermost } from '../workspace/paths.js';
 import { commitIndex } from './commit.js';
-import { withWriteRepo, type OpContext } from './context.js';
+import type { OpOptions } from './context.js';
 import { resolveTarget } from './lineage.js';
 
-export interface CheckoutForOptions {
+export interface CheckoutForOptions extends OpOptions {
+  /** Folder the user is in (absolute): `into` and the target path are relative to it; default the repository root. */
+  cwd?: string;
   /** MODEL_PATH (workspace / HEAD version), REF:PATH, or a run id (unique prefix). */
   target: string;
-  /** Folder to restore into (relative to ctx.cwd); default ./repro-<run id 12>; '.' = this workspace. */
+  /** Folder to restore into (relative to cwd); default ./repro-<run id 12>; '.' = this workspace. */
   into?: string;
   /** With --into .: overwrite uncommitted changes. */
   force?: boolean;
@@ -426,12 +428,13 @@ async function emptyOrAbsent(dir: string): Promise<boolean> {
   }
 }
 
-export async function checkoutFor(ctx: OpContext, opts: CheckoutForOptions): Promise<CheckoutForResult> {
-  return withWriteRepo(ctx, 'checkout', (repo) => checkoutForIn(repo, ctx, opts));
+export async function checkoutFor(repo: Repository, opts: CheckoutForOptions): Promise<CheckoutForResult> {
+  return repo.withWriteLock('checkout', () => checkoutForIn(repo, opts));
 }
 
 /** The operation on an open source repository (holding its write lock). */
-export async function checkoutForIn(repo: Repository, ctx: OpContext, opts: CheckoutForOptions): Promise<CheckoutForResult> {
+export async function checkoutForIn(repo: Repository, opts: CheckoutForOptions): Promise<CheckoutForResult> {
+  const ctx = { cwd: opts.cwd ?? repo.root, progress: opts.progress };
   const { target, run } = await resolveRunTarget(repo, ctx.cwd, opts.target);
   const chain = runChain(repo, run, opts.upstream !== false);
   for (const r of chain) checkRunPaths(r);
@@ -627,7 +630,7 @@ async function checkInputs(repo: Repository, chain: RunRecord[]): Promise<Checko
 
 async function restoreInPlace(
   repo: Repository,
-  ctx: OpContext,
+  ctx: { cwd: string; progress?: OpOptions['progress'] },
   s: {
     target: CheckoutForResult['target'];
     run: RunRecord;

@@ -5,10 +5,10 @@ import { flattenTree, sameEntry } from '../repo/tree.js';
 import { computeStatus, materialize, rootsOf, type LinkMode } from '../repo/worktree.js';
 import { outermost } from '../workspace/paths.js';
 import type { Repository } from '../repo/index.js';
-import { withWriteRepo, type OpContext } from './context.js';
+import type { OpOptions } from './context.js';
 import type { IndexRow } from '../meta/db.js';
 
-export interface CheckoutOptions {
+export interface CheckoutOptions extends OpOptions {
   /** Branch, tag or commit. */
   target: string;
   /** Discard uncommitted changes that would be overwritten. */
@@ -29,8 +29,8 @@ export interface CheckoutResult {
   bytes: number;
 }
 
-export async function checkout(ctx: OpContext, opts: CheckoutOptions): Promise<CheckoutResult> {
-  return withWriteRepo(ctx, 'checkout', async (repo) => {
+export async function checkout(repo: Repository, opts: CheckoutOptions): Promise<CheckoutResult> {
+  return repo.withWriteLock('checkout', async () => {
     let branch: string | null = null;
     const commit = await resolveRev(repo, opts.target);
     if (opts.createBranch) branch = opts.createBranch;
@@ -45,7 +45,7 @@ export async function checkout(ctx: OpContext, opts: CheckoutOptions): Promise<C
     }
     const head = repo.head();
     // Same commit (e.g. switch -c at HEAD): only HEAD moves; uncommitted work stays as it is.
-    const r = commit === head.commit && !opts.force ? { written: 0, removed: 0, bytes: 0 } : await checkoutCommit(repo, ctx, commit, { force: opts.force, link: opts.link });
+    const r = commit === head.commit && !opts.force ? { written: 0, removed: 0, bytes: 0 } : await checkoutCommit(repo, commit, { progress: opts.progress, force: opts.force, link: opts.link });
     repo.db.tx(() => {
       if (opts.createBranch) repo.db.casRef(HEADS + opts.createBranch, null, commit);
       const cur = repo.db.getRef('HEAD')?.target ?? null;
@@ -61,14 +61,13 @@ export async function checkout(ctx: OpContext, opts: CheckoutOptions): Promise<C
  */
 export async function checkoutCommit(
   repo: Repository,
-  ctx: OpContext,
   commit: Id,
-  opts: { force?: boolean; link?: LinkMode; paths?: string[] } = {},
+  opts: { force?: boolean; link?: LinkMode; paths?: string[] } & OpOptions = {},
 ): Promise<{ written: number; removed: number; bytes: number }> {
   const c = await repo.readCommit(commit);
   const target = await flattenTree(repo, c.tree);
   const index = repo.db.loadIndex();
-  const st = await computeStatus(repo, { progress: ctx.progress });
+  const st = await computeStatus(repo, { progress: opts.progress });
   const dirty = new Set<string>([...st.unstaged.map((x) => x.path), ...st.staged.map((x) => x.path)]);
   // Untracked files that the target would overwrite also count as at risk.
   const clobber = st.untracked.filter((p) => target.has(p));
@@ -93,7 +92,7 @@ export async function checkoutCommit(
     if (i && sameEntry(i, t) && !u) continue; // already there
     write.push(t);
   }
-  const res = await materialize(repo, { remove, write }, { progress: ctx.progress, link: opts.link, target: target.keys() });
+  const res = await materialize(repo, { remove, write }, { progress: opts.progress, link: opts.link, target: target.keys() });
   const roots = Array.isArray(c.meta?.roots) ? outermost(c.meta!.roots as string[]) : rootsOf(target);
   repo.db.tx(() => {
     repo.db.replaceIndex(target.values(), c.tree);

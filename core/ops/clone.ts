@@ -203,7 +203,7 @@ async function openForClone(dir: string, branch: string | null, resuming: boolea
   if (resuming && (await fsp.stat(dbFile).then(() => true, () => false))) {
     try {
       const repo = await Repository.openAt(dir);
-      await repo.store.init();
+      await repo.localStore().init();
       if (!repo.db.getRef('HEAD')) repo.db.tx(() => repo.db.casRef('HEAD', null, `ref: refs/heads/${branch ?? 'main'}`));
       return repo;
     } catch (e) {
@@ -221,7 +221,7 @@ async function openForClone(dir: string, branch: string | null, resuming: boolea
  * held, so none of them belongs to a live process.
  */
 async function cleanLeftovers(repo: Repository): Promise<void> {
-  await repo.store.cleanTmp(0);
+  await repo.localStore().cleanTmp(0);
   const tmp = join(repo.dir, 'tmp');
   for (const n of await fsp.readdir(tmp).catch(() => [] as string[])) await fsp.rm(join(tmp, n), { recursive: true, force: true });
   const walk = async (d: string): Promise<void> => {

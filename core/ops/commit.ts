@@ -4,11 +4,11 @@ import { snapshotCodeChanges } from '../code/snapshot.js';
 import type { Commit, Id } from '../model/index.js';
 import { buildTree, flattenTree, diffFlat, type Change } from '../repo/tree.js';
 import { HEADS } from '../repo/refs.js';
-import { withWriteRepo, type OpContext } from './context.js';
+import type { OpOptions } from './context.js';
 import { stagePaths } from './add.js';
 import type { Repository } from '../repo/index.js';
 
-export interface CommitOptions {
+export interface CommitOptions extends OpOptions {
   message: string;
   allowEmpty?: boolean;
   /** Stage changes of everything under the tracked roots first (like git commit -a). */
@@ -27,13 +27,13 @@ export interface CommitResult {
   warnings: string[];
 }
 
-export async function commit(ctx: OpContext, opts: CommitOptions): Promise<CommitResult> {
+export async function commit(repo: Repository, opts: CommitOptions): Promise<CommitResult> {
   const message = opts.message?.trim();
   if (!message) throw new StrataError('INVALID_ARGUMENT', 'empty commit message', { hint: 'pass -m "what changed"' });
-  return withWriteRepo(ctx, 'commit', async (repo) => {
+  return repo.withWriteLock('commit', async () => {
     if (opts.all) {
       const roots = repo.db.trackedRoots();
-      if (roots.length) await stagePaths(repo, ctx, roots);
+      if (roots.length) await stagePaths(repo, roots, { progress: opts.progress });
     }
     return commitIndex(repo, message, opts);
   });

@@ -2,7 +2,7 @@ import { StrataError } from '../errors/index.js';
 import { CONFIG_KEYS, displayValue, effectiveValue, envVarFor, findKey, levelsOf, storedProblem, unknownKeyError, validateSet, type ConfigLevel } from '../config/registry.js';
 import { hasUrlSecrets, redactUrl } from '../config/redact.js';
 import { readUserConfig, writeUserConfigValue } from '../config/user.js';
-import { withRepo, withWriteRepo, type OpContext } from './context.js';
+import type { Repository } from '../repo/index.js';
 
 /** Key → description, from the registry (for help texts). */
 export const KNOWN_KEYS: Record<string, string> = Object.fromEntries(CONFIG_KEYS.map((d) => [d.key, d.description]));
@@ -35,28 +35,26 @@ function storedWarnings(rows: Array<{ key: string; value: string }>): string[] {
  * The effective value of `key` (environment, else repository, else user config; a secret's is
  * masked), or null. An unknown key that is not stored is CONFIG_INVALID.
  */
-export async function configGet(ctx: OpContext, key: string): Promise<string | null> {
+export async function configGet(repo: Repository, key: string): Promise<string | null> {
   checkKey(key);
-  return withRepo(ctx, async (repo) => {
-    const def = findKey(key);
-    const v = def && def.settable !== 'secret' ? (effectiveValue(repo.db, key)?.value ?? null) : repo.db.getConfig(key);
-    if (v === null && !findKey(key)) throw unknownKeyError(key);
-    return v === null ? null : displayValue(key, v);
-  });
+  const def = findKey(key);
+  const v = def && def.settable !== 'secret' ? (effectiveValue(repo.db, key)?.value ?? null) : repo.db.getConfig(key);
+  if (v === null && !findKey(key)) throw unknownKeyError(key);
+  return v === null ? null : displayValue(key, v);
 }
 
 /** Set a key after validating it against the registry; returns the stored (normalised) value. */
-export async function configSet(ctx: OpContext, key: string, value: string): Promise<string> {
+export async function configSet(repo: Repository, key: string, value: string): Promise<string> {
   checkKey(key);
   const stored = validateSet(key, value);
-  await withWriteRepo(ctx, 'config', async (repo) => repo.db.setConfig(key, stored));
+  await repo.withWriteLock('config', async () => repo.db.setConfig(key, stored));
   return stored;
 }
 
 /** Remove a key (any stored key may be removed, so values left by older versions can be cleaned up). */
-export async function configUnset(ctx: OpContext, key: string): Promise<boolean> {
+export async function configUnset(repo: Repository, key: string): Promise<boolean> {
   checkKey(key);
-  return withWriteRepo(ctx, 'config', async (repo) => {
+  return repo.withWriteLock('config', async () => {
     const had = repo.db.getConfig(key) !== null;
     if (!had && !findKey(key)) throw unknownKeyError(key);
     repo.db.setConfig(key, null);
@@ -64,19 +62,17 @@ export async function configUnset(ctx: OpContext, key: string): Promise<boolean>
   });
 }
 
-export async function configList(ctx: OpContext): Promise<ConfigEntry[]> {
-  return withRepo(ctx, async (repo) => repo.db.listConfig().map((r) => ({ key: r.key, value: displayValue(r.key, r.value), known: findKey(r.key) !== undefined })));
+export async function configList(repo: Repository): Promise<ConfigEntry[]> {
+  return repo.db.listConfig().map((r) => ({ key: r.key, value: displayValue(r.key, r.value), known: findKey(r.key) !== undefined }));
 }
 
 /** configList plus warnings about stored values that are ignored. */
-export async function configListWithWarnings(ctx: OpContext): Promise<{ entries: ConfigEntry[]; warnings: string[] }> {
-  return withRepo(ctx, async (repo) => {
-    const rows = repo.db.listConfig();
-    return {
-      entries: rows.map((r) => ({ key: r.key, value: displayValue(r.key, r.value), known: findKey(r.key) !== undefined })),
-      warnings: storedWarnings(rows),
-    };
-  });
+export async function configListWithWarnings(repo: Repository): Promise<{ entries: ConfigEntry[]; warnings: string[] }> {
+  const rows = repo.db.listConfig();
+  return {
+    entries: rows.map((r) => ({ key: r.key, value: displayValue(r.key, r.value), known: findKey(r.key) !== undefined })),
+    warnings: storedWarnings(rows),
+  };
 }
 
 // ---------------------------------------------------------------- levels (user config file, environment)
@@ -166,6 +162,6 @@ export function listWithOrigins(repoDb: { listConfig(): Array<{ key: string; val
 }
 
 /** listWithOrigins for the repository at ctx. */
-export async function configListWithOrigins(ctx: OpContext): Promise<{ entries: ConfigOriginEntry[]; warnings: string[] }> {
-  return withRepo(ctx, async (repo) => listWithOrigins(repo.db));
+export async function configListWithOrigins(repo: Repository): Promise<{ entries: ConfigOriginEntry[]; warnings: string[] }> {
+  return listWithOrigins(repo.db);
 }

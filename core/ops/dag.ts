@@ -1,7 +1,7 @@
 /** `strata dag`: the pipeline's stage graph, as text, Graphviz dot, Mermaid or JSON. */
 import { renderDag, type DagEdge, type DagFormat } from '../pipeline/dag.js';
 import type { StageSpec } from '../pipeline/spec.js';
-import { withRepo, type OpContext } from './context.js';
+import type { Repository } from '../repo/index.js';
 import { graphOf, requirePipeline } from './repro.js';
 
 export interface DagOptions {
@@ -19,10 +19,8 @@ export interface DagResult {
   rendered: string;
 }
 
-export async function dag(ctx: OpContext, opts: DagOptions = {}): Promise<DagResult> {
-  return withRepo(ctx, async (repo) => {
+export async function dag(repo: Repository, opts: DagOptions = {}): Promise<DagResult> {
     const spec = await requirePipeline(repo);
-    const g = graphOf(spec);
-    return { order: g.order(), stages: spec.stages, edges: g.edges(), rendered: renderDag(spec, opts.format ?? 'text', { files: !!opts.outs }) };
-  });
+  const g = graphOf(spec);
+  return { order: g.order(), stages: spec.stages, edges: g.edges(), rendered: renderDag(spec, opts.format ?? 'text', { files: !!opts.outs }) };
 }

@@ -15,7 +15,7 @@ import { repro } from './repro.js';
 import { add } from './add.js';
 import { commit } from './commit.js';
 import { createTag } from './tag.js';
-import type { OpContext } from './context.js';
+import { withRepo, type OpContext } from './context.js';
 
 export interface DemoOptions {
   dir: string;
@@ -93,19 +93,19 @@ export async function demo(opts: DemoOptions): Promise<DemoResult> {
   let runs = 0;
   const quiet = { onOutput: () => undefined };
 
-  const version = async (label: string, message: string, tag: string) => {
-    const r = await repro(ctx, { hooks: quiet });
+  const version = (label: string, message: string, tag: string) => withRepo(ctx, async (repo) => {
+    const r = await repro(repo, { hooks: quiet });
     if (r.failed.length) throw new StrataError('STAGE_FAILED', `the demo pipeline failed at ${r.failed.join(', ')}`);
     runs += r.stages.filter((s) => s.action === 'ran' || s.action === 'restored').length;
     say(`${label}: ran ${r.stages.filter((s) => s.action === 'ran').map((s) => s.stage).join(', ')}`);
-    await add(ctx, { paths: ['data', 'models', 'metrics'] });
+    await add(repo, { paths: ['data', 'models', 'metrics'] });
     // strata listed the data paths in .gitignore: commit that, so the code state is clean.
     await gitCommitAll(root, 'Ignore data and models (versioned by strata)');
-    const c = await commit(ctx, { message, all: true });
-    await createTag(ctx, { name: tag, message });
+    const c = await commit(repo, { message, all: true });
+    await createTag(repo, { name: tag, message });
     commits.push(c.id);
     say(`${label}: committed data, model and metrics as ${c.id.slice(0, 12)} (tag ${tag})`);
-  };
+  });
 
   await version('version 1', 'Raw transactions v1 (seed 42, 5,000 rows) and the model trained on them', 'v1');
   // A second data version: a new extract of raw transactions.

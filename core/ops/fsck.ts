@@ -203,7 +203,7 @@ async function checkRepo(repo: Repository, st: CheckState, opts: FsckOptions): P
     problems.push(dbProblem(repo.db.path, `SQLite quick_check: ${qc.slice(0, 5).join('; ')}${qc.length > 5 ? ` (and ${qc.length - 5} more)` : ''}`));
   }
   // 2. Packs against their indexes.
-  const packProblems = await repo.store.checkPacks();
+  const packProblems = await repo.localStore().checkPacks();
   const lostInPack = new Map<string, string>();
   for (const p of packProblems) {
     problems.push({ id: '', problem: p.problem === 'idx-corrupt' ? 'corrupt' : 'missing', kind: 'pack', file: p.file, detail: p.detail, repairable: true });
@@ -427,19 +427,19 @@ async function repairWith(repo: Repository, found: FsckResult, actions: RepairAc
   const lost = new Set<Id>();
   for (const file of packFiles) {
     const pack = file.replace(/^.*\//, '').replace(/\.(idx|pack)$/, '');
-    const r = await repo.store.quarantinePack(pack);
+    const r = await repo.localStore().quarantinePack(pack);
     for (const id of r.lost) lost.add(id);
     actions.push({ what: 'pack', detail: `${file}: ${r.kept.length} intact object(s) copied to a new pack, ${r.lost.length} lost; the damaged files moved to ${r.movedTo}` });
   }
   // Corrupt objects: out of the way, so a good copy can be stored.
   for (const p of found.problems) {
     if (p.problem !== 'corrupt' || !isId(p.id) || !OBJECT_KINDS.has(p.kind)) continue;
-    const pack = await repo.store.packOf(p.id);
+    const pack = await repo.localStore().packOf(p.id);
     if (pack) {
-      const r = await repo.store.quarantinePack(pack);
+      const r = await repo.localStore().quarantinePack(pack);
       actions.push({ what: 'pack', detail: `pack ${pack} held corrupt object ${p.id}: ${r.kept.length} intact object(s) copied to a new pack; the damaged files moved to ${r.movedTo}` });
-    } else if (await repo.store.quarantineLoose(p.id)) {
-      actions.push({ what: 'object', detail: `corrupt object ${p.id} moved to ${join(repo.store.root, 'damaged')}` });
+    } else if (await repo.localStore().quarantineLoose(p.id)) {
+      actions.push({ what: 'object', detail: `corrupt object ${p.id} moved to ${join(repo.localStore().root, 'damaged')}` });
     }
   }
   // Trees and commits lost from the store but intact in the database cache: written back.

@@ -1,6 +1,6 @@
 import { reachable } from '../repo/reach.js';
 import { collectRoots } from './roots.js';
-import { withWriteRepo, type OpContext } from './context.js';
+import type { Repository } from '../repo/index.js';
 
 export interface GcOptions {
   dryRun?: boolean;
@@ -15,8 +15,8 @@ export interface GcResult {
 }
 
 /** Remove objects no ref, index entry or run needs. Holds the write lock throughout. */
-export async function gc(ctx: OpContext, opts: GcOptions = {}): Promise<GcResult> {
-  return withWriteRepo(ctx, 'gc', async (repo) => {
+export async function gc(repo: Repository, opts: GcOptions = {}): Promise<GcResult> {
+  return repo.withWriteLock('gc', async () => {
     const live = await reachable(repo, await collectRoots(repo), { onMissing: () => undefined });
     const dead: string[] = [];
     let bytes = 0;
@@ -31,7 +31,7 @@ export async function gc(ctx: OpContext, opts: GcOptions = {}): Promise<GcResult
     let tmpRemoved = 0;
     if (!opts.dryRun) {
       await repo.store.deleteMany(dead);
-      tmpRemoved = await repo.store.cleanTmp(0);
+      tmpRemoved = await repo.localStore().cleanTmp(0);
       // Forget commits (metadata rows) whose objects are gone.
       const deadSet = new Set(dead);
       repo.db.tx(() => {

@@ -14,9 +14,10 @@ import type { Repository } from '../repo/index.js';
 import { resolveRev } from '../repo/refs.js';
 import { entryAt, flattenTree } from '../repo/tree.js';
 import { toRepoPath } from '../workspace/paths.js';
-import { withRepo, type OpContext } from './context.js';
 
 export interface LineageOptions {
+  /** Folder the user is in (absolute): a path target is relative to it; default the repository root. */
+  cwd?: string;
   target: string;
   /** Default: both for versions and runs; both with depth 1 for a commit. */
   direction?: LineageDirection;
@@ -112,20 +113,18 @@ export async function resolveTarget(repo: Repository, cwd: string, target: strin
   return { kind: 'commit', id: commit, ref: t, files: flat.size, versions };
 }
 
-export async function lineage(ctx: OpContext, opts: LineageOptions): Promise<LineageResult> {
-  return withRepo(ctx, async (repo) => {
-    const target = await resolveTarget(repo, ctx.cwd, opts.target);
-    let starts: LineageStart[];
-    let direction = opts.direction ?? 'both';
-    let depth = opts.depth ?? null;
-    if (target.kind === 'run') starts = [{ run: target.id }];
-    else if (target.kind === 'version') starts = [{ version: { path: target.path, id: target.id } }];
-    else {
-      starts = target.versions.map((v) => ({ version: v }));
-      direction = opts.direction ?? 'both';
-      depth = opts.depth === undefined || opts.depth === null ? 1 : opts.depth;
-    }
-    const graph = lineageGraph(repo.db, starts, { direction, depth, nodeTypes: opts.nodeTypes });
-    return { target, graph };
-  });
+export async function lineage(repo: Repository, opts: LineageOptions): Promise<LineageResult> {
+    const target = await resolveTarget(repo, opts.cwd ?? repo.root, opts.target);
+  let starts: LineageStart[];
+  let direction = opts.direction ?? 'both';
+  let depth = opts.depth ?? null;
+  if (target.kind === 'run') starts = [{ run: target.id }];
+  else if (target.kind === 'version') starts = [{ version: { path: target.path, id: target.id } }];
+  else {
+    starts = target.versions.map((v) => ({ version: v }));
+    direction = opts.direction ?? 'both';
+    depth = opts.depth === undefined || opts.depth === null ? 1 : opts.depth;
+  }
+  const graph = lineageGraph(repo.db, starts, { direction, depth, nodeTypes: opts.nodeTypes });
+  return { target, graph };
 }

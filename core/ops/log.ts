@@ -2,8 +2,6 @@ import type { Commit, Id } from '../model/index.js';
 import { StrataError } from '../errors/index.js';
 import { resolveRev } from '../repo/refs.js';
 import { entryAt } from '../repo/tree.js';
-import { toRepoPath } from '../workspace/paths.js';
-import { withRepo, type OpContext } from './context.js';
 import type { Repository } from '../repo/index.js';
 
 export interface LogEntry extends Commit {
@@ -19,17 +17,15 @@ export interface LogOptions {
   paths?: string[];
 }
 
-export async function log(ctx: OpContext, opts: LogOptions = {}): Promise<LogEntry[]> {
+export async function log(repo: Repository, opts: LogOptions = {}): Promise<LogEntry[]> {
   if (opts.limit !== undefined && !(Number.isInteger(opts.limit) && opts.limit >= 0)) {
     throw new StrataError('INVALID_ARGUMENT', `-n must be a whole number, not ${JSON.stringify(String(opts.limit))}`, { hint: 'e.g. strata log -n 10' });
   }
-  return withRepo(ctx, async (repo) => {
     const head = repo.head();
-    if (!opts.ref && !head.commit) return [];
-    const start = await resolveRev(repo, opts.ref ?? 'HEAD');
-    const paths = (opts.paths ?? []).map((p) => toRepoPath(repo.root, ctx.cwd, p));
-    return walkLog(repo, start, { limit: opts.limit, paths });
-  });
+  if (!opts.ref && !head.commit) return [];
+  const start = await resolveRev(repo, opts.ref ?? 'HEAD');
+  const paths = opts.paths ?? [];
+  return walkLog(repo, start, { limit: opts.limit, paths });
 }
 
 export function refsByCommit(repo: Repository): Map<Id, string[]> {

@@ -11,7 +11,6 @@ import { loadPipeline } from '../pipeline/spec.js';
 import type { Repository } from '../repo/index.js';
 import { resolveRev } from '../repo/refs.js';
 import { entryAt, flattenTree } from '../repo/tree.js';
-import { withRepo, type OpContext } from './context.js';
 
 export type MetricValue = number | string | boolean | null;
 
@@ -67,10 +66,10 @@ function parseFile(path: string, text: string): MetricsFile {
 }
 
 async function readBlob(repo: Repository, id: Id, chunks: Id | null | undefined): Promise<string> {
-  if (!chunks) return (await repo.objects.getBytes(id, { verify: true })).toString('utf8');
-  const m = parseManifest(await repo.objects.getBytes(chunks, { verify: true }), { id: chunks });
+  if (!chunks) return (await repo.store.getBytes(id, { verify: true })).toString('utf8');
+  const m = parseManifest(await repo.store.getBytes(chunks, { verify: true }), { id: chunks });
   const parts: Buffer[] = [];
-  for (const [cid] of m.chunks) parts.push(await repo.objects.getBytes(cid));
+  for (const [cid] of m.chunks) parts.push(await repo.store.getBytes(cid));
   return Buffer.concat(parts).toString('utf8');
 }
 
@@ -109,16 +108,14 @@ async function listJson(abs: string, rel: string): Promise<string[]> {
 }
 
 /** Metrics of each ref (none given: the workspace). */
-export async function metricsShow(ctx: OpContext, refs: string[] = []): Promise<MetricsSnapshot[]> {
-  return withRepo(ctx, async (repo) => {
+export async function metricsShow(repo: Repository, refs: string[] = []): Promise<MetricsSnapshot[]> {
     const paths = await metricsPaths(repo);
-    if (paths.length === 0) {
-      throw new StrataError('PATH_NOT_FOUND', 'no metrics files known', { hint: 'declare them under "metrics:" of a stage in strata.yaml, or record one with strata run --metrics FILE' });
-    }
-    const out: MetricsSnapshot[] = [];
-    for (const r of refs.length ? refs : [null]) out.push(await snapshot(repo, r, paths));
-    return out;
-  });
+  if (paths.length === 0) {
+    throw new StrataError('PATH_NOT_FOUND', 'no metrics files known', { hint: 'declare them under "metrics:" of a stage in strata.yaml, or record one with strata run --metrics FILE' });
+  }
+  const out: MetricsSnapshot[] = [];
+  for (const r of refs.length ? refs : [null]) out.push(await snapshot(repo, r, paths));
+  return out;
 }
 
 export interface MetricsDiffRow {
@@ -138,26 +135,24 @@ export interface MetricsDiffResult {
 }
 
 /** Compare metrics of A (default HEAD) and B (default the workspace). */
-export async function metricsDiff(ctx: OpContext, a?: string, b?: string): Promise<MetricsDiffResult> {
-  return withRepo(ctx, async (repo) => {
+export async function metricsDiff(repo: Repository, a?: string, b?: string): Promise<MetricsDiffResult> {
     const paths = await metricsPaths(repo);
-    if (paths.length === 0) {
-      throw new StrataError('PATH_NOT_FOUND', 'no metrics files known', { hint: 'declare them under "metrics:" of a stage in strata.yaml' });
+  if (paths.length === 0) {
+    throw new StrataError('PATH_NOT_FOUND', 'no metrics files known', { hint: 'declare them under "metrics:" of a stage in strata.yaml' });
+  }
+  const sa = await snapshot(repo, a ?? 'HEAD', paths);
+  const sb = await snapshot(repo, b ?? null, paths);
+  const rows: MetricsDiffRow[] = [];
+  const files = [...new Set([...sa.files, ...sb.files].map((f) => f.path))].sort(compareNames);
+  for (const f of files) {
+    const va = sa.files.find((x) => x.path === f)?.values ?? {};
+    const vb = sb.files.find((x) => x.path === f)?.values ?? {};
+    for (const key of [...new Set([...Object.keys(va), ...Object.keys(vb)])].sort(compareNames)) {
+      const o = key in va ? va[key] : undefined;
+      const n = key in vb ? vb[key] : undefined;
+      const change = typeof o === 'number' && typeof n === 'number' ? Number((n - o).toPrecision(12)) : null;
+      rows.push({ path: f, key, old: o, new: n, change, changed: o !== n });
     }
-    const sa = await snapshot(repo, a ?? 'HEAD', paths);
-    const sb = await snapshot(repo, b ?? null, paths);
-    const rows: MetricsDiffRow[] = [];
-    const files = [...new Set([...sa.files, ...sb.files].map((f) => f.path))].sort(compareNames);
-    for (const f of files) {
-      const va = sa.files.find((x) => x.path === f)?.values ?? {};
-      const vb = sb.files.find((x) => x.path === f)?.values ?? {};
-      for (const key of [...new Set([...Object.keys(va), ...Object.keys(vb)])].sort(compareNames)) {
-        const o = key in va ? va[key] : undefined;
-        const n = key in vb ? vb[key] : undefined;
-        const change = typeof o === 'number' && typeof n === 'number' ? Number((n - o).toPrecision(12)) : null;
-        rows.push({ path: f, key, old: o, new: n, change, changed: o !== n });
-      }
-    }
-    return { a: { ref: sa.ref, commit: sa.commit }, b: { ref: sb.ref, commit: sb.commit }, rows };
-  });
+  }
+  return { a: { ref: sa.ref, commit: sa.commit }, b: { ref: sb.ref, commit: sb.commit }, rows };
 }

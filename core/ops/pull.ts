@@ -13,10 +13,10 @@ import { defaultRemote, getRemote } from '../remote/config.js';
 import { openRemote, type RemoteHandle } from '../remote/open.js';
 import { getSparse, normalizeSparsePaths, syncWorkspace } from '../remote/sparse.js';
 import { ensureHistory, ensureObjects, fetchRefs, isAncestor, type FetchResult, type TransferStatsOut } from '../remote/transfer.js';
-import { withWriteRepo, type OpContext } from './context.js';
+import type { OpOptions } from './context.js';
 import { checkJobs } from './push.js';
 
-export interface PullOptions {
+export interface PullOptions extends OpOptions {
   remote?: string;
   branch?: string;
   /** Partial checkout of these paths (['.'] = everything). Undefined keeps the current selection. */
@@ -45,10 +45,10 @@ export interface PullResult {
   seconds: number;
 }
 
-export async function pull(ctx: OpContext, opts: PullOptions = {}): Promise<PullResult> {
+export async function pull(repo: Repository, opts: PullOptions = {}): Promise<PullResult> {
   const jobs = checkJobs(opts.jobs);
   const started = Date.now();
-  return withWriteRepo(ctx, 'pull', async (repo) => {
+  return repo.withWriteLock('pull', async () => {
     const name = opts.remote ?? defaultRemote(repo.db);
     const cfg = getRemote(repo.db, name);
     const head = repo.head();
@@ -56,7 +56,7 @@ export async function pull(ctx: OpContext, opts: PullOptions = {}): Promise<Pull
     const remoteBranch = opts.branch ?? head.branch;
     const remote = await openRemote(cfg, { jobs });
     try {
-      return await pullInto(repo, remote, { ...opts, jobs, started, branch: head.branch, remoteBranch, progress: ctx.progress });
+      return await pullInto(repo, remote, { ...opts, jobs, started, branch: head.branch, remoteBranch, progress: opts.progress });
     } finally {
       await remote.close();
     }
@@ -75,7 +75,7 @@ export async function pullInto(
     force?: boolean;
     jobs: number;
     started: number;
-    progress?: OpContext['progress'];
+    progress?: OpOptions['progress'];
     head?: string;
   },
 ): Promise<PullResult> {

@@ -5,11 +5,12 @@ import { openRemote } from '../remote/open.js';
 import { pushRuns } from '../remote/runs.js';
 import { pushRefs, type PushResult } from '../remote/transfer.js';
 import { HEADS, TAGS } from '../repo/refs.js';
-import { withRepo, type OpContext } from './context.js';
+import type { OpOptions } from './context.js';
+import type { Repository } from '../repo/index.js';
 
 export type { PushResult };
 
-export interface PushOptions {
+export interface PushOptions extends OpOptions {
   remote?: string;
   branch?: string;
   all?: boolean;
@@ -24,50 +25,48 @@ export function checkJobs(jobs: number | undefined): number {
   return j;
 }
 
-export async function push(ctx: OpContext, opts: PushOptions = {}): Promise<PushResult> {
+export async function push(repo: Repository, opts: PushOptions = {}): Promise<PushResult> {
   const jobs = checkJobs(opts.jobs);
   if (opts.all && opts.branch) throw new StrataError('INVALID_ARGUMENT', 'give a branch or --all, not both', { hint: 'strata push origin --all' });
-  return withRepo(ctx, async (repo) => {
     const name = opts.remote ?? defaultRemote(repo.db);
-    const cfg = getRemote(repo.db, name);
-    const refs: Array<{ ref: string; commit: string }> = [];
-    if (opts.all) {
-      for (const r of repo.db.listRefs(HEADS)) refs.push({ ref: 'heads/' + r.name.slice(HEADS.length), commit: r.target });
-    } else {
-      const head = repo.head();
-      const branch = opts.branch ?? head.branch;
-      if (!branch) throw new StrataError('INVALID_ARGUMENT', 'HEAD is detached: name the branch to push', { hint: `strata push ${name} BRANCH` });
-      const r = repo.db.getRef(HEADS + branch);
-      if (!r) {
-        throw new StrataError('UNKNOWN_REF', opts.branch ? `no local branch named ${branch}` : `branch ${branch} has no commits yet: nothing to push`, {
-          hint: opts.branch ? 'list branches with strata branch' : 'commit first: strata add PATH && strata commit -m "..."',
-        });
-      }
-      refs.push({ ref: 'heads/' + branch, commit: r.target });
+  const cfg = getRemote(repo.db, name);
+  const refs: Array<{ ref: string; commit: string }> = [];
+  if (opts.all) {
+    for (const r of repo.db.listRefs(HEADS)) refs.push({ ref: 'heads/' + r.name.slice(HEADS.length), commit: r.target });
+  } else {
+    const head = repo.head();
+    const branch = opts.branch ?? head.branch;
+    if (!branch) throw new StrataError('INVALID_ARGUMENT', 'HEAD is detached: name the branch to push', { hint: `strata push ${name} BRANCH` });
+    const r = repo.db.getRef(HEADS + branch);
+    if (!r) {
+      throw new StrataError('UNKNOWN_REF', opts.branch ? `no local branch named ${branch}` : `branch ${branch} has no commits yet: nothing to push`, {
+        hint: opts.branch ? 'list branches with strata branch' : 'commit first: strata add PATH && strata commit -m "..."',
+      });
     }
-    if (opts.tags) for (const t of repo.db.listRefs(TAGS)) refs.push({ ref: 'tags/' + t.name.slice(TAGS.length), commit: t.target });
-    if (refs.length === 0) throw new StrataError('INVALID_ARGUMENT', 'nothing to push: no branches', { hint: 'commit first' });
-    const remote = await openRemote(cfg, {
-      jobs,
-      onProbe: (mode) => repo.db.tx(() => repo.db.setConfig(`remote.${name}.conditionalWrites`, mode)),
-    });
-    try {
-      const r = await pushRefs(repo, remote, { refs, force: opts.force, jobs, progress: ctx.progress });
-      // Pipeline runs (objects, then runs/<id> markers), so a clone can rebuild the run table.
-      const runs = await pushRuns(repo, remote);
-      if (runs.runs === 0) return { ...r, runs: 0 };
-      const s = remote.stats();
-      return {
-        ...r,
-        runs: runs.runs,
-        objects: r.objects + runs.objects,
-        bytes: r.bytes + runs.bytes,
-        requests: s ? s.requests : r.requests,
-        wireBytesUp: s ? s.bytesUp : r.wireBytesUp,
-        wireBytesDown: s ? s.bytesDown : r.wireBytesDown,
-      };
-    } finally {
-      await remote.close();
-    }
+    refs.push({ ref: 'heads/' + branch, commit: r.target });
+  }
+  if (opts.tags) for (const t of repo.db.listRefs(TAGS)) refs.push({ ref: 'tags/' + t.name.slice(TAGS.length), commit: t.target });
+  if (refs.length === 0) throw new StrataError('INVALID_ARGUMENT', 'nothing to push: no branches', { hint: 'commit first' });
+  const remote = await openRemote(cfg, {
+    jobs,
+    onProbe: (mode) => repo.db.tx(() => repo.db.setConfig(`remote.${name}.conditionalWrites`, mode)),
   });
+  try {
+    const r = await pushRefs(repo, remote, { refs, force: opts.force, jobs, progress: opts.progress });
+    // Pipeline runs (objects, then runs/<id> markers), so a clone can rebuild the run table.
+    const runs = await pushRuns(repo, remote);
+    if (runs.runs === 0) return { ...r, runs: 0 };
+    const s = remote.stats();
+    return {
+      ...r,
+      runs: runs.runs,
+      objects: r.objects + runs.objects,
+      bytes: r.bytes + runs.bytes,
+      requests: s ? s.requests : r.requests,
+      wireBytesUp: s ? s.bytesUp : r.wireBytesUp,
+      wireBytesDown: s ? s.bytesDown : r.wireBytesDown,
+    };
+  } finally {
+    await remote.close();
+  }
 }

@@ -3,7 +3,7 @@ import { StrataError } from '../errors/index.js';
 import { hasUrlSecrets, redactUrl } from '../config/redact.js';
 import { REMOTES } from '../repo/refs.js';
 import { checkRemoteName, deleteRemoteConfig, getRemote, listRemotes, normalizeRemoteUrl, parseRemoteUrl, writeRemote, type RemoteConfig } from '../remote/config.js';
-import { withRepo, withWriteRepo, type OpContext } from './context.js';
+import type { Repository } from '../repo/index.js';
 
 export type { RemoteConfig };
 
@@ -42,10 +42,11 @@ function checkSettings(url: string, s: RemoteSettings): void {
   }
 }
 
-export async function addRemote(ctx: OpContext, name: string, url: string, s: RemoteSettings = {}): Promise<RemoteConfig> {
+/** `where.cwd`: the folder the user is in (absolute); a directory URL is relative to it (default the repository root). */
+export async function addRemote(repo: Repository, name: string, url: string, s: RemoteSettings = {}, where: { cwd?: string } = {}): Promise<RemoteConfig> {
   checkRemoteName(name);
-  return withWriteRepo(ctx, 'remote', async (repo) => {
-    const norm = normalizeRemoteUrl(url, ctx.cwd);
+  return repo.withWriteLock('remote', async () => {
+    const norm = normalizeRemoteUrl(url, where.cwd ?? repo.root);
     checkSettings(norm, s);
     if (repo.db.getConfig(`remote.${name}.url`)) {
       throw new StrataError('REMOTE_EXISTS', `remote ${name} already exists`, { hint: `change its URL with strata remote set-url ${name} URL, or remove it first` });
@@ -56,12 +57,12 @@ export async function addRemote(ctx: OpContext, name: string, url: string, s: Re
   });
 }
 
-export async function listRemotesOp(ctx: OpContext): Promise<RemoteConfig[]> {
-  return withRepo(ctx, async (repo) => listRemotes(repo.db), { readonly: true });
+export async function listRemotesOp(repo: Repository): Promise<RemoteConfig[]> {
+  return listRemotes(repo.db);
 }
 
-export async function removeRemote(ctx: OpContext, name: string): Promise<{ name: string; trackingRefsRemoved: number }> {
-  return withWriteRepo(ctx, 'remote', async (repo) => {
+export async function removeRemote(repo: Repository, name: string): Promise<{ name: string; trackingRefsRemoved: number }> {
+  return repo.withWriteLock('remote', async () => {
     getRemote(repo.db, name);
     const tracking = repo.db.listRefs(`${REMOTES}${name}/`);
     repo.db.tx(() => {
@@ -72,10 +73,10 @@ export async function removeRemote(ctx: OpContext, name: string): Promise<{ name
   });
 }
 
-export async function setRemoteUrl(ctx: OpContext, name: string, url: string, s: RemoteSettings = {}): Promise<RemoteConfig> {
-  return withWriteRepo(ctx, 'remote', async (repo) => {
+export async function setRemoteUrl(repo: Repository, name: string, url: string, s: RemoteSettings = {}, where: { cwd?: string } = {}): Promise<RemoteConfig> {
+  return repo.withWriteLock('remote', async () => {
     const cur = getRemote(repo.db, name);
-    const norm = normalizeRemoteUrl(url, ctx.cwd);
+    const norm = normalizeRemoteUrl(url, where.cwd ?? repo.root);
     const merged: RemoteSettings = {
       endpoint: s.endpoint ?? cur.endpoint,
       region: s.region ?? cur.region,
@@ -86,7 +87,7 @@ export async function setRemoteUrl(ctx: OpContext, name: string, url: string, s:
     checkSettings(norm, merged);
     // Whether conditional writes are enforced is a property of the server: keep the cached probe
     // when the URL moves within the same bucket on the same endpoint (or the same server), forget it otherwise.
-    const sameServer = serverOf(cur.url, cur.endpoint, ctx.cwd) === serverOf(norm, merged.endpoint, ctx.cwd);
+    const sameServer = serverOf(cur.url, cur.endpoint, where.cwd ?? repo.root) === serverOf(norm, merged.endpoint, where.cwd ?? repo.root);
     const cfg: RemoteConfig = { name, url: norm, ...merged, conditionalWrites: sameServer ? cur.conditionalWrites : undefined };
     repo.db.tx(() => writeRemote(repo.db, cfg));
     return cfg;

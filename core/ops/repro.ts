@@ -17,7 +17,6 @@ import { loadPipeline, paramName, pathsOverlap, PIPELINE_FILE, readParams, type 
 import type { Repository } from '../repo/index.js';
 import { runFetchedFrom } from '../meta/runs.js';
 import { pipelineChanges, pipelineText, recordApproved, type PipelineChanges, type StageChange } from '../pipeline/trust.js';
-import { withRepo, withWriteRepo, type OpContext } from './context.js';
 
 export type StageAction = 'up-to-date' | 'ran' | 'restored' | 'failed' | 'skipped' | 'would-run' | 'would-restore';
 
@@ -192,7 +191,7 @@ async function checkInputs(root: string, spec: PipelineSpec, selected: string[],
   }
 }
 
-export async function repro(ctx: OpContext, opts: ReproOptions = {}): Promise<ReproResult> {
+export async function repro(repo: Repository, opts: ReproOptions = {}): Promise<ReproResult> {
   const jobs = opts.jobs ?? 1;
   if (!Number.isInteger(jobs) || jobs < 1) throw new StrataError('INVALID_ARGUMENT', `--jobs must be a positive whole number, got ${opts.jobs}`, { hint: 'e.g. --jobs 4' });
   const body = async (repo: Repository): Promise<ReproResult> => {
@@ -319,5 +318,5 @@ export async function repro(ctx: OpContext, opts: ReproOptions = {}): Promise<Re
     const stages = selected.map((n) => outcomes.get(n)!);
     return { dryRun: false, pipeline, stages, failed: stages.filter((s) => s.action === 'failed').map((s) => s.stage), warnings: runner.warnings };
   };
-  return opts.dryRun ? withRepo(ctx, body) : withWriteRepo(ctx, 'repro', body);
+  return opts.dryRun ? body(repo) : repo.withWriteLock('repro', () => body(repo));
 }

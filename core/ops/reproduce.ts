@@ -24,9 +24,10 @@ import { flattenTree } from '../repo/tree.js';
 import { checkoutFor, type CheckoutForResult, type ForeignRun } from './checkout-for.js';
 import { filterRecordedEnv } from '../pipeline/safety.js';
 import { runFetchedFrom } from '../meta/runs.js';
-import { withRepo, type OpContext } from './context.js';
 
 export interface ReproduceOptions {
+  /** Folder the user is in (absolute): `into` and a path target are relative to it; default the repository root. */
+  cwd?: string;
   target: string;
   /** Folder to reproduce in (kept). Default: a temporary folder, removed afterwards unless `keep`. */
   into?: string;
@@ -116,13 +117,13 @@ function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 }
 
-export async function reproduce(ctx: OpContext, opts: ReproduceOptions): Promise<ReproduceResult> {
+export async function reproduce(repo: Repository, opts: ReproduceOptions): Promise<ReproduceResult> {
+  const cwd = opts.cwd ?? repo.root;
   let into = opts.into;
   let temp = false;
   if (into !== undefined) {
-    const abs = resolve(ctx.cwd, into);
-    const root = await Repository.find(ctx.cwd);
-    if (abs === resolve(ctx.cwd) || abs === root) {
+    const abs = resolve(cwd, into);
+    if (abs === resolve(cwd) || abs === repo.root) {
       throw new StrataError('INVALID_ARGUMENT', 'reproduce runs in a separate folder, not in this workspace', {
         hint: 'name a new folder with --into DIR (or none: a temporary one); to re-run stages here use strata repro --force',
       });
@@ -134,7 +135,8 @@ export async function reproduce(ctx: OpContext, opts: ReproduceOptions): Promise
   const keep = !temp || !!opts.keep;
   let co: CheckoutForResult;
   try {
-    co = await checkoutFor(ctx, {
+    co = await checkoutFor(repo, {
+      cwd,
       target: opts.target,
       into,
       upstream: opts.upstream,
@@ -169,14 +171,12 @@ export async function reproduce(ctx: OpContext, opts: ReproduceOptions): Promise
     // Differing directories: which files differ (the recorded trees are read from the source).
     const needTrees = stages.flatMap((s) => s.outputs.filter((o) => !o.identical && o.kind === 'dir' && o.reproduced));
     if (needTrees.length) {
-      await withRepo(ctx, async (src) => {
-        const repro = await Repository.openAt(co.projectRoot, { readonly: true });
-        try {
-          for (const o of needTrees) o.files = await treeDifferences(src, repro, o);
-        } finally {
-          await repro.close();
-        }
-      }, { readonly: true });
+      const repro = await Repository.openAt(co.projectRoot, { readonly: true });
+      try {
+        for (const o of needTrees) o.files = await treeDifferences(repo, repro, o);
+      } finally {
+        await repro.close();
+      }
     }
     const differing = stages.flatMap((s) => s.outputs.filter((o) => !o.identical).map((o) => ({ stage: s.stage, path: o.path })));
     const failed = stages.find((s) => s.status === 'failed')?.stage ?? null;

@@ -2,11 +2,12 @@ import { StrataError } from '../errors/index.js';
 import { resolveRev } from '../repo/refs.js';
 import { flattenTree } from '../repo/tree.js';
 import { materialize, computeStatus } from '../repo/worktree.js';
-import { isUnder, outermost, toRepoPath } from '../workspace/paths.js';
+import { isUnder, outermost } from '../workspace/paths.js';
 import type { IndexRow } from '../meta/db.js';
-import { withWriteRepo, type OpContext } from './context.js';
+import type { OpOptions } from './context.js';
+import type { Repository } from '../repo/index.js';
 
-export interface RestoreOptions {
+export interface RestoreOptions extends OpOptions {
   paths: string[];
   /** Take content from this revision (default: the staging index). */
   source?: string;
@@ -22,10 +23,10 @@ export interface RestoreResult {
   unstaged: number;
 }
 
-export async function restore(ctx: OpContext, opts: RestoreOptions): Promise<RestoreResult> {
+export async function restore(repo: Repository, opts: RestoreOptions): Promise<RestoreResult> {
   if (opts.paths.length === 0) throw new StrataError('INVALID_ARGUMENT', 'restore needs a path', { hint: 'strata restore data/file.csv [--source REF]' });
-  return withWriteRepo(ctx, 'restore', async (repo) => {
-    const paths = outermost(opts.paths.map((p) => toRepoPath(repo.root, ctx.cwd, p)));
+  return repo.withWriteLock('restore', async () => {
+    const paths = outermost(opts.paths);
     const under = (p: string) => paths.some((r) => isUnder(p, r));
     const index = repo.db.loadIndex();
     let source: Map<string, IndexRow>;
@@ -62,7 +63,7 @@ export async function restore(ctx: OpContext, opts: RestoreOptions): Promise<Res
     }
     // With a source, files tracked here but absent there are removed from the workspace.
     const remove = opts.source ? indexMatched.filter((p) => !source.has(p)) : [];
-    const res = await materialize(repo, { remove, write }, { progress: ctx.progress, target: source.keys() });
+    const res = await materialize(repo, { remove, write }, { progress: opts.progress, target: source.keys() });
     repo.db.tx(() => repo.db.upsertStat(res.statRows));
     return { written: res.written, removed: res.removed, unstaged };
   });

@@ -1,9 +1,9 @@
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError, fromSystemError } from '../errors/index.js';
-import { isUnder, toRepoPath } from '../workspace/paths.js';
+import { isUnder } from '../workspace/paths.js';
 import { computeStatus } from '../repo/worktree.js';
-import { withWriteRepo, type OpContext } from './context.js';
+import type { Repository } from '../repo/index.js';
 
 export interface RmOptions {
   paths: string[];
@@ -18,10 +18,10 @@ export interface RmResult {
   kept: boolean;
 }
 
-export async function rm(ctx: OpContext, opts: RmOptions): Promise<RmResult> {
+export async function rm(repo: Repository, opts: RmOptions): Promise<RmResult> {
   if (opts.paths.length === 0) throw new StrataError('INVALID_ARGUMENT', 'nothing to remove', { hint: 'name the paths: strata rm data/old.csv' });
-  return withWriteRepo(ctx, 'rm', async (repo) => {
-    const paths = opts.paths.map((p) => toRepoPath(repo.root, ctx.cwd, p));
+  return repo.withWriteLock('rm', async () => {
+    const paths = opts.paths;
     const index = repo.db.loadIndex();
     const hit = [...index.keys()].filter((p) => paths.some((r) => isUnder(p, r)));
     const missingArg = paths.find((r) => ![...index.keys()].some((p) => isUnder(p, r)));

@@ -9,14 +9,16 @@ import { checkOnDisk, checkPathText } from '../pipeline/safety.js';
 import { stageSignature } from '../pipeline/signature.js';
 import { DEFAULT_PARAMS_FILE, normalizeProjectPath, pathsOverlap, readParams, type OutSpec, type ParamRef, type StageSpec } from '../pipeline/spec.js';
 import { toRepoPath } from '../workspace/paths.js';
-import { withWriteRepo, type OpContext } from './context.js';
+import type { Repository } from '../repo/index.js';
 
 export interface RunOptions {
+  /** Folder the user is in (absolute): deps, outputs and the working folder are relative to it; default the repository root. */
+  cwd?: string;
   /** Stage name recorded with the run (letters, digits, `_`, `-`). */
   name: string;
   /** Shell command. */
   cmd: string;
-  /** Paths the command reads (relative to ctx.cwd). */
+  /** Paths the command reads (relative to cwd). */
   deps?: string[];
   /** Dataset outputs. */
   outs?: string[];
@@ -62,7 +64,7 @@ export function parseParamArgs(values: string[]): ParamRef[] {
   return refs;
 }
 
-export async function run(ctx: OpContext, opts: RunOptions): Promise<RunResult> {
+export async function run(repo: Repository, opts: RunOptions): Promise<RunResult> {
   if (!opts.name || !NAME_RE.test(opts.name)) {
     throw new StrataError('INVALID_ARGUMENT', opts.name ? `invalid run name ${JSON.stringify(opts.name)}` : 'a run needs a name (-n NAME)', {
       hint: 'name it with -n, using letters, digits, "_" and "-": strata run -n train -d data.csv -o model.json -- python train.py',
@@ -72,9 +74,9 @@ export async function run(ctx: OpContext, opts: RunOptions): Promise<RunResult> 
   if (!cmd) throw new StrataError('INVALID_ARGUMENT', 'no command given', { hint: 'put the command after --: strata run -n NAME -o OUT -- CMD ARGS...' });
   const paramRefs = parseParamArgs(opts.params ?? []);
 
-  return withWriteRepo(ctx, 'run', async (repo) => {
+  return repo.withWriteLock('run', async () => {
     const rel = (p: string, what: string) => {
-      const r = toRepoPath(repo.root, ctx.cwd, p);
+      const r = toRepoPath(repo.root, opts.cwd ?? repo.root, p);
       if (r === '') throw new StrataError('INVALID_ARGUMENT', `${what} ${p} is the whole project`, { hint: `name the files or directories the command ${what === 'dep' ? 'reads' : 'writes'}` });
       checkPathText(r, `${what === 'dep' ? '-d' : '-o'} ${p}`);
       return r;
@@ -96,7 +98,7 @@ export async function run(ctx: OpContext, opts: RunOptions): Promise<RunResult> 
       const o = outs.find((x) => pathsOverlap(x.path, d));
       if (o) throw new StrataError('INVALID_ARGUMENT', `dep ${d} overlaps output ${o.path}`, { hint: 'a command cannot read what it writes; write the result to a new path' });
     }
-    const wdirRel = toRepoPath(repo.root, ctx.cwd, '.');
+    const wdirRel = toRepoPath(repo.root, opts.cwd ?? repo.root, '.');
     const stage: StageSpec = { name: opts.name, cmd, deps, params: paramRefs, outs, wdir: wdirRel === '' ? '.' : wdirRel, env: opts.env ?? {}, line: 0 };
 
     // Nothing is read, deleted or written through a symbolic link or outside the project.

@@ -10,7 +10,6 @@ import { parseManifest, type Commit, type Id } from '../model/index.js';
 import type { Repository } from '../repo/index.js';
 import { resolveRev } from '../repo/refs.js';
 import { diffTrees, type Change } from '../repo/tree.js';
-import { withRepo, type OpContext } from './context.js';
 import { refsByCommit } from './log.js';
 
 export interface ShowResult extends Commit {
@@ -34,8 +33,8 @@ export interface RunShowResult {
 
 export type ShowAnyResult = ({ kind: 'commit' } & ShowResult) | RunShowResult;
 
-export async function show(ctx: OpContext, opts: { ref?: string } = {}): Promise<ShowResult> {
-  return withRepo(ctx, (repo) => showCommit(repo, opts.ref ?? 'HEAD'));
+export async function show(repo: Repository, opts: { ref?: string } = {}): Promise<ShowResult> {
+  return showCommit(repo, opts.ref ?? 'HEAD');
 }
 
 async function showCommit(repo: Repository, ref: string): Promise<ShowResult> {
@@ -50,38 +49,36 @@ const UUID_LIKE = /^[0-9a-f]{4,}-[0-9a-f-]*$/i;
 const HEX = /^[0-9a-f]{4,64}$/i;
 
 /** A commit (REF) or a run (RUN_ID or unique prefix). */
-export async function showAny(ctx: OpContext, opts: { target?: string } = {}): Promise<ShowAnyResult> {
-  return withRepo(ctx, async (repo) => {
+export async function showAny(repo: Repository, opts: { target?: string } = {}): Promise<ShowAnyResult> {
     const t = (opts.target ?? 'HEAD').trim();
-    if (UUID_LIKE.test(t)) {
-      const run = findRun(repo.db, t);
-      if (run) return showRun(repo, run);
-      try {
-        return { kind: 'commit' as const, ...(await showCommit(repo, t)) };
-      } catch (e) {
-        if (e instanceof StrataError && e.code === 'UNKNOWN_REF') {
-          throw new StrataError('RUN_NOT_FOUND', `no run ${JSON.stringify(t)}`, { hint: 'list runs with strata runs (ids are UUIDs; a unique prefix is enough)' });
-        }
-        throw e;
-      }
-    }
-    let commit: ShowResult | null = null;
-    let refError: unknown = null;
-    try {
-      commit = await showCommit(repo, t);
-    } catch (e) {
-      refError = e;
-    }
-    const run = HEX.test(t) && t.length <= 32 ? findRun(repo.db, t) : null;
-    if (commit && run && commit.id.startsWith(t.toLowerCase())) {
-      throw new StrataError('AMBIGUOUS_REF', `${t} is both a commit (${commit.id.slice(0, 12)}) and a run (${run.id})`, {
-        hint: `write the run id with its dashes (${run.id}) or more characters of the commit id`,
-      });
-    }
-    if (commit) return { kind: 'commit' as const, ...commit };
+  if (UUID_LIKE.test(t)) {
+    const run = findRun(repo.db, t);
     if (run) return showRun(repo, run);
-    throw refError;
-  });
+    try {
+      return { kind: 'commit' as const, ...(await showCommit(repo, t)) };
+    } catch (e) {
+      if (e instanceof StrataError && e.code === 'UNKNOWN_REF') {
+        throw new StrataError('RUN_NOT_FOUND', `no run ${JSON.stringify(t)}`, { hint: 'list runs with strata runs (ids are UUIDs; a unique prefix is enough)' });
+      }
+      throw e;
+    }
+  }
+  let commit: ShowResult | null = null;
+  let refError: unknown = null;
+  try {
+    commit = await showCommit(repo, t);
+  } catch (e) {
+    refError = e;
+  }
+  const run = HEX.test(t) && t.length <= 32 ? findRun(repo.db, t) : null;
+  if (commit && run && commit.id.startsWith(t.toLowerCase())) {
+    throw new StrataError('AMBIGUOUS_REF', `${t} is both a commit (${commit.id.slice(0, 12)}) and a run (${run.id})`, {
+      hint: `write the run id with its dashes (${run.id}) or more characters of the commit id`,
+    });
+  }
+  if (commit) return { kind: 'commit' as const, ...commit };
+  if (run) return showRun(repo, run);
+  throw refError;
 }
 
 async function sizeOfDep(repo: Repository, d: RunRecord['deps'][number]): Promise<number | null> {

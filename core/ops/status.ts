@@ -1,12 +1,10 @@
-import { toRepoPath } from '../workspace/paths.js';
 import { computeStatus, type StatusResult } from '../repo/worktree.js';
-import { withRepo, type OpContext } from './context.js';
+import type { OpOptions } from './context.js';
+import type { Repository } from '../repo/index.js';
 
 export type { StatusResult };
 
-export async function status(ctx: OpContext, opts: { paths?: string[] } = {}): Promise<StatusResult> {
-  return withRepo(ctx, async (repo) => {
-    const paths = (opts.paths ?? []).map((p) => toRepoPath(repo.root, ctx.cwd, p));
-    return computeStatus(repo, { paths, progress: ctx.progress });
-  });
+export async function status(repo: Repository, opts: { paths?: string[] } & OpOptions = {}): Promise<StatusResult> {
+    const paths = opts.paths ?? [];
+  return computeStatus(repo, { paths, progress: opts.progress });
 }

@@ -2,7 +2,7 @@ import { StrataError } from '../errors/index.js';
 import { serializeTag, type TagObject } from '../model/index.js';
 import { hashBytes } from '../hash/index.js';
 import { TAGS, resolveRev, validateRefName } from '../repo/refs.js';
-import { withRepo, withWriteRepo, type OpContext } from './context.js';
+import type { Repository } from '../repo/index.js';
 
 export interface TagInfo {
   name: string;
@@ -12,18 +12,16 @@ export interface TagInfo {
   time: number | null;
 }
 
-export async function listTags(ctx: OpContext): Promise<TagInfo[]> {
-  return withRepo(ctx, async (repo) =>
-    repo.db.listRefs(TAGS).map((r) => {
+export async function listTags(repo: Repository): Promise<TagInfo[]> {
+  return repo.db.listRefs(TAGS).map((r) => {
       const name = r.name.slice(TAGS.length);
       const t = repo.db.getTag(name);
       return { name, commit: r.target, message: t?.message ?? null, tagger: t?.tagger ?? null, time: t?.time ?? null };
-    }),
-  );
+    });
 }
 
-export async function createTag(ctx: OpContext, opts: { name: string; ref?: string; message?: string; force?: boolean }): Promise<TagInfo> {
-  return withWriteRepo(ctx, 'tag', async (repo) => {
+export async function createTag(repo: Repository, opts: { name: string; ref?: string; message?: string; force?: boolean }): Promise<TagInfo> {
+  return repo.withWriteLock('tag', async () => {
     validateRefName(opts.name, 'tag');
     const commit = await resolveRev(repo, opts.ref ?? 'HEAD');
     const existing = repo.db.getRef(TAGS + opts.name);
@@ -46,8 +44,8 @@ export async function createTag(ctx: OpContext, opts: { name: string; ref?: stri
   });
 }
 
-export async function deleteTag(ctx: OpContext, name: string): Promise<{ name: string; commit: string }> {
-  return withWriteRepo(ctx, 'tag', async (repo) => {
+export async function deleteTag(repo: Repository, name: string): Promise<{ name: string; commit: string }> {
+  return repo.withWriteLock('tag', async () => {
     const ref = repo.db.getRef(TAGS + name);
     if (!ref) throw new StrataError('UNKNOWN_REF', `no tag named ${name}`, { hint: 'list tags with strata tag' });
     repo.db.tx(() => {

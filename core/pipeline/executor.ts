@@ -190,12 +190,12 @@ export async function outRestorable(repo: Repository, out: RunOut, opts: { deep?
   try {
     checkRestoreRows([{ path: out.path, type: 'file', target: null }], `output ${out.path}`);
     if (out.kind === 'dir') {
-      if (!(await repo.store.knows(out.id)) && !repo.db.getTreeRaw(out.id)) return false;
+      if (!(await repo.localStore().knows(out.id)) && !repo.db.getTreeRaw(out.id)) return false;
       const rows = await rowsOfOut(repo, out);
       checkRestoreRows(rows, `output ${out.path}`);
-      for (const r of rows) if (!(await repo.store.knows(r.chunks ?? r.id))) return false;
+      for (const r of rows) if (!(await repo.localStore().knows(r.chunks ?? r.id))) return false;
       if (opts.deep) {
-        if (await repo.store.knows(out.id)) await repo.store.getBytes(out.id, { verify: true });
+        if (await repo.localStore().knows(out.id)) await repo.store.getBytes(out.id, { verify: true });
         for (const r of rows) if (r.type === 'file' && !(await contentVerifies(repo, r.id, r.chunks))) return false;
       }
       return true;
@@ -204,7 +204,7 @@ export async function outRestorable(repo: Repository, out: RunOut, opts: { deep?
       checkRestoreRows([{ path: out.path, type: 'symlink', target: out.link }], `output ${out.path}`);
       return true;
     }
-    if (!(await repo.store.knows(out.chunks ?? out.id))) return false;
+    if (!(await repo.localStore().knows(out.chunks ?? out.id))) return false;
     return opts.deep ? await contentVerifies(repo, out.id, out.chunks ?? null) : true;
   } catch {
     return false;

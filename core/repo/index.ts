@@ -9,7 +9,7 @@ import { StrataError, fromSystemError } from '../errors/index.js';
 import { initHash } from '../hash/index.js';
 import { MetaDb } from '../meta/db.js';
 import type { MetaStore } from '../meta/interface.js';
-import { LocalStore } from '../store/local/index.js';
+import { LocalStore, isLocalStore } from '../store/local/index.js';
 import type { ObjectStore } from '../store/types.js';
 import {
   commitId,
@@ -39,17 +39,22 @@ export class Repository {
   readonly root: string;
   readonly dir: string;
   readonly db: MetaStore;
-  readonly store: LocalStore;
-  /** Injected object store (server with --store s3://...); null = the local store. */
-  private readonly injected: ObjectStore | null;
+  /**
+   * The one object store of this repository: `.strata/objects`, or the store the server was started
+   * with (--store s3://...). Capabilities beyond ObjectStore (local paths, packs) are checked with
+   * type guards: isLocalPathCapable (core/store/types.ts), isLocalStore (core/store/local/index.ts).
+   */
+  readonly store: ObjectStore;
+  /** `.strata/objects`, opened always (closed with the repository). */
+  private readonly local: LocalStore;
   private lock: WriteLock | null = null;
 
-  private constructor(root: string, db: MetaDb, store: LocalStore, injected: ObjectStore | null = null) {
+  private constructor(root: string, db: MetaDb, local: LocalStore, injected: ObjectStore | null = null) {
     this.root = root;
     this.dir = join(root, STRATA_DIR);
     this.db = db;
-    this.store = store;
-    this.injected = injected;
+    this.local = local;
+    this.store = injected ?? local;
   }
 
   /** The repository root containing `cwd` (walking up), or null. */
@@ -79,9 +84,8 @@ export class Repository {
   }
 
   /**
-   * `objects`: use this object store instead of `.strata/objects` for reads and writes made through
-   * `repo.objects`, readTree/readCommit/writeTree/writeCommit (the server keeps objects in a bucket).
-   * Client-side operations that need local paths keep using `repo.store`.
+   * `objects`: use this object store instead of `.strata/objects` as `repo.store` (the server keeps
+   * objects in a bucket). Operations that need local paths check isLocalPathCapable / isLocalStore.
    */
   static async openAt(root: string, opts: { readonly?: boolean; create?: boolean; objects?: ObjectStore } = {}): Promise<Repository> {
     await initHash();
@@ -91,14 +95,21 @@ export class Repository {
     return new Repository(root, db, store, opts.objects ?? null);
   }
 
-  /** Object store used for reads/writes of this repository's objects. */
-  get objects(): ObjectStore {
-    return this.injected ?? this.store;
+  /**
+   * The store as `.strata/objects` with its local capabilities (packs, temp files, paths), for
+   * operations on a workspace. A repository whose store is elsewhere (a server started with
+   * --store s3://) has none: the operation is refused with a typed error.
+   */
+  localStore(what = 'this operation'): LocalStore {
+    if (isLocalStore(this.store)) return this.store;
+    throw new StrataError('INVALID_ARGUMENT', `${what} needs a local object store; this repository's objects are in ${this.store.location}`, {
+      hint: 'run it in a repository that keeps its objects in .strata/objects',
+    });
   }
 
   async close(): Promise<void> {
-    await this.store.close();
-    if (this.injected) await this.injected.close();
+    if (this.store !== this.local) await this.store.close();
+    await this.local.close();
     try {
       // Closing checkpoints the WAL: a write that can fail on a full disk without losing anything
       // (the WAL stays and is replayed by the next open).
@@ -127,14 +138,14 @@ export class Repository {
   // ------------------------------------------------------------ trees and commits
 
   async readTree(id: Id): Promise<Tree> {
-    const raw = this.db.getTreeRaw(id) ?? (await this.objects.getBytes(id, { verify: true }));
+    const raw = this.db.getTreeRaw(id) ?? (await this.store.getBytes(id, { verify: true }));
     return parseTree(raw, { id });
   }
 
   /** Store a tree's canonical bytes (store + DB cache). */
   async putTreeBytes(id: Id, bytes: Buffer, batch?: { add(id: string, b: Buffer): Promise<void> }): Promise<void> {
     if (batch) await batch.add(id, bytes);
-    else await this.objects.put(id, bytes);
+    else await this.store.put(id, bytes);
     this.db.putTree(id, bytes);
   }
 
@@ -149,7 +160,7 @@ export class Repository {
     const raw = this.db.getCommitRaw(id);
     if (raw) return parseCommit(raw, { id });
     try {
-      return parseCommit(await this.objects.getBytes(id, { verify: true }), { id });
+      return parseCommit(await this.store.getBytes(id, { verify: true }), { id });
     } catch (e) {
       if (e instanceof StrataError && e.code === 'OBJECT_MISSING') {
         throw new StrataError('UNKNOWN_REF', `commit ${id} is not in this repository`, { hint: 'fetch it with strata pull' });
@@ -161,7 +172,7 @@ export class Repository {
   /** Store a commit object and index it in the DB (not moving any ref). */
   async writeCommit(c: Commit): Promise<Id> {
     const { id, bytes } = commitId(c);
-    await this.objects.put(id, bytes);
+    await this.store.put(id, bytes);
     this.indexCommit(id, c, bytes);
     return id;
   }

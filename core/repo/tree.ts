@@ -294,7 +294,7 @@ export async function collectVersionObjects(
     if (out.has(mid)) return;
     out.add(mid);
     try {
-      for (const [cid] of parseManifest(await repo.objects.getBytes(mid), { id: mid }).chunks) out.add(cid);
+      for (const [cid] of parseManifest(await repo.store.getBytes(mid), { id: mid }).chunks) out.add(cid);
     } catch {
       /* missing or corrupt */
     }

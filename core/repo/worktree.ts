@@ -228,7 +228,7 @@ export async function materialize(repo: Repository, plan: MaterializePlan, opts:
     const why = symlinkEscapes(r.path, t);
     if (why && !allowOutside) throw refuseSymlink(r.path, why);
   }
-  await repo.store.loadPacks();
+  await repo.localStore().loadPacks();
   const files = plan.write.filter((r) => r.type !== 'symlink').sort((a, b) => compareNames(a.path, b.path));
   const links = plan.write.filter((r) => r.type === 'symlink').sort((a, b) => compareNames(a.path, b.path));
   {
@@ -381,7 +381,7 @@ async function writeOne(repo: Repository, ws: WorkspaceFs, row: IndexRow, link: 
     if (!existing && !row.chunks && row.size < 1 << 20 && link !== 'hardlink') {
       let buf: Buffer | null;
       try {
-        buf = repo.store.readPackedSync(row.id);
+        buf = repo.localStore().readPackedSync(row.id);
       } catch (e) {
         if (isStrataError(e, 'OBJECT_CORRUPT')) throw objectCorrupt(row.path, row.id, e.message);
         throw e;
@@ -415,7 +415,7 @@ async function writeOne(repo: Repository, ws: WorkspaceFs, row: IndexRow, link: 
       if (row.chunks) {
         await writeChunked(repo, row, tmp, mode);
       } else {
-        const loosePath = repo.store.objectPath(row.id);
+        const loosePath = repo.localStore().objectPath(row.id);
         let usedLoose = false;
         if (row.size >= 1 << 20) {
           try {

@@ -63,7 +63,7 @@ export class Ingestor {
       return { id, size: bytes.length, chunks: null, target };
     }
     const cached = cachedId(wf, this.statCache.get(wf.path));
-    if (cached && (!this.batch || (await this.repo.store.knows(cached.chunks ?? cached.id, wf.size >= PACK_OBJECT_MAX)))) {
+    if (cached && (!this.batch || (await this.repo.localStore().knows(cached.chunks ?? cached.id, wf.size >= PACK_OBJECT_MAX)))) {
       this.progress.files++;
       this.progress.bytes += wf.size;
       return { id: cached.id, size: wf.size, chunks: cached.chunks, target: null };
@@ -111,8 +111,8 @@ export class Ingestor {
     let out: fsp.FileHandle | null = null;
     try {
       if (this.batch) {
-        await fsp.mkdir(join(this.repo.store.root, 'tmp'), { recursive: true });
-        tmp = this.repo.store.newTmp('obj');
+        await fsp.mkdir(join(this.repo.localStore().root, 'tmp'), { recursive: true });
+        tmp = this.repo.localStore().newTmp('obj');
         out = await fsp.open(tmp, 'w', 0o444);
       }
       const buf = Buffer.allocUnsafe(1 << 20);
@@ -126,10 +126,10 @@ export class Ingestor {
       }
       const id = h.digestHex();
       if (out && tmp) {
-        if (this.repo.store.fsyncEnabled) await out.sync();
+        if (this.repo.localStore().fsyncEnabled) await out.sync();
         await out.close();
         out = null;
-        await this.repo.store.adoptTmp(id, tmp);
+        await this.repo.localStore().adoptTmp(id, tmp);
         tmp = null;
       }
       return { id, size, chunks: null, target: null };

@@ -62,3 +62,20 @@ export function outermost(paths: Iterable<string>): string[] {
   }
   return out;
 }
+
+/**
+ * Validate a repository path a client typed (a server query string, a lineage node): relative,
+ * '/'-separated, no '.'/'..' segments; '' for none.
+ */
+export function checkRequestPath(p: string | null | undefined): string {
+  if (p === null || p === undefined) return '';
+  if (p.includes('\0') || p.includes('\\')) throw new StrataError('INVALID_ARGUMENT', 'path must not contain NUL or backslashes');
+  if (p.startsWith('/') || /^[A-Za-z]:/.test(p)) throw new StrataError('INVALID_ARGUMENT', `path ${JSON.stringify(p)} must be relative to the repository root`, { hint: 'e.g. path=data/train.csv' });
+  const trimmed = p.replace(/\/+$/, '');
+  if (trimmed === '') return '';
+  const segs = trimmed.split('/');
+  if (segs.some((s) => s === '' || s === '.' || s === '..')) {
+    throw new StrataError('PATH_OUTSIDE_WORKSPACE', `path ${JSON.stringify(p)} has an empty, '.' or '..' segment`, { hint: 'use a plain relative path like data/train.csv' });
+  }
+  return trimmed;
+}

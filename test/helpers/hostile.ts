@@ -126,7 +126,7 @@ export async function serverRepoTarget(repoDir: string): Promise<HostileTarget> 
   const repo = await Repository.openAt(repoDir);
   return {
     async put(objects) {
-      for (const o of objects) await repo.objects.put(o.id, o.bytes);
+      for (const o of objects) await repo.store.put(o.id, o.bytes);
     },
     async setBranch(branch, commit) {
       const name = `refs/heads/${branch}`;

@@ -14,184 +14,47 @@ export class ApiError extends Error {
   }
 }
 
-export interface Head {
-  branch: string | null;
-  commit: string | null;
-}
-export interface RepoSummary {
-  name: string;
-  anonymousRead: boolean;
-  readOnly: boolean;
-  head: Head;
-  counts?: { branches: number; tags: number; commits: number };
-}
-export interface Branch {
-  name: string;
-  commit: string;
-  updatedAt: number;
-}
-export interface Tag {
-  name: string;
-  commit: string;
-  message: string | null;
-  tagger: string | null;
-  time: number | null;
-}
-export interface Refs {
-  head: Head;
-  branches: Branch[];
-  tags: Tag[];
-}
-export interface Commit {
-  id: string;
-  tree: string;
-  parents: string[];
-  author: { name: string; email: string };
-  time: number;
-  message: string;
-  code: { commit: string | null; dirty: boolean; branch?: string | null } | null;
-  meta?: Record<string, unknown>;
-  refs: string[];
-}
-export interface LogPage {
-  ref: string;
-  commit: string | null;
-  offset: number;
-  limit: number;
-  nextOffset: number | null;
-  commits: Commit[];
-}
-export interface TreeEntry {
-  name: string;
-  path: string;
-  type: 'file' | 'dir' | 'symlink';
-  size: number;
-  id: string;
-  exec?: boolean;
-  chunked?: boolean;
-  count?: number;
-  target?: string;
-}
-export type TreeResult =
-  | { ref: string; commit: string; path: string; type: 'dir'; entries: TreeEntry[] }
-  | { ref: string; commit: string; path: string; type: 'file' | 'symlink'; entry: TreeEntry };
-export interface Change {
-  path: string;
-  kind: 'added' | 'modified' | 'deleted' | 'typechange';
-  oldSize?: number | null;
-  newSize?: number | null;
-  oldId?: string | null;
-  newId?: string | null;
-}
-export interface Diff {
-  from: string;
-  to: string;
-  fromCommit: string | null;
-  toCommit: string;
-  changes: Change[];
-  summary: { added: number; modified: number; deleted: number; bytesAdded: number; bytesRemoved: number };
-}
-export interface RunCode {
-  commit: string | null;
-  branch?: string | null;
-  remote?: string | null;
-  dirty: boolean;
-}
-export interface RunSummary {
-  id: string;
-  stage: string;
-  status: 'ok' | 'failed' | 'cached' | string;
-  cmd?: string;
-  startedAt: number;
-  endedAt: number;
-  exitCode: number | null;
-  code?: RunCode | null;
-  origin?: string;
-  cachedFrom?: string | null;
-  inputs?: number;
-  outputs?: number;
-}
-export interface RunsPage {
-  runs: RunSummary[];
-  offset?: number;
-  limit?: number;
-  nextOffset?: number | null;
-}
-export interface RunDep {
-  path: string;
-  id: string;
-  kind: 'file' | 'dir';
-}
-export interface RunOut {
-  path: string;
-  id: string;
-  type: 'dataset' | 'model' | 'metrics';
-  kind: 'file' | 'dir';
-  size: number;
-  cache: boolean;
-  chunks?: string;
-}
-export interface RunDetail extends RunSummary {
-  cmd: string;
-  wdir?: string;
-  env?: Record<string, string>;
-  params?: Record<string, unknown>;
-  paramRefs?: Array<{ file: string; key: string }>;
-  deps?: RunDep[];
-  outs?: RunOut[];
-  environment?: Record<string, string>;
-  signal?: string | null;
-  log?: string | null;
-  signature?: string;
-  error?: string | null;
-}
-export type NodeType = 'dataset' | 'model' | 'metrics' | 'run' | string;
-export interface LineageNodeData {
-  id: string;
-  type: NodeType;
-  label: string;
-  depth?: number;
-  // versions
-  path?: string;
-  objectId?: string;
-  obj?: 'file' | 'dir';
-  size?: number;
-  // runs
-  runId?: string;
-  stage?: string;
-  status?: string;
-  cmd?: string;
-  params?: Record<string, unknown>;
-  code?: RunCode | null;
-  startedAt?: number;
-  endedAt?: number;
-  exitCode?: number | null;
-  cachedFrom?: string | null;
-  [k: string]: unknown;
-}
-export interface LineageEdgeData {
-  id: string;
-  source: string;
-  target: string;
-  kind: string;
-}
-export interface LineageGraph {
-  root: string | null;
-  roots?: string[];
-  depth: number;
-  direction: string;
-  truncated: boolean;
-  nodes: Array<{ data: LineageNodeData }>;
-  edges: Array<{ data: LineageEdgeData }>;
-}
+// Response shapes: the operations' return types (core/ops/types.ts), imported as types only.
+import type {
+  ChangeInfo,
+  CommitDiff,
+  CommitInfo,
+  Head,
+  LineageEdgeData,
+  LineageNodeData,
+  LineageView,
+  LogPage,
+  PathVersion,
+  PathVersions,
+  Refs,
+  RepoSummary,
+  RunCodeInfo,
+  RunDepInfo,
+  RunDetail,
+  RunOutInfo,
+  RunSummary,
+  RunsPage,
+  TagInfo,
+  BranchInfo,
+  TreeListing,
+  TreeListingEntry,
+} from '../../core/ops/types.js';
 
-export interface VersionHistoryEntry {
-  id: string;
-  size: number | null;
-  commit: string;
-  time: number;
-  message?: string;
-}
+export type { Head, RepoSummary, Refs, LogPage, RunSummary, RunsPage, RunDetail, LineageNodeData, LineageEdgeData };
+export type Branch = BranchInfo;
+export type Tag = TagInfo;
+export type Commit = CommitInfo;
+export type TreeEntry = TreeListingEntry;
+export type TreeResult = TreeListing;
+export type Change = ChangeInfo;
+export type Diff = CommitDiff;
+export type RunCode = RunCodeInfo;
+export type RunDep = RunDepInfo;
+export type RunOut = RunOutInfo;
+export type NodeType = LineageNodeData['type'];
+export type LineageGraph = LineageView;
+/** A version of a path as the lineage panel lists it (deletions left out; older servers give fewer fields). */
+export type VersionHistoryEntry = Pick<PathVersion, 'size' | 'commit' | 'time'> & { id: string; message?: string };
 
 let runLogEndpoint = true;
 
@@ -270,8 +133,9 @@ export const api = {
   /** Optional endpoints requested in web/API-REQUESTS.md; null when the server lacks them. */
   async versions(repo: string, path: string): Promise<VersionHistoryEntry[] | null> {
     try {
-      const r = await getJson<{ versions: VersionHistoryEntry[] }>(`${R(repo)}/versions`, { path });
-      return r.versions;
+      const r = await getJson<PathVersions>(`${R(repo)}/versions`, { path });
+      // A deletion (id null) is not a version one can open.
+      return r.versions.filter((v): v is PathVersion & { id: string } => v.id !== null);
     } catch (e) {
       if (isMissingEndpoint(e)) return null;
       throw e;

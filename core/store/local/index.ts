@@ -964,3 +964,8 @@ export async function mapLimit<T>(items: T[], limit: number, fn: (item: T, i: nu
   });
   await Promise.all(workers);
 }
+
+/** Type guard: `s` is a local folder store (packs, temp files, object paths). */
+export function isLocalStore(s: ObjectStore): s is LocalStore {
+  return s instanceof LocalStore;
+}

@@ -71,7 +71,7 @@ export async function treeView(ctx: ViewCtx): Promise<void> {
       kvTable([
         ['size', `${fmtSize(e.size)} (${e.size.toLocaleString()} bytes)`],
         ['id', idChip(e.id)],
-        ['type', h('span', null, e.type, e.chunked ? badge('chunked', 'muted') : null, e.exec ? badge('executable', 'muted') : null)],
+        ['type', h('span', null, e.type, e.type === 'file' && e.chunked ? badge('chunked', 'muted') : null, e.type === 'file' && e.exec ? badge('executable', 'muted') : null)],
         ['target', e.type === 'symlink' ? (e.target ?? '') : undefined],
       ]),
       h(

@@ -1,0 +1,293 @@
+/**
+ * The response types of the read operations the server serves as JSON (GET /log, /commits, /tree,
+ * /diff, /versions, /runs, /runs/{id}, /lineage, /lineage/search, /repos). The operations in
+ * core/ops/ declare these as their return types, so the compiler checks that what the server sends
+ * has these shapes; web/src/api.ts imports them with `import type` (no hand-copied shapes).
+ *
+ * This module is types only and imports nothing: web/ (a browser build without Node's types)
+ * type-checks it as it is.
+ */
+
+export type Id = string;
+
+export interface Head {
+  branch: string | null;
+  commit: Id | null;
+}
+
+/** A repository in the server's listing (GET /repos, GET /repos/{name}). */
+export interface RepoSummary {
+  name: string;
+  anonymousRead: boolean;
+  readOnly: boolean;
+  head: Head;
+  counts?: RepoCounts;
+}
+
+export interface BranchInfo {
+  name: string;
+  commit: Id;
+  updatedAt: number;
+}
+
+export interface TagInfo {
+  name: string;
+  commit: Id;
+  message: string | null;
+  tagger: string | null;
+  time: number | null;
+}
+
+/** GET /refs: branches, tags and the raw refs of the remote protocol. */
+export interface Refs {
+  head: Head;
+  branches: BranchInfo[];
+  tags: TagInfo[];
+  refs: Array<{ name: string; value: string; etag: string }>;
+}
+
+export interface RepoCounts {
+  branches: number;
+  tags: number;
+  commits: number;
+}
+
+export interface CodeVersionInfo {
+  commit: string | null;
+  branch?: string | null;
+  remote?: string | null;
+  dirty: boolean;
+  diff?: Id | null;
+}
+
+/** A commit with its id and the branches and tags pointing at it (`strata log --json` entries). */
+export interface CommitInfo {
+  id: Id;
+  tree: Id;
+  parents: Id[];
+  author: { name: string; email: string };
+  /** ms since the epoch. */
+  time: number;
+  message: string;
+  code: CodeVersionInfo | null;
+  meta?: Record<string, unknown>;
+  refs: string[];
+}
+
+export interface LogPage {
+  ref: string;
+  commit: Id | null;
+  offset: number;
+  limit: number;
+  nextOffset: number | null;
+  commits: CommitInfo[];
+}
+
+export type TreeListingEntry =
+  | { name: string; path: string; type: 'dir'; size: number; id: Id; count: number }
+  | { name: string; path: string; type: 'file'; size: number; id: Id; exec: boolean; chunked: boolean }
+  | { name: string; path: string; type: 'symlink'; size: number; id: Id; target: string };
+
+export type TreeListing =
+  | { ref: string; commit: Id; path: string; type: 'dir'; entries: TreeListingEntry[] }
+  | { ref: string; commit: Id; path: string; type: 'file' | 'symlink'; entry: TreeListingEntry };
+
+export interface ChangeInfo {
+  path: string;
+  kind: 'added' | 'modified' | 'deleted' | 'typechange';
+  oldSize?: number;
+  newSize?: number;
+  oldId?: Id;
+  newId?: Id;
+}
+
+export interface ChangeSummaryInfo {
+  added: number;
+  modified: number;
+  deleted: number;
+  bytesAdded: number;
+  bytesRemoved: number;
+}
+
+export interface CommitDiff {
+  from: string;
+  to: string;
+  fromCommit: Id | null;
+  toCommit: Id;
+  changes: ChangeInfo[];
+  summary: ChangeSummaryInfo;
+}
+
+export interface PathVersion {
+  /** Blob id (file, symlink) or tree id (directory); null: the path was deleted by `commit`. */
+  id: Id | null;
+  kind: 'file' | 'dir' | 'symlink' | null;
+  /** Bytes (a directory: the total of its files); null for a deletion. */
+  size: number | null;
+  /** Files under a directory version. */
+  count?: number;
+  /** The oldest commit of the run of consecutive first-parent commits holding this version. */
+  commit: Id;
+  time: number;
+  message: string;
+}
+
+export interface PathVersions {
+  path: string;
+  ref: string;
+  commit: Id | null;
+  limit?: number;
+  versions: PathVersion[];
+  /** Where the next page starts (pass as `ref`), or null at the end of the history. */
+  next: Id | null;
+}
+
+export type RunStatusName = 'ok' | 'failed' | 'cached';
+
+export interface RunCodeInfo {
+  commit: string | null;
+  branch: string | null;
+  remote: string | null;
+  dirty: boolean;
+  diff?: Id | null;
+}
+
+/** One row of a runs page (GET /runs). */
+export interface RunSummary {
+  id: string;
+  stage: string;
+  status: RunStatusName;
+  cmd: string;
+  startedAt: number;
+  endedAt: number;
+  exitCode: number | null;
+  code: RunCodeInfo | null;
+  origin: 'pipeline' | 'adhoc';
+  cachedFrom: string | null;
+  inputs: number;
+  outputs: number;
+}
+
+export interface RunsPage {
+  runs: RunSummary[];
+  offset: number;
+  limit: number;
+  nextOffset: number | null;
+}
+
+export interface RunDepInfo {
+  path: string;
+  id: Id;
+  kind: 'file' | 'dir';
+  chunks?: Id;
+}
+
+export interface RunOutInfo {
+  path: string;
+  id: Id;
+  type: 'dataset' | 'model' | 'metrics';
+  kind: 'file' | 'dir';
+  size: number;
+  cache: boolean;
+  exec?: boolean;
+  chunks?: Id;
+}
+
+/** A run in full (GET /runs/{id}): the run record plus startedAt/endedAt. */
+export interface RunDetail {
+  id: string;
+  stage: string;
+  status: RunStatusName;
+  cmd: string;
+  wdir: string;
+  env: Record<string, string>;
+  params: Record<string, unknown>;
+  paramRefs: Array<{ file: string; key: string }>;
+  deps: RunDepInfo[];
+  outs: RunOutInfo[];
+  code: RunCodeInfo | null;
+  environment: { node: string; platform: string; arch: string; hostname: string; strata: string };
+  started: number;
+  ended: number;
+  startedAt: number;
+  endedAt: number;
+  exitCode: number | null;
+  signal: string | null;
+  log: Id | null;
+  signature: string;
+  cachedFrom: string | null;
+  error: string | null;
+  origin: 'pipeline' | 'adhoc';
+}
+
+/** A lineage graph node as the web UI draws it (cytoscape `data`). */
+export interface LineageNodeData {
+  /** Node key: v:<id>:<path> or r:<run id>. */
+  id: string;
+  type: 'dataset' | 'model' | 'metrics' | 'run' | string;
+  label: string;
+  depth?: number;
+  // versions
+  path?: string;
+  objectId?: string;
+  obj?: 'file' | 'dir';
+  size?: number | null;
+  metrics?: unknown;
+  metricsError?: string;
+  // runs
+  runId?: string;
+  stage?: string;
+  status?: string;
+  cmd?: string;
+  params?: Record<string, unknown>;
+  code?: CodeVersionInfo | null;
+  startedAt?: number;
+  endedAt?: number;
+  exitCode?: number | null;
+  cachedFrom?: string | null;
+  [k: string]: unknown;
+}
+
+export interface LineageEdgeData {
+  id: string;
+  source: string;
+  target: string;
+  kind: string;
+}
+
+/** One cytoscape element: a node or an edge. */
+export interface CyElement {
+  data: LineageNodeData | LineageEdgeData;
+}
+
+export interface LineageView {
+  root: string | null;
+  roots?: string[];
+  depth: number;
+  direction: string;
+  truncated: boolean;
+  nodes: Array<{ data: LineageNodeData }>;
+  edges: Array<{ data: LineageEdgeData }>;
+}
+
+export interface SearchHit {
+  id: string;
+  type: 'dataset' | 'model' | 'metrics' | 'run';
+  label: string;
+  /** Why it matched: `run` (run id prefix), `stage`, `path`. */
+  match: 'run' | 'stage' | 'path';
+  path?: string;
+  objectId?: string;
+  obj?: 'file' | 'dir';
+  runId?: string;
+  stage?: string;
+  status?: string;
+  startedAt?: number;
+}
+
+export interface LineageSearchResult {
+  q: string;
+  limit: number;
+  truncated: boolean;
+  nodes: SearchHit[];
+}
