@@ -29,7 +29,7 @@ import { flattenTree } from '../repo/tree.js';
 import { rootsOf } from '../repo/worktree.js';
 import { outermost } from '../workspace/paths.js';
 import '../pipeline/executor.js'; // registers the run root provider: run objects and logs are checked too
-import { mapLimit } from '../store/local/index.js';
+import { mapLimit } from '../util/concurrency.js';
 import type { OpContext } from './context.js';
 
 export const REPAIR_COMMAND = 'strata fsck --repair';

@@ -15,7 +15,7 @@ import { isUnder, outermost, checkStoredPath, parentOf } from '../workspace/path
 import { WorkspaceFs, checkPlanPaths, refuseSymlink, symlinkEscapes, type DirRef } from '../workspace/safe-fs.js';
 import { randomBytes } from 'node:crypto';
 import { cachedId, RACY_MS, scanRoots, type WorkFile } from '../workspace/scan.js';
-import { mapLimit } from '../store/local/index.js';
+import { mapLimit } from '../util/concurrency.js';
 import type { Repository } from './index.js';
 import { diffFlat, flattenTree, sameEntry, type Change, type Flat } from './tree.js';
 import { readList } from '../config/registry.js';

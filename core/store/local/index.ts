@@ -29,6 +29,7 @@ import {
   type ObjectStore,
   type PutOptions,
 } from '../types.js';
+import { mapLimit } from '../../util/concurrency.js';
 
 export interface PackProblem {
   pack: string;
@@ -951,16 +952,4 @@ async function drain(data: ObjectData): Promise<void> {
   for await (const _ of data as AsyncIterable<Uint8Array>) {
     /* discard */
   }
-}
-
-/** Run `fn` over `items` with at most `limit` in flight. */
-export async function mapLimit<T>(items: T[], limit: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      await fn(items[i]!, i);
-    }
-  });
-  await Promise.all(workers);
 }

@@ -14,7 +14,8 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { StrataError } from '../../errors/index.js';
 import { createHasher, hashBytes, isId } from '../../hash/index.js';
 import { PACK_OBJECT_MAX, type BatchWriter, type GetOptions, type ObjectData, type ObjectInfo, type ObjectStore, type PutOptions } from '../types.js';
-import { Limiter, S3Conn, type S3StoreOptions, type TransferStats } from './conn.js';
+import { Limiter } from '../../util/concurrency.js';
+import { S3Conn, type S3StoreOptions, type TransferStats } from './conn.js';
 import { decodeIdx, encodeIdx, type IdxEntry } from './packs.js';
 
 export type { S3StoreOptions, TransferStats } from './conn.js';
