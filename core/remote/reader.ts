@@ -47,7 +47,7 @@ export class RemoteReader {
     const s3 = this.s3;
     if (!s3) return new Map();
     if (this.catalog && !fresh) return this.catalog;
-    const { decodeIdx } = await import('../store/s3/index.js');
+    const { decodePackIndex } = await import('../format/pack-index.js');
     const { Limiter } = await import('../util/concurrency.js');
     const names: string[] = [];
     for await (const o of s3.conn.listKeys(s3.conn.key('packs/'))) {
@@ -58,7 +58,7 @@ export class RemoteReader {
     await new Limiter(this.jobs).map(names, async (p) => {
       const buf = await s3.conn.getBuffer(s3.packKey(p, 'idx'));
       if (!buf) return;
-      for (const e of decodeIdx(buf, p).entries) if (!cat.has(e.id)) cat.set(e.id, { pack: p, offset: e.offset, size: e.size });
+      for (const e of decodePackIndex(buf, { packId: p }).entries) if (!cat.has(e.id)) cat.set(e.id, { pack: p, offset: e.offset, size: e.size });
     });
     this.catalog = cat;
     return cat;
