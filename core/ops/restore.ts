@@ -1,7 +1,8 @@
 import { StrataError } from '../errors/index.js';
 import { resolveRev } from '../repo/refs.js';
 import { flattenTree } from '../repo/tree.js';
-import { materialize, computeStatus } from '../repo/worktree.js';
+import { computeStatus } from '../repo/worktree.js';
+import { applyPlan } from '../repo/move.js';
 import { isUnder, outermost, toRepoPath } from '../workspace/paths.js';
 import type { IndexRow } from '../meta/db.js';
 import { withWriteRepo, type OpContext } from './context.js';
@@ -62,7 +63,7 @@ export async function restore(ctx: OpContext, opts: RestoreOptions): Promise<Res
     }
     // With a source, files tracked here but absent there are removed from the workspace.
     const remove = opts.source ? indexMatched.filter((p) => !source.has(p)) : [];
-    const res = await materialize(repo, { remove, write }, { progress: ctx.progress, target: source.keys() });
+    const res = await applyPlan(repo, { remove, write }, { progress: ctx.progress, target: source.keys() });
     repo.db.tx(() => repo.db.upsertStat(res.statRows));
     return { written: res.written, removed: res.removed, unstaged };
   });

@@ -275,14 +275,20 @@ export async function materialize(repo: Repository, plan: MaterializePlan, opts:
         }
       }
     };
-    await settleLimit(files, opts.jobs ?? 16, async (row) => {
-      const st = await writeOne(repo, ws, row, opts.link ?? 'copy');
-      if (st) statRows.push(st);
-      tick(row);
-    });
-    for (const row of links) {
-      await writeOne(repo, ws, row, opts.link ?? 'copy');
-      tick(row);
+    try {
+      await settleLimit(files, opts.jobs ?? 16, async (row) => {
+        const st = await writeOne(repo, ws, row, opts.link ?? 'copy');
+        if (st) statRows.push(st);
+        tick(row);
+      });
+      for (const row of links) {
+        await writeOne(repo, ws, row, opts.link ?? 'copy');
+        tick(row);
+      }
+    } catch (e) {
+      // Folders made for files that were never written go again (only if empty; deepest first).
+      for (const d of [...ws.created].reverse()) ws.pruneDir(d);
+      throw e;
     }
     return { written: done, removed, bytes, statRows };
   } finally {
