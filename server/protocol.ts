@@ -123,7 +123,12 @@ export async function uploadPack(repo: Repository, req: IncomingMessage, limit: 
   try {
     const bad = (_problem: string, msg: string) => new StrataError('INVALID_ARGUMENT', `malformed pack: ${msg}`, { hint: 'see the pack format in docs/api.md' });
     // The frame cannot fit in what the limit still allows: refuse before keeping any of it.
-    const dec = new WirePackDecoder({ error: bad, checkFrame: (size, consumed) => { if (consumed + size > limit) throw tooLarge(limit); } });
+    const dec = new WirePackDecoder({
+      error: bad,
+      checkFrame: (size, consumed) => {
+        if (consumed + size > limit) throw tooLarge(limit);
+      },
+    });
     let total = 0;
     let objects = 0;
     let bytes = 0;

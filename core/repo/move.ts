@@ -21,7 +21,7 @@
  */
 import { StrataError } from '../errors/index.js';
 import type { IndexRow, MetaDb } from '../meta/db.js';
-import { parseManifest, type Commit, type Id } from '../model/index.js';
+import { parseManifest, type Commit, type Id, type Manifest } from '../model/index.js';
 import { readList } from '../config/registry.js';
 import { isUnder, outermost } from '../workspace/paths.js';
 import type { Repository } from './index.js';
@@ -132,7 +132,14 @@ export async function missingObjects(repo: Repository, rows: IndexRow[]): Promis
     const id = r.chunks ?? r.id;
     if (!have.has(id)) out.push({ path: r.path, id });
     else if (r.chunks) {
-      const m = parseManifest(await repo.store.getBytes(r.chunks, { verify: true }), { id: r.chunks });
+      let m: Manifest;
+      try {
+        m = parseManifest(await repo.store.getBytes(r.chunks, { verify: true }), { id: r.chunks });
+      } catch (e) {
+        // A damaged chunk list is reported by the writer, naming the path and keeping the old file.
+        if (e instanceof StrataError) continue;
+        throw e;
+      }
       for (const [cid] of m.chunks) if (!chunks.has(cid)) chunks.set(cid, r.path);
     }
   }
