@@ -38,7 +38,7 @@ export interface PackIndex {
   packSize: number;
 }
 
-export const PACK_INDEX_VERSION = 1;
+const PACK_INDEX_VERSION = 1;
 const MAGIC_V1 = Buffer.from('SIDX', 'ascii');
 const HEADER_V1 = 20;
 const MAGIC_V0 = Buffer.from('STRATAIDX1\n', 'ascii');

@@ -18,7 +18,6 @@
 import { StrataError } from '../errors/index.js';
 
 export const WIRE_PACK_MAGIC = Buffer.from('SPK1', 'ascii');
-export const WIRE_PACK_VERSION = 1;
 /** Bytes of a frame header: id (32) + size (4). */
 export const WIRE_FRAME_HEADER = 36;
 /** The largest object one frame can carry (uint32 size). */

@@ -21,8 +21,7 @@ import { PACK_OBJECT_MAX, type BatchWriter, type GetOptions, type ObjectData, ty
 import { HttpClient, httpRemoteBase, resolveToken, type HttpCounters, type HttpRemoteOptions } from './client.js';
 import { HttpRefStore } from './refs.js';
 
-export { HttpClient, httpRemoteBase, resolveToken, type HttpCounters, type HttpRemoteOptions } from './client.js';
-export { HttpRefStore } from './refs.js';
+export type { HttpCounters, HttpRemoteOptions } from './client.js';
 
 /** Target size of one uploaded pack. */
 export const HTTP_PACK_TARGET = 8 << 20;
