@@ -20,7 +20,7 @@ export async function loadOldModule<T>(commit: string, path: string): Promise<T>
   const ts = createRequire(import.meta.url)('typescript') as typeof import('typescript');
   const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText;
   const compiledDir = join(ROOT, 'dist', dirname(path));
-  const rewritten = js.replace(/(from\s+|import\()(['"])(\.{1,2}\/[^'"]+)\2/g, (_m, kw: string, q: string, rel: string) => `${kw}${q}${pathToFileURL(resolve(compiledDir, rel)).href}${q}`);
+  const rewritten = js.replace(/(from\s+|import\s*\(?\s*)(['"])(\.{1,2}\/[^'"]+)\2/g, (_m, kw: string, q: string, rel: string) => `${kw}${q}${pathToFileURL(resolve(compiledDir, rel)).href}${q}`);
   const dir = await fsp.mkdtemp(join(tmpdir(), 'strata-old-code-'));
   const file = join(dir, path.replace(/[/\\]/g, '_').replace(/\.ts$/, '.mjs'));
   await fsp.writeFile(file, rewritten);
