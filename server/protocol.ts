@@ -1,7 +1,7 @@
 /**
  * The object/ref protocol behind http(s) remotes: batch has-check, object GET/PUT/DELETE, pack
  * upload (every object hash-verified before it is stored), pack fetch, refs with compare-and-swap.
- * Pack format ("SPK1" + frames of id(32 raw) | size(u32 BE) | bytes) is shared with core/remote/http.ts.
+ * Pack format: the wire pack codec (core/format/wire-pack.ts), shared with the client and the tests.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { StrataError } from '../core/errors/index.js';
 import { createHasher, hashBytes, isId } from '../core/hash/index.js';
+import { WIRE_PACK_MAGIC, WirePackDecoder, wireFrameHeader } from '../core/format/wire-pack.js';
 import { MAX_TREE_DEPTH, parseCommit, parseManifest, parseTree, type Commit, type Id, type Tree } from '../core/model/index.js';
 import { checkTreeGraph } from '../core/repo/tree.js';
 import type { Repository } from '../core/repo/index.js';
@@ -19,7 +20,6 @@ import { refEtag, sendBytes } from './browse.js';
 import { discardBody, parseRange, readJson, sendJson, tooLarge, waitDrain } from './http.js';
 import { recordReceivedRun, runObject, runObjects } from '../core/ops/runs.js';
 
-export const PACK_MAGIC = Buffer.from('SPK1');
 export const MAX_IDS = 10_000;
 
 export function parseIdList(body: unknown): string[] {
@@ -122,71 +122,32 @@ export async function uploadPack(repo: Repository, req: IncomingMessage, limit: 
   const batch = repo.store.batch();
   let ok = false;
   try {
-    const bad = (msg: string) => new StrataError('INVALID_ARGUMENT', `malformed pack: ${msg}`, { hint: 'see the pack format in docs/api.md' });
-    const HDR = 36;
-    const head = Buffer.alloc(HDR); // magic (4) or frame header (36) being collected
-    let headLen = 0;
-    let magic = false;
-    let frame: Buffer | null = null; // body of the current frame, filled up to frameLen
-    let frameLen = 0;
-    let frameId = '';
+    const bad = (_problem: string, msg: string) => new StrataError('INVALID_ARGUMENT', `malformed pack: ${msg}`, { hint: 'see the pack format in docs/api.md' });
+    // The frame cannot fit in what the limit still allows: refuse before keeping any of it.
+    const dec = new WirePackDecoder({
+      error: bad,
+      checkFrame: (size, consumed) => {
+        if (consumed + size > limit) throw tooLarge(limit);
+      },
+    });
     let total = 0;
     let objects = 0;
     let bytes = 0;
-    const finishFrame = async (): Promise<void> => {
-      const data = frame!;
-      frame = null;
-      frameLen = 0;
-      const got = hashBytes(data);
-      if (got !== frameId) {
-        throw new StrataError('OBJECT_CORRUPT', `object ${frameId} in the uploaded pack hashes to ${got}`, { hint: 'nothing from this pack was stored', details: { id: frameId, actual: got } });
-      }
-      await batch.add(frameId, data);
-      objects++;
-      bytes += data.length;
-    };
     for await (const chunk of req) {
       const c = chunk as Buffer;
       total += c.length;
       if (total > limit) throw tooLarge(limit);
-      let off = 0;
-      while (off < c.length) {
-        if (!magic) {
-          const n = Math.min(4 - headLen, c.length - off);
-          c.copy(head, headLen, off, off + n);
-          headLen += n;
-          off += n;
-          if (headLen < 4) break;
-          if (!head.subarray(0, 4).equals(PACK_MAGIC)) throw bad('bad magic (expected SPK1)');
-          magic = true;
-          headLen = 0;
-          continue;
+      for (const { id, data } of dec.push(c)) {
+        const got = hashBytes(data);
+        if (got !== id) {
+          throw new StrataError('OBJECT_CORRUPT', `object ${id} in the uploaded pack hashes to ${got}`, { hint: 'nothing from this pack was stored', details: { id, actual: got } });
         }
-        if (frame) {
-          const n = Math.min(frame.length - frameLen, c.length - off);
-          c.copy(frame, frameLen, off, off + n);
-          frameLen += n;
-          off += n;
-          if (frameLen === frame.length) await finishFrame();
-          continue;
-        }
-        const n = Math.min(HDR - headLen, c.length - off);
-        c.copy(head, headLen, off, off + n);
-        headLen += n;
-        off += n;
-        if (headLen < HDR) break;
-        headLen = 0;
-        frameId = head.subarray(0, 32).toString('hex');
-        const size = head.readUInt32BE(32);
-        // The frame cannot fit in what the limit still allows: refuse before allocating it.
-        if (total - (c.length - off) + size > limit) throw tooLarge(limit);
-        frame = Buffer.allocUnsafe(size);
-        frameLen = 0;
-        if (size === 0) await finishFrame();
+        await batch.add(id, data);
+        objects++;
+        bytes += data.length;
       }
     }
-    if (!magic) throw bad(total === 0 ? 'empty body' : 'truncated header');
-    if (frame || headLen) throw bad(`truncated frame (${frame ? frameLen : headLen} bytes left over)`);
+    dec.end();
     await batch.finish();
     ok = true;
     return { objects, bytes };
@@ -202,14 +163,11 @@ export async function fetchPack(repo: Repository, req: IncomingMessage, res: Ser
   const missing = ids.filter((i) => !present.has(i));
   if (missing.length) throw new StrataError('OBJECT_MISSING', `${missing.length} requested object(s) are not on this server`, { details: { missing: missing.slice(0, 20) } });
   res.writeHead(200, { 'Content-Type': 'application/x-strata-pack', 'Cache-Control': 'no-store' });
-  res.write(PACK_MAGIC);
+  res.write(WIRE_PACK_MAGIC);
   try {
     for (const id of ids) {
       const data = await repo.store.getBytes(id, { verify: true });
-      const hdr = Buffer.alloc(36);
-      Buffer.from(id, 'hex').copy(hdr, 0);
-      hdr.writeUInt32BE(data.length, 32);
-      res.write(hdr);
+      res.write(wireFrameHeader(id, data.length));
       if (!res.write(data) && !(await waitDrain(res))) return; // the client went away
     }
     res.end();

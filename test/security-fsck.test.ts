@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { ok, readTreeBytes, seededBytes, strata, tempDir, writeFiles, type RunResult } from './helpers/cli.js';
 import { hashBytes, initHash } from '../core/hash/index.js';
 import { commitId, parseCommit, parseManifest, parseTree, serializeManifest, treeId, type Tree } from '../core/model/index.js';
+import { decodePackIndex } from '../core/format/pack-index.js';
 
 const require = createRequire(import.meta.url);
 type Db = { prepare(sql: string): { get(...a: unknown[]): unknown; all(...a: unknown[]): unknown[]; run(...a: unknown[]): unknown }; pragma(s: string): unknown; close(): void };
@@ -305,13 +306,9 @@ describe('fsck finds damage and --repair mends it', () => {
       if (b) return b;
       for (const n of await fsp.readdir(join(store, 'pack'))) {
         if (!n.endsWith('.idx')) continue;
-        const idx = await fsp.readFile(join(store, 'pack', n));
-        const count = idx.readUInt32BE(11);
-        for (let i = 0; i < count; i++) {
-          const o = 15 + i * 48;
-          if (idx.toString('hex', o, o + 32) !== big.chunks) continue;
-          const off = Number(idx.readBigUInt64BE(o + 32));
-          const size = Number(idx.readBigUInt64BE(o + 40));
+        const idx = decodePackIndex(await fsp.readFile(join(store, 'pack', n)));
+        for (const { id, offset: off, size } of idx.entries) {
+          if (id !== big.chunks) continue;
           const fh = await fsp.open(join(store, 'pack', n.replace(/\.idx$/, '.pack')), 'r');
           const out = Buffer.alloc(size);
           await fh.read(out, 0, size, off);

@@ -16,7 +16,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, ok, seededBytes, strata, tempDir, writeFiles } from './helpers/cli.js';
 import { EXIT_CODES } from '../core/errors/index.js';
-import { decodeIdx } from '../core/store/local/index.js';
+import { decodePackIndex } from '../core/format/pack-index.js';
 import { Repository } from '../core/repo/index.js';
 import { flattenTree } from '../core/repo/tree.js';
 import { parseManifest } from '../core/model/index.js';
@@ -50,7 +50,7 @@ async function damage(storeRoot: string, id: string, how: Damage): Promise<() =>
   assert.equal(how, 'flip', 'only loose objects are truncated');
   for (const n of await fsp.readdir(join(storeRoot, 'pack'))) {
     if (!n.endsWith('.idx')) continue;
-    const e = decodeIdx(await fsp.readFile(join(storeRoot, 'pack', n))).find((x) => x.id === id);
+    const e = decodePackIndex(await fsp.readFile(join(storeRoot, 'pack', n))).entries.find((x) => x.id === id);
     if (!e) continue;
     const pack = join(storeRoot, 'pack', n.slice(0, -4) + '.pack');
     await fsp.chmod(pack, 0o644);

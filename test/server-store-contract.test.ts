@@ -1,5 +1,5 @@
 /**
- * The HTTP remote client (core/remote/http.ts) passes the shared ObjectStore contract suite against a
+ * The HTTP object and ref stores (core/store/http) pass the shared ObjectStore contract suite against a
  * real server on a loopback port, and its RefStore honours compare-and-swap.
  */
 import { after, before, describe, it } from 'node:test';
@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { initHash, hashBytes } from '../core/hash/index.js';
 import { isStrataError } from '../core/errors/index.js';
 import { startServer, type RunningServer } from '../server/app.js';
-import { openHttpRemote } from '../core/remote/http.js';
+import { openHttpStores as openHttpRemote } from '../core/store/http/index.js';
 import { commitId, treeId } from '../core/model/index.js';
 import { runStoreContract } from './helpers/store-contract.js';
 import { tempDir } from './helpers/cli.js';

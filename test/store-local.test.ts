@@ -9,7 +9,8 @@ import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { obj, readAll, runStoreContract } from './helpers/store-contract.js';
-import { LocalStore, decodeIdx } from '../core/store/local/index.js';
+import { LocalStore } from '../core/store/local/index.js';
+import { decodePackIndex } from '../core/format/pack-index.js';
 import { initHash } from '../core/hash/index.js';
 
 await initHash();
@@ -84,7 +85,7 @@ describe('LocalStore on disk', () => {
       // Drop the idx of the pack holding `lost`, as if the process died between pack and idx.
       let orphan = '';
       for (const n of idxs) {
-        const entries = decodeIdx(await readFile(join(dir, 'pack', n)));
+        const { entries } = decodePackIndex(await readFile(join(dir, 'pack', n)));
         if (entries.some((e) => e.id === lost[0]!.id)) {
           await rm(join(dir, 'pack', n));
           orphan = n.replace(/\.idx$/, '.pack');

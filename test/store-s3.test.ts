@@ -92,7 +92,7 @@ describe('S3Store specifics (s3rver)', () => {
   });
 
   it('index format: the pack id is the hash of its index, entries point into the pack', async () => {
-    const { decodeIdx } = await import('../core/store/s3/index.js');
+    const { decodePackIndex } = await import('../core/format/pack-index.js');
     const { hashBytes } = await import('../core/hash/index.js');
     const store = new S3Store(s3.storeOptions('strata', 'layout'));
     const objs = [obj(10), obj(0), obj(300)];
@@ -105,7 +105,7 @@ describe('S3Store specifics (s3rver)', () => {
     assert.equal(idx.length, 20 + 48 * 3);
     assert.equal(hashBytes(idx), packId);
     const pack = (await store.conn.getBuffer(store.packKey(packId, 'pack')))!;
-    const { entries, packSize } = decodeIdx(idx, packId);
+    const { entries, packSize } = decodePackIndex(idx, { packId });
     assert.equal(packSize, pack.length);
     for (const e of entries) assert.equal(hashBytes(pack.subarray(e.offset, e.offset + e.size)), e.id);
     await store.close();

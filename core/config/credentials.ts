@@ -1,7 +1,7 @@
 /**
  * The user-level credentials file, `$XDG_CONFIG_HOME/strata/credentials` (default
  * `~/.config/strata/credentials`, chmod 600): lines of `<url prefix> <secret>`, `#` comments; the
- * longest prefix matching a URL wins. Strata server tokens (core/remote/http.ts) and OpenLineage API
+ * longest prefix matching a URL wins. Strata server tokens (core/store/http/client.ts) and OpenLineage API
  * keys live here, never in a repository's config (which travels with copies and backups).
  */
 import { readFileSync, statSync } from 'node:fs';

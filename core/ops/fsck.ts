@@ -28,7 +28,7 @@ import { WriteLock } from '../repo/lock.js';
 import { flattenTree } from '../repo/tree.js';
 import { rootsOf } from '../repo/worktree.js';
 import { outermost } from '../workspace/paths.js';
-import { mapLimit } from '../store/local/index.js';
+import { mapLimit } from '../util/concurrency.js';
 import type { OpContext } from './context.js';
 import { collectRoots } from './roots.js';
 

@@ -3,7 +3,7 @@
  * <remote>/<BRANCH> (BRANCH defaults to the checked-out branch's name), update the workspace.
  * No merges in this version: diverged histories are a NON_FAST_FORWARD error.
  * With PATHs only the objects those paths need are downloaded (a partial checkout, see
- * core/remote/sparse.ts); `-- .` checks out everything again.
+ * core/repo/move.ts); `-- .` checks out everything again.
  */
 import type { Repository } from '../repo/index.js';
 import { StrataError } from '../errors/index.js';
@@ -11,7 +11,8 @@ import type { Id } from '../model/index.js';
 import { HEADS, REMOTES } from '../repo/refs.js';
 import { defaultRemote, getRemote } from '../remote/config.js';
 import { openRemote, type RemoteHandle } from '../remote/open.js';
-import { getSparse, normalizeSparsePaths, syncWorkspace } from '../remote/sparse.js';
+import { getSparse, normalizeSparsePaths } from '../remote/sparse.js';
+import { moveWorkspace } from '../repo/move.js';
 import { ensureHistory, ensureObjects, fetchRefs, isAncestor, type FetchResult, type TransferStatsOut } from '../remote/transfer.js';
 import type { OpOptions } from './context.js';
 import { checkJobs } from './push.js';
@@ -111,8 +112,8 @@ export async function pullInto(
     partial === null && sparseBefore !== null
       ? await ensureHistory(repo, remote, target, { jobs: o.jobs, progress: o.progress })
       : await ensureObjects(repo, remote, target, sparseAfter, { jobs: o.jobs, progress: o.progress });
-  const ws = await syncWorkspace(repo, target, {
-    paths: partial,
+  const ws = await moveWorkspace(repo, target, {
+    sparse: partial,
     force: o.force,
     progress: o.progress,
     ref: status === 'fast-forward' ? { name: localRef, old: ours } : undefined,

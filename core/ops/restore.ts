@@ -1,7 +1,8 @@
 import { StrataError } from '../errors/index.js';
 import { resolveRev } from '../repo/refs.js';
 import { flattenTree } from '../repo/tree.js';
-import { materialize, computeStatus } from '../repo/worktree.js';
+import { computeStatus } from '../repo/worktree.js';
+import { applyPlan } from '../repo/move.js';
 import { isUnder, outermost } from '../workspace/paths.js';
 import type { IndexRow } from '../meta/db.js';
 import type { OpOptions } from './context.js';
@@ -63,7 +64,7 @@ export async function restore(repo: Repository, opts: RestoreOptions): Promise<R
     }
     // With a source, files tracked here but absent there are removed from the workspace.
     const remove = opts.source ? indexMatched.filter((p) => !source.has(p)) : [];
-    const res = await materialize(repo, { remove, write }, { progress: opts.progress, target: source.keys() });
+    const res = await applyPlan(repo, { remove, write }, { progress: opts.progress, target: source.keys() });
     repo.db.tx(() => repo.db.upsertStat(res.statRows));
     return { written: res.written, removed: res.removed, unstaged };
   });

@@ -34,7 +34,7 @@ import { compareNames, parseManifest, type Id } from '../model/index.js';
 import type { Repository } from '../repo/index.js';
 import { buildTree, computeTreeId, flattenTree } from '../repo/tree.js';
 import { materialize } from '../repo/worktree.js';
-import { mapLimit } from '../store/local/index.js';
+import { mapLimit } from '../util/concurrency.js';
 import { loadIgnore, type IgnoreRules } from '../workspace/ignore.js';
 import { Ingestor } from '../workspace/ingest.js';
 import { checkStoredPath, isUnder, outermost } from '../workspace/paths.js';

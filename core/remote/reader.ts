@@ -47,8 +47,8 @@ export class RemoteReader {
     const s3 = this.s3;
     if (!s3) return new Map();
     if (this.catalog && !fresh) return this.catalog;
-    const { decodeIdx } = await import('../store/s3/index.js');
-    const { Limiter } = await import('../store/s3/conn.js');
+    const { decodePackIndex } = await import('../format/pack-index.js');
+    const { Limiter } = await import('../util/concurrency.js');
     const names: string[] = [];
     for await (const o of s3.conn.listKeys(s3.conn.key('packs/'))) {
       const m = /\/?([0-9a-f]{64})\.idx$/.exec(o.key);
@@ -58,7 +58,7 @@ export class RemoteReader {
     await new Limiter(this.jobs).map(names, async (p) => {
       const buf = await s3.conn.getBuffer(s3.packKey(p, 'idx'));
       if (!buf) return;
-      for (const e of decodeIdx(buf, p).entries) if (!cat.has(e.id)) cat.set(e.id, { pack: p, offset: e.offset, size: e.size });
+      for (const e of decodePackIndex(buf, { packId: p }).entries) if (!cat.has(e.id)) cat.set(e.id, { pack: p, offset: e.offset, size: e.size });
     });
     this.catalog = cat;
     return cat;
@@ -114,7 +114,7 @@ export class RemoteReader {
           }
         }
       }
-      const { Limiter } = await import('../store/s3/conn.js');
+      const { Limiter } = await import('../util/concurrency.js');
       await new Limiter(jobs).map(spans, async (sp) => {
         const buf = sp.end > sp.start ? await s3.conn.getBuffer(s3.packKey(sp.pack, 'pack'), { start: sp.start, end: sp.end }) : Buffer.alloc(0);
         if (!buf) {
@@ -131,7 +131,7 @@ export class RemoteReader {
       await many.call(this.store, loose, deliver);
       return { objects, bytes };
     }
-    const { mapLimit } = await import('../store/local/index.js');
+    const { mapLimit } = await import('../util/concurrency.js');
     await mapLimit(loose, jobs, async (id) => {
       let buf: Buffer;
       try {

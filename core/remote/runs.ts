@@ -27,7 +27,7 @@ export async function listRemoteRuns(remote: RemoteHandle): Promise<Map<string, 
     const root = s3.conn.key('runs/');
     const keys: string[] = [];
     for await (const o of s3.conn.listKeys(root)) keys.push(o.key.slice(root.length));
-    const { Limiter } = await import('../store/s3/conn.js');
+    const { Limiter } = await import('../util/concurrency.js');
     await new Limiter(s3.conn.jobs).map(
       keys.filter((k) => RUN_ID_RE.test(k)),
       async (k) => {

@@ -15,7 +15,7 @@ import { isUnder, outermost, checkStoredPath, parentOf } from '../workspace/path
 import { WorkspaceFs, checkPlanPaths, refuseSymlink, symlinkEscapes, type DirRef } from '../workspace/safe-fs.js';
 import { randomBytes } from 'node:crypto';
 import { cachedId, RACY_MS, scanRoots, type WorkFile } from '../workspace/scan.js';
-import { mapLimit } from '../store/local/index.js';
+import { mapLimit } from '../util/concurrency.js';
 import type { Repository } from './index.js';
 import { diffFlat, flattenTree, sameEntry, type Change, type Flat } from './tree.js';
 import { readBool, readList } from '../config/registry.js';
@@ -275,14 +275,20 @@ export async function materialize(repo: Repository, plan: MaterializePlan, opts:
         }
       }
     };
-    await settleLimit(files, opts.jobs ?? 16, async (row) => {
-      const st = await writeOne(repo, ws, row, opts.link ?? 'copy');
-      if (st) statRows.push(st);
-      tick(row);
-    });
-    for (const row of links) {
-      await writeOne(repo, ws, row, opts.link ?? 'copy');
-      tick(row);
+    try {
+      await settleLimit(files, opts.jobs ?? 16, async (row) => {
+        const st = await writeOne(repo, ws, row, opts.link ?? 'copy');
+        if (st) statRows.push(st);
+        tick(row);
+      });
+      for (const row of links) {
+        await writeOne(repo, ws, row, opts.link ?? 'copy');
+        tick(row);
+      }
+    } catch (e) {
+      // Folders made for files that were never written go again (only if empty; deepest first).
+      for (const d of [...ws.created].reverse()) ws.pruneDir(d);
+      throw e;
     }
     return { written: done, removed, bytes, statRows };
   } finally {

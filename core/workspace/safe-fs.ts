@@ -156,6 +156,8 @@ export interface DirRef {
 export class WorkspaceFs {
   private readonly dirs = new Map<string, DirSlot>();
   private closed = false;
+  /** Directories this writer created, parents before children (pruned again by a failed checkout). */
+  readonly created: string[] = [];
 
   private constructor(readonly root: string, readonly tmpDir: string, private readonly rootFd: number | null) {}
 
@@ -280,6 +282,7 @@ export class WorkspaceFs {
         if (!opts.create) return null;
         try {
           mkdirSync(path, 0o777);
+          this.created.push(rel);
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
         }

@@ -1,6 +1,7 @@
 /** Helpers for server tests: raw HTTP requests (no URL normalisation), JSON calls, packs. */
 import { request } from 'node:http';
 import { hashBytes } from '../../core/hash/index.js';
+import { encodeWirePack } from '../../core/format/wire-pack.js';
 
 export interface RawResponse {
   status: number;
@@ -32,18 +33,9 @@ export function bearer(token: string): Record<string, string> {
   return { Authorization: `Bearer ${token}` };
 }
 
-/** Build an SPK1 pack of objects (optionally corrupting one's bytes after hashing). */
+/** Build a wire pack (core/format/wire-pack.ts) of objects, optionally corrupting one's bytes after hashing. */
 export function makePack(objects: Buffer[], corrupt?: number): { body: Buffer; ids: string[] } {
-  const parts: Buffer[] = [Buffer.from('SPK1')];
-  const ids: string[] = [];
-  objects.forEach((o, i) => {
-    const id = hashBytes(o);
-    ids.push(id);
-    const data = i === corrupt ? Buffer.concat([o, Buffer.from('!')]) : o;
-    const hdr = Buffer.alloc(36);
-    Buffer.from(id, 'hex').copy(hdr, 0);
-    hdr.writeUInt32BE(data.length, 32);
-    parts.push(hdr, data);
-  });
-  return { body: Buffer.concat(parts), ids };
+  const ids = objects.map((o) => hashBytes(o));
+  const body = encodeWirePack(objects.map((o, i) => ({ id: ids[i]!, data: i === corrupt ? Buffer.concat([o, Buffer.from('!')]) : o })));
+  return { body, ids };
 }

@@ -29,6 +29,8 @@ import {
   type ObjectStore,
   type PutOptions,
 } from '../types.js';
+import { mapLimit } from '../../util/concurrency.js';
+import { decodePackIndex, encodePackIndex, packEnd } from '../../format/pack-index.js';
 
 export interface PackProblem {
   pack: string;
@@ -44,44 +46,6 @@ interface PackLoc {
   pack: string;
   offset: number;
   size: number;
-}
-
-const IDX_MAGIC = Buffer.from('STRATAIDX1\n', 'ascii');
-const IDX_ENTRY = 32 + 8 + 8;
-
-export function encodeIdx(entries: Array<{ id: string; offset: number; size: number }>): Buffer {
-  const sorted = [...entries].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const buf = Buffer.alloc(IDX_MAGIC.length + 4 + sorted.length * IDX_ENTRY);
-  IDX_MAGIC.copy(buf, 0);
-  let o = IDX_MAGIC.length;
-  buf.writeUInt32BE(sorted.length, o);
-  o += 4;
-  for (const e of sorted) {
-    buf.write(e.id, o, 32, 'hex');
-    buf.writeBigUInt64BE(BigInt(e.offset), o + 32);
-    buf.writeBigUInt64BE(BigInt(e.size), o + 40);
-    o += IDX_ENTRY;
-  }
-  return buf;
-}
-
-export function decodeIdx(buf: Buffer): Array<{ id: string; offset: number; size: number }> {
-  if (buf.length < IDX_MAGIC.length + 4 || !buf.subarray(0, IDX_MAGIC.length).equals(IDX_MAGIC)) {
-    throw new StrataError('OBJECT_CORRUPT', 'pack index has a bad header');
-  }
-  const n = buf.readUInt32BE(IDX_MAGIC.length);
-  if (buf.length !== IDX_MAGIC.length + 4 + n * IDX_ENTRY) throw new StrataError('OBJECT_CORRUPT', 'pack index is truncated');
-  const out = new Array<{ id: string; offset: number; size: number }>(n);
-  let o = IDX_MAGIC.length + 4;
-  for (let i = 0; i < n; i++) {
-    out[i] = {
-      id: buf.toString('hex', o, o + 32),
-      offset: Number(buf.readBigUInt64BE(o + 32)),
-      size: Number(buf.readBigUInt64BE(o + 40)),
-    };
-    o += IDX_ENTRY;
-  }
-  return out;
 }
 
 function checkId(id: string): void {
@@ -211,7 +175,7 @@ export class LocalStore implements ObjectStore, LocalPathCapable {
       if (this.badIdx.has(pack)) continue;
       let entries: Array<{ id: string; offset: number; size: number }>;
       try {
-        entries = decodeIdx(await fsp.readFile(join(this.root, 'pack', n)));
+        entries = decodePackIndex(await fsp.readFile(join(this.root, 'pack', n)), { name: n }).entries;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // removed by a concurrent gc
         // A damaged index must not stop every command: its objects read as missing (strata fsck
@@ -586,7 +550,7 @@ export class LocalStore implements ObjectStore, LocalPathCapable {
   /** Rewrite `pack` without `dead`: the new pack is durable before the old one is removed. */
   private async rewritePack(pack: string, dead: Set<string>): Promise<void> {
     const idxPath = join(this.root, 'pack', `${pack}.idx`);
-    const entries = decodeIdx(await fsp.readFile(idxPath));
+    const entries = decodePackIndex(await fsp.readFile(idxPath), { name: `${pack}.idx` }).entries;
     const live = entries.filter((e) => !dead.has(e.id));
     if (live.length > 0) {
       const w = new LocalPackWriter(this, { forceNew: true });
@@ -632,7 +596,7 @@ export class LocalStore implements ObjectStore, LocalPathCapable {
       const packFile = join(dir, `${pack}.pack`);
       let entries: Array<{ id: string; offset: number; size: number }>;
       try {
-        entries = decodeIdx(await fsp.readFile(idxFile));
+        entries = decodePackIndex(await fsp.readFile(idxFile), { name: `${pack}.idx` }).entries;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
         out.push({ pack, file: idxFile, problem: 'idx-corrupt', detail: `pack index ${idxFile} is unreadable (${(e as Error).message}): the objects of ${pack}.pack cannot be found`, ids: [] });
@@ -669,7 +633,7 @@ export class LocalStore implements ObjectStore, LocalPathCapable {
     const packFile = join(dir, `${pack}.pack`);
     let entries: Array<{ id: string; offset: number; size: number }> = [];
     try {
-      entries = decodeIdx(await fsp.readFile(idxFile));
+      entries = decodePackIndex(await fsp.readFile(idxFile), { name: `${pack}.idx` }).entries;
     } catch {
       /* unreadable index: nothing can be located in the pack */
     }
@@ -896,7 +860,7 @@ class LocalPackWriter implements BatchWriter {
       const idxTmp = this.store.newTmp('idx');
       const ifh = await fsp.open(idxTmp, 'w');
       try {
-        await ifh.writeFile(encodeIdx(entries));
+        await ifh.writeFile(encodePackIndex(entries, packEnd(entries)).bytes);
         if (this.store.fsyncEnabled) await ifh.sync();
       } finally {
         await ifh.close();
@@ -951,18 +915,6 @@ async function drain(data: ObjectData): Promise<void> {
   for await (const _ of data as AsyncIterable<Uint8Array>) {
     /* discard */
   }
-}
-
-/** Run `fn` over `items` with at most `limit` in flight. */
-export async function mapLimit<T>(items: T[], limit: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      await fn(items[i]!, i);
-    }
-  });
-  await Promise.all(workers);
 }
 
 /** Type guard: `s` is a local folder store (packs, temp files, object paths). */

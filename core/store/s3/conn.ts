@@ -19,6 +19,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { StrataError } from '../../errors/index.js';
 import { normalizePrefix } from '../url.js';
+import { Limiter } from '../../util/concurrency.js';
 
 // The SDK warns on every process that it will require Node 22 from 2027: a notice for us (see
 // package.json engines), not for a user running `strata push`.
@@ -59,32 +60,6 @@ export interface TransferStats {
   bytesUp: number;
   /** Response body bytes announced by the server (Content-Length of non-HEAD responses). */
   bytesDown: number;
-}
-
-/** Run at most `n` tasks at once. */
-export class Limiter {
-  private active = 0;
-  private readonly waiting: Array<() => void> = [];
-  constructor(readonly n: number) {}
-
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.n) await new Promise<void>((r) => this.waiting.push(r));
-    this.active++;
-    try {
-      return await fn();
-    } finally {
-      this.active--;
-      this.waiting.shift()?.();
-    }
-  }
-
-  /** Map over items with at most n in flight; rejects with the first error after all settle. */
-  async map<T, R>(items: Iterable<T>, fn: (item: T) => Promise<R>): Promise<R[]> {
-    const results = await Promise.allSettled([...items].map((it) => this.run(() => fn(it))));
-    const bad = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
-    if (bad) throw bad.reason;
-    return results.map((r) => (r as PromiseFulfilledResult<R>).value);
-  }
 }
 
 interface SdkErrorLike {

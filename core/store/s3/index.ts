@@ -14,11 +14,11 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { StrataError } from '../../errors/index.js';
 import { createHasher, hashBytes, isId } from '../../hash/index.js';
 import { PACK_OBJECT_MAX, type BatchWriter, type GetOptions, type ObjectData, type ObjectInfo, type ObjectStore, type PutOptions } from '../types.js';
-import { Limiter, S3Conn, type S3StoreOptions, type TransferStats } from './conn.js';
-import { decodeIdx, encodeIdx, type IdxEntry } from './packs.js';
+import { Limiter } from '../../util/concurrency.js';
+import { S3Conn, type S3StoreOptions, type TransferStats } from './conn.js';
+import { decodePackIndex, encodePackIndex, type PackIndexEntry as IdxEntry } from '../../format/pack-index.js';
 
 export type { S3StoreOptions, TransferStats } from './conn.js';
-export { encodeIdx, decodeIdx, type IdxEntry } from './packs.js';
 
 /**
  * Pack size for S3 batches: 16 MiB, well under PACK_TARGET_SIZE (256 MiB). A pack is one PUT, so
@@ -128,7 +128,7 @@ export class S3Store implements ObjectStore {
         await this.conn.limiter.map(toLoad, async (p) => {
           const buf = await this.conn.getBuffer(this.packKey(p, 'idx'));
           if (!buf) return; // deleted since the LIST (pack rewritten): skip
-          this.catalog.add(p, decodeIdx(buf, p).entries);
+          this.catalog.add(p, decodePackIndex(buf, { packId: p }).entries);
         });
         this.catalog.loaded = true;
       } finally {
@@ -388,7 +388,7 @@ export class S3Store implements ObjectStore {
         newEntries.push({ id: e.id, offset: off, size: e.size });
         off += e.size;
       }
-      const idx = encodeIdx(newEntries, total);
+      const idx = encodePackIndex(newEntries, total);
       await this.conn.putBuffer(this.packKey(idx.packId, 'pack'), buf);
       await this.conn.putBuffer(this.packKey(idx.packId, 'idx'), idx.bytes);
       this.catalog.add(idx.packId, newEntries);
@@ -415,7 +415,7 @@ export class S3Store implements ObjectStore {
 
   /** @internal Upload a pack then its index; returns the pack id. */
   async uploadPack(buf: Buffer, entries: IdxEntry[], written: { keys: string[] }): Promise<string> {
-    const idx = encodeIdx(entries, buf.length);
+    const idx = encodePackIndex(entries, buf.length);
     const packKey = this.packKey(idx.packId, 'pack');
     const idxKey = this.packKey(idx.packId, 'idx');
     written.keys.push(packKey);
