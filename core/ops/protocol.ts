@@ -27,7 +27,6 @@ import { parseRun } from '../meta/runs.js';
 import { recordReceivedRun, runObject, runObjects } from './runs.js';
 import type { Refs } from './types.js';
 
-export { checkRefValue, refEtag };
 export type { RefEntry };
 
 /** A request body (or any source) larger than `limit` bytes: 413 on the server. */
@@ -179,7 +178,7 @@ export async function deleteObjects(repo: Repository, ids: string[]): Promise<vo
 // ---------------------------------------------------------------- refs
 
 /** The ref namespaces a server keeps: branches, tags and run markers (what strata push sends). */
-export const REF_NAMESPACES = ['heads/', 'tags/', 'runs/'] as const;
+const REF_NAMESPACES = ['heads/', 'tags/', 'runs/'] as const;
 
 /** A ref name relative to refs/ as a server accepts it: the one ref-name rule, then one of REF_NAMESPACES. */
 export function checkServedRefName(name: string): string {
