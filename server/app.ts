@@ -24,6 +24,7 @@ import { deleteObjects, deleteRef, fetchPack, getObject, getRef, hasObjects, lis
 import { ANON_KEY, RepoHost, checkRepoName, readOnlyError, type HostOptions } from './repos.js';
 import { versionsView } from './history.js';
 import { repoCounts } from '../core/ops/repo-info.js';
+import { checkBranchName } from '../core/ops/open.js';
 import type { RepoSummary } from '../core/ops/types.js';
 import { lineageSearchView, lineageView, runView, runsView, serveRunLog } from './runs.js';
 
@@ -203,7 +204,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         const anon = body?.anonymousRead;
         if (branch !== undefined && typeof branch !== 'string') throw new StrataError('INVALID_ARGUMENT', 'branch must be a string');
         if (anon !== undefined && typeof anon !== 'boolean') throw new StrataError('INVALID_ARGUMENT', 'anonymousRead must be true or false');
-        if (typeof branch === 'string') (await import('../core/repo/refs.js')).validateRefName(branch, 'branch');
+        if (typeof branch === 'string') checkBranchName(branch);
         const repo = await host.create(name, { branch: branch as string | undefined, anonymousRead: anon as boolean | undefined });
         return sendJson(res, 201, repoJson(name, repo, true));
       }

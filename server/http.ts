@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname } from 'node:path';
 import { StrataError } from '../core/errors/index.js';
 import { HttpError } from './errors.js';
+import { payloadTooLarge } from '../core/ops/protocol.js';
 
 /**
  * Split a request path into decoded segments. Rejects encoded '/', '\\' and NUL, '.'/'..' segments
@@ -120,8 +121,9 @@ export function waitDrain(stream: NodeJS.WritableStream & { destroyed?: boolean;
   });
 }
 
+/** 413: a request body past `limit` bytes (the same error the protocol operations throw). */
 export function tooLarge(limit: number): StrataError {
-  return new StrataError('PAYLOAD_TOO_LARGE', `request body larger than ${limit} bytes`, { hint: 'send less per request (the limits are in docs/api.md)', details: { limit } });
+  return payloadTooLarge(limit);
 }
 
 export async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {

@@ -8,12 +8,11 @@
  * With `--store s3://bucket/prefix` objects live in the bucket under <prefix>/<name>/ (S3 layout of
  * docs/remote-format.md); SQLite metadata stays in the data directory.
  */
-import { realpathSync, readdirSync, statSync, mkdirSync } from 'node:fs';
+import { realpathSync, readdirSync, mkdirSync } from 'node:fs';
 import { basename, join, sep } from 'node:path';
 import { StrataError } from '../core/errors/index.js';
-import { Repository, initRepository, STRATA_DIR, DB_FILE } from '../core/repo/index.js';
-import type { ObjectStore } from '../core/store/types.js';
-import { parseStoreUrl, type StoreUrl } from '../core/store/url.js';
+import type { Repository } from '../core/repo/index.js';
+import { createRepository, isRepository, metadataDir, openRepository, parseObjectStoreUrl, type S3Objects, type StoreUrl } from '../core/ops/open.js';
 import { readBool } from '../core/config/registry.js';
 
 /** The characters of a repository name (see repoNameProblem for the whole rule). */
@@ -85,14 +84,14 @@ export class RepoHost {
     } else if (opts.project) {
       this.mode = 'project';
       this.root = realpathSync(opts.project);
-      this.stateDir = join(this.root, STRATA_DIR, 'server');
+      this.stateDir = join(metadataDir(this.root), 'server');
       this.readOnly = true;
       const b = basename(this.root);
       this.projectName = repoNameProblem(b) === null ? b : 'project';
     } else {
       throw new StrataError('INVALID_ARGUMENT', 'strata serve needs --data DIR, or to be run inside a strata project');
     }
-    this.store = opts.storeUrl ? parseStoreUrl(opts.storeUrl) : null;
+    this.store = opts.storeUrl ? parseObjectStoreUrl(opts.storeUrl) : null;
     if (this.store && this.mode === 'project') {
       throw new StrataError('INVALID_ARGUMENT', '--store only applies with --data (a working project keeps its own objects)');
     }
@@ -110,12 +109,13 @@ export class RepoHost {
   }
 
   exists(name: string): boolean {
+    let dir: string;
     try {
-      const dir = this.dirOf(name);
-      return statSync(join(dir, STRATA_DIR, DB_FILE)).isFile();
+      dir = this.dirOf(name);
     } catch {
       return false;
     }
+    return isRepository(dir);
   }
 
   names(): string[] {
@@ -132,11 +132,11 @@ export class RepoHost {
       .sort();
   }
 
-  private async makeObjects(name: string): Promise<ObjectStore | undefined> {
+  /** Where repository `name` keeps its objects with --store s3://: under <prefix>/<name>/. */
+  private objectsOf(name: string): S3Objects | undefined {
     if (!this.store || this.store.kind !== 's3') return undefined;
-    const { S3Store } = await import('../core/store/s3/index.js');
     const prefix = [this.store.prefix, name].filter(Boolean).join('/');
-    return new S3Store({ bucket: this.store.bucket, prefix, ...(this.opts.s3 ?? {}) });
+    return { bucket: this.store.bucket, prefix, options: this.opts.s3 };
   }
 
   /** The open repository `name` (opened once, cached until close()). 404 NOT_A_REPOSITORY if absent. */
@@ -149,7 +149,7 @@ export class RepoHost {
       // A symlinked repository directory must not lead outside the data directory.
       const real = realpathSync(dir);
       if (this.mode === 'data' && !real.startsWith(this.root + sep)) throw notFound(name);
-      p = (async () => Repository.openAt(real, { objects: await this.makeObjects(name) }))();
+      p = openRepository(real, { s3: this.objectsOf(name) });
       this.open_.set(name, p);
       p.catch(() => this.open_.delete(name));
     }
@@ -161,9 +161,7 @@ export class RepoHost {
     const dir = this.dirOf(name);
     if (this.exists(name)) throw new StrataError('ALREADY_INITIALIZED', `repository ${name} already exists`);
     mkdirSync(dir, { recursive: true });
-    const repo = await initRepository(dir, { branch: opts.branch });
-    if (opts.anonymousRead !== undefined) repo.db.setConfig(ANON_KEY, String(opts.anonymousRead));
-    await repo.close();
+    await createRepository(dir, { branch: opts.branch, config: opts.anonymousRead !== undefined ? { [ANON_KEY]: String(opts.anonymousRead) } : {} });
     return this.open(name);
   }
 

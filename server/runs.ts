@@ -8,6 +8,7 @@ import type { RunRecord } from '../core/meta/runs.js';
 import { runDetail, runLog, runsPage, type RunDetail, type RunsPage } from '../core/ops/runs.js';
 import { lineageSearch, lineageView as lineageViewOp, type LineageSearchResult, type LineageView } from '../core/ops/lineage-view.js';
 import { parseRange } from './http.js';
+import { readObject } from '../core/ops/protocol.js';
 import { intParam, sendBytes } from './browse.js';
 
 export function runsView(repo: Repository, q: URLSearchParams): RunsPage {
@@ -69,6 +70,6 @@ export async function serveRunLog(repo: Repository, idOrPrefix: string, reqHeade
   let range = st.size === 0 ? null : parseRange(reqHeaders['range'] as string | undefined, st.size);
   const ifRange = reqHeaders['if-range'];
   if (range && typeof ifRange === 'string' && ifRange !== etag) range = null;
-  await sendBytes(res, head, headers, st.size, range, () => repo.store.get(logId, range ? { range } : { verify: true }));
+  await sendBytes(res, head, headers, st.size, range, () => readObject(repo, logId, range));
 }
 

@@ -10,11 +10,11 @@
  * serialises writers, the new value is written into the lock file, fsynced, and renamed over the
  * ref: atomic CAS on a local filesystem. S3RefStore lives in s3/refs.ts.
  */
-import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { StrataError, fromSystemError } from '../errors/index.js';
 import { isId } from '../hash/index.js';
+import { bodyEtag, parseRefBody, refBody } from '../format/ref-body.js';
 
 export interface RefValue {
   /** The commit id the ref points to. */
@@ -92,16 +92,6 @@ export function checkRefValue(value: string): string {
   return value;
 }
 
-/** Parse a ref body ('<id>\n'). */
-export function parseRefBody(body: string, name: string): string {
-  const v = body.trim();
-  if (!isId(v)) throw new StrataError('OBJECT_CORRUPT', `ref ${name} is corrupt: ${JSON.stringify(body.slice(0, 80))} is not a commit id`);
-  return v;
-}
-
-export function refBody(value: string): Buffer {
-  return Buffer.from(value + '\n', 'utf8');
-}
 
 export function refConflict(name: string, reason: 'exists' | 'changed' | 'missing' | 'busy', extra = ''): StrataError {
   const what = {
@@ -116,10 +106,6 @@ export function refConflict(name: string, reason: 'exists' | 'changed' | 'missin
   });
 }
 
-/** ETag of a ref body as the file store computes it: quoted MD5 hex, like S3's for a single PUT. */
-export function bodyEtag(body: Buffer): string {
-  return `"${createHash('md5').update(body).digest('hex')}"`;
-}
 
 /** Locks older than this are reported with a hint to remove them (a crashed writer). */
 const STALE_LOCK_MS = 10 * 60 * 1000;

@@ -11,7 +11,8 @@
 import { randomBytes } from 'node:crypto';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { StrataError } from '../../errors/index.js';
-import { checkRefName, checkRefValue, parseRefBody, refBody, refConflict, type RefEntry, type RefStore, type RefValue } from '../refs.js';
+import { checkRefName, checkRefValue, refConflict, type RefEntry, type RefStore, type RefValue } from '../refs.js';
+import { parseRefBody, refBody } from '../../format/ref-body.js';
 import { S3Conn, errorName, httpStatus, isNotFound, isPreconditionFailed, type S3StoreOptions } from './conn.js';
 import type { S3Store } from './index.js';
 
