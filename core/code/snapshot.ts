@@ -22,7 +22,7 @@
  */
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { StrataError, fromSystemError } from '../errors/index.js';
 import { hashBytes } from '../hash/index.js';
 import { canonicalJson, parseCommit, parseManifest, type Id } from '../model/index.js';

@@ -368,9 +368,9 @@ export class HttpEmitter implements Emitter {
       });
     } catch (e) {
       const err = e as Error & { cause?: { code?: string; message?: string } };
-      if (err.name === 'TimeoutError' || err.name === 'AbortError') throw new Error(`no answer within ${this.timeoutMs} ms`);
+      if (err.name === 'TimeoutError' || err.name === 'AbortError') throw new Error(`no answer within ${this.timeoutMs} ms`, { cause: e });
       const cause = err.cause?.code ?? err.cause?.message;
-      throw new Error(cause ? `${err.message} (${cause})` : err.message);
+      throw new Error(cause ? `${err.message} (${cause})` : err.message, { cause: e });
     }
     if (res.ok) {
       await res.body?.cancel().catch(() => undefined);

@@ -19,7 +19,7 @@
  * configured; otherwise OBJECT_MISSING lists what is missing.
  */
 import * as fsp from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { stringify as yamlStringify } from 'yaml';
 import { findGitRoot, readCodeState } from '../code/git.js';
 import { applyCodeChanges, checkCodeChanges, checkoutCommitInto, hasGitCommit, parseCodeChanges, writeCommitFiles, type CodeChanges } from '../code/snapshot.js';

@@ -14,7 +14,7 @@ import { hostname } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
 import { readCodeState } from '../code/git.js';
 import { snapshotCodeChanges } from '../code/snapshot.js';
-import { StrataError, fromSystemError } from '../errors/index.js';
+import { StrataError } from '../errors/index.js';
 import { hashBytes } from '../hash/index.js';
 import {
   buildRunEvent,

@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
-import type { Document, Node as YamlNode, Pair, YAMLMap } from 'yaml';
+import type { Document, Pair, YAMLMap } from 'yaml';
 import { StrataError } from '../errors/index.js';
 import { diskProblem, isReservedName } from './safety.js';
 
