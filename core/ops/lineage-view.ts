@@ -11,9 +11,9 @@ import type { Repository } from '../repo/index.js';
 import { resolveRev } from '../repo/refs.js';
 import { entryAt, verifyTree } from '../repo/tree.js';
 import { checkRequestPath } from '../workspace/paths.js';
-import type { CyElement, LineageNodeData, LineageSearchResult, LineageView, SearchHit } from './types.js';
+import type { LineageNodeData, LineageSearchResult, LineageView, SearchHit } from './types.js';
 
-export type { CyElement, LineageNodeData, LineageSearchResult, LineageView, SearchHit };
+export type { LineageSearchResult, LineageView };
 
 export interface LineageViewOptions {
   /** v:<id>:<path>, r:<run id>, a run id (prefix), or REF:PATH. */
@@ -117,7 +117,7 @@ export async function lineageView(repo: Repository, opts: LineageViewOptions): P
 // ---------------------------------------------------------------- version sizes and metrics (GET /lineage)
 
 /** Largest metrics output (bytes, a directory's files together) parsed into the `metrics` field. */
-export const METRICS_MAX_BYTES = 64 * 1024;
+const METRICS_MAX_BYTES = 64 * 1024;
 
 type CyData = { data: LineageNodeData };
 

@@ -197,7 +197,7 @@ export interface MaterializeOptions {
 }
 
 /** Config key: `true` lets checkout create symbolic links that point outside the workspace. */
-export const ALLOW_OUTSIDE_SYMLINKS_KEY = 'core.allowOutsideSymlinks';
+const ALLOW_OUTSIDE_SYMLINKS_KEY = 'core.allowOutsideSymlinks';
 
 /**
  * Apply a plan to the workspace, through the one safe writer (workspace/safe-fs.ts):
