@@ -7,7 +7,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'node_modules/**', 'web/dist/**', '**/*.js', '**/*.mjs'],
+    ignores: ['dist/**', 'node_modules/**', 'web/dist/**', 'test-artifacts/**', '.bench/**', '**/*.js', '**/*.mjs'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
