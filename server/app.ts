@@ -21,7 +21,7 @@ import { commitView, diffView, logView, refsView, serveFile, treeView } from './
 import { HttpError, redact, sendError } from './errors.js';
 import { contentType, pathSegments, readJson, sendEmpty, sendJson } from './http.js';
 import { deleteObjects, deleteRef, fetchPack, getObject, getRef, hasObjects, listObjects, putObject, putRef, refNameFrom, uploadPack } from './protocol.js';
-import { ANON_KEY, RepoHost, checkRepoName, readOnlyError, type HostOptions } from './repos.js';
+import { RepoHost, checkRepoName, readOnlyError, type HostOptions } from './repos.js';
 import { versionsView } from './history.js';
 import { repoCounts } from '../core/ops/repo-info.js';
 import { checkBranchName } from '../core/ops/open.js';
@@ -51,7 +51,7 @@ export interface ServerOptions extends Partial<HostOptions> {
 }
 
 /** Defaults of the connection limits (docs/server.md, "Limits and timeouts"). */
-export const CONNECTION_DEFAULTS = {
+const CONNECTION_DEFAULTS = {
   headersTimeoutMs: 20_000,
   requestTimeoutMs: 600_000,
   keepAliveTimeoutMs: 5_000,
@@ -538,7 +538,6 @@ function statOrNull(p: string): import('node:fs').Stats | null {
   }
 }
 
-export { ANON_KEY };
 
 /**
  * The process-level safety net of `strata serve`: an error that escapes every handler (a bug, an

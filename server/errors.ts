@@ -5,7 +5,7 @@
 import type { ServerResponse } from 'node:http';
 import { StrataError, type ErrorCode } from '../core/errors/index.js';
 
-export const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
+const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   INVALID_ARGUMENT: 400,
   AMBIGUOUS_REF: 400,
   PATH_OUTSIDE_WORKSPACE: 400,
@@ -40,7 +40,7 @@ export const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   DB_CORRUPT: 500,
 };
 
-export function statusFor(code: string): number {
+function statusFor(code: string): number {
   return HTTP_STATUS[code as ErrorCode] ?? 500;
 }
 
@@ -59,7 +59,7 @@ export class HttpError extends StrataError {
 }
 
 /** Normalise anything thrown into {status, body, headers}; unexpected errors become 500 INTERNAL. */
-export function errorResponse(e: unknown): { status: number; body: { error: Record<string, unknown> }; headers: Record<string, string>; internal: boolean } {
+function errorResponse(e: unknown): { status: number; body: { error: Record<string, unknown> }; headers: Record<string, string>; internal: boolean } {
   if (e instanceof StrataError) {
     const status = e instanceof HttpError ? e.status : statusFor(e.code);
     const headers: Record<string, string> = e instanceof HttpError ? { ...e.headers } : {};

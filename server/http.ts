@@ -44,10 +44,10 @@ export { checkRequestPath as checkRepoPath } from '../core/workspace/paths.js';
  * kill. Past the budget a request is answered 503 (Retry-After) instead.
  */
 let bodyBytesHeld = 0;
-export const BODY_MEMORY_BUDGET = 256 * 1024 * 1024;
+const BODY_MEMORY_BUDGET = 256 * 1024 * 1024;
 
 /** Read a request body, failing with 413 past `limit` bytes (checked against Content-Length first). */
-export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) throw tooLarge(limit);
   const parts: Buffer[] = [];

@@ -210,7 +210,7 @@ describe('GET /runs/{id}/log', () => {
   });
 });
 
-type Node = { data: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Node = { data: Record<string, any> };
 
 describe('GET /lineage: size and metrics on version nodes', () => {
   it('every version node has its size: outputs from the run, inputs from the store', async () => {

@@ -114,13 +114,13 @@ describe('web UI (Chromium)', { skip: skip ?? false, timeout: 90_000 }, () => {
     await clickNode(page, raw.id);
     await page.waitForSelector(`#panel[data-node="${raw.id}"]`);
     await page.locator('#panel [data-action=expand]').click();
-    await page.waitForFunction(() => (window as any).__strataCy.nodes('[stage = "ingest"]').length > 0); // eslint-disable-line @typescript-eslint/no-explicit-any
+    await page.waitForFunction(() => (window as any).__strataCy.nodes('[stage = "ingest"]').length > 0);
     const expanded = await graph(page);
     assert.ok(expanded.nodes.length > before.nodes.length);
     assert.ok(expanded.edges.some((e) => e.target === raw.id && expanded.nodes.find((n) => n.id === e.source)?.stage === 'ingest'));
     await shot('lineage-expanded');
     await page.locator('#panel [data-action=expand]', { hasText: 'Collapse' }).click();
-    await page.waitForFunction(() => (window as any).__strataCy.nodes('[stage = "ingest"]').length === 0); // eslint-disable-line @typescript-eslint/no-explicit-any
+    await page.waitForFunction(() => (window as any).__strataCy.nodes('[stage = "ingest"]').length === 0);
     assert.equal((await graph(page)).nodes.length, before.nodes.length);
 
     // Search by path selects the node and opens its panel.

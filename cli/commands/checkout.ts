@@ -43,7 +43,7 @@ export function printCheckoutFor(io: Io, r: CheckoutForResult, opts: { rerunHint
   }
 }
 
-export function linkMode(v: unknown): LinkMode | undefined {
+function linkMode(v: unknown): LinkMode | undefined {
   if (v === undefined) return undefined;
   if (v === 'copy' || v === 'reflink' || v === 'hardlink') return v;
   throw new StrataError('INVALID_ARGUMENT', `--link must be copy, reflink or hardlink, not ${JSON.stringify(v)}`, { hint: 'the default (copy) clones copy-on-write where the filesystem supports it' });

@@ -7,7 +7,7 @@ import type { PipelineChanges, StageChange } from '../../core/pipeline/trust.js'
 import { withCliRepo } from '../repo.js';
 
 /** Print how strata.yaml changed since the last repro here (stderr, so --json stays clean). */
-export function printPipelineChanges(io: Io, c: PipelineChanges): void {
+function printPipelineChanges(io: Io, c: PipelineChanges): void {
   if (!c.recorded || (!c.fileChanged && c.changes.length === 0)) return;
   if (c.changes.length === 0) {
     io.err('notice: strata.yaml changed since the last repro here (no stage command changed)');

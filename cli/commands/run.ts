@@ -7,7 +7,7 @@ import { EXIT_CODES } from '../../core/errors/index.js';
 import { withCliRepo } from '../repo.js';
 
 /** Quote an argument for the shell when it needs it. */
-export function shellQuote(a: string): string {
+function shellQuote(a: string): string {
   return /^[A-Za-z0-9_\-+=.,/:@%^]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
 }
 
@@ -46,7 +46,7 @@ export function fmtMs(ms: number): string {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
-export function describeRun(r: RunRecord): string[] {
+function describeRun(r: RunRecord): string[] {
   const lines = [`run ${r.id}  stage ${r.stage}  ${r.status}${r.exitCode !== null ? ` (exit ${r.exitCode})` : ''}  ${fmtMs(r.ended - r.started)}`];
   if (r.code) lines.push(`  code   ${r.code.commit ? `git ${r.code.commit.slice(0, 12)}${r.code.dirty ? ' (dirty)' : ''}` : 'no git commit'}`);
   for (const [k, v] of Object.entries(r.params)) lines.push(`  param  ${k} = ${JSON.stringify(v)}`);

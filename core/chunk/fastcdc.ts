@@ -77,7 +77,7 @@ export const DEFAULT_READ_SIZE = 8 * 1024 * 1024;
 const PROCESS_SLICE = 1024 * 1024;
 
 /** Seed of the gear table ("STRATA01" in ASCII). Part of the chunk-id contract: never change it. */
-export const GEAR_SEED = 0x5354524154413031n;
+const GEAR_SEED = 0x5354524154413031n;
 
 /** Normalization level: the harder mask has log2(avg)+2 bits, the easier one log2(avg)-2. */
 const NORMALIZATION = 2;

@@ -71,7 +71,7 @@ export async function readCodeState(dir: string, opts: CodeStateOptions = {}): P
  * Tracked files whose working copy differs from HEAD (modified, deleted, or staged-new).
  * Untracked files are not code changes for reproducibility purposes and are ignored.
  */
-export async function changedTrackedFiles(root: string): Promise<string[]> {
+async function changedTrackedFiles(root: string): Promise<string[]> {
   const g = await git();
   const matrix = await g.statusMatrix({ fs, dir: root, ignored: false });
   const out: string[] = [];

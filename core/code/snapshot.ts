@@ -22,7 +22,7 @@
  */
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { StrataError, fromSystemError } from '../errors/index.js';
 import { hashBytes } from '../hash/index.js';
 import { canonicalJson, parseCommit, parseManifest, type Id } from '../model/index.js';
@@ -41,9 +41,9 @@ async function git(): Promise<Git> {
 }
 
 /** Changed files larger than this are not stored (listed in `skipped`, with a warning). */
-export const CODE_CHANGE_FILE_MAX = 16 * 1024 * 1024;
+const CODE_CHANGE_FILE_MAX = 16 * 1024 * 1024;
 /** At most this many bytes of changed files per snapshot (later files are skipped). */
-export const CODE_CHANGE_TOTAL_MAX = 64 * 1024 * 1024;
+const CODE_CHANGE_TOTAL_MAX = 64 * 1024 * 1024;
 
 export type CodeChangeStatus = 'modified' | 'deleted' | 'added';
 

@@ -9,7 +9,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 /** Where the credentials file is for this environment. */
-export function credentialsPath(env: NodeJS.ProcessEnv = process.env): string {
+function credentialsPath(env: NodeJS.ProcessEnv = process.env): string {
   const dir = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config');
   return join(dir, 'strata', 'credentials');
 }

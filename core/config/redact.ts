@@ -124,15 +124,6 @@ export function hasUrlSecrets(url: string): boolean {
   return redactUrl(url) !== url;
 }
 
-/** Whether `url` carries user info (`user[:password]@`) in a scheme URL. */
-export function hasUserInfo(url: string): boolean {
-  const m = SCHEME_RE.exec(url);
-  if (!m) return false;
-  const after = url.slice(m[0].length);
-  const end = after.search(/[/?#]/);
-  return (end < 0 ? after : after.slice(0, end)).includes('@');
-}
-
 // URLs inside free text: a scheme, then everything up to whitespace or a quote/bracket.
 const URL_IN_TEXT_RE = /[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s"'<>`]+/g;
 

@@ -57,7 +57,7 @@ export interface KeyDef {
 
 /** A configuration level, lowest first: user file < repository < environment. */
 export type ConfigLevel = 'user' | 'repository' | 'env';
-export const CONFIG_LEVELS: readonly ConfigLevel[] = ['user', 'repository', 'env'];
+const CONFIG_LEVELS: readonly ConfigLevel[] = ['user', 'repository', 'env'];
 
 /** The levels `def` may be set at. */
 export function levelsOf(def: KeyDef): readonly ConfigLevel[] {
@@ -126,7 +126,7 @@ function editDistance(a: string, b: string): number {
 }
 
 /** Known keys close to `key` (best first), for "did you mean". */
-export function suggestKeys(key: string): string[] {
+function suggestKeys(key: string): string[] {
   const lower = key.toLowerCase();
   const candidates = CONFIG_KEYS.map((d) => {
     if (!d.key.includes('<name>')) return d.key;

@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { StrataError } from '../errors/index.js';
 
 /** Where the user config file is for this environment. */
-export function userConfigPath(env: NodeJS.ProcessEnv = process.env): string {
+function userConfigPath(env: NodeJS.ProcessEnv = process.env): string {
   const dir = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config');
   return join(dir, 'strata', 'config');
 }
@@ -37,7 +37,7 @@ function badLine(path: string, n: number, why: string): StrataError {
 }
 
 /** Parse the file's text: entries in file order (a later duplicate wins when read as a map). */
-export function parseUserConfig(text: string, path: string): UserConfigLine[] {
+function parseUserConfig(text: string, path: string): UserConfigLine[] {
   const out: UserConfigLine[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {

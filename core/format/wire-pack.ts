@@ -21,7 +21,7 @@ export const WIRE_PACK_MAGIC = Buffer.from('SPK1', 'ascii');
 /** Bytes of a frame header: id (32) + size (4). */
 export const WIRE_FRAME_HEADER = 36;
 /** The largest object one frame can carry (uint32 size). */
-export const WIRE_FRAME_MAX = 0xffffffff;
+const WIRE_FRAME_MAX = 0xffffffff;
 
 export interface WireObject {
   id: string;

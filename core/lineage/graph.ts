@@ -100,7 +100,7 @@ export function parseNodeKey(key: string): { kind: 'version'; id: Id; path: stri
 const UNLIMITED_EDGES = 100_000;
 
 /** Row ids of version nodes for a path (all versions, or one content id). */
-export function versionNodeIds(db: MetaStore, path: string, id?: Id): number[] {
+function versionNodeIds(db: MetaStore, path: string, id?: Id): number[] {
   return db.versionNodeIds(path, id);
 }
 
@@ -267,11 +267,6 @@ export function upstreamOf(db: MetaStore, path: string, id: Id, opts: Omit<Linea
 /** Downstream lineage of one version: the runs that used it and everything they produced, recursively. */
 export function downstreamOf(db: MetaStore, path: string, id: Id, opts: Omit<LineageQuery, 'direction'> = {}): LineageGraph {
   return lineageGraph(db, [{ version: { path, id } }], { ...opts, direction: 'downstream' });
-}
-
-/** Lineage around one run (its inputs' history upstream, what was built from its outputs downstream). */
-export function lineageOfRun(db: MetaStore, runId: string, opts: LineageQuery = {}): LineageGraph {
-  return lineageGraph(db, [{ run: runId }], opts);
 }
 
 // ---------------------------------------------------------------- rendering (pure)

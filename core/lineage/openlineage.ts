@@ -15,7 +15,6 @@ import { credentialFor } from '../config/credentials.js';
 
 // ---------------------------------------------------------------- schema URLs
 
-export const OPENLINEAGE_SPEC_VERSION = '2-0-2';
 export const RUN_EVENT_SCHEMA_URL = 'https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent';
 
 /** `_schemaURL`s of the standard facets Strata emits (versions as published by the OpenLineage spec). */
@@ -29,7 +28,7 @@ export const FACET_SCHEMA_URLS = {
 } as const;
 
 /** Default base URI identifying Strata as a producer; the version is appended. */
-export const STRATA_PRODUCER_BASE = 'https://github.com/strata-data/strata';
+const STRATA_PRODUCER_BASE = 'https://github.com/strata-data/strata';
 
 /** The `producer` URI for a Strata version, e.g. `https://github.com/strata-data/strata/tree/v0.1.0`. */
 export function strataProducer(version: string, base: string = STRATA_PRODUCER_BASE): string {
@@ -39,7 +38,7 @@ export function strataProducer(version: string, base: string = STRATA_PRODUCER_B
 // ---------------------------------------------------------------- UUIDv7
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export function isUuid(s: string): boolean {
+function isUuid(s: string): boolean {
   return UUID_RE.test(s);
 }
 
@@ -368,9 +367,9 @@ export class HttpEmitter implements Emitter {
       });
     } catch (e) {
       const err = e as Error & { cause?: { code?: string; message?: string } };
-      if (err.name === 'TimeoutError' || err.name === 'AbortError') throw new Error(`no answer within ${this.timeoutMs} ms`);
+      if (err.name === 'TimeoutError' || err.name === 'AbortError') throw new Error(`no answer within ${this.timeoutMs} ms`, { cause: e });
       const cause = err.cause?.code ?? err.cause?.message;
-      throw new Error(cause ? `${err.message} (${cause})` : err.message);
+      throw new Error(cause ? `${err.message} (${cause})` : err.message, { cause: e });
     }
     if (res.ok) {
       await res.body?.cancel().catch(() => undefined);

@@ -30,21 +30,7 @@ export type SqliteDb = BetterSqlite3.Database;
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-export type {
-  CommitCacheRow,
-  CommitRow,
-  IndexRow,
-  LineageEdgeRow,
-  LineageNodeRow,
-  MetaStore,
-  RefRow,
-  RunInsert,
-  RunNodeHit,
-  RunRow,
-  RunRowFilter,
-  StatRow,
-  TagRow,
-} from './interface.js';
+export type { IndexRow, StatRow } from './interface.js';
 
 const walkSql = (from: 'src' | 'dst', to: 'src' | 'dst'): string => `
     WITH RECURSIVE walk(node, d) AS (
@@ -720,7 +706,7 @@ function isSqliteIoError(e: unknown): boolean {
 }
 
 /** Free bytes on the filesystem holding `path` (its folder), or null when it cannot be asked. */
-export function freeBytes(path: string): number | null {
+function freeBytes(path: string): number | null {
   for (const p of [path, dirname(path)]) {
     try {
       const st = statfsSync(p);
@@ -737,7 +723,7 @@ export function freeBytes(path: string): number | null {
  * SQLITE_FULL only sometimes: growing the -shm or -wal file fails with SQLITE_IOERR_* instead.
  * Below 1 MiB free, an I/O error is taken to be the full disk.
  */
-export function diskNearlyFull(path: string): boolean {
+function diskNearlyFull(path: string): boolean {
   const free = freeBytes(path);
   return free !== null && free < 1 << 20;
 }

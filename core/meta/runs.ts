@@ -211,11 +211,6 @@ function buildRun(rawIn: unknown): RunRecord {
 
 // ---------------------------------------------------------------- writing
 
-/** Id of the version node (path, id), created when missing. `type` overrides the stored type when given. */
-export function upsertVersionNode(db: MetaStore, path: string, id: Id, kind: 'file' | 'dir', type?: OutKind): number {
-  return db.upsertVersionNode(path, id, kind, type);
-}
-
 /**
  * Insert a run (row + lineage node + edges). Call inside a transaction (`db.tx`). Failed runs get
  * `used` edges only: their outputs are not versions.
@@ -341,10 +336,6 @@ export function runObjectRoots(repoOrDb: MetaStore | Db): { ids: Id[]; outs: Run
     if (row.status !== 'failed') for (const o of parseRun(row.record).outs) if (o.cache) outs.push(o);
   }
   return { ids, outs };
-}
-
-export function runCount(repoOrDb: MetaStore | Db): number {
-  return dbOf(repoOrDb).runCount();
 }
 
 // ---------------------------------------------------------------- where a run came from

@@ -4,11 +4,9 @@
  * is BLAKE3-256 of the file's bytes, so `b3sum FILE` prints the id Strata stores it under.
  */
 import { hashBytes, ID_RE } from '../hash/index.js';
-import { StrataError } from '../errors/index.js';
 import { MAX_CHUNK_BYTES, MAX_COMMIT_PARENTS, MAX_LISTED_PATHS, MAX_MANIFEST_CHUNKS, MAX_SYMLINK_TARGET_BYTES, MAX_TREE_ENTRIES } from './limits.js';
 import { arr, bad, bool, fields, id, idOrNull, int, nameProblem, obj, oneOf, parseObject, pathProblem, str, strOrNull, type ObjectContext } from './strict.js';
 
-export type { ObjectContext } from './strict.js';
 export * from './limits.js';
 
 export type Id = string;
@@ -43,8 +41,6 @@ export function compareNames(a: string, b: string): number {
 }
 
 // ---------------------------------------------------------------- trees
-
-export type EntryType = 'file' | 'symlink' | 'dir';
 
 export interface FileEntry {
   type: 'file';
@@ -81,16 +77,6 @@ export type TreeEntry = FileEntry | SymlinkEntry | DirEntry;
 
 export interface Tree {
   entries: TreeEntry[];
-}
-
-/** Rejects names that could escape the workspace, that no filesystem can hold, or `.git`/`.strata`. */
-export function validateName(name: string): void {
-  const why = nameProblem(name);
-  if (why) {
-    throw new StrataError('OBJECT_CORRUPT', `invalid path component ${JSON.stringify(name)} in tree: ${why}`, {
-      hint: 'the object is corrupt or was crafted to escape the workspace; run strata fsck',
-    });
-  }
 }
 
 function entryToWire(e: TreeEntry): unknown[] {
@@ -204,8 +190,6 @@ export function treeId(tree: Tree): { id: Id; bytes: Buffer } {
   return { id: hashBytes(bytes), bytes };
 }
 
-export const EMPTY_TREE: Tree = { entries: [] };
-
 // ---------------------------------------------------------------- chunk manifests
 
 export interface Manifest {
@@ -300,7 +284,7 @@ export function parseCommit(bytes: Uint8Array, ctx?: ObjectContext): Commit {
   return parseObject('commit', bytes, ctx, buildCommit, (c) => serializeCommit(c));
 }
 
-export function parsePerson(v: unknown, what: string): Person {
+function parsePerson(v: unknown, what: string): Person {
   const o = obj(v, what);
   fields(o, what, ['name', 'email']);
   return { name: str(o.name, `the name of ${what}`, { noNul: true }), email: str(o.email, `the e-mail of ${what}`, { noNul: true }) };

@@ -16,7 +16,7 @@ export interface ObjectContext {
 }
 
 /** Thrown by the field checks; turned into one OBJECT_CORRUPT error by `parseObject`. */
-export class Malformed extends Error {
+class Malformed extends Error {
   constructor(
     readonly reason: string,
     readonly canonical = false,
@@ -30,11 +30,11 @@ export function bad(reason: string): never {
 }
 
 /** "tree object 3fa… from remote origin (file:///…)" */
-export function describeObject(kind: string, ctx: ObjectContext = {}): string {
+function describeObject(kind: string, ctx: ObjectContext = {}): string {
   return `${kind} object${ctx.id ? ' ' + ctx.id : ''}${ctx.source ? ' from ' + ctx.source : ''}`;
 }
 
-export function corruptError(kind: string, ctx: ObjectContext, reason: string, canonical = false): StrataError {
+function corruptError(kind: string, ctx: ObjectContext, reason: string, canonical = false): StrataError {
   const what = describeObject(kind, ctx);
   const message = canonical ? `${what} is not in canonical form (${reason})` : `${what} is corrupt: ${reason}`;
   const hint = ctx.source
@@ -83,7 +83,7 @@ export function parseObject<T>(kind: string, bytes: Uint8Array | string, ctx: Ob
 
 // ------------------------------------------------------------------------ field checks
 
-export function isPlainObject(v: unknown): v is Record<string, unknown> {
+function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
@@ -107,7 +107,7 @@ export function fields(o: Record<string, unknown>, what: string, required: reado
 }
 
 /** True when `s` is well-formed UTF-16 (no lone surrogate), i.e. it has one UTF-8 encoding. */
-export function wellFormed(s: string): boolean {
+function wellFormed(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c >= 0xd800 && c <= 0xdbff) {

@@ -12,7 +12,7 @@ import { diffTrees, entryAt, summarizeChanges, type Change } from '../repo/tree.
 import { walkLog, refsByCommit } from './log.js';
 import type { CommitDiff, CommitInfo, LogPage, TreeListing, TreeListingEntry } from './types.js';
 
-export type { CommitDiff, CommitInfo, LogPage, TreeListing, TreeListingEntry };
+export type { CommitDiff, LogPage, TreeListing };
 
 export interface LogPageOptions {
   /** Default HEAD. */

@@ -8,7 +8,7 @@ import { entryAt } from '../repo/tree.js';
 import type { Repository } from '../repo/index.js';
 
 /** Files up to this size are read whole and verified before the first byte is written. */
-export const CAT_BUFFER_MAX = 16 << 20;
+const CAT_BUFFER_MAX = 16 << 20;
 
 function catCorrupt(path: string, id: string, why: string): StrataError {
   return new StrataError('OBJECT_CORRUPT', `${path}: object ${id} is corrupt (${why})`, {

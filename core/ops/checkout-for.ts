@@ -19,7 +19,7 @@
  * configured; otherwise OBJECT_MISSING lists what is missing.
  */
 import * as fsp from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { stringify as yamlStringify } from 'yaml';
 import { findGitRoot, readCodeState } from '../code/git.js';
 import { applyCodeChanges, checkCodeChanges, checkoutCommitInto, hasGitCommit, parseCodeChanges, writeCommitFiles, type CodeChanges } from '../code/snapshot.js';
@@ -130,7 +130,7 @@ export interface CheckoutForResult {
  * Refuse a run record whose paths could escape the folder or reach .git/.strata (deps, outputs,
  * wdir, params files), before anything is written. Recorded runs come from remotes too.
  */
-export function checkRunPaths(r: RunRecord): void {
+function checkRunPaths(r: RunRecord): void {
   const what = (x: string) => `run ${r.id} (${r.stage}): ${x}`;
   for (const d of r.deps) checkPathText(d.path, what(`dep ${d.path}`));
   for (const o of r.outs) checkPathText(o.path, what(`output ${o.path}`));
@@ -147,7 +147,7 @@ function checkInputRows(path: string, rows: IndexRow[], foreign: boolean): void 
 }
 
 /** Runs of `chain` that came from elsewhere. */
-export function foreignRuns(repo: Repository, chain: RunRecord[]): ForeignRun[] {
+function foreignRuns(repo: Repository, chain: RunRecord[]): ForeignRun[] {
   const out: ForeignRun[] = [];
   for (const r of chain) {
     const from = runFetchedFrom(repo.db, r.id);
@@ -159,7 +159,7 @@ export function foreignRuns(repo: Repository, chain: RunRecord[]): ForeignRun[] 
 const RUN_ID_LIKE = /^[0-9a-f]{4,}-[0-9a-f-]*$|^[0-9a-f]{32}$/i;
 
 /** The run that produced `path@id`: the newest executed one, else a cached one (resolved to its source). */
-export function producerOf(repo: Repository, path: string, id: Id): RunRecord | null {
+function producerOf(repo: Repository, path: string, id: Id): RunRecord | null {
   const rows = repo.db.producersOfVersion(path, id);
   if (rows.length === 0) return null;
   const ok = rows.find((r) => r.status === 'ok') ?? rows[0]!;
@@ -178,7 +178,7 @@ function normalize(r: RunRecord): RunRecord {
 }
 
 /** The target's run and the runs upstream of it, upstream first. */
-export function runChain(repo: Repository, run: RunRecord, upstream: boolean): RunRecord[] {
+function runChain(repo: Repository, run: RunRecord, upstream: boolean): RunRecord[] {
   const out: RunRecord[] = [];
   const seen = new Set<string>();
   const visit = (r: RunRecord) => {
@@ -197,7 +197,7 @@ export function runChain(repo: Repository, run: RunRecord, upstream: boolean): R
 }
 
 /** Resolve MODEL_PATH | REF:PATH | RUN_ID to the run to restore for. */
-export async function resolveRunTarget(repo: Repository, cwd: string, target: string): Promise<{ target: CheckoutForResult['target']; run: RunRecord }> {
+async function resolveRunTarget(repo: Repository, cwd: string, target: string): Promise<{ target: CheckoutForResult['target']; run: RunRecord }> {
   const t = target.trim();
   if (!t) throw new StrataError('INVALID_ARGUMENT', 'name a model or data path, REF:PATH, or a run id', { hint: 'e.g. strata checkout --for models/model.json' });
   if (RUN_ID_LIKE.test(t)) {
@@ -408,7 +408,7 @@ function shQuote(s: string): string {
  * Shell commands that re-run `chain` from `base` (the folder the user cds into). The recorded
  * environment of runs from elsewhere (`foreign`) is shown filtered, as reproduce applies it.
  */
-export function rerunCommands(chain: RunRecord[], base: string, foreign: ReadonlySet<string> = new Set()): string[] {
+function rerunCommands(chain: RunRecord[], base: string, foreign: ReadonlySet<string> = new Set()): string[] {
   return chain.map((r) => {
     const env = Object.entries(filterRecordedEnv(r.env, foreign.has(r.id)).env)
       .map(([k, v]) => `${k}=${shQuote(v)} `)
@@ -433,7 +433,7 @@ export async function checkoutFor(repo: Repository, opts: CheckoutForOptions): P
 }
 
 /** The operation on an open source repository (holding its write lock). */
-export async function checkoutForIn(repo: Repository, opts: CheckoutForOptions): Promise<CheckoutForResult> {
+async function checkoutForIn(repo: Repository, opts: CheckoutForOptions): Promise<CheckoutForResult> {
   const ctx = { cwd: opts.cwd ?? repo.root, progress: opts.progress };
   const { target, run } = await resolveRunTarget(repo, ctx.cwd, opts.target);
   const chain = runChain(repo, run, opts.upstream !== false);

@@ -131,7 +131,7 @@ export async function clone(ctx: OpContext, opts: CloneOptions): Promise<CloneRe
 
 // ---------------------------------------------------------------- resuming a killed clone
 
-export const CLONE_MARKER = 'clone-in-progress';
+const CLONE_MARKER = 'clone-in-progress';
 
 interface CloneMarker {
   url: string;

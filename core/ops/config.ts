@@ -4,9 +4,6 @@ import { hasUrlSecrets, redactUrl } from '../config/redact.js';
 import { readUserConfig, writeUserConfigValue } from '../config/user.js';
 import type { Repository } from '../repo/index.js';
 
-/** Key → description, from the registry (for help texts). */
-export const KNOWN_KEYS: Record<string, string> = Object.fromEntries(CONFIG_KEYS.map((d) => [d.key, d.description]));
-
 const KEY_RE = /^[a-z][a-z0-9-]*(\.[A-Za-z0-9_-]+)+$/;
 
 function checkKey(key: string): void {
@@ -60,19 +57,6 @@ export async function configUnset(repo: Repository, key: string): Promise<boolea
     repo.db.setConfig(key, null);
     return had;
   });
-}
-
-export async function configList(repo: Repository): Promise<ConfigEntry[]> {
-  return repo.db.listConfig().map((r) => ({ key: r.key, value: displayValue(r.key, r.value), known: findKey(r.key) !== undefined }));
-}
-
-/** configList plus warnings about stored values that are ignored. */
-export async function configListWithWarnings(repo: Repository): Promise<{ entries: ConfigEntry[]; warnings: string[] }> {
-  const rows = repo.db.listConfig();
-  return {
-    entries: rows.map((r) => ({ key: r.key, value: displayValue(r.key, r.value), known: findKey(r.key) !== undefined })),
-    warnings: storedWarnings(rows),
-  };
 }
 
 // ---------------------------------------------------------------- levels (user config file, environment)

@@ -7,7 +7,6 @@ import type { OpOptions } from './context.js';
 import type { Repository } from '../repo/index.js';
 import { checkJobs } from './push.js';
 
-export type { FetchResult };
 
 export interface FetchOptions extends OpOptions {
   remote?: string;

@@ -32,7 +32,7 @@ import { mapLimit } from '../util/concurrency.js';
 import type { OpContext } from './context.js';
 import { collectRoots } from './roots.js';
 
-export const REPAIR_COMMAND = 'strata fsck --repair';
+const REPAIR_COMMAND = 'strata fsck --repair';
 
 export interface FsckProblem {
   /** Object id the problem is about ('' for a database page, a pack file, ...). */

@@ -11,9 +11,9 @@ import type { Repository } from '../repo/index.js';
 import { resolveRev } from '../repo/refs.js';
 import { entryAt, verifyTree } from '../repo/tree.js';
 import { checkRequestPath } from '../workspace/paths.js';
-import type { CyElement, LineageNodeData, LineageSearchResult, LineageView, SearchHit } from './types.js';
+import type { LineageNodeData, LineageSearchResult, LineageView, SearchHit } from './types.js';
 
-export type { CyElement, LineageNodeData, LineageSearchResult, LineageView, SearchHit };
+export type { LineageSearchResult, LineageView };
 
 export interface LineageViewOptions {
   /** v:<id>:<path>, r:<run id>, a run id (prefix), or REF:PATH. */
@@ -117,7 +117,7 @@ export async function lineageView(repo: Repository, opts: LineageViewOptions): P
 // ---------------------------------------------------------------- version sizes and metrics (GET /lineage)
 
 /** Largest metrics output (bytes, a directory's files together) parsed into the `metrics` field. */
-export const METRICS_MAX_BYTES = 64 * 1024;
+const METRICS_MAX_BYTES = 64 * 1024;
 
 type CyData = { data: LineageNodeData };
 
@@ -219,12 +219,6 @@ async function attachMetrics(repo: Repository, d: Record<string, unknown>, id: I
 
 // ---------------------------------------------------------------- search (GET /lineage/search)
 
-
-/** Escape LIKE wildcards (used with ESCAPE '\'). */
-export function likeEscape(s: string): string {
-  return s.replace(/[\\%_]/g, (c) => '\\' + c);
-}
-
 /** The stored form of a run id prefix (≥ 4 hex digits; dashes where a UUID has them), or null if `q` cannot be one. */
 function runIdPrefix(q: string): string | null {
   const s = q.trim().toLowerCase();
@@ -250,7 +244,6 @@ export function lineageSearch(repo: Repository, opts: { q: string; limit?: numbe
   if (text.length > 200) throw new StrataError('INVALID_ARGUMENT', 'q is longer than 200 characters');
   const limit = opts.limit ?? 20;
   const db = repo.db;
-  const esc = likeEscape(text);
   const hits: Array<SearchHit & { rank: number; order: number }> = [];
   const seen = new Set<string>();
   const add = (h: SearchHit, rank: number, order: number) => {

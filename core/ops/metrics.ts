@@ -33,7 +33,7 @@ export interface MetricsSnapshot {
 }
 
 /** Flatten JSON to dotted keys. */
-export function flattenMetrics(v: unknown, prefix = '', out: Record<string, MetricValue> = {}): Record<string, MetricValue> {
+function flattenMetrics(v: unknown, prefix = '', out: Record<string, MetricValue> = {}): Record<string, MetricValue> {
   if (v === null || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') {
     out[prefix || '(value)'] = v;
     return out;
@@ -49,7 +49,7 @@ export function flattenMetrics(v: unknown, prefix = '', out: Record<string, Metr
 }
 
 /** Metrics paths: type-metrics outputs of strata.yaml, then those known from runs. */
-export async function metricsPaths(repo: Repository): Promise<string[]> {
+async function metricsPaths(repo: Repository): Promise<string[]> {
   const paths = new Set<string>();
   const spec = await loadPipeline(repo.root).catch(() => null);
   for (const s of spec?.stages ?? []) for (const o of s.outs) if (o.type === 'metrics') paths.add(o.path);

@@ -8,7 +8,6 @@ import { HEADS, TAGS } from '../repo/refs.js';
 import type { OpOptions } from './context.js';
 import type { Repository } from '../repo/index.js';
 
-export type { PushResult };
 
 export interface PushOptions extends OpOptions {
   remote?: string;

@@ -5,7 +5,6 @@ import { REMOTES } from '../repo/refs.js';
 import { checkRemoteName, deleteRemoteConfig, getRemote, listRemotes, normalizeRemoteUrl, parseRemoteUrl, writeRemote, type RemoteConfig } from '../remote/config.js';
 import type { Repository } from '../repo/index.js';
 
-export type { RemoteConfig };
 
 export interface RemoteSettings {
   endpoint?: string;

@@ -96,7 +96,7 @@ export function graphOf(spec: PipelineSpec): StageGraph {
 }
 
 /** The run's view of a stage (for staleReasons). */
-export function runState(r: RunRecord): StageState {
+function runState(r: RunRecord): StageState {
   return {
     cmd: r.cmd,
     deps: Object.fromEntries(r.deps.map((d) => [d.path, d.id])),

@@ -57,7 +57,6 @@ export interface ReproducePlan {
   stages: Array<{ run: string; stage: string; cmd: string; wdir: string; env: Record<string, string>; dropped: string[]; foreign: boolean }>;
 }
 
-export { SAFE_RECORDED_ENV, filterRecordedEnv } from '../pipeline/safety.js';
 
 export interface Version {
   id: Id;

@@ -23,7 +23,6 @@ import type { Repository } from '../repo/index.js';
 import { refRoots, type Roots } from '../repo/reach.js';
 import { collectVersionObjects } from '../repo/tree.js';
 
-export type { Roots } from '../repo/reach.js';
 
 /** The roots of `repo` (see the file comment). */
 export async function collectRoots(repo: Repository): Promise<Roots> {
@@ -42,7 +41,7 @@ export async function collectRoots(repo: Repository): Promise<Roots> {
  * reports a missing one), and the outputs of successful runs with their trees, chunk manifests
  * and chunks.
  */
-export async function runRoots(repo: Repository): Promise<Id[]> {
+async function runRoots(repo: Repository): Promise<Id[]> {
   const { ids, outs } = runObjectRoots(repo.db);
   const out = new Set<Id>(ids);
   for (const o of outs) await collectVersionObjects(repo, o, out);

@@ -44,7 +44,7 @@ export interface RunResult {
 const NAME_RE = /^[A-Za-z0-9_-]+$/;
 
 /** Parse `-p` values into param refs (paths relative to the project root). */
-export function parseParamArgs(values: string[]): ParamRef[] {
+function parseParamArgs(values: string[]): ParamRef[] {
   const refs: ParamRef[] = [];
   for (const v of values) {
     const colon = v.indexOf(':');

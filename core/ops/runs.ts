@@ -4,7 +4,7 @@ import { getRun, insertRun, listRuns as listRunRecords, RUN_STATUSES, type RunRe
 import type { Repository } from '../repo/index.js';
 import type { RunDetail, RunSummary, RunsPage } from './types.js';
 
-export type { RunDetail, RunSummary, RunsPage };
+export type { RunDetail, RunsPage };
 
 export interface RunsOptions {
   stage?: string;
@@ -15,7 +15,7 @@ export interface RunsOptions {
 }
 
 /** Parse --since into ms since epoch. */
-export function parseSince(s: string, now = Date.now()): number {
+function parseSince(s: string, now = Date.now()): number {
   const rel = /^(\d+)\s*(s|m|h|d|w)$/i.exec(s.trim());
   if (rel) {
     const unit = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3 }[rel[2]!.toLowerCase() as 's' | 'm' | 'h' | 'd' | 'w'];

@@ -33,10 +33,6 @@ export interface RunShowResult {
 
 export type ShowAnyResult = ({ kind: 'commit' } & ShowResult) | RunShowResult;
 
-export async function show(repo: Repository, opts: { ref?: string } = {}): Promise<ShowResult> {
-  return showCommit(repo, opts.ref ?? 'HEAD');
-}
-
 async function showCommit(repo: Repository, ref: string): Promise<ShowResult> {
   const id = await resolveRev(repo, ref);
   const c = await repo.readCommit(id);

@@ -2,7 +2,6 @@ import { computeStatus, type StatusResult } from '../repo/worktree.js';
 import type { OpOptions } from './context.js';
 import type { Repository } from '../repo/index.js';
 
-export type { StatusResult };
 
 export async function status(repo: Repository, opts: { paths?: string[] } & OpOptions = {}): Promise<StatusResult> {
     const paths = opts.paths ?? [];

@@ -255,11 +255,6 @@ export interface LineageEdgeData {
   kind: string;
 }
 
-/** One cytoscape element: a node or an edge. */
-export interface CyElement {
-  data: LineageNodeData | LineageEdgeData;
-}
-
 export interface LineageView {
   root: string | null;
   roots?: string[];

@@ -14,7 +14,7 @@ import { resolveRev } from '../repo/refs.js';
 import { entryAt } from '../repo/tree.js';
 import type { PathVersion, PathVersions } from './types.js';
 
-export type { PathVersion, PathVersions };
+export type { PathVersions };
 
 interface Run {
   key: string | null;

@@ -14,7 +14,7 @@ import { hostname } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
 import { readCodeState } from '../code/git.js';
 import { snapshotCodeChanges } from '../code/snapshot.js';
-import { StrataError, fromSystemError } from '../errors/index.js';
+import { StrataError } from '../errors/index.js';
 import { hashBytes } from '../hash/index.js';
 import {
   buildRunEvent,
@@ -48,7 +48,7 @@ import { createHasher } from '../hash/index.js';
 
 let versionCache: string | undefined;
 /** The strata package version. */
-export function strataVersion(): string {
+function strataVersion(): string {
   if (versionCache) return versionCache;
   const require = createRequire(import.meta.url);
   for (const p of ['../../package.json', '../../../package.json']) {
@@ -62,7 +62,7 @@ export function strataVersion(): string {
   return (versionCache = '0.0.0');
 }
 
-export function runEnvironment(): RunEnvironment {
+function runEnvironment(): RunEnvironment {
   return { node: process.version, platform: process.platform, arch: process.arch, hostname: hostname(), strata: strataVersion() };
 }
 
@@ -167,7 +167,7 @@ export class WorkspaceHasher {
 }
 
 /** The index rows an output version consists of (repository paths). */
-export async function rowsOfOut(repo: Repository, out: Pick<RunOut, 'path' | 'id' | 'kind' | 'size' | 'exec' | 'chunks' | 'link'>): Promise<IndexRow[]> {
+async function rowsOfOut(repo: Repository, out: Pick<RunOut, 'path' | 'id' | 'kind' | 'size' | 'exec' | 'chunks' | 'link'>): Promise<IndexRow[]> {
   if (out.kind === 'file') {
     return [
       out.link !== undefined && out.link !== null
@@ -277,10 +277,10 @@ export interface ExecResult {
 }
 
 /** Captured log bytes kept per run (the terminal still sees everything). */
-export const LOG_CAP = 32 * 1024 * 1024;
+const LOG_CAP = 32 * 1024 * 1024;
 
 /** Run `cmd` with the shell; stream output to `onOutput` and capture it. */
-export function execCommand(opts: {
+function execCommand(opts: {
   cmd: string;
   cwd: string;
   env: NodeJS.ProcessEnv;

@@ -228,7 +228,7 @@ export function checkRestoreRows(rows: Array<Pick<IndexRow, 'path' | 'type' | 't
  * loaded or executed. Anything else (PATH, LD_PRELOAD, NODE_OPTIONS, PYTHONPATH, BASH_ENV, GIT_*,
  * ...) is dropped with a warning unless named with --allow-env.
  */
-export const SAFE_RECORDED_ENV: readonly string[] = [
+const SAFE_RECORDED_ENV: readonly string[] = [
   'TZ',
   'LANG',
   'LANGUAGE',

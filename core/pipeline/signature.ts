@@ -28,7 +28,7 @@ export interface SignatureInput {
 }
 
 /** Bump when the signature's composition changes, so old run-cache entries stop matching. */
-export const SIGNATURE_VERSION = 1;
+const SIGNATURE_VERSION = 1;
 
 /**
  * The stage's run-cache key: BLAKE3-256 (hex) over the canonical JSON of everything that determines

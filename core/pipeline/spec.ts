@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
-import type { Document, Node as YamlNode, Pair, YAMLMap } from 'yaml';
+import type { Document, Pair, YAMLMap } from 'yaml';
 import { StrataError } from '../errors/index.js';
 import { diskProblem, isReservedName } from './safety.js';
 
@@ -74,7 +74,7 @@ interface Issue {
 // ---------------------------------------------------------------- helpers (exported for reuse)
 
 /** Levenshtein distance (small strings only). */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   const prev = new Array<number>(b.length + 1);
   for (let j = 0; j <= b.length; j++) prev[j] = j;
   for (let i = 1; i <= a.length; i++) {
@@ -90,7 +90,7 @@ export function editDistance(a: string, b: string): number {
 }
 
 /** The closest candidate to `word` when it is a plausible typo, else undefined. */
-export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
+function didYouMean(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestD = Infinity;
   const w = word.toLowerCase();
@@ -624,7 +624,7 @@ export async function loadPipeline(projectRoot: string): Promise<PipelineSpec | 
  * PIPELINE_INVALID with the file:line:col of the path in strata.yaml. (Run again by the executor
  * right before anything is deleted or restored.)
  */
-export async function checkPipelinePaths(projectRoot: string, spec: PipelineSpec): Promise<void> {
+async function checkPipelinePaths(projectRoot: string, spec: PipelineSpec): Promise<void> {
   const locs = LOCATIONS.get(spec);
   if (!locs) return;
   const issues: Issue[] = [];
@@ -660,7 +660,7 @@ function keysAt(root: unknown, prefix: string): string[] {
 }
 
 /** Parse a params file's text (YAML, or JSON for `.json`) into plain data. Errors name file:line:col. */
-export function parseParamsText(text: string, file: string): unknown {
+function parseParamsText(text: string, file: string): unknown {
   if (file.endsWith('.json')) {
     try {
       return JSON.parse(text);

@@ -56,7 +56,7 @@ export interface PipelineChanges {
   changes: StageChange[];
 }
 
-export function fingerprint(st: Pick<StageSpec, 'cmd' | 'wdir' | 'env'>): string {
+function fingerprint(st: Pick<StageSpec, 'cmd' | 'wdir' | 'env'>): string {
   return canonicalJson({ cmd: st.cmd, wdir: st.wdir, env: st.env });
 }
 

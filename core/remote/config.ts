@@ -30,7 +30,7 @@ export interface RemoteConfig {
 
 export type RemoteUrl = StoreUrl | { kind: 'http'; url: string };
 
-export const REMOTE_KEYS = ['url', 'endpoint', 'region', 'profile', 'pathStyle', 'conditionalWrites'] as const;
+const REMOTE_KEYS = ['url', 'endpoint', 'region', 'profile', 'pathStyle', 'conditionalWrites'] as const;
 
 const NAME_RE = REMOTE_NAME_RE;
 
@@ -67,7 +67,7 @@ export function parseRemoteUrl(url: string, cwd: string = process.cwd()): Remote
 }
 
 /** Longest remote URL accepted. */
-export const REMOTE_URL_MAX = 2048;
+const REMOTE_URL_MAX = 2048;
 const SUPPORTED = ['s3', 'file', 'http', 'https'] as const;
 const SUPPORTED_HINT = 'supported: s3://bucket/prefix, file:///absolute/path, a directory path, or http(s)://host[:port]/REPO (a Strata server)';
 /** Schemes people type for one Strata supports. */
@@ -117,7 +117,7 @@ const HTTP_CREDS =
  * credentials (user:password@, token/signature parameters) anywhere: those would be stored in the
  * repository config. Messages never repeat the credentials.
  */
-export function checkRemoteUrl(url: string): void {
+function checkRemoteUrl(url: string): void {
   if (url === '') throw bad('empty remote URL', SUPPORTED_HINT);
   if (url.length > REMOTE_URL_MAX) throw bad(`remote URL is ${url.length} characters long (at most ${REMOTE_URL_MAX})`, SUPPORTED_HINT);
   const shown = JSON.stringify(redactUrl(url));

@@ -5,7 +5,6 @@
 import { openHttpStores, type HttpCounters, type HttpRemoteOptions, type HttpStore } from '../store/http/index.js';
 import type { RefStore } from '../store/refs.js';
 
-export type { HttpCounters, HttpRemoteOptions } from '../store/http/index.js';
 
 export async function openHttpRemote(
   url: string,

@@ -20,7 +20,7 @@ import type { RemoteReader } from './reader.js';
 const RUN_ID_RE = /^[0-9a-fA-F-]{8,64}$/;
 
 /** run id -> run object id, as listed on the remote (null: this kind of remote keeps no markers). */
-export async function listRemoteRuns(remote: RemoteHandle): Promise<Map<string, Id> | null> {
+async function listRemoteRuns(remote: RemoteHandle): Promise<Map<string, Id> | null> {
   const out = new Map<string, Id>();
   if (remote.kind === 's3') {
     const s3 = remote.store as import('../store/s3/index.js').S3Store;

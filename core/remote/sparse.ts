@@ -8,7 +8,7 @@ import { getSparse, type FetchMissing } from '../repo/move.js';
 import type { Repository } from '../repo/index.js';
 import type { ProgressSink } from '../repo/worktree.js';
 
-export { getSparse, SPARSE_KEY } from '../repo/move.js';
+export { getSparse } from '../repo/move.js';
 
 /** Normalise user paths for a partial checkout: repository-relative, no '.', '..', or leading '/'. */
 export function normalizeSparsePaths(paths: string[]): string[] {

@@ -17,7 +17,7 @@ import type { MetaStore } from '../meta/interface.js';
 import { MAX_TREE_DEPTH, parseCommit, parseTree, type Commit, type Id, type Tree } from '../model/index.js';
 import { checkTreeGraph } from '../repo/tree.js';
 import type { Repository } from '../repo/index.js';
-import { HEADS, REMOTES, TAGS } from '../repo/refs.js';
+import { REMOTES, TAGS } from '../repo/refs.js';
 import type { ProgressSink } from '../repo/worktree.js';
 import type { RefValue } from '../store/refs.js';
 import type { Guarantee, RemoteHandle } from './open.js';
@@ -87,7 +87,7 @@ export async function isAncestor(repo: Repository, a: Id, b: Id): Promise<boolea
 }
 
 /** How a remote is named in errors about the objects it serves. */
-export function remoteSource(remote: RemoteHandle): string {
+function remoteSource(remote: RemoteHandle): string {
   return `remote ${remote.name} (${remote.location})`;
 }
 
@@ -540,7 +540,6 @@ export async function ensureObjects(
   return stats(remote, started, objects, bytes);
 }
 
-export { HEADS };
 
 /**
  * Download the file data of every commit reachable from `tip` that is missing locally (leaving a

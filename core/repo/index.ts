@@ -26,7 +26,7 @@ import { readBool, readString } from '../config/registry.js';
 
 export const STRATA_DIR = '.strata';
 export const DB_FILE = 'strata.db';
-export const DEFAULT_BRANCH = 'main';
+const DEFAULT_BRANCH = 'main';
 
 export interface HeadState {
   /** Branch HEAD points at, or null when detached. */

@@ -31,7 +31,7 @@ import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Repository config key: JSON array of the checked-out paths of a partial checkout. */
-export const SPARSE_KEY = 'core.sparse';
+const SPARSE_KEY = 'core.sparse';
 
 /** The checked-out paths of a partial checkout, or null when everything is checked out. */
 export function getSparse(db: MetaStore): string[] | null {
@@ -81,7 +81,7 @@ function atRisk(paths: string[]): StrataError {
 }
 
 /** Step 1: what moving to `commit` removes and writes (nothing is changed). */
-export async function planMove(repo: Repository, commit: Id, opts: Pick<MoveOptions, 'sparse' | 'force' | 'progress'> = {}): Promise<MovePlan> {
+async function planMove(repo: Repository, commit: Id, opts: Pick<MoveOptions, 'sparse' | 'force' | 'progress'> = {}): Promise<MovePlan> {
   const oldSparse = getSparse(repo.db);
   const newSparse = opts.sparse === undefined ? oldSparse : opts.sparse === null ? null : outermost([...(oldSparse ?? []), ...opts.sparse]);
   const inNew = (p: string) => newSparse === null || newSparse.some((s) => isUnder(p, s));
@@ -121,7 +121,7 @@ export async function planMove(repo: Repository, commit: Id, opts: Pick<MoveOpti
 }
 
 /** Every object the file rows need that the local store lacks: blobs, chunk lists, chunks. */
-export async function missingObjects(repo: Repository, rows: IndexRow[]): Promise<Array<{ path: string; id: Id }>> {
+async function missingObjects(repo: Repository, rows: IndexRow[]): Promise<Array<{ path: string; id: Id }>> {
   const need = new Map<Id, string>();
   for (const r of rows) if (r.type !== 'symlink') need.set(r.chunks ?? r.id, r.path);
   const have = await repo.store.hasMany(need.keys());

@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { cachedId, RACY_MS, scanRoots, type WorkFile } from '../workspace/scan.js';
 import { mapLimit } from '../util/concurrency.js';
 import type { Repository } from './index.js';
-import { diffFlat, flattenTree, sameEntry, type Change, type Flat } from './tree.js';
+import { diffFlat, flattenTree, type Change, type Flat } from './tree.js';
 import { readBool, readList } from '../config/registry.js';
 
 export interface ProgressSink {
@@ -197,7 +197,7 @@ export interface MaterializeOptions {
 }
 
 /** Config key: `true` lets checkout create symbolic links that point outside the workspace. */
-export const ALLOW_OUTSIDE_SYMLINKS_KEY = 'core.allowOutsideSymlinks';
+const ALLOW_OUTSIDE_SYMLINKS_KEY = 'core.allowOutsideSymlinks';
 
 /**
  * Apply a plan to the workspace, through the one safe writer (workspace/safe-fs.ts):

@@ -25,7 +25,7 @@ const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
  * none of the reserved prefixes (xn--, sthree-, amzn-s3-demo-) or suffixes (-s3alias, --ol-s3,
  * .mrap, --x-s3, --table-s3).
  */
-export function isValidBucketName(bucket: string): boolean {
+function isValidBucketName(bucket: string): boolean {
   if (!BUCKET_RE.test(bucket)) return false;
   if (bucket.includes('..') || bucket.includes('.-') || bucket.includes('-.')) return false;
   if (/^\d{1,3}(\.\d{1,3}){3}$/.test(bucket)) return false;
@@ -82,8 +82,4 @@ export function normalizePrefix(prefix: string): string {
     .split('/')
     .filter((s) => s !== '')
     .join('/');
-}
-
-export function formatStoreUrl(u: StoreUrl): string {
-  return u.kind === 's3' ? `s3://${u.bucket}${u.prefix ? '/' + u.prefix : ''}` : u.path;
 }

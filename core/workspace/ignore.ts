@@ -6,7 +6,7 @@ import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Ignore } from 'ignore';
 
-export const IGNORE_FILE = '.strataignore';
+const IGNORE_FILE = '.strataignore';
 
 export interface IgnoreRules {
   ignores(path: string, isDir?: boolean): boolean;

@@ -9,7 +9,7 @@ import { hashBytes } from '../hash/index.js';
 import { serializeManifest } from '../model/index.js';
 import type { BatchWriter } from '../store/types.js';
 
-export { CHUNK_THRESHOLD, PARALLEL_THRESHOLD };
+export { CHUNK_THRESHOLD };
 
 /**
  * Chunk, hash and (when `batch` is given) store a large file. From PARALLEL_THRESHOLD up, the gear scan runs

@@ -7,7 +7,7 @@ import { StrataError } from '../errors/index.js';
 import { STRATA_DIR } from '../repo/index.js';
 import { checkWorkspacePath } from './safe-fs.js';
 
-export function outside(p: string, root: string): StrataError {
+function outside(p: string, root: string): StrataError {
   return new StrataError('PATH_OUTSIDE_WORKSPACE', `${p} is outside the repository at ${root}`, {
     hint: 'strata only versions files inside the project folder; move or copy the data under it',
   });
@@ -46,11 +46,6 @@ export function isUnder(p: string, root: string): boolean {
 export function parentOf(p: string): string {
   const i = p.lastIndexOf('/');
   return i < 0 ? '' : p.slice(0, i);
-}
-
-export function baseName(p: string): string {
-  const i = p.lastIndexOf('/');
-  return i < 0 ? p : p.slice(i + 1);
 }
 
 /** Keep only the outermost of a set of paths (dropping those under another). */

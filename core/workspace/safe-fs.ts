@@ -35,7 +35,7 @@ import { join } from 'node:path';
 import { StrataError } from '../errors/index.js';
 
 /** Old versions wrote `<dir>/.strata-tmp-<pid>-<random>` next to the file being replaced. */
-export const LEGACY_TMP_RE = /^\.strata-tmp-\d+-[a-z0-9]*$/;
+const LEGACY_TMP_RE = /^\.strata-tmp-\d+-[a-z0-9]*$/;
 /** Temporary files of workspace writes, in `.strata/tmp/`: ws-<pid>-<random>. */
 const TMP_PREFIX = 'ws-';
 
@@ -47,13 +47,13 @@ function unsafe(p: string, why: string): StrataError {
 }
 
 /** `.git` and `.strata` in any case (and with the trailing dots/spaces Windows drops). */
-export function isReservedName(name: string): boolean {
+function isReservedName(name: string): boolean {
   const n = name.replace(/[. ]+$/, '').toLowerCase();
   return n === '.git' || n === '.strata';
 }
 
 /** Why a single path component is not acceptable, or null. */
-export function badName(name: string): string | null {
+function badName(name: string): string | null {
   if (name === '') return 'it has an empty component';
   if (name === '.' || name === '..') return `it has a ${name} component`;
   if (name.includes('/') || name.includes('\\')) return 'a name contains a path separator';
@@ -410,7 +410,7 @@ function alive(pid: number): boolean {
 }
 
 /** Remove temporaries in `.strata/tmp/` left by workspace writers that are no longer running. */
-export async function cleanStaleTemps(tmpDir: string): Promise<number> {
+async function cleanStaleTemps(tmpDir: string): Promise<number> {
   let names: string[];
   try {
     names = await fsp.readdir(tmpDir);

@@ -114,10 +114,10 @@ export interface GraphNode {
 /** The nodes and edges cytoscape currently shows. */
 export async function graph(page: Page): Promise<{ nodes: GraphNode[]; edges: Array<{ source: string; target: string; kind: string }> }> {
   return page.evaluate(() => {
-    const cy = (window as unknown as { __strataCy: any }).__strataCy; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const cy = (window as unknown as { __strataCy: any }).__strataCy;
     return {
-      nodes: cy.nodes().map((n: any) => ({ id: n.id(), type: n.data('type'), path: n.data('path'), stage: n.data('stage'), runId: n.data('runId'), classes: n.classes() })), // eslint-disable-line @typescript-eslint/no-explicit-any
-      edges: cy.edges().map((e: any) => ({ source: e.data('source'), target: e.data('target'), kind: e.data('kind') })), // eslint-disable-line @typescript-eslint/no-explicit-any
+      nodes: cy.nodes().map((n: any) => ({ id: n.id(), type: n.data('type'), path: n.data('path'), stage: n.data('stage'), runId: n.data('runId'), classes: n.classes() })),
+      edges: cy.edges().map((e: any) => ({ source: e.data('source'), target: e.data('target'), kind: e.data('kind') })),
     };
   });
 }
@@ -125,7 +125,7 @@ export async function graph(page: Page): Promise<{ nodes: GraphNode[]; edges: Ar
 /** Click a graph node with the mouse (at its rendered position inside the canvas). */
 export async function clickNode(page: Page, id: string, opts: { double?: boolean } = {}): Promise<void> {
   const pos = await page.evaluate((nid) => {
-    const cy = (window as unknown as { __strataCy: any }).__strataCy; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const cy = (window as unknown as { __strataCy: any }).__strataCy;
     const n = cy.$id(nid);
     if (n.empty()) throw new Error(`no node ${nid} in the graph`);
     // Centre it (clear of the legend) at a zoom where it is big enough to hit.

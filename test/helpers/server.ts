@@ -7,7 +7,7 @@ export interface RawResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: Buffer;
-  json(): any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  json(): any;
 }
 
 /** Send a request with the path exactly as given (fetch would normalise `..` and `%2e%2e`). */

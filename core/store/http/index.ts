@@ -24,7 +24,7 @@ import { HttpRefStore } from './refs.js';
 export type { HttpCounters, HttpRemoteOptions } from './client.js';
 
 /** Target size of one uploaded pack. */
-export const HTTP_PACK_TARGET = 8 << 20;
+const HTTP_PACK_TARGET = 8 << 20;
 const HAS_BATCH = 10_000;
 const FETCH_BATCH = 512;
 const FETCH_BATCH_BYTES_HINT = 32 << 20;
@@ -40,7 +40,7 @@ async function toBuffer(data: ObjectData): Promise<Buffer | null> {
 }
 
 /** Parse the wire pack a server answers with into (id, bytes) pairs (unverified). */
-export async function* readPack(body: AsyncIterable<Uint8Array>): AsyncGenerator<{ id: string; data: Buffer }> {
+async function* readPack(body: AsyncIterable<Uint8Array>): AsyncGenerator<{ id: string; data: Buffer }> {
   yield* decodeWirePack(body, {
     error: (problem, msg) =>
       problem === 'truncated'

@@ -18,7 +18,6 @@ import { Limiter } from '../../util/concurrency.js';
 import { S3Conn, type S3StoreOptions, type TransferStats } from './conn.js';
 import { decodePackIndex, encodePackIndex, type PackIndexEntry as IdxEntry } from '../../format/pack-index.js';
 
-export type { S3StoreOptions, TransferStats } from './conn.js';
 
 /**
  * Pack size for S3 batches: 16 MiB, well under PACK_TARGET_SIZE (256 MiB). A pack is one PUT, so
@@ -26,7 +25,7 @@ export type { S3StoreOptions, TransferStats } from './conn.js';
  * PUT, and a failed PUT retries 16 MiB, not 256), while still amortising per-request latency and
  * cost over hundreds of small objects. Buffered memory is bounded by packsInFlight x 16 MiB.
  */
-export const S3_PACK_TARGET = 16 << 20;
+const S3_PACK_TARGET = 16 << 20;
 /** HEAD each id of a 2-hex-prefix group below this many ids; LIST the prefix at or above it. */
 const LIST_GROUP_MIN = 8;
 /** Single PutObject up to this size (buffers); multipart Upload above. */

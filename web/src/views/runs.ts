@@ -1,5 +1,5 @@
 /** Runs list (stage, status, duration, started) and run detail (command, params, inputs/outputs, code, environment, log). */
-import { api, type RunDetail, type RunSummary } from '../api.ts';
+import { api, type RunSummary } from '../api.ts';
 import { badge, clear, fmtDuration, fmtSize, fmtTime, h, idChip, qs, spinner, timeAgo } from '../util.ts';
 import { card, empty, errorBox, kvTable, pageHeader, repoBase, type ViewCtx } from '../view.ts';
 
