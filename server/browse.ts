@@ -49,7 +49,7 @@ export function treeView(repo: Repository, q: URLSearchParams): Promise<TreeList
 }
 
 /** Stream bytes [start, end) of a file entry, verified (core/ops/file-bytes.ts). */
-export function fileStream(repo: Repository, e: TreeEntry, range: { start: number; end: number } | null, path = e.name): Promise<Readable> {
+function fileStream(repo: Repository, e: TreeEntry, range: { start: number; end: number } | null, path = e.name): Promise<Readable> {
   return fileBytes(repo, e, range, path);
 }
 

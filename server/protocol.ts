@@ -29,7 +29,7 @@ import {
 import { sendBytes } from './browse.js';
 import { discardBody, parseRange, readJson, sendJson, tooLarge, waitDrain } from './http.js';
 
-export const MAX_IDS = 10_000;
+const MAX_IDS = 10_000;
 
 export function parseIdList(body: unknown): string[] {
   const ids = (body as { ids?: unknown })?.ids;

@@ -16,8 +16,8 @@ import { createRepository, isRepository, metadataDir, openRepository, parseObjec
 import { readBool } from '../core/config/registry.js';
 
 /** The characters of a repository name (see repoNameProblem for the whole rule). */
-export const REPO_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
-export const ANON_KEY = 'server.anonymous-read';
+const REPO_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+const ANON_KEY = 'server.anonymous-read';
 
 /** Device names Windows reserves in every folder, with or without an extension (CON, con.txt, LPT1.tar). */
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[1-9¹²³]|lpt[1-9¹²³])(\.|$)/i;
@@ -29,7 +29,7 @@ const SERVER_NAMES = new Set(['tokens.json', 'tmp', 'api']);
  * letter or digit; no '..'; not ending in '.' or '.lock'; not a Windows device name; not a name the
  * server uses for itself. Returns what is wrong, or null.
  */
-export function repoNameProblem(name: unknown): string | null {
+function repoNameProblem(name: unknown): string | null {
   if (typeof name !== 'string' || name === '') return 'it is empty';
   if (name.length > 100) return 'it is longer than 100 characters';
   if (!REPO_NAME_RE.test(name)) return "it must start with a letter or digit and use only letters, digits, '.', '_' and '-'";
@@ -184,7 +184,7 @@ export class RepoHost {
   }
 }
 
-export function notFound(name: string): StrataError {
+function notFound(name: string): StrataError {
   return new StrataError('NOT_A_REPOSITORY', `no repository named ${JSON.stringify(name)} on this server`, { hint: 'GET /api/repos lists them' });
 }
 

@@ -203,7 +203,7 @@ function runMarkers(repo: Repository, prefix: string): RefEntry[] {
 }
 
 /** Refs relative to refs/ whose name starts with `prefix` (the remote-protocol view), run markers included, sorted. */
-export function listRefs(repo: Repository, prefix = ''): RefEntry[] {
+function listRefs(repo: Repository, prefix = ''): RefEntry[] {
   const refs = repo.db
     .listRefs('refs/' + prefix)
     .filter((r) => !r.name.startsWith('refs/remotes/') && !r.target.startsWith('ref: '))
