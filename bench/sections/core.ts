@@ -65,6 +65,28 @@ function rssFigure(rss: number[], from: Figure): Figure {
   return { kind: 'value', value: Math.max(...mb), samples: mb, note: 'max over runs of the largest process' };
 }
 
+/** b3sum and cp of one file, and their sum: the reference for writing a verified (or hashed) copy. */
+async function hashAndCopyPeers(ctx: BenchContext, file: string, ws: string, b3Note?: string): Promise<{ b3: Figure; cpf: Figure; sum: Figure }> {
+  const b3 = await peerFigure(ctx, ['b3sum'], async () => {
+    warm(file);
+    return valueFigure(await repeat(ctx.runs, () => timedSeq([['b3sum', [file]]], ws, process.env)), b3Note);
+  });
+  const cpf = await peerFigure(ctx, ['cp'], async () => {
+    const dst = join(ws, 'cp.bin');
+    warm(file);
+    const samples = await repeat(ctx.runs, () => timedSeq([['cp', [file, dst]]], ws, process.env), () => rmrf(dst));
+    rmrf(dst);
+    return valueFigure(samples);
+  });
+  const sum: Figure =
+    b3.kind === 'value' && cpf.kind === 'value'
+      ? { kind: 'value', value: b3.value + cpf.value, samples: [], note: 'median(b3sum) + median(cp)' }
+      : b3.kind !== 'value'
+        ? b3
+        : cpf;
+  return { b3, cpf, sum };
+}
+
 // ---------------------------------------------------------------------------------------------
 // add+commit helpers (shared by small, large, mixed)
 
@@ -412,24 +434,7 @@ function growthScale(scale: ScaleSpec): number {
         async run(ctx) {
           addFigure = await strataFigure(ctx, () => strataAddCommit(ctx, strataWs(), ['big.bin'], strataRss));
           strataRepo = addFigure.kind === 'value';
-          const base = ctx.data.large.base;
-          const b3 = await peerFigure(ctx, ['b3sum'], async () => {
-            warm(base);
-            return valueFigure(await repeat(ctx.runs, () => timedSeq([['b3sum', [base]]], ws, process.env)));
-          });
-          const cpf = await peerFigure(ctx, ['cp'], async () => {
-            const dst = join(ws, 'cp.bin');
-            warm(base);
-            const samples = await repeat(ctx.runs, () => timedSeq([['cp', [base, dst]]], ws, process.env), () => rmrf(dst));
-            rmrf(dst);
-            return valueFigure(samples);
-          });
-          const sum: Figure =
-            b3.kind === 'value' && cpf.kind === 'value'
-              ? { kind: 'value', value: b3.value + cpf.value, samples: [], note: 'median(b3sum) + median(cp)' }
-              : b3.kind !== 'value'
-                ? b3
-                : cpf;
+          const { b3, cpf, sum } = await hashAndCopyPeers(ctx, ctx.data.large.base, ws);
           const restic = await peerFigure(ctx, ['restic'], () => resticBackup(ctx, resticRepoDir(), strataWs(), ['big.bin'], resticRss));
           resticRepo = restic.kind === 'value';
           const lfs = await peerFigure(ctx, ['git', 'git-lfs'], async () => {
@@ -485,24 +490,7 @@ function growthScale(scale: ScaleSpec): number {
             );
             return valueFigure(samples);
           });
-          const base = ctx.data.large.base;
-          const b3 = await peerFigure(ctx, ['b3sum'], async () => {
-            warm(base);
-            return valueFigure(await repeat(ctx.runs, () => timedSeq([['b3sum', [base]]], ws, process.env)), 'the verification share');
-          });
-          const cpf = await peerFigure(ctx, ['cp'], async () => {
-            const dst = join(ws, 'cp.bin');
-            warm(base);
-            const samples = await repeat(ctx.runs, () => timedSeq([['cp', [base, dst]]], ws, process.env), () => rmrf(dst));
-            rmrf(dst);
-            return valueFigure(samples);
-          });
-          const sum: Figure =
-            b3.kind === 'value' && cpf.kind === 'value'
-              ? { kind: 'value', value: b3.value + cpf.value, samples: [], note: 'median(b3sum) + median(cp)' }
-              : b3.kind !== 'value'
-                ? b3
-                : cpf;
+          const { b3, cpf, sum } = await hashAndCopyPeers(ctx, ctx.data.large.base, ws, 'the verification share');
           return {
             strata: s,
             peers: [

@@ -30,6 +30,7 @@
 import { StrataError } from '../errors/index.js';
 import { hasUrlSecrets, redactUrl } from './redact.js';
 import { readUserConfig } from './user.js';
+import { editDistance } from '../util/text.js';
 
 export type ConfigType = 'bool' | 'string' | 'email' | 'url' | 'path' | 'remote-name' | 'json-list' | 'enum' | 'secret';
 
@@ -111,19 +112,6 @@ export function findKey(key: string): KeyDef | undefined {
   return CONFIG_KEYS.find((d) => patternMatch(d.key, key));
 }
 
-function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = prev[j]!;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return prev[b.length]!;
-}
 
 /** Known keys close to `key` (best first), for "did you mean". */
 function suggestKeys(key: string): string[] {

@@ -17,6 +17,7 @@ import type { MetaStore } from '../meta/interface.js';
 import { parseStoreUrl, type StoreUrl } from '../store/url.js';
 import { readString, REMOTE_NAME_RE } from '../config/registry.js';
 import { isSecretParam, redactUrl } from '../config/redact.js';
+import { editDistance } from '../util/text.js';
 
 export interface RemoteConfig {
   name: string;
@@ -80,19 +81,6 @@ function bad(msg: string, hint: string): StrataError {
   return new StrataError('INVALID_ARGUMENT', msg, { hint });
 }
 
-function distance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = prev[j]!;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return prev[b.length]!;
-}
 
 /** The supported scheme `scheme` was probably meant to be, if any. */
 function nearScheme(scheme: string): string | undefined {
@@ -100,7 +88,7 @@ function nearScheme(scheme: string): string | undefined {
   if (ALIASES[s]) return ALIASES[s];
   let best: { s: string; d: number } | undefined;
   for (const k of SUPPORTED) {
-    const d = distance(s, k);
+    const d = editDistance(s, k);
     if (d <= (k.length <= 2 ? 1 : 2) && (!best || d < best.d)) best = { s: k, d };
   }
   return best?.s;
