@@ -829,14 +829,15 @@ export function salvageInto(damagedPath: string, fresh: MetaDb): SalvageTable[] 
         const raw = row.raw;
         return typeof row.id === 'string' && Buffer.isBuffer(raw) && hashBytes(raw) === row.id;
       };
-      const copy = (order: string): boolean => {
+      const copyRows = (order: string): void => {
+        for (const row of old.prepare(`SELECT ${list} FROM ${q(name)} NOT INDEXED${order}`).iterate() as IterableIterator<Record<string, unknown>>) {
+          if (!keep(row)) continue;
+          rep.copied += ins.run(...cols.map((c) => row[c])).changes;
+        }
+      };
+      const attempt = (fn: () => void): boolean => {
         try {
-          fresh.db.transaction(() => {
-            for (const row of old.prepare(`SELECT ${list} FROM ${q(name)} NOT INDEXED${order}`).iterate() as IterableIterator<Record<string, unknown>>) {
-              if (!keep(row)) continue;
-              rep.copied += ins.run(...cols.map((c) => row[c])).changes;
-            }
-          })();
+          fn();
           return true;
         } catch (e) {
           rep.complete = false;
@@ -844,20 +845,9 @@ export function salvageInto(damagedPath: string, fresh: MetaDb): SalvageTable[] 
           return false;
         }
       };
+      const copy = (order: string): boolean => attempt(() => fresh.db.transaction(() => copyRows(order))());
       // transaction() rolls back on error: copy row by row outside one big transaction instead.
-      const copyLoose = (order: string): boolean => {
-        try {
-          for (const row of old.prepare(`SELECT ${list} FROM ${q(name)} NOT INDEXED${order}`).iterate() as IterableIterator<Record<string, unknown>>) {
-            if (!keep(row)) continue;
-            rep.copied += ins.run(...cols.map((c) => row[c])).changes;
-          }
-          return true;
-        } catch (e) {
-          rep.complete = false;
-          rep.error ??= (e as Error).message;
-          return false;
-        }
-      };
+      const copyLoose = (order: string): boolean => attempt(() => copyRows(order));
       if (copy('')) continue;
       rep.copied = 0;
       copyLoose('');
