@@ -286,3 +286,51 @@ export interface LineageSearchResult {
   truncated: boolean;
   nodes: SearchHit[];
 }
+
+// ---------------------------------------------------------------- merge (POST /merge, GET /compare)
+
+/** What kind of conflict a path is in (both sides changed it incompatibly). */
+export type ConflictKind = 'content' | 'modify/delete' | 'delete/modify' | 'add/add' | 'file/folder' | 'folder/file' | 'mode' | 'driver';
+
+/** One side of a conflicted path: what that side holds there (null: nothing). */
+export interface ConflictSide {
+  type: 'file' | 'symlink' | 'dir';
+  id: Id;
+  size: number;
+  exec?: boolean;
+}
+
+export interface MergeConflict {
+  path: string;
+  kind: ConflictKind;
+  base: ConflictSide | null;
+  ours: ConflictSide | null;
+  theirs: ConflictSide | null;
+  /** Why a merge driver could not merge it (kind 'driver'), else absent. */
+  reason?: string;
+}
+
+/** A path the merge takes from one side or merges (what `--dry-run` lists). */
+export interface MergeChange {
+  path: string;
+  /** theirs: their version replaces ours; merged: a driver merged both; ours: kept by a rule on a conflict. */
+  action: 'theirs' | 'merged' | 'ours' | 'deleted';
+  /** The rule or strategy that decided it, when one did. */
+  rule?: string;
+}
+
+/** The result of merging one ref into another (CLI `strata merge`, POST /merge). */
+export interface MergeOutcome {
+  /** up-to-date: nothing to merge; fast-forward: moved to theirs; merged: a merge commit; conflicts: stopped. */
+  status: 'up-to-date' | 'fast-forward' | 'merged' | 'conflicts';
+  into: string | null;
+  from: string;
+  ours: Id | null;
+  theirs: Id;
+  base: Id | null;
+  /** The new commit (fast-forward: theirs; merged: the merge commit), null when nothing moved. */
+  commit: Id | null;
+  changes: MergeChange[];
+  conflicts: MergeConflict[];
+  dryRun: boolean;
+}
