@@ -1,3 +1,4 @@
+import { assertNoMerge } from '../merge/state.js';
 import { StrataError } from '../errors/index.js';
 import type { Id } from '../model/index.js';
 import { HEADS, resolveRev } from '../repo/refs.js';
@@ -30,6 +31,7 @@ export interface CheckoutResult {
 
 export async function checkout(repo: Repository, opts: CheckoutOptions): Promise<CheckoutResult> {
   return repo.withWriteLock('checkout', async () => {
+    assertNoMerge(repo.db, `check out ${opts.target}`);
     let branch: string | null = null;
     const commit = await resolveRev(repo, opts.target);
     if (opts.createBranch) branch = opts.createBranch;

@@ -1,9 +1,24 @@
 import { computeStatus, type StatusResult } from '../repo/worktree.js';
+import { getMergeState } from '../merge/state.js';
 import type { OpOptions } from './context.js';
+import type { MergeConflict } from './types.js';
 import type { Repository } from '../repo/index.js';
 
+/** The merge in progress, as status reports it. */
+export interface MergeStatus {
+  from: string;
+  into: string | null;
+  theirs: string;
+  base: string | null;
+  /** applying: interrupted while writing the workspace (finish with --continue or --abort). */
+  phase: 'applying' | 'conflicts';
+  conflicts: MergeConflict[];
+}
 
-export async function status(repo: Repository, opts: { paths?: string[] } & OpOptions = {}): Promise<StatusResult> {
-    const paths = opts.paths ?? [];
-  return computeStatus(repo, { paths, progress: opts.progress });
+export async function status(repo: Repository, opts: { paths?: string[] } & OpOptions = {}): Promise<StatusResult & { merge: MergeStatus | null }> {
+  const paths = opts.paths ?? [];
+  const st = await computeStatus(repo, { paths, progress: opts.progress });
+  const m = getMergeState(repo.db);
+  const merge = m ? { from: m.from, into: m.into, theirs: m.theirs, base: m.base, phase: m.phase, conflicts: m.conflicts } : null;
+  return { ...st, merge, clean: st.clean && !merge };
 }

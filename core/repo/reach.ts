@@ -40,8 +40,9 @@ export interface Roots {
 export function refRoots(repo: Repository): Pick<Roots, 'commits' | 'tagObjects'> {
   const commits: Id[] = [];
   const tagObjects: Id[] = [];
-  const head = repo.db.getRef('HEAD');
-  for (const r of [...repo.db.listRefs('refs/'), ...(head ? [head] : [])]) {
+  // HEAD when detached; MERGE_HEAD and ORIG_HEAD while a merge is in progress.
+  const extra = ['HEAD', 'MERGE_HEAD', 'ORIG_HEAD'].map((n) => repo.db.getRef(n)).filter((r) => r !== null);
+  for (const r of [...repo.db.listRefs('refs/'), ...extra]) {
     if (!r.target.startsWith('ref: ')) commits.push(r.target);
   }
   for (const t of repo.db.listRefs('refs/tags/')) {
