@@ -341,6 +341,7 @@ describe('strata merge', { concurrency: false }, () => {
     // A copy continues; the original aborts.
     const copy = `${dir}-copy`;
     await fsp.cp(dir, copy, { recursive: true });
+    await ok(copy, ['gc']);
     await ok(copy, ['merge', '--continue']);
     assert.equal((await parents(copy)).length, 2);
     const done = await snapshot(join(copy, 'data'));

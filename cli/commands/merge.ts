@@ -52,7 +52,7 @@ export function printMerge(io: Io, m: MergeOutcome): number {
     io.out(m.dryRun ? `Would merge ${m.from} into ${into} cleanly: ${summary}${dry}` : `Merged ${m.from} into ${into}: ${shortId(m.commit)} (parents ${shortId(m.ours)} ${shortId(m.theirs)})${m.changes.length ? `; ${summary}` : ''}`);
     return 0;
   }
-  io.out(`${m.dryRun ? 'Would stop' : 'Stopped'} merging ${m.from} into ${into}: ${m.conflicts.length} conflict(s); ${summary}${dry}`);
+  io.out(`${m.dryRun ? 'Would stop' : 'Stopped'} merging ${m.from} into ${into}: ${m.conflicts.length} conflict(s)${m.changes.length ? `; ${summary}` : ''}${dry}`);
   printConflicts(io, m.conflicts);
   if (!m.dryRun) {
     io.out('');

@@ -226,9 +226,9 @@ async function assertIndexIsHead(repo: Repository, headTree: Id | null): Promise
 /** Every path the merge writes or removes must be as HEAD has it in the workspace. */
 async function assertTouchedClean(repo: Repository, oursRows: Map<string, IndexRow | null>): Promise<void> {
   const dirty: string[] = [];
-  const bytes = [...oursRows.values()].reduce((a, r) => a + (r?.size ?? 0), 0);
-  // Hashing a few small files is cheaper than loading the stat cache of a big repository.
-  const stats = bytes > 64 * 1024 * 1024 ? repo.db.loadStatCache() : null;
+  // The stat cache proves most files unchanged without reading them (looked up per path: the
+  // cost follows the merge, not the repository); the others are hashed.
+  const stats = repo.db.getStats(oursRows.keys());
   for (const [p, r] of oursRows) {
     const st = await lstat(join(repo.root, p)).catch(() => null);
     if (!r) {
@@ -248,7 +248,7 @@ async function assertTouchedClean(repo: Repository, oursRows: Map<string, IndexR
       continue;
     }
     const wf = { path: p, type: 'file' as const, size: st.size, mtime: st.mtimeMs, ctime: st.ctimeMs, ino: st.ino, exec: r.exec };
-    const cached = stats ? cachedId(wf, stats.get(p)) : null;
+    const cached = cachedId(wf, stats.get(p));
     const id = cached ? cached.id : st.size <= 1 << 20 ? hashBytes(await fsp.readFile(join(repo.root, p))) : await hashFile(join(repo.root, p));
     if (id !== r.id) dirty.push(p);
   }

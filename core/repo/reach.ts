@@ -28,6 +28,8 @@ export interface Roots {
   tagObjects: Id[];
   /** Walk the staging index (the objects the next commit will use). */
   index: boolean;
+  /** Trees to walk that no commit holds yet (the result of a merge in progress). */
+  trees?: Id[];
   /**
    * Further object ids, kept as listed (each group already expanded to its trees, manifests and
    * chunks), by who needs them: e.g. `runs` (run objects, logs, outputs), `reproducibility`
@@ -116,6 +118,7 @@ export async function reachable(repo: Repository, roots: Roots, opts: ReachOptio
     await walkTree(c.tree, '', id);
     commitQueue.push(...c.parents);
   }
+  for (const t of roots.trees ?? []) await walkTree(t, '', t);
   if (roots.index) {
     for (const r of repo.db.loadIndex().values()) {
       if (r.chunks) await walkManifest(r.chunks, r.path);
