@@ -20,11 +20,15 @@ const cmd: Command = {
     'that did not change stay, files elsewhere that changed upstream are removed, and status does not',
     'report absent files outside the paths. `strata pull -- .` checks out everything again.',
     'Histories that diverged are merged as strata merge does (exit 16 when conflicts stop it).',
+    '',
+    'In a git clone of a project (strata.project, no .strata/ yet) pull sets up the repository from',
+    'strata.project and checks out the data version strata.lock names; files already there that differ',
+    'from the data are refused, nothing written.'
   ].join('\n'),
   options: { force: { type: 'boolean', short: 'f' }, jobs: { type: 'string', short: 'j' }, 'ff-only': { type: 'boolean' }, strategy: { type: 'string', short: 's' } },
   async run(a, io) {
     const [remote, branch] = a.positionals;
-    const r = await withCliRepo({}, (repo) => pull(repo, {
+    const r = await withCliRepo({ fromProject: true }, (repo) => pull(repo, {
       progress: io.progress(),
       remote,
       branch,
@@ -53,6 +57,7 @@ const cmd: Command = {
     if (r.objects) io.out(`${r.objects} object(s), ${fmtBytes(r.bytes)} received${r.requests !== null ? ` in ${r.requests} request(s)` : ''}, ${r.seconds}s`);
     if (r.written || r.removed) io.out(`${r.written} file(s) written, ${r.removed} removed`);
     if (r.sparse) io.out(`partial checkout: ${r.sparse.length ? r.sparse.join(', ') : '(nothing)'}`);
+    if (r.locked) io.out(`strata.lock names ${shortId(r.locked.commit)}: checked out the data that goes with this code (${r.locked.branch ? `branch ${r.locked.branch}` : 'detached'})`);
   },
 };
 export default cmd;

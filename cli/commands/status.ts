@@ -64,6 +64,11 @@ const cmd: Command = {
       for (const p of s.untracked.slice(0, 200)) io.out(io.color('red', `  ${p}`));
       if (s.untracked.length > 200) io.out(`  ... and ${s.untracked.length - 200} more`);
     }
+    if (s.data?.mismatch) {
+      io.out('');
+      io.out(io.color('red', `Data does not match the code: strata.lock names ${shortId(s.data.lock!.commit)}, HEAD is ${s.data.head ? `at ${shortId(s.data.head)}` : 'unborn'}`));
+      io.out('  (strata checkout brings the data to the version strata.lock names; strata commit records new data there)');
+    }
     if (s.clean && !s.untracked.length) {
       io.out(s.trackedRoots.length ? 'nothing to commit, working tree clean' : 'nothing tracked yet (strata add PATH)');
     }

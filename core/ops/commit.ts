@@ -9,6 +9,7 @@ import { HEADS } from '../repo/refs.js';
 import type { OpOptions } from './context.js';
 import { stagePaths } from './add.js';
 import type { Repository } from '../repo/index.js';
+import { recordDataVersion } from '../project/lock.js';
 
 export interface CommitOptions extends OpOptions {
   message: string;
@@ -79,6 +80,7 @@ export async function commitIndex(repo: Repository, message: string, opts: { all
     // Only if nothing changed the index since we read it (we hold the write lock).
     repo.db.setIndexTree(tree);
   });
+  await recordDataVersion(repo);
   return { id, branch: head.branch, parent: head.commit, changes, code: c.code, warnings };
 }
 

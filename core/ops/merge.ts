@@ -41,6 +41,7 @@ import { cachedId } from '../workspace/scan.js';
 import type { OpOptions } from './context.js';
 import { newCommit } from './commit.js';
 import type { MergeOutcome } from './types.js';
+import { recordDataVersion } from '../project/lock.js';
 import * as fsp from 'node:fs/promises';
 
 export type Strategy = 'ours' | 'theirs';
@@ -68,7 +69,9 @@ export async function merge(repo: Repository, opts: MergeOptions): Promise<Merge
   return repo.withWriteLock('merge', async () => {
     assertNoMerge(repo.db, 'start another merge');
     const theirs = await resolveRev(repo, opts.rev);
-    return mergeCommitInto(repo, theirs, opts.rev, { ...opts, strategy });
+    const m = await mergeCommitInto(repo, theirs, opts.rev, { ...opts, strategy });
+    if (!m.dryRun && m.commit) await recordDataVersion(repo);
+    return m;
   });
 }
 
@@ -271,7 +274,9 @@ export async function mergeContinue(repo: Repository, opts: { message?: string }
       // Interrupted while writing the workspace: redo the writes from the recorded result.
       const oursTree = (await repo.readCommit(state.ours)).tree;
       const d = await mergeTrees(repo, { base: oursTree, ours: oursTree, theirs: state.tree, rules: NO_RULES, write: false });
-      return applyMerge(repo, { ...state, message }, d, opts.progress);
+      const m = await applyMerge(repo, { ...state, message }, d, opts.progress);
+      if (m.commit) await recordDataVersion(repo);
+      return m;
     }
     if (state.conflicts.length) {
       throw new StrataError('MERGE_CONFLICT', `${state.conflicts.length} path(s) still in conflict: ${state.conflicts.slice(0, 5).map((c) => c.path).join(', ')}`, {
@@ -296,6 +301,7 @@ export async function mergeContinue(repo: Repository, opts: { message?: string }
       repo.db.setIndexTree(tree);
       setMergeState(repo.db, null);
     });
+    await recordDataVersion(repo);
     return { status: 'merged', into: state.into, from: state.from, ours: state.ours, theirs: state.theirs, base: state.base, commit: id, changes: [], conflicts: [], dryRun: false };
   });
 }

@@ -19,6 +19,8 @@ import { checkJobs } from './push.js';
 import { mergeCommitInto } from './merge.js';
 import { assertNoMerge } from '../merge/state.js';
 import type { MergeOutcome } from './types.js';
+import { recordDataVersion } from '../project/lock.js';
+import { followLock, isFresh, refuseClashes, type DataCheckoutResult } from '../project/restore.js';
 
 export interface PullOptions extends OpOptions {
   remote?: string;
@@ -53,6 +55,8 @@ export interface PullResult {
   /** Response bytes on the wire (S3), null when not counted. */
   wireBytesDown: number | null;
   seconds: number;
+  /** The first pull of a project checked out the data version strata.lock names (see core/project). */
+  locked?: DataCheckoutResult;
 }
 
 export async function pull(repo: Repository, opts: PullOptions = {}): Promise<PullResult> {
@@ -65,12 +69,17 @@ export async function pull(repo: Repository, opts: PullOptions = {}): Promise<Pu
     const head = repo.head();
     if (!head.branch) throw new StrataError('INVALID_ARGUMENT', 'HEAD is detached: switch to a branch before pulling', { hint: 'strata switch main' });
     const remoteBranch = opts.branch ?? head.branch;
+    const fresh = isFresh(repo);
     const remote = await openRemote(cfg, { jobs });
+    let res: PullResult;
     try {
-      return await pullInto(repo, remote, { ...opts, jobs, started, branch: head.branch, remoteBranch, progress: opts.progress });
+      res = await pullInto(repo, remote, { ...opts, jobs, started, branch: head.branch, remoteBranch, progress: opts.progress, beforeMove: fresh && !opts.paths ? (t) => refuseClashes(repo, t) : undefined });
     } finally {
       await remote.close();
     }
+    const locked = await followLock(repo, fresh, { force: opts.force, progress: opts.progress });
+    await recordDataVersion(repo);
+    return locked ? { ...res, locked } : res;
   });
 }
 
@@ -90,6 +99,8 @@ export async function pullInto(
     started: number;
     progress?: OpOptions['progress'];
     head?: string;
+    /** Runs before the workspace moves to `target` (e.g. refusing files that would be replaced). */
+    beforeMove?: (target: Id) => Promise<void>;
   },
 ): Promise<PullResult> {
   const sparseBefore = getSparse(repo.db);
@@ -125,6 +136,7 @@ export async function pullInto(
   if (status !== 'fast-forward' && wanted === undefined && o.head === undefined) {
     return finish({ ...base, new: ours, status, download: null, written: 0, removed: 0, sparse: sparseBefore }, o.started);
   }
+  if (o.beforeMove) await o.beforeMove(target);
   const sparseAfter = partial === null ? null : [...(sparseBefore ?? []), ...partial];
   const dl =
     partial === null && sparseBefore !== null

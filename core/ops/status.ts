@@ -3,6 +3,7 @@ import { getMergeState } from '../merge/state.js';
 import type { OpOptions } from './context.js';
 import type { MergeConflict } from './types.js';
 import type { Repository } from '../repo/index.js';
+import { dataVersionState, type DataVersionState } from '../project/lock.js';
 
 /** The merge in progress, as status reports it. */
 export interface MergeStatus {
@@ -15,10 +16,17 @@ export interface MergeStatus {
   conflicts: MergeConflict[];
 }
 
-export async function status(repo: Repository, opts: { paths?: string[] } & OpOptions = {}): Promise<StatusResult & { merge: MergeStatus | null }> {
+export interface StatusWithData extends StatusResult {
+  /** The data version the code's strata.lock names, and whether HEAD is at it (null: no lock file). */
+  data: DataVersionState | null;
+  /** The merge in progress, or null. */
+  merge: MergeStatus | null;
+}
+
+export async function status(repo: Repository, opts: { paths?: string[] } & OpOptions = {}): Promise<StatusWithData> {
   const paths = opts.paths ?? [];
-  const st = await computeStatus(repo, { paths, progress: opts.progress });
+  const s = await computeStatus(repo, { paths, progress: opts.progress });
   const m = getMergeState(repo.db);
   const merge = m ? { from: m.from, into: m.into, theirs: m.theirs, base: m.base, phase: m.phase, conflicts: m.conflicts } : null;
-  return { ...st, merge, clean: st.clean && !merge };
+  return { ...s, data: await dataVersionState(repo), merge, clean: s.clean && !merge };
 }
