@@ -60,7 +60,7 @@ const cmd: Command = {
       else if (u.status === 'up-to-date') io.out(`${name}: up to date (${shortId(u.new)})`);
       else io.out(`${name}: ${u.old ? shortId(u.old) : '(new)'} -> ${shortId(u.new)}${u.status === 'forced' ? ' (forced)' : ''}`);
     }
-    if (r.objects || r.refs.some((u) => u.status !== 'up-to-date')) {
+    if (r.objects || r.refs.some((u) => u.status !== 'up-to-date' && u.status !== 'deleted')) {
       io.out(`${r.objects} object(s), ${fmtBytes(r.bytes)} sent${r.requests !== null ? ` in ${r.requests} request(s)` : ''}, ${r.seconds}s${r.skipped ? ` (${r.skipped} already on the remote)` : ''}`);
     }
     if (a.values.verbose && r.guarantee) io.out(`ref update: ${GUARANTEE[r.guarantee] ?? r.guarantee}`);
