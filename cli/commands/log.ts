@@ -24,9 +24,9 @@ const cmd: Command = {
     const graph = !!a.values.graph && !io.json_;
     const all = !!a.values.all;
     const entries = await withCliRepo({}, (repo) => {
-      const paths = repoPaths(repo, [...a.positionals.slice(all ? 0 : 1), ...a.rest]);
+      const paths = repoPaths(repo, [...a.positionals.slice(1), ...a.rest]);
       if (graph && paths.length) throw new StrataError('INVALID_ARGUMENT', '--graph draws whole history: it does not take -- PATH', { hint: 'strata log --graph, or strata log -- PATH without --graph' });
-      return log(repo, { ref: all ? undefined : a.positionals[0], all, topo: graph, limit: n ? Number(n) : undefined, paths });
+      return log(repo, { ref: a.positionals[0], all, topo: graph, limit: n ? Number(n) : undefined, paths });
     });
     if (io.json_) return io.json(entries);
     if (!entries.length) return void io.out('no commits yet');
