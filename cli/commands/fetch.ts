@@ -31,6 +31,7 @@ const cmd: Command = {
       const name = u.ref.startsWith('heads/') ? `${r.remote}/${u.ref.slice(6)}` : `tag ${u.ref.slice(5)}`;
       io.out(`${name}: ${u.old ? shortId(u.old) : '(new)'} -> ${shortId(u.new)}`);
     }
+    if (!r.objects && r.refs.some((u) => u.status === 'pruned')) return;
     io.out(r.objects ? `${r.commits} commit(s), ${r.objects} object(s), ${fmtBytes(r.bytes)} received${r.requests !== null ? ` in ${r.requests} request(s)` : ''}, ${r.seconds}s` : 'Already up to date.');
   },
 };
