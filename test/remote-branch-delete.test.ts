@@ -140,6 +140,29 @@ for (const k of kinds) {
   });
 }
 
+describe('remote branch delete is a compare-and-swap', () => {
+  it('a branch another push holds (its lock file on a file:// remote) is not deleted: REF_CONFLICT, tracking ref kept', async () => {
+    const a = join(tmp.dir, 'cas');
+    const shared = join(tmp.dir, 'cas-remote');
+    await fsp.mkdir(a, { recursive: true });
+    await ok(a, ['init']);
+    await writeFiles(a, { 'data/a.txt': 'a\n' });
+    await ok(a, ['add', 'data']);
+    await ok(a, ['commit', '-m', 'first']);
+    await ok(a, ['remote', 'add', 'origin', pathToFileURL(shared).href]);
+    await ok(a, ['push', 'origin', 'main:busy']);
+    await fsp.writeFile(join(shared, 'refs', 'heads', 'busy.lock'), '');
+    const r = await strata(a, ['push', '--delete', 'busy']);
+    assert.equal(r.code, EXIT_CODES.REF_CONFLICT, r.stderr);
+    assert.match(r.stderr, /branch busy on origin was changed by another push \(or one is under way\); it was not deleted/);
+    await fsp.stat(join(shared, 'refs', 'heads', 'busy'));
+    assert.deepEqual(JSON.parse((await ok(a, ['--json', 'branch', '-r'])).stdout).map((b: { name: string }) => b.name), ['origin/busy']);
+    await fsp.rm(join(shared, 'refs', 'heads', 'busy.lock'));
+    await ok(a, ['push', '--delete', 'busy']);
+    assert.deepEqual(JSON.parse((await ok(a, ['--json', 'branch', '-r'])).stdout), []);
+  });
+});
+
 describe('push refspec errors', () => {
   it('SRC: with no destination, and a bad destination name, are usage errors', async () => {
     const a = join(tmp.dir, 'spec');

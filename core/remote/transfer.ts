@@ -289,7 +289,7 @@ export async function deleteRemoteBranches(repo: Repository, remote: RemoteHandl
       await remote.refs.delete(ref, value.etag);
     } catch (e) {
       if (isStrataError(e, 'REF_CONFLICT')) {
-        throw new StrataError('REF_CONFLICT', `branch ${ref.slice(6)} on ${remote.name} was changed by another push while this one ran; it was not deleted`, {
+        throw new StrataError('REF_CONFLICT', `branch ${ref.slice(6)} on ${remote.name} was changed by another push (or one is under way); it was not deleted`, {
           hint: `strata fetch ${remote.name} to see where it is now, then delete again if you still mean to`,
           details: { ...(e.details ?? {}), deleted: done.map((d) => d.ref) },
           cause: e,
