@@ -1,7 +1,6 @@
 /**
- * Branch listing and deletion, and log --all / --graph, through the real CLI. The two-parent
- * commit is written through the core API (Repository.writeCommit + a ref move, as a merge does);
- * everything observed is the CLI's output.
+ * Branch listing and deletion, and log --all / --graph, through the real CLI (the two-parent
+ * commit is made by strata merge).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +9,6 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ok, strata, tempDir, writeFiles } from './helpers/cli.js';
 import { EXIT_CODES } from '../core/errors/index.js';
-import { Repository } from '../core/repo/index.js';
 
 let tmp: { dir: string; cleanup(): Promise<void> };
 let root: string;
@@ -37,17 +35,12 @@ async function commit(msg: string, file: string, body: string): Promise<string> 
 }
 
 /** Write a merge commit of `theirs` into the current branch through the core API (same tree as ours). */
+/** A real merge commit (strata merge on the checked-out branch); returns its id. */
 async function writeMerge(branch: string, theirs: string, message: string): Promise<string> {
-  const repo = await Repository.open(root);
-  try {
-    const ours = repo.head().commit!;
-    const c = await repo.readCommit(ours);
-    const id = await repo.writeCommit({ ...c, parents: [ours, theirs], message, time: Date.now() });
-    repo.db.tx(() => repo.db.casRef(`refs/heads/${branch}`, ours, id));
-    return id;
-  } finally {
-    await repo.close();
-  }
+  await ok(root, ['switch', branch]);
+  const r = JSON.parse((await ok(root, ['merge', theirs, '-m', message, '--json'])).stdout) as { status: string; commit: string };
+  assert.equal(r.status, 'merged');
+  return r.commit;
 }
 
 describe('log --all and --graph', () => {

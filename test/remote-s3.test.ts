@@ -128,11 +128,20 @@ describe('push / clone / pull on S3', () => {
     const err = JSON.parse(r.stdout).error;
     assert.equal(err.code, 'NON_FAST_FORWARD');
     assert.match(err.message, /strata pull/);
-    // And pull refuses to merge diverged histories, leaving the workspace as it was.
+    // pull --ff-only refuses diverged histories, leaving the workspace as it was...
     const before = await readTreeBytes(stale);
-    const pr = await strata(stale, ['--json', 'pull'], { env });
+    const pr = await strata(stale, ['--json', 'pull', '--ff-only'], { env });
     assert.equal(pr.code, EXIT_CODES.NON_FAST_FORWARD);
     assert.deepEqual(await readTreeBytes(stale), before);
+    // ...and pull merges them (a commit with both parents), after which the push lands.
+    const merged = await json(stale, ['pull']);
+    assert.equal(merged.status, 'merged');
+    assert.equal((await readTreeBytes(stale)).get('data/a-only.txt')?.toString(), 'A\n');
+    assert.equal((await readTreeBytes(stale)).get('data/stale.txt')?.toString(), 'stale\n');
+    await run(stale, ['push']);
+    const back = await json(a, ['pull']);
+    assert.equal(back.status, 'fast-forward');
+    assert.equal((await readTreeBytes(a)).get('data/stale.txt')?.toString(), 'stale\n');
   });
 
   it('2,000 small files cost far fewer requests than files, and a partial pull downloads no other folder', async () => {
