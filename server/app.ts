@@ -23,6 +23,7 @@ import { contentType, pathSegments, readJson, sendEmpty, sendJson } from './http
 import { deleteObjects, deleteRef, fetchPack, getObject, getRef, hasObjects, listObjects, putObject, putRef, refNameFrom, uploadPack } from './protocol.js';
 import { RepoHost, checkRepoName, readOnlyError, type HostOptions } from './repos.js';
 import { versionsView } from './history.js';
+import { compareView } from './merge.js';
 import { repoCounts } from '../core/ops/repo-info.js';
 import { checkBranchName } from '../core/ops/open.js';
 import type { RepoSummary } from '../core/ops/types.js';
@@ -257,6 +258,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         if (rest.length) break;
         route(ctx, ['GET']);
         return sendJson(res, 200, await diffView(await repoFor(ctx, name, 'read'), q));
+      case 'compare':
+        if (rest.length) break;
+        route(ctx, ['GET']);
+        return sendJson(res, 200, await compareView(await repoFor(ctx, name, 'read'), q));
       case 'versions':
         if (rest.length) break;
         route(ctx, ['GET']);
