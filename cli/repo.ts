@@ -2,12 +2,14 @@
  * The CLI's one place that finds and opens the repository. Every command that works on an existing
  * repository goes through withCliRepo: it finds the repository from the current folder, opens it,
  * takes the writer lock when the command writes, maps SQLite failures to typed errors and closes
- * the repository whatever happens. The operations in core/ops/ take the open Repository.
+ * the repository whatever happens. In a git clone of a project whose data is not fetched yet it
+ * says so (and pull/checkout create the repository from strata.project). The operations in core/ops/ take the open Repository.
  *
  * User paths: a user types paths relative to the folder they are in; operations take
  * repository-relative paths. repoPaths() is the one mapping (core/workspace/paths.ts toRepoPath).
  */
-import { Repository } from '../core/repo/index.js';
+import type { Repository } from '../core/repo/index.js';
+import { openProject } from '../core/project/open.js';
 import { sqliteToStrata } from '../core/meta/db.js';
 import { toRepoPath } from '../core/workspace/paths.js';
 
@@ -18,6 +20,11 @@ export interface CliRepoOptions {
   readonly?: boolean;
   /** Folder the user is in (default process.cwd()). */
   cwd?: string;
+  /**
+   * The command brings data (pull, checkout): in a git clone of a project (strata.project, no
+   * .strata/ yet) create the repository from the project file (core/project/open.ts).
+   */
+  fromProject?: boolean;
 }
 
 /** Find the repository containing the user's folder, open it, run fn, always close it. */
@@ -25,7 +32,7 @@ export async function withCliRepo<T>(o: CliRepoOptions, fn: (repo: Repository) =
   const cwd = o.cwd ?? process.cwd();
   let repo: Repository;
   try {
-    repo = await Repository.open(cwd, { readonly: o.readonly });
+    repo = await openProject(cwd, { readonly: o.readonly, fromProject: o.fromProject });
   } catch (e) {
     throw sqliteToStrata(e);
   }

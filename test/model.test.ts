@@ -81,6 +81,14 @@ describe('trees', () => {
     assert.equal(treeId(tree).id, hashBytes(bytes));
   });
 
+  it('writes exactly the canonical JSON of the tree (names with quotes, unicode and control characters too)', () => {
+    const odd: Tree = { entries: [...tree.entries, { type: 'file', name: 'q"u\\o\u0007te \u00e9\u{1F600}.csv', size: 0, id: B, exec: false }, { type: 'symlink', name: 'l2', target: 'a "b"/\u00e9', size: Buffer.byteLength('a "b"/\u00e9'), id: C }] };
+    const wire = [...odd.entries]
+      .sort((a, b) => compareNames(a.name, b.name))
+      .map((e) => (e.type === 'file' ? (e.chunks ? [e.name, e.exec ? 'x' : 'f', e.size, e.id, e.chunks] : [e.name, e.exec ? 'x' : 'f', e.size, e.id]) : e.type === 'symlink' ? [e.name, 'l', e.size, e.id, e.target] : [e.name, 'd', e.size, e.id, e.count]));
+    assert.equal(serializeTree(odd).toString('utf8'), canonicalJson({ strata: 'tree', v: 1, e: wire }));
+  });
+
   it('round-trips every entry kind (exec bit, chunks, symlink target, dir count)', () => {
     const back = parseTree(serializeTree(tree));
     const byName = new Map(back.entries.map((e) => [e.name, e]));

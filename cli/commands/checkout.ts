@@ -6,6 +6,7 @@ import { StrataError } from '../../core/errors/index.js';
 import { checkoutFor, type CheckoutForResult } from '../../core/ops/checkout-for.js';
 import type { Io } from '../output.js';
 import { withCliRepo } from '../repo.js';
+import { checkoutDataVersion } from '../../core/project/restore.js';
 
 const short = (id: string | null | undefined, n = 12) => (id ? id.slice(0, n) : '-');
 
@@ -52,9 +53,9 @@ function linkMode(v: unknown): LinkMode | undefined {
 const cmd: Command = {
   name: 'checkout',
   summary: 'Make the workspace exactly match a branch, tag or commit (HEAD moves there).',
-  usage: 'checkout [-f] [-b NEW] REF [--link copy|reflink|hardlink] | checkout --for MODEL_PATH|REF:PATH|RUN_ID [--into DIR] [-f]',
+  usage: 'checkout [-f] [-b NEW] REF [--link copy|reflink|hardlink] | checkout [-f] (the data commit strata.lock names) | checkout --for MODEL_PATH|REF:PATH|RUN_ID [--into DIR] [-f]',
   help:
-    'options:\n  -f, --force   discard uncommitted changes that would be overwritten\n  -b NAME       create branch NAME at REF and switch to it\n  --detach      detach HEAD even if REF is a branch\n  --link MODE   copy (default; copy-on-write clone where supported), reflink (require CoW), hardlink (read-only files sharing the store\'s bytes)\n\n  --for TARGET  restore what the run that produced TARGET (a model/data path, REF:PATH or a run id) read:\n                input data versions, params, code at the recorded git commit with recorded uncommitted\n                changes re-applied, and the inputs of the runs upstream of it\n  --into DIR    where (default ./repro-<run id>: a new folder, a shallow git repo + strata project);\n                --into . restores into this workspace (-f overwrites uncommitted changes)\n  --no-upstream only the run\'s own inputs',
+    'With no REF: check out the data commit strata.lock names (the version that goes with the code,\n  e.g. after git checkout), fetching it from the remote when needed.\n\noptions:\n  -f, --force   discard uncommitted changes that would be overwritten\n  -b NAME       create branch NAME at REF and switch to it\n  --detach      detach HEAD even if REF is a branch\n  --link MODE   copy (default; copy-on-write clone where supported), reflink (require CoW), hardlink (read-only files sharing the store\'s bytes)\n\n  --for TARGET  restore what the run that produced TARGET (a model/data path, REF:PATH or a run id) read:\n                input data versions, params, code at the recorded git commit with recorded uncommitted\n                changes re-applied, and the inputs of the runs upstream of it\n  --into DIR    where (default ./repro-<run id>: a new folder, a shallow git repo + strata project);\n                --into . restores into this workspace (-f overwrites uncommitted changes)\n  --no-upstream only the run\'s own inputs',
   options: {
     force: { type: 'boolean', short: 'f' },
     b: { type: 'string', short: 'b' },
@@ -84,7 +85,16 @@ const cmd: Command = {
     }
     if (a.values.into !== undefined || a.values['no-upstream'] || a.values.remote !== undefined) throw new StrataError('INVALID_ARGUMENT', '--into, --no-upstream and --remote go with --for', { hint: 'strata checkout --for MODEL_PATH --into DIR' });
     const target = a.positionals[0] ?? (a.values.b ? 'HEAD' : undefined);
-    if (!target) throw new StrataError('INVALID_ARGUMENT', 'checkout needs a branch, tag or commit', { hint: 'strata checkout main' });
+    if (!target) {
+      // No revision: the data version the code's strata.lock names (after git checkout).
+      const r = await withCliRepo({ fromProject: true }, (repo) => checkoutDataVersion(repo, { progress: io.progress(), force: !!a.values.force, link: linkMode(a.values.link) }));
+      io.endProgress();
+      if (io.json_) return io.json(r);
+      if (r.fetched) io.out(`Fetched ${r.fetched.objects} object(s) (${fmtBytes(r.fetched.bytes)}) from ${r.fetched.remote}`);
+      io.out(`Data at ${shortId(r.commit)}, the version strata.lock names (${r.branch ? `branch ${r.branch}` : 'detached'})`);
+      if (r.written || r.removed) io.out(`${r.written} file(s) written (${fmtBytes(r.bytes)}), ${r.removed} removed`);
+      return;
+    }
     const r = await withCliRepo({}, (repo) => checkout(repo, {
       progress: io.progress(),
       target,

@@ -13,6 +13,7 @@ const cmd: Command = {
     else {
       io.out(`Initialized empty strata repository in ${r.root}/.strata (branch ${r.branch})`);
       if (r.gitRoot) io.out(`Git project detected at ${r.gitRoot}: data paths you add will be listed in its .gitignore`);
+      if (r.projectFile) io.out(`Wrote ${r.projectFile} (commit it: teammates run strata pull after git clone); .strata/ is in .gitignore`);
     }
   },
 };

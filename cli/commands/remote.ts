@@ -1,7 +1,7 @@
 import type { Command, Parsed } from '../command.js';
 import { StrataError } from '../../core/errors/index.js';
 import { redactUrl } from '../../core/config/redact.js';
-import { addRemote, listRemotesOp, removeRemote, setRemoteUrl, type RemoteSettings } from '../../core/ops/remote.js';
+import { addRemote, defaultRemoteOp, listRemotesOp, removeRemote, setRemoteUrl, type RemoteSettings } from '../../core/ops/remote.js';
 import { withCliRepo } from '../repo.js';
 
 export function remoteSettings(a: Parsed): RemoteSettings {
@@ -27,13 +27,16 @@ export const S3_OPTIONS = {
 const cmd: Command = {
   name: 'remote',
   summary: 'Manage remotes (S3/MinIO buckets, shared directories, Strata servers).',
-  usage: 'remote [list [-v]] | add NAME URL [S3 options] | remove NAME | set-url NAME URL [S3 options]',
+  usage: 'remote [list [-v]] | add NAME URL [S3 options] | remove NAME | set-url NAME URL [S3 options] | default [NAME]',
   help: [
     'URLs:',
     '  s3://bucket/prefix          an S3 or MinIO bucket (credentials: the standard AWS chain, never stored)',
     '  file:///path, /path, ./path a shared directory, laid out like a bucket',
     '  http(s)://host:port/REPO    a Strata server (token: STRATA_TOKEN, or ~/.config/strata/credentials)',
     'URLs carrying credentials (user:password@, ?token=, X-Amz-Signature=) are refused.',
+    'In a git project the remotes and the default are also written to strata.project (committed).',
+    '',
+    'default NAME   the remote push, fetch and pull use when none is named (no NAME: show it)',
     '',
     'S3 options (add, set-url):',
     '  --endpoint URL       S3-compatible endpoint, e.g. http://localhost:9000 for MinIO',
@@ -89,8 +92,16 @@ const cmd: Command = {
         io.out(`Remote ${r.name} -> ${r.url}`);
         return;
       }
+      case 'default': {
+        if (args.length > 1) throw new StrataError('INVALID_ARGUMENT', 'usage: strata remote default [NAME]', { hint: 'strata remote --help' });
+        const r = await withCliRepo(args[0] ? {} : { readonly: true }, (repo) => defaultRemoteOp(repo, args[0]));
+        if (io.json_) return io.json(r);
+        if (args[0]) io.out(`Default remote: ${r.name}`);
+        else io.out(r.name ? `${r.name}${r.explicit ? '' : ' (no remote.default set: the only remote, or origin)'}` : 'no remote configured');
+        return;
+      }
       default:
-        throw new StrataError('INVALID_ARGUMENT', `unknown remote subcommand ${JSON.stringify(sub)}`, { hint: 'use list, add, remove or set-url' });
+        throw new StrataError('INVALID_ARGUMENT', `unknown remote subcommand ${JSON.stringify(sub)}`, { hint: 'use list, add, remove, set-url or default' });
     }
   },
 };

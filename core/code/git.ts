@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { CodeVersion } from '../model/index.js';
 import { redactUrl } from '../config/redact.js';
+import { LOCK_FILE } from '../workspace/ignore.js';
 
 /** The git work tree containing `dir`, or null. */
 export async function findGitRoot(dir: string): Promise<string | null> {
@@ -69,7 +70,8 @@ export async function readCodeState(dir: string, opts: CodeStateOptions = {}): P
 
 /**
  * Tracked files whose working copy differs from HEAD (modified, deleted, or staged-new).
- * Untracked files are not code changes for reproducibility purposes and are ignored.
+ * Untracked files are not code changes for reproducibility purposes and are ignored, and so is
+ * strata.lock.
  */
 async function changedTrackedFiles(root: string): Promise<string[]> {
   const g = await git();
@@ -79,6 +81,8 @@ async function changedTrackedFiles(root: string): Promise<string[]> {
     // [HEAD, WORKDIR, STAGE]: 1,1,1 unchanged; 0,2,0 untracked (skip); anything else with head or stage present is a change.
     if (head === 1 && workdir === 1 && stage === 1) continue;
     if (head === 0 && stage === 0) continue;
+    // strata.lock records the data version (core/project/lock.ts): rewritten by strata itself, not a code change.
+    if (file === LOCK_FILE || file.endsWith('/' + LOCK_FILE)) continue;
     out.push(file);
   }
   return out;

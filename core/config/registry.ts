@@ -54,6 +54,12 @@ export interface KeyDef {
   invalidReadsAs?: boolean;
   /** Where the key may be set (default: every level for `user` keys, the repository for `internal` ones, none for secrets). */
   levels?: readonly ConfigLevel[];
+  /**
+   * Shared with the team through the committed project file `strata.project` (core/project/):
+   * where the data lives and how to reach it. Never secrets, caches, security switches or a
+   * person's own settings (user.*, core.*, AWS profiles, server.anonymous-read).
+   */
+  shared?: boolean;
 }
 
 /** A configuration level, lowest first: user file < repository < environment. */
@@ -86,16 +92,16 @@ export const CONFIG_KEYS: readonly KeyDef[] = [
   { key: 'core.fsync', type: 'bool', default: true, settable: 'user', invalidReadsAs: true, description: 'fsync objects before they are referenced' },
   { key: 'core.allowOutsideSymlinks', type: 'bool', default: false, settable: 'user', invalidReadsAs: false, description: 'let checkout/pull/clone create symbolic links whose target leaves the workspace (strata never writes through them)' },
   { key: 'core.sparse', type: 'json-list', default: null, settable: 'internal', setInstead: 'strata clone/pull URL -- PATH... sets it (a partial checkout)', description: 'paths of a partial checkout (JSON list)' },
-  { key: 'remote.default', type: 'remote-name', default: null, settable: 'user', description: 'remote used when none is named, by push, fetch, pull, checkout --for and reproduce (unset: origin, else the only remote)' },
-  { key: 'remote.<name>.url', type: 'string', default: null, settable: 'internal', setInstead: REMOTE_INSTEAD, description: "a remote's URL" },
-  { key: 'remote.<name>.endpoint', type: 'string', default: null, settable: 'internal', setInstead: REMOTE_INSTEAD, description: 'S3-compatible endpoint of an s3:// remote' },
-  { key: 'remote.<name>.region', type: 'string', default: null, settable: 'internal', setInstead: REMOTE_INSTEAD, description: 'region of an s3:// remote' },
+  { key: 'remote.default', type: 'remote-name', default: null, shared: true, settable: 'user', description: 'remote used when none is named, by push, fetch, pull, checkout --for and reproduce (unset: origin, else the only remote)' },
+  { key: 'remote.<name>.url', type: 'string', default: null, shared: true, settable: 'internal', setInstead: REMOTE_INSTEAD, description: "a remote's URL" },
+  { key: 'remote.<name>.endpoint', type: 'string', default: null, shared: true, settable: 'internal', setInstead: REMOTE_INSTEAD, description: 'S3-compatible endpoint of an s3:// remote' },
+  { key: 'remote.<name>.region', type: 'string', default: null, shared: true, settable: 'internal', setInstead: REMOTE_INSTEAD, description: 'region of an s3:// remote' },
   { key: 'remote.<name>.profile', type: 'string', default: null, settable: 'internal', setInstead: REMOTE_INSTEAD, description: 'AWS shared-config profile of an s3:// remote' },
-  { key: 'remote.<name>.pathStyle', type: 'bool', default: null, settable: 'internal', setInstead: REMOTE_INSTEAD, description: 'path-style addressing of an s3:// remote (unset: path-style with a custom endpoint)' },
+  { key: 'remote.<name>.pathStyle', type: 'bool', default: null, shared: true, settable: 'internal', setInstead: REMOTE_INSTEAD, description: 'path-style addressing of an s3:// remote (unset: path-style with a custom endpoint)' },
   { key: 'remote.<name>.conditionalWrites', type: 'enum', values: ['enforced', 'not-enforced'], default: null, settable: 'internal', setInstead: 'strata push probes and caches it; strata remote set-url to another server forgets it', description: "cached probe: whether the remote enforces conditional writes" },
   { key: 'openlineage.url', type: 'url', default: null, settable: 'user', description: 'HTTP endpoint receiving OpenLineage run events, e.g. http://marquez:5000/api/v1/lineage (OPENLINEAGE_URL overrides)' },
   { key: 'openlineage.file', type: 'path', default: null, settable: 'user', description: 'JSON-lines file receiving OpenLineage run events (relative to the project root, or a file: URL)' },
-  { key: 'openlineage.namespace', type: 'string', default: null, settable: 'user', description: 'job and dataset namespace of OpenLineage events (default strata://<project folder>; OPENLINEAGE_NAMESPACE overrides)' },
+  { key: 'openlineage.namespace', type: 'string', default: null, shared: true, settable: 'user', description: 'job and dataset namespace of OpenLineage events (default strata://<project folder>; OPENLINEAGE_NAMESPACE overrides)' },
   { key: 'openlineage.apiKey', type: 'secret', default: null, settable: 'secret', setInstead: OL_KEY_INSTEAD, description: 'never in the repository config: OPENLINEAGE_API_KEY, or the credentials file' },
   { key: 'server.anonymous-read', type: 'bool', default: null, settable: 'user', invalidReadsAs: false, levels: ['repository'], description: "whether strata serve lets callers without a token read this repository (unset: the server's --anonymous-read default)" },
 ];

@@ -390,6 +390,16 @@ export class MetaDb implements MetaStore {
     return m;
   }
 
+  getStats(paths: Iterable<string>): Map<string, StatRow> {
+    const s = this.stmt('SELECT path, size, mtime, ctime, ino, id, chunks, recorded FROM stat_cache WHERE path = ?');
+    const m = new Map<string, StatRow>();
+    for (const p of paths) {
+      const r = s.get(p) as StatRow | undefined;
+      if (r) m.set(p, { path: r.path, size: r.size, mtime: r.mtime, ctime: r.ctime, ino: r.ino, id: r.id, chunks: r.chunks, recorded: r.recorded });
+    }
+    return m;
+  }
+
   upsertStat(rows: Iterable<StatRow>): void {
     const s = this.stmt('INSERT OR REPLACE INTO stat_cache(path, size, mtime, ctime, ino, id, chunks, recorded) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     for (const r of rows) s.run(r.path, r.size, r.mtime, r.ctime, r.ino, r.id, r.chunks, r.recorded);

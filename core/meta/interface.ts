@@ -217,6 +217,8 @@ export interface MetaStore {
 
   // -------- stat cache
   loadStatCache(): Map<string, StatRow>;
+  /** The stat cache rows of these paths (absent paths are left out): cost grows with the list. */
+  getStats(paths: Iterable<string>): Map<string, StatRow>;
   upsertStat(rows: Iterable<StatRow>): void;
   deleteStat(paths: Iterable<string>): void;
   clearStatCache(): number;

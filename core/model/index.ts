@@ -79,24 +79,16 @@ export interface Tree {
   entries: TreeEntry[];
 }
 
-function entryToWire(e: TreeEntry): unknown[] {
-  switch (e.type) {
-    case 'file':
-      return e.chunks ? [e.name, e.exec ? 'x' : 'f', e.size, e.id, e.chunks] : [e.name, e.exec ? 'x' : 'f', e.size, e.id];
-    case 'symlink':
-      return [e.name, 'l', e.size, e.id, e.target];
-    case 'dir':
-      return [e.name, 'd', e.size, e.id, e.count];
-  }
-}
-
 /** Canonical bytes of a tree. Entries are sorted by name here, whatever order they came in. */
 export function serializeTree(tree: Tree): Buffer {
   const entries = [...tree.entries].sort((a, b) => compareNames(a.name, b.name));
   for (let i = 1; i < entries.length; i++) {
     if (entries[i - 1]!.name === entries[i]!.name) throw new TypeError(`duplicate tree entry ${entries[i]!.name}`);
   }
-  return Buffer.from(canonicalJson({ strata: 'tree', v: 1, e: entries.map(entryToWire) }), 'utf8');
+  // The same bytes as canonicalJson({ strata: 'tree', v: 1, e: [[name, type, size, id, extra]...] }),
+  // written directly (trees are serialized for every folder of every commit and merge).
+  for (const e of entries) if (!Number.isFinite(e.size) || (e.type === 'dir' && !Number.isFinite(e.count))) throw new TypeError('non-finite number');
+  return Buffer.from(serializeSortedTree({ entries }), 'utf8');
 }
 
 const TREE_TYPES = ['f', 'x', 'l', 'd'] as const;

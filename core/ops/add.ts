@@ -9,6 +9,7 @@ import { syncGitignore } from './gitignore.js';
 import type { Repository } from '../repo/index.js';
 import type { IndexRow } from '../meta/db.js';
 import { readList } from '../config/registry.js';
+import { markResolved } from '../merge/state.js';
 
 export interface AddOptions extends OpOptions {
   /** Repository-relative paths. */
@@ -92,6 +93,7 @@ export async function stagePaths(repo: Repository, paths: string[], opts: { jobs
     repo.db.deleteStat(gone);
     repo.db.upsertStat(view.statUpdates);
     repo.db.setTrackedRoots(tracked);
+    markResolved(repo.db, roots);
   });
   const gitignoreUpdated = await syncGitignore(repo.root, tracked).catch(() => false);
   return { added, modified, deleted: gone.length, unchanged, files: view.files.size, bytes, trackedRoots: tracked, gitignoreUpdated };

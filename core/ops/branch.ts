@@ -1,16 +1,29 @@
 import { StrataError } from '../errors/index.js';
-import { HEADS, resolveRev, validateRefName } from '../repo/refs.js';
+import { HEADS, REMOTES, TAGS, resolveRev, validateRefName } from '../repo/refs.js';
 import type { Repository } from '../repo/index.js';
 
 export interface BranchInfo {
   name: string;
   commit: string;
   current: boolean;
+  /** Set on remote-tracking branches (refs/remotes/<remote>/<branch>, named <remote>/<branch>). */
+  remote?: string;
+  /** The commit the branch pointed at before branch -f moved it. */
+  previous?: string;
 }
 
-export async function listBranches(repo: Repository): Promise<BranchInfo[]> {
-    const head = repo.head();
-  const out = repo.db.listRefs(HEADS).map((r) => ({ name: r.name.slice(HEADS.length), commit: r.target, current: r.name.slice(HEADS.length) === head.branch }));
+/** Local branches (default), remote-tracking ones (`remotes`: branch -r) or both (`all`: branch -a). */
+export async function listBranches(repo: Repository, opts: { which?: 'local' | 'remote' | 'all' } = {}): Promise<BranchInfo[]> {
+  const which = opts.which ?? 'local';
+  const head = repo.head();
+  const out: BranchInfo[] = [];
+  if (which !== 'remote') out.push(...repo.db.listRefs(HEADS).map((r) => ({ name: r.name.slice(HEADS.length), commit: r.target, current: r.name.slice(HEADS.length) === head.branch })));
+  if (which !== 'local') {
+    for (const r of repo.db.listRefs(REMOTES)) {
+      const name = r.name.slice(REMOTES.length);
+      out.push({ name, commit: r.target, current: false, remote: name.slice(0, name.indexOf('/')) });
+    }
+  }
   return out;
 }
 
@@ -21,35 +34,51 @@ export async function createBranch(repo: Repository, name: string, startPoint = 
     const existing = repo.db.getRef(HEADS + name);
     if (existing && !force) throw new StrataError('REF_EXISTS', `branch ${name} already exists`, { hint: `pick another name, or use --force to move it` });
     repo.db.tx(() => repo.db.casRef(HEADS + name, existing?.target ?? null, commit));
-    return { name, commit, current: repo.head().branch === name };
+    return { name, commit, current: repo.head().branch === name, ...(existing ? { previous: existing.target } : {}) };
   });
 }
 
-export async function deleteBranch(repo: Repository, name: string, force = false): Promise<{ name: string; commit: string }> {
+/**
+ * Delete every named branch (branch -d a b). All are checked first — each exists, none is checked
+ * out, and without `force` each one's commits are on another branch or tag (or HEAD) — and the first
+ * that fails is named in the error with nothing deleted; then all go in one transaction.
+ */
+export async function deleteBranches(repo: Repository, names: string[], force = false): Promise<Array<{ name: string; commit: string }>> {
   return repo.withWriteLock('branch', async () => {
-    const ref = repo.db.getRef(HEADS + name);
-    if (!ref) throw new StrataError('UNKNOWN_REF', `no branch named ${name}`, { hint: 'list branches with strata branch' });
     const head = repo.head();
-    if (head.branch === name) throw new StrataError('INVALID_ARGUMENT', `cannot delete the checked-out branch ${name}`, { hint: 'switch to another branch first' });
+    const doomed = [...new Set(names)];
+    const targets = new Map<string, string>();
+    for (const name of doomed) {
+      const ref = repo.db.getRef(HEADS + name);
+      if (!ref) throw new StrataError('UNKNOWN_REF', `no branch named ${name}${doomed.length > 1 ? ': nothing was deleted' : ''}`, { hint: 'list branches with strata branch' });
+      if (head.branch === name) throw new StrataError('INVALID_ARGUMENT', `cannot delete the checked-out branch ${name}${doomed.length > 1 ? ': nothing was deleted' : ''}`, { hint: 'switch to another branch first' });
+      targets.set(name, ref.target);
+    }
     if (!force) {
-      // Refuse if its commits are not reachable from any other branch or tag.
-      const others = [...repo.db.listRefs(HEADS), ...repo.db.listRefs('refs/tags/')].filter((r) => r.name !== HEADS + name).map((r) => r.target);
-      if (head.commit) others.push(head.commit);
+      // What stays after the deletion: every other branch, every tag, HEAD.
+      const keep = [...repo.db.listRefs(HEADS), ...repo.db.listRefs(TAGS)].filter((r) => !(r.name.startsWith(HEADS) && targets.has(r.name.slice(HEADS.length)))).map((r) => r.target);
+      if (head.commit) keep.push(head.commit);
       const reachable = new Set<string>();
-      const stack = [...others];
+      const stack = [...keep];
       while (stack.length) {
         const id = stack.pop()!;
         if (reachable.has(id)) continue;
         reachable.add(id);
-        if (id === ref.target) break;
         stack.push(...(await repo.readCommit(id)).parents);
       }
-      if (!reachable.has(ref.target)) {
-        throw new StrataError('INVALID_ARGUMENT', `branch ${name} has commits not on any other branch or tag`, { hint: `merge or tag them, or use --force (-D) to delete anyway` });
+      for (const [name, target] of targets) {
+        if (!reachable.has(target)) {
+          throw new StrataError('INVALID_ARGUMENT', `branch ${name} has commits not on any other branch or tag${doomed.length > 1 ? ': nothing was deleted' : ''}`, {
+            hint: `merge it first (strata merge ${name}) or tag it, or use -D to delete anyway`,
+            details: { branch: name },
+          });
+        }
       }
     }
-    repo.db.tx(() => repo.db.casRef(HEADS + name, ref.target, null));
-    return { name, commit: ref.target };
+    repo.db.tx(() => {
+      for (const [name, target] of targets) repo.db.casRef(HEADS + name, target, null);
+    });
+    return [...targets].map(([name, commit]) => ({ name, commit }));
   });
 }
 

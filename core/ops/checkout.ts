@@ -1,3 +1,4 @@
+import { assertNoMerge } from '../merge/state.js';
 import { StrataError } from '../errors/index.js';
 import type { Id } from '../model/index.js';
 import { HEADS, resolveRev } from '../repo/refs.js';
@@ -6,6 +7,7 @@ import { partialFetcher } from '../remote/sparse.js';
 import type { LinkMode } from '../repo/worktree.js';
 import type { Repository } from '../repo/index.js';
 import type { OpOptions } from './context.js';
+import { recordDataVersion } from '../project/lock.js';
 
 export interface CheckoutOptions extends OpOptions {
   /** Branch, tag or commit. */
@@ -30,6 +32,7 @@ export interface CheckoutResult {
 
 export async function checkout(repo: Repository, opts: CheckoutOptions): Promise<CheckoutResult> {
   return repo.withWriteLock('checkout', async () => {
+    assertNoMerge(repo.db, `check out ${opts.target}`);
     let branch: string | null = null;
     const commit = await resolveRev(repo, opts.target);
     if (opts.createBranch) branch = opts.createBranch;
@@ -52,10 +55,12 @@ export async function checkout(repo: Repository, opts: CheckoutOptions): Promise
         const cur = repo.db.getRef('HEAD')?.target ?? null;
         repo.db.casRef('HEAD', cur, newHead);
       });
+      await recordDataVersion(repo);
       return { commit, branch, written: 0, removed: 0, bytes: 0 };
     }
     const fetchMissing = await partialFetcher(repo, { progress: opts.progress });
     const r = await moveWorkspace(repo, commit, { force: opts.force, link: opts.link, progress: opts.progress, ref: newRef, head: newHead, fetchMissing });
+    await recordDataVersion(repo);
     return { commit, branch, written: r.written, removed: r.removed, bytes: r.bytes };
   });
 }

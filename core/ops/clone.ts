@@ -22,6 +22,9 @@ import type { OpContext } from './context.js';
 import { checkJobs } from './push.js';
 import { pullInto, type PullResult } from './pull.js';
 import type { RemoteSettings } from './remote.js';
+import { recordDataVersion } from '../project/lock.js';
+import { syncProjectFile } from '../project/file.js';
+import { refuseClashes } from '../project/restore.js';
 
 export interface CloneOptions extends RemoteSettings {
   url: string;
@@ -68,7 +71,14 @@ export async function clone(ctx: OpContext, opts: CloneOptions): Promise<CloneRe
   const st = await fsp.stat(dir).catch(() => null);
   if (st && !st.isDirectory()) throw new StrataError('INVALID_ARGUMENT', `${dir} exists and is not a directory`, { hint: 'pick another destination: strata clone URL DIR' });
   let resume: CloneMarker | null = null;
-  if (st && (await fsp.readdir(dir)).length > 0) resume = await resumable(dir, url);
+  // A folder with files (e.g. a git clone of the project): allowed when nothing the clone writes
+  // clashes with them (checked once the tree is known, before any file is written).
+  let intoFiles = false;
+  if (st && (await fsp.readdir(dir)).length > 0) {
+    const r = await resumable(dir, url);
+    if (r === 'files') intoFiles = true;
+    else resume = r;
+  }
 
   // Look at the remote before creating anything: a wrong URL or credentials leave no folder behind.
   const remote = await openRemote(cfg, { jobs });
@@ -110,8 +120,11 @@ export async function clone(ctx: OpContext, opts: CloneOptions): Promise<CloneRe
         started,
         progress: ctx.progress,
         head: `ref: refs/heads/${branch}`,
+        beforeMove: intoFiles && !paths && !opts.noCheckout ? (t) => refuseClashes(r, t) : undefined,
       });
       await removeMarker(dir);
+      await syncProjectFile(r);
+      await recordDataVersion(r);
       return res;
     });
     return { dir, url, branch, commit: p.new, empty: false, pull: p, objects: p.objects, bytes: p.bytes, requests: p.requests, seconds: p.seconds };
@@ -167,9 +180,10 @@ async function removeMarker(dir: string): Promise<void> {
 
 /**
  * DIR is not empty: resume a clone of the same URL that was killed, or say exactly what to do.
- * Returns the marker to resume from.
+ * Returns the marker to resume from, or 'files' for a folder of other files (a git clone of the
+ * project): the clone writes beside them when nothing clashes (core/project/restore.ts).
  */
-async function resumable(dir: string, url: string): Promise<CloneMarker> {
+async function resumable(dir: string, url: string): Promise<CloneMarker | 'files'> {
   const names = await fsp.readdir(dir);
   const marker = await readMarker(dir);
   if (marker) {
@@ -194,7 +208,7 @@ async function resumable(dir: string, url: string): Promise<CloneMarker> {
       details: { dir },
     });
   }
-  throw new StrataError('INVALID_ARGUMENT', `destination ${dir} already exists and is not empty`, { hint: 'clone into a new or empty folder: strata clone URL DIR' });
+  return 'files';
 }
 
 /** A new repository, or (resuming) the killed clone's one: its objects are kept. */

@@ -1,3 +1,5 @@
+import { getMergeState } from '../merge/state.js';
+import { mergeContinue } from './merge.js';
 import { StrataError } from '../errors/index.js';
 import { readCodeState } from '../code/git.js';
 import { snapshotCodeChanges } from '../code/snapshot.js';
@@ -7,6 +9,7 @@ import { HEADS } from '../repo/refs.js';
 import type { OpOptions } from './context.js';
 import { stagePaths } from './add.js';
 import type { Repository } from '../repo/index.js';
+import { recordDataVersion } from '../project/lock.js';
 
 export interface CommitOptions extends OpOptions {
   message: string;
@@ -31,6 +34,16 @@ export async function commit(repo: Repository, opts: CommitOptions): Promise<Com
   const message = opts.message?.trim();
   if (!message) throw new StrataError('INVALID_ARGUMENT', 'empty commit message', { hint: 'pass -m "what changed"' });
   return repo.withWriteLock('commit', async () => {
+    const merging = getMergeState(repo.db);
+    if (merging) {
+      // Committing during a merge finishes it (a merge commit with both parents), as in git.
+      if (opts.all) {
+        const roots = repo.db.trackedRoots();
+        if (roots.length && merging.phase === 'conflicts') await stagePaths(repo, roots, { progress: opts.progress });
+      }
+      const m = await mergeContinue(repo, { message: opts.message, progress: opts.progress });
+      return { id: m.commit!, branch: m.into, parent: m.ours, changes: [], code: (await repo.readCommit(m.commit!)).code, warnings: [] };
+    }
     if (opts.all) {
       const roots = repo.db.trackedRoots();
       if (roots.length) await stagePaths(repo, roots, { progress: opts.progress });
@@ -60,7 +73,27 @@ export async function commitIndex(repo: Repository, message: string, opts: { all
     await batch.abort();
     throw e;
   }
-  const code = await readCodeState(repo.root).catch(() => null);
+  const { c, id, warnings } = await newCommit(repo, { tree, parents: head.commit ? [head.commit] : [], message, meta: { roots: repo.db.trackedRoots(), ...(opts.meta ?? {}) } });
+  repo.db.tx(() => {
+    if (head.branch) repo.db.casRef(HEADS + head.branch, head.commit, id);
+    else repo.db.casRef('HEAD', head.commit, id);
+    // Only if nothing changed the index since we read it (we hold the write lock).
+    repo.db.setIndexTree(tree);
+  });
+  await recordDataVersion(repo);
+  return { id, branch: head.branch, parent: head.commit, changes, code: c.code, warnings };
+}
+
+/**
+ * Write a commit object for `tree` (not moving any ref): author, time, and the code version of the
+ * project (git commit, and the uncommitted code changes when dirty) unless `code` is false (the
+ * server, which has no code of its own).
+ */
+export async function newCommit(
+  repo: Repository,
+  o: { tree: Id; parents: Id[]; message: string; meta?: Record<string, unknown>; code?: boolean; author?: Commit['author'] },
+): Promise<{ c: Commit; id: Id; warnings: string[] }> {
+  const code = o.code === false ? null : await readCodeState(repo.root).catch(() => null);
   const warnings: string[] = [];
   let diff: Id | null = null;
   if (code?.root && code.commit && code.dirty) {
@@ -76,20 +109,14 @@ export async function commitIndex(repo: Repository, message: string, opts: { all
     }
   }
   const c: Commit = {
-    tree,
-    parents: head.commit ? [head.commit] : [],
-    author: await repo.author(),
+    tree: o.tree,
+    parents: o.parents,
+    author: o.author ?? (await repo.author()),
     time: Date.now(),
-    message,
+    message: o.message,
     code: code && code.root ? { commit: code.commit, branch: code.branch ?? null, remote: code.remote ?? null, dirty: code.dirty, ...(diff ? { diff } : {}) } : null,
-    meta: { roots: repo.db.trackedRoots(), ...(opts.meta ?? {}) },
+    meta: o.meta,
   };
   const id = await repo.writeCommit(c);
-  repo.db.tx(() => {
-    if (head.branch) repo.db.casRef(HEADS + head.branch, head.commit, id);
-    else repo.db.casRef('HEAD', head.commit, id);
-    // Only if nothing changed the index since we read it (we hold the write lock).
-    repo.db.setIndexTree(tree);
-  });
-  return { id, branch: head.branch, parent: head.commit, changes, code: c.code, warnings };
+  return { c, id, warnings };
 }

@@ -1,4 +1,5 @@
 import { StrataError } from '../errors/index.js';
+import { isSharedKey, syncProjectFile } from '../project/file.js';
 import { CONFIG_KEYS, displayValue, effectiveValue, envVarFor, findKey, levelsOf, storedProblem, unknownKeyError, validateSet, type ConfigLevel } from '../config/registry.js';
 import { hasUrlSecrets, redactUrl } from '../config/redact.js';
 import { readUserConfig, writeUserConfigValue } from '../config/user.js';
@@ -44,7 +45,10 @@ export async function configGet(repo: Repository, key: string): Promise<string |
 export async function configSet(repo: Repository, key: string, value: string): Promise<string> {
   checkKey(key);
   const stored = validateSet(key, value);
-  await repo.withWriteLock('config', async () => repo.db.setConfig(key, stored));
+  await repo.withWriteLock('config', async () => {
+    repo.db.setConfig(key, stored);
+    if (isSharedKey(key)) await syncProjectFile(repo);
+  });
   return stored;
 }
 
@@ -55,6 +59,7 @@ export async function configUnset(repo: Repository, key: string): Promise<boolea
     const had = repo.db.getConfig(key) !== null;
     if (!had && !findKey(key)) throw unknownKeyError(key);
     repo.db.setConfig(key, null);
+    if (isSharedKey(key)) await syncProjectFile(repo);
     return had;
   });
 }

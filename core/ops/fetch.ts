@@ -11,6 +11,8 @@ import { checkJobs } from './push.js';
 export interface FetchOptions extends OpOptions {
   remote?: string;
   branches?: string[];
+  /** Drop refs/remotes/<remote>/<b> for branches the remote no longer has (fetch --prune). */
+  prune?: boolean;
   jobs?: number;
 }
 
@@ -22,7 +24,7 @@ export async function fetch(repo: Repository, opts: FetchOptions = {}): Promise<
     try {
       // A partial checkout fetches history without file data (pull -- PATH downloads what it needs).
       const data = getSparse(repo.db) ? 'none' : 'history';
-      return await fetchRefs(repo, remote, { branches: opts.branches, data, jobs, progress: opts.progress });
+      return await fetchRefs(repo, remote, { branches: opts.branches, prune: opts.prune, data, jobs, progress: opts.progress });
     } finally {
       await remote.close();
     }

@@ -2,8 +2,10 @@
 import { StrataError } from '../errors/index.js';
 import { hasUrlSecrets, redactUrl } from '../config/redact.js';
 import { REMOTES } from '../repo/refs.js';
-import { checkRemoteName, deleteRemoteConfig, getRemote, listRemotes, normalizeRemoteUrl, parseRemoteUrl, writeRemote, type RemoteConfig } from '../remote/config.js';
+import { checkRemoteName, defaultRemote, deleteRemoteConfig, getRemote, listRemotes, normalizeRemoteUrl, parseRemoteUrl, writeRemote, type RemoteConfig } from '../remote/config.js';
 import type { Repository } from '../repo/index.js';
+import { syncProjectFile } from '../project/file.js';
+import { readString, validateSet } from '../config/registry.js';
 
 
 export interface RemoteSettings {
@@ -52,6 +54,7 @@ export async function addRemote(repo: Repository, name: string, url: string, s: 
     }
     const cfg: RemoteConfig = { name, url: norm, ...s };
     repo.db.tx(() => writeRemote(repo.db, cfg));
+    await syncProjectFile(repo);
     return cfg;
   });
 }
@@ -68,6 +71,7 @@ export async function removeRemote(repo: Repository, name: string): Promise<{ na
       deleteRemoteConfig(repo.db, name);
       for (const r of tracking) repo.db.casRef(r.name, r.target, null);
     });
+    await syncProjectFile(repo);
     return { name, trackingRefsRemoved: tracking.length };
   });
 }
@@ -89,7 +93,31 @@ export async function setRemoteUrl(repo: Repository, name: string, url: string, 
     const sameServer = serverOf(cur.url, cur.endpoint, where.cwd ?? repo.root) === serverOf(norm, merged.endpoint, where.cwd ?? repo.root);
     const cfg: RemoteConfig = { name, url: norm, ...merged, conditionalWrites: sameServer ? cur.conditionalWrites : undefined };
     repo.db.tx(() => writeRemote(repo.db, cfg));
+    await syncProjectFile(repo);
     return cfg;
+  });
+}
+
+/**
+ * `strata remote default [NAME]`: the remote push, fetch and pull use when none is named
+ * (config remote.default, shared through strata.project). No name: which one that is now.
+ */
+export async function defaultRemoteOp(repo: Repository, name?: string): Promise<{ name: string | null; explicit: boolean }> {
+  if (name === undefined) {
+    const set = readString(repo.db, 'remote.default');
+    if (set) return { name: set, explicit: true };
+    try {
+      return { name: defaultRemote(repo.db), explicit: false };
+    } catch {
+      return { name: null, explicit: false };
+    }
+  }
+  return repo.withWriteLock('remote', async () => {
+    getRemote(repo.db, name);
+    const v = validateSet('remote.default', name);
+    repo.db.tx(() => repo.db.setConfig('remote.default', v));
+    await syncProjectFile(repo);
+    return { name: v, explicit: true };
   });
 }
 

@@ -1,3 +1,4 @@
+import { markResolved } from '../merge/state.js';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError, fromSystemError } from '../errors/index.js';
@@ -54,6 +55,7 @@ export async function rm(repo: Repository, opts: RmOptions): Promise<RmResult> {
       repo.db.deleteIndex(hit);
       repo.db.deleteStat(hit);
       repo.db.setTrackedRoots(keepRoots);
+      markResolved(repo.db, paths);
     });
     return { removed: hit, kept: !!opts.keep };
   });

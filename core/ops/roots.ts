@@ -8,6 +8,7 @@
  * - refs: every branch, tag, remote-tracking ref and a detached HEAD (commits, with their history),
  *   and annotated tag objects;
  * - index: the staging index (what the next commit will use);
+ * - merge: the result tree of a merge in progress, MERGE_HEAD and ORIG_HEAD;
  * - runs: every run object and log, and the outputs of successful runs with their trees, chunk
  *   manifests and chunks (the run cache restores them; lineage checks them out);
  * - reproducibility: code-changes objects of runs and commits recorded with dirty code, and the
@@ -22,6 +23,12 @@ import type { Id } from '../model/index.js';
 import type { Repository } from '../repo/index.js';
 import { refRoots, type Roots } from '../repo/reach.js';
 import { collectVersionObjects } from '../repo/tree.js';
+import { getMergeState } from '../merge/state.js';
+
+function mergeTrees(repo: Repository): Id[] {
+  const s = getMergeState(repo.db);
+  return s ? [s.tree] : [];
+}
 
 
 /** The roots of `repo` (see the file comment). */
@@ -29,6 +36,8 @@ export async function collectRoots(repo: Repository): Promise<Roots> {
   return {
     ...refRoots(repo),
     index: true,
+    // A merge in progress: its result tree (MERGE_HEAD and ORIG_HEAD are refs, in refRoots).
+    trees: mergeTrees(repo),
     extra: {
       runs: await runRoots(repo),
       reproducibility: await reproducibilityRoots(repo),

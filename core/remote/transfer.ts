@@ -30,7 +30,7 @@ export interface RefUpdate {
   ref: string;
   old: Id | null;
   new: Id | null;
-  status: 'created' | 'updated' | 'forced' | 'up-to-date' | 'fetched' | 'new';
+  status: 'created' | 'updated' | 'forced' | 'up-to-date' | 'fetched' | 'new' | 'deleted' | 'pruned';
 }
 
 export interface TransferStatsOut {
@@ -262,6 +262,47 @@ export async function pushRefs(repo: Repository, remote: RemoteHandle, spec: Pus
   return { remote: remote.name, url: remote.location, guarantee, refs: done, skipped: wanted.length - send.length, ...stats(remote, started, send.length, sentBytes) };
 }
 
+/**
+ * Delete branches on the remote (push --delete / push REMOTE :BRANCH): every branch is read first
+ * and a branch the remote does not have refuses the whole request (nothing deleted); each then goes
+ * by compare-and-swap against the ETag read, so a branch someone moved meanwhile is kept. The
+ * remote-tracking ref refs/remotes/<remote>/<branch> goes with it.
+ */
+export async function deleteRemoteBranches(repo: Repository, remote: RemoteHandle, branches: string[]): Promise<PushResult> {
+  const started = Date.now();
+  await remote.assertExists();
+  const cur: Array<{ ref: string; value: RefValue }> = [];
+  for (const b of new Set(branches)) {
+    const v = await remote.refs.get('heads/' + b);
+    if (!v) {
+      throw new StrataError('UNKNOWN_REF', `remote ${remote.name} has no branch ${b}: nothing was deleted`, {
+        hint: `list its branches: strata fetch ${remote.name} && strata branch -r (strata fetch --prune drops stale ${remote.name}/... refs)`,
+        details: { branch: b },
+      });
+    }
+    cur.push({ ref: 'heads/' + b, value: v });
+  }
+  const guarantee = await remote.prepareWrite();
+  const done: RefUpdate[] = [];
+  for (const { ref, value } of cur) {
+    try {
+      await remote.refs.delete(ref, value.etag);
+    } catch (e) {
+      if (isStrataError(e, 'REF_CONFLICT')) {
+        throw new StrataError('REF_CONFLICT', `branch ${ref.slice(6)} on ${remote.name} was changed by another push (or one is under way); it was not deleted`, {
+          hint: `strata fetch ${remote.name} to see where it is now, then delete again if you still mean to`,
+          details: { ...(e.details ?? {}), deleted: done.map((d) => d.ref) },
+          cause: e,
+        });
+      }
+      throw e;
+    }
+    done.push({ ref, old: value.value, new: null, status: 'deleted' });
+    setTracking(repo.db, remote.name, ref, null);
+  }
+  return { remote: remote.name, url: remote.location, guarantee, refs: done, skipped: 0, ...stats(remote, started, 0, 0) };
+}
+
 function strip(us: Array<RefUpdate & { etag?: string | null }>): RefUpdate[] {
   return us.map(({ ref, old, new: n, status }) => ({ ref, old, new: n, status }));
 }
@@ -290,6 +331,8 @@ export interface FetchSpec {
   tags?: boolean;
   /** 'history': file data of every new commit; 'none': commits and trees only. */
   data: 'history' | 'none';
+  /** Remove remote-tracking refs refs/remotes/<remote>/<b> whose branch the remote no longer has. */
+  prune?: boolean;
   jobs?: number;
   progress?: ProgressSink;
 }
@@ -309,6 +352,8 @@ export async function fetchRefs(repo: Repository, remote: RemoteHandle, spec: Fe
   } else {
     remoteRefs = (await remote.refs.list('heads/')).map((r) => ({ ref: r.name, value: r.value }));
   }
+  // Branches the remote has now (for --prune): the full listing, also when only some are fetched.
+  const live = spec.prune ? new Set(spec.branches && spec.branches.length ? (await remote.refs.list('heads/')).map((r) => r.name) : remoteRefs.map((r) => r.ref)) : null;
   if (spec.tags !== false) for (const t of await remote.refs.list('tags/')) remoteRefs.push({ ref: t.name, value: t.value });
 
   const reader = new RemoteReader(remote.store, spec.jobs ?? 16);
@@ -436,6 +481,15 @@ export async function fetchRefs(repo: Repository, remote: RemoteHandle, spec: Fe
           repo.db.putTag({ name: r.ref.slice(5), target: r.value, message: null, tagger: null, time: null, object: null });
           refs.push({ ref: r.ref, old: null, new: r.value, status: 'new' });
         }
+      }
+    }
+    if (live) {
+      const prefix = `${REMOTES}${remote.name}/`;
+      for (const t of repo.db.listRefs(prefix)) {
+        const ref = 'heads/' + t.name.slice(prefix.length);
+        if (live.has(ref)) continue;
+        repo.db.casRef(t.name, t.target, null);
+        refs.push({ ref, old: t.target, new: null, status: 'pruned' });
       }
     }
   });

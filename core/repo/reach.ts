@@ -28,6 +28,8 @@ export interface Roots {
   tagObjects: Id[];
   /** Walk the staging index (the objects the next commit will use). */
   index: boolean;
+  /** Trees to walk that no commit holds yet (the result of a merge in progress). */
+  trees?: Id[];
   /**
    * Further object ids, kept as listed (each group already expanded to its trees, manifests and
    * chunks), by who needs them: e.g. `runs` (run objects, logs, outputs), `reproducibility`
@@ -40,8 +42,9 @@ export interface Roots {
 export function refRoots(repo: Repository): Pick<Roots, 'commits' | 'tagObjects'> {
   const commits: Id[] = [];
   const tagObjects: Id[] = [];
-  const head = repo.db.getRef('HEAD');
-  for (const r of [...repo.db.listRefs('refs/'), ...(head ? [head] : [])]) {
+  // HEAD when detached; MERGE_HEAD and ORIG_HEAD while a merge is in progress.
+  const extra = ['HEAD', 'MERGE_HEAD', 'ORIG_HEAD'].map((n) => repo.db.getRef(n)).filter((r) => r !== null);
+  for (const r of [...repo.db.listRefs('refs/'), ...extra]) {
     if (!r.target.startsWith('ref: ')) commits.push(r.target);
   }
   for (const t of repo.db.listRefs('refs/tags/')) {
@@ -115,6 +118,7 @@ export async function reachable(repo: Repository, roots: Roots, opts: ReachOptio
     await walkTree(c.tree, '', id);
     commitQueue.push(...c.parents);
   }
+  for (const t of roots.trees ?? []) await walkTree(t, '', t);
   if (roots.index) {
     for (const r of repo.db.loadIndex().values()) {
       if (r.chunks) await walkManifest(r.chunks, r.path);

@@ -41,6 +41,11 @@ function resolveBase(repo: Repository, name: string, spec: string): Id {
     }
     return h.commit;
   }
+  if (name === 'MERGE_HEAD' || name === 'ORIG_HEAD') {
+    const r = repo.db.getRef(name);
+    if (r) return r.target;
+    throw new StrataError('UNKNOWN_REF', `${name} is set only while a merge is in progress`, { hint: 'strata status tells whether one is' });
+  }
   const candidates: Id[] = [];
   const branch = repo.db.getRef(HEADS + name);
   if (branch) candidates.push(branch.target);

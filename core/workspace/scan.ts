@@ -6,7 +6,7 @@ import * as fsp from 'node:fs/promises';
 import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromSystemError } from '../errors/index.js';
-import type { IgnoreRules } from './ignore.js';
+import { ROOT_FILES, type IgnoreRules } from './ignore.js';
 import type { StatRow } from '../meta/db.js';
 
 export interface WorkFile {
@@ -76,7 +76,8 @@ export async function scanRoots(root: string, roots: string[], ig: IgnoreRules):
         unique: false,
         suppressErrors: false,
         // .strata-tmp-*: temporaries older versions left beside files they were replacing (never data).
-        ignore: ['**/.strata/**', '**/.git/**', '**/.strata-tmp-*'],
+        // At the root: strata.project and strata.lock (shared through git, never data).
+        ignore: ['**/.strata/**', '**/.git/**', '**/.strata-tmp-*', ...(r === '' ? ROOT_FILES : [])],
       }) as unknown as typeof entries;
     } catch (e) {
       throw fromSystemError(e, abs);

@@ -223,6 +223,10 @@ export function runMetaContract(name: string, make: () => Promise<MetaFixture>):
       db = await f.reopen();
       const back = await db.loadStatCache();
       for (const r of rows) assert.deepEqual(back.get(r.path), r);
+      // Point lookups give the same rows, and leave out paths without one.
+      const some = await db.getStats(['b/c', 'absent', 'a']);
+      assert.deepEqual([...some.keys()].sort(), ['a', 'b/c']);
+      for (const r of rows) assert.deepEqual(some.get(r.path), r);
       await db.tx(() => db.upsertStat([{ ...rows[0]!, size: 5 }]));
       assert.equal((await db.loadStatCache()).get('a')?.size, 5);
       await db.tx(() => db.deleteStat(['a']));
