@@ -5,10 +5,12 @@
  */
 import type { Id } from '../model/index.js';
 import type { Repository } from '../repo/index.js';
-import { resolveRev } from '../repo/refs.js';
+import { HEADS, resolveRev } from '../repo/refs.js';
+import { mergeBase as findMergeBase } from '../merge/base.js';
 import { ancestors } from '../remote/walk.js';
 import { diffTrees, summarizeChanges } from '../repo/tree.js';
 import { refsByCommit } from './log.js';
+import { mergeRefs } from './merge.js';
 import type { CommitDiff, CommitInfo, CompareResult } from './types.js';
 
 export interface CompareOptions {
@@ -40,16 +42,14 @@ export async function compareRefs(repo: Repository, opts: CompareOptions): Promi
   };
   const onlyHead = await load([...ofHead].filter((id) => !ofBase.has(id)));
   const onlyBase = await load([...ofBase].filter((id) => !ofHead.has(id)));
-  // The common ancestors are closed under "parent of", so the newest ones (the merge bases) are
-  // those no other common ancestor has as a parent; of several (criss-cross) the newest is taken.
-  const common = [...ofHead].filter((id) => ofBase.has(id));
-  const parentOfCommon = new Set<Id>();
-  for (const c of await load(common)) for (const p of c.parents) parentOfCommon.add(p);
-  const bases = await load(common.filter((id) => !parentOfCommon.has(id)));
-  const mergeBase = bases[0]?.id ?? null;
+  const mergeBase = await findMergeBase(repo, baseCommit, headCommit);
+  if (mergeBase) await load([mergeBase]);
+  await load([headCommit]);
   // base...head as a diff: from the merge base (or the empty tree, for unrelated histories).
   const baseTree = mergeBase ? info.get(mergeBase)!.tree : null;
-  const changes = await diffTrees(repo, baseTree, info.get(headCommit)?.tree ?? (await repo.readCommit(headCommit)).tree, '');
+  const changes = await diffTrees(repo, baseTree, info.get(headCommit)!.tree, '');
+  // Only a branch can be merged into: `base` names one, or is HEAD on a branch.
+  const intoBranch = opts.base === 'HEAD' ? repo.head().branch : repo.db.getRef(HEADS + opts.base) ? opts.base : null;
   const diff: CommitDiff = { from: mergeBase ?? '(empty)', to: opts.head, fromCommit: mergeBase, toCommit: headCommit, changes, summary: summarizeChanges(changes) };
   return {
     base: opts.base,
@@ -63,5 +63,6 @@ export async function compareRefs(repo: Repository, opts: CompareOptions): Promi
     behindCommits: onlyBase.slice(0, limit),
     limit,
     diff,
+    merge: intoBranch ? await mergeRefs(repo, { into: intoBranch, from: opts.head, dryRun: true }) : null,
   };
 }

@@ -352,4 +352,6 @@ export interface CompareResult {
   limit: number;
   /** What changed from the merge base to head (what a merge brings into base). */
   diff: CommitDiff;
+  /** A dry run of merging head into base (null when base is not a branch). */
+  merge: MergeOutcome | null;
 }
