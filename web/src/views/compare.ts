@@ -29,7 +29,7 @@ function commitList(repo: string, commits: CompareResult['aheadCommits'], total:
 const side = (s: MergeConflict['ours']): string => (s ? `${s.type === 'dir' ? 'folder ' : ''}${fmtSize(s.size)}` : '—');
 
 /** The conflicted paths of a merge that stopped: path, kind, and what each side holds there. */
-export function conflictList(conflicts: MergeConflict[]): HTMLElement {
+function conflictList(conflicts: MergeConflict[]): HTMLElement {
   return h(
     'table.data.conflict-table',
     { 'data-testid': 'conflicts' },
@@ -69,6 +69,21 @@ function outcomeBox(repo: string, o: MergeOutcome): HTMLElement {
     { 'data-status': o.status },
     h('p', null, badge(o.status, 'ok'), ' ', what, o.commit ? idChip(o.commit, `${base}/commits/${o.commit}`) : null),
   );
+}
+
+function mergeStatus(c: CompareResult): Node {
+  const m = c.merge;
+  if (!m) return h('span.muted', null, `${c.base} is not a branch: nothing can be merged into it`);
+  switch (m.status) {
+    case 'up-to-date':
+      return h('span', null, badge('up to date', 'ok'), ` ${c.base} already has every commit of ${c.head}`);
+    case 'fast-forward':
+      return h('span', null, badge('fast-forward', 'ok'), ` ${c.base} can move to ${c.head}; no merge commit needed`);
+    case 'merged':
+      return h('span', null, badge('clean', 'ok'), ` merges without conflicts (${m.changes.length} path${m.changes.length === 1 ? '' : 's'} taken from ${c.head})`);
+    case 'conflicts':
+      return h('span', null, badge('conflicts', 'warn'), ` ${m.conflicts.length} path${m.conflicts.length === 1 ? '' : 's'} conflict; the merge would stop and change nothing`);
+  }
 }
 
 export async function compareView(ctx: ViewCtx): Promise<void> {
@@ -116,8 +131,7 @@ export async function compareView(ctx: ViewCtx): Promise<void> {
   const outcome = h('div', { id: 'merge-result' });
   const token = h('input', { type: 'password', name: 'token', placeholder: 'write token', autocomplete: 'off', 'aria-label': 'access token', value: sessionStorage.getItem(TOKEN_KEY) ?? '' });
   const button = h('button.btn.primary', { type: 'button', id: 'merge-button' }, `Merge ${headRef} into ${baseRef}`);
-  const nothing = c.ahead === 0;
-  button.disabled = nothing || info.readOnly;
+  button.disabled = c.ahead === 0 || !c.merge || c.merge.status === 'up-to-date' || info.readOnly;
   button.addEventListener('click', async () => {
     button.disabled = true;
     const t = token.value.trim();
@@ -145,7 +159,9 @@ export async function compareView(ctx: ViewCtx): Promise<void> {
         ['head', h('span', null, badge(headRef, 'branch'), ' ', idChip(c.headCommit, `${base}/commits/${c.headCommit}`))],
         ['merge base', c.mergeBase ? idChip(c.mergeBase, `${base}/commits/${c.mergeBase}`) : h('span.muted', null, 'none (unrelated histories)')],
         ['ahead / behind', h('span', { 'data-testid': 'ahead-behind' }, `${headRef} is ${c.ahead} ahead, ${c.behind} behind ${baseRef}`)],
+        ['merge', h('span', { id: 'merge-status', 'data-status': c.merge?.status ?? '' }, mergeStatus(c))],
       ]),
+      c.merge?.status === 'conflicts' ? h('details.merge-preview', null, h('summary', null, `The ${c.merge.conflicts.length} conflicted paths`), conflictList(c.merge.conflicts)) : null,
       h(
         'div.actions.merge-actions',
         null,
