@@ -23,6 +23,7 @@ import { contentType, pathSegments, readJson, sendEmpty, sendJson } from './http
 import { deleteObjects, deleteRef, fetchPack, getObject, getRef, hasObjects, listObjects, putObject, putRef, refNameFrom, uploadPack } from './protocol.js';
 import { RepoHost, checkRepoName, readOnlyError, type HostOptions } from './repos.js';
 import { versionsView } from './history.js';
+import { compareView, mergeRequest } from './merge.js';
 import { repoCounts } from '../core/ops/repo-info.js';
 import { checkBranchName } from '../core/ops/open.js';
 import type { RepoSummary } from '../core/ops/types.js';
@@ -257,6 +258,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         if (rest.length) break;
         route(ctx, ['GET']);
         return sendJson(res, 200, await diffView(await repoFor(ctx, name, 'read'), q));
+      case 'compare':
+        if (rest.length) break;
+        route(ctx, ['GET']);
+        return sendJson(res, 200, await compareView(await repoFor(ctx, name, 'read'), q));
+      case 'merge': {
+        if (rest.length) break;
+        route(ctx, ['POST']);
+        const repo = await repoFor(ctx, name, 'write');
+        const r = await mergeRequest(repo, await readJson(req, limits.json));
+        return sendJson(res, r.status, r.body);
+      }
       case 'versions':
         if (rest.length) break;
         route(ctx, ['GET']);

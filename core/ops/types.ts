@@ -334,3 +334,24 @@ export interface MergeOutcome {
   conflicts: MergeConflict[];
   dryRun: boolean;
 }
+
+/** GET /compare: two refs side by side, what `head` would bring into `base` (core/ops/compare.ts). */
+export interface CompareResult {
+  base: string;
+  head: string;
+  baseCommit: Id;
+  headCommit: Id;
+  /** The newest common ancestor, null when the histories share nothing. */
+  mergeBase: Id | null;
+  /** Commits in head and not in base, and the first `limit` of them, newest first. */
+  ahead: number;
+  aheadCommits: CommitInfo[];
+  /** Commits in base and not in head, and the first `limit` of them, newest first. */
+  behind: number;
+  behindCommits: CommitInfo[];
+  limit: number;
+  /** What changed from the merge base to head (what a merge brings into base). */
+  diff: CommitDiff;
+  /** A dry run of merging head into base (null when base is not a branch). */
+  merge: MergeOutcome | null;
+}

@@ -19,11 +19,14 @@ import type {
   ChangeInfo,
   CommitDiff,
   CommitInfo,
+  CompareResult,
   Head,
   LineageEdgeData,
   LineageNodeData,
   LineageView,
   LogPage,
+  MergeConflict,
+  MergeOutcome,
   PathVersion,
   PathVersions,
   Refs,
@@ -40,6 +43,7 @@ import type {
   TreeListingEntry,
 } from '../../core/ops/types.js';
 
+export type { CompareResult, MergeConflict, MergeOutcome };
 export type { Head, RepoSummary, Refs, LogPage, RunSummary, RunsPage, RunDetail, LineageNodeData, LineageEdgeData };
 export type Branch = BranchInfo;
 export type Tag = TagInfo;
@@ -110,6 +114,29 @@ export const api = {
   commit: (repo: string, rev: string) => getJson<Commit>(`${R(repo)}/commits/${encodeURIComponent(rev)}`),
   tree: (repo: string, ref: string, path: string) => getJson<TreeResult>(`${R(repo)}/tree`, { ref, path }),
   diff: (repo: string, p: { from?: string; to?: string; path?: string }) => getJson<Diff>(`${R(repo)}/diff`, p),
+  compare: (repo: string, p: { base: string; head: string }) => getJson<CompareResult>(`${R(repo)}/compare`, p),
+  /**
+   * POST /merge. A merge stopped by conflicts (409) is an answer, not a failure: its outcome lists
+   * them. `token` (a write token) is sent as the bearer token when given.
+   */
+  async merge(repo: string, body: { into: string; from: string; expect?: string; message?: string }, token?: string): Promise<MergeOutcome> {
+    const headers: Record<string, string> = { 'Content-Type': 'application/json', Accept: 'application/json' };
+    if (token) headers.Authorization = `Bearer ${token}`;
+    let res: Response;
+    try {
+      res = await fetch(url(`${R(repo)}/merge`), { method: 'POST', credentials: 'same-origin', headers, body: JSON.stringify(body) });
+    } catch (e) {
+      throw new ApiError(0, 'NETWORK', `cannot reach the server (${(e as Error).message})`, 'is `strata serve` still running?');
+    }
+    if (res.status === 409) {
+      const clone = res.clone();
+      const out = (await res.json().catch(() => null)) as MergeOutcome | null;
+      if (out && out.status === 'conflicts') return out;
+      throw await errorOf(clone);
+    }
+    if (!res.ok) throw await errorOf(res);
+    return (await res.json()) as MergeOutcome;
+  },
   runs: (repo: string, p: { limit?: number; offset?: number; stage?: string; status?: string }) => getJson<RunsPage>(`${R(repo)}/runs`, p),
   run: (repo: string, id: string) => getJson<RunDetail>(`${R(repo)}/runs/${encodeURIComponent(id)}`),
   lineage: (repo: string, p: { node: string; depth?: number; direction?: string; types?: string }, signal?: AbortSignal) =>

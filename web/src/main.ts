@@ -7,6 +7,7 @@
  *   /repos/R/commits/ID                 one commit and its changes
  *   /repos/R/tree?ref=&path=            tree browser / file preview
  *   /repos/R/diff?from=&to=&path=       diff between two revisions
+ *   /repos/R/compare?base=&head=        compare two branches, merge head into base
  *   /repos/R/runs?stage=&offset=        pipeline runs
  *   /repos/R/runs/ID                    one run
  *   /repos/R/lineage?node=&depth=&dir=&types=&sel=   the lineage graph
@@ -18,6 +19,7 @@ import { errorBox, type View, type ViewCtx } from './view.ts';
 import { reposView, repoView, commitView } from './views/repos.ts';
 import { treeView } from './views/tree.ts';
 import { diffView } from './views/diff.ts';
+import { compareView } from './views/compare.ts';
 import { runsView, runView } from './views/runs.ts';
 
 interface Route {
@@ -33,6 +35,7 @@ const routes: Route[] = [
   { re: /^\/repos\/([^/]+)\/commits\/([^/]+)$/, view: commitView, section: 'overview', title: 'Commit' },
   { re: /^\/repos\/([^/]+)\/tree\/?$/, view: treeView, section: 'tree', title: 'Files' },
   { re: /^\/repos\/([^/]+)\/diff\/?$/, view: diffView, section: 'diff', title: 'Diff' },
+  { re: /^\/repos\/([^/]+)\/compare\/?$/, view: compareView, section: 'compare', title: 'Compare' },
   { re: /^\/repos\/([^/]+)\/runs\/?$/, view: runsView, section: 'runs', title: 'Runs' },
   { re: /^\/repos\/([^/]+)\/runs\/([^/]+)$/, view: runView, section: 'runs', title: 'Run' },
   { re: /^\/repos\/([^/]+)\/lineage\/?$/, view: (ctx) => import('./views/lineage.ts').then((m) => m.lineageView(ctx)), section: 'lineage', title: 'Lineage' },
@@ -42,11 +45,12 @@ const SECTIONS: Array<[string, string, string]> = [
   ['overview', 'Overview', ''],
   ['tree', 'Files', '/tree'],
   ['diff', 'Diff', '/diff'],
+  ['compare', 'Compare', '/compare'],
   ['runs', 'Runs', '/runs'],
   ['lineage', 'Lineage', '/lineage'],
 ];
 
-const ICONS: Record<string, string> = { overview: '⌂', tree: '▤', diff: '±', runs: '▶', lineage: '⬡' };
+const ICONS: Record<string, string> = { overview: '⌂', tree: '▤', diff: '±', compare: '⇄', runs: '▶', lineage: '⬡' };
 
 let generation = 0;
 let cleanup: Array<() => void> = [];

@@ -117,7 +117,17 @@ export async function repoView(ctx: ViewCtx): Promise<void> {
                 'ul.refs',
                 null,
                 refs.branches.map((b) =>
-                  h('li', null, h('a', { href: `${base}${qs({ ref: b.name })}` }, '⎇ ', b.name), b.name === refs.head.branch ? badge('HEAD', 'branch') : null, h('span.spacer'), idChip(b.commit, `${base}/commits/${b.commit}`)),
+                  h(
+                    'li',
+                    null,
+                    h('a', { href: `${base}${qs({ ref: b.name })}` }, '⎇ ', b.name),
+                    b.name === refs.head.branch ? badge('HEAD', 'branch') : null,
+                    h('span.spacer'),
+                    refs.head.branch && b.name !== refs.head.branch
+                      ? h('a.btn.tiny', { href: `${base}/compare${qs({ base: refs.head.branch, head: b.name })}`, title: `Compare ${b.name} with ${refs.head.branch}, merge it`, 'data-compare': b.name }, '⇄ compare')
+                      : null,
+                    idChip(b.commit, `${base}/commits/${b.commit}`),
+                  ),
                 ),
               ),
         ),
