@@ -328,6 +328,8 @@ function buildCommit(rawIn: unknown): Commit {
       for (const r of roots) {
         // `.git`/`.strata` components are accepted here (a root only names what to manage; the
         // workspace writer refuses writing there); `..`, absolute and malformed paths are not.
+        // '' is the whole project (`strata add .`).
+        if (r === '') continue;
         const why = pathProblem(r, { reserved: false });
         if (why) bad(`its tracked roots list ${why}`);
       }

@@ -380,7 +380,9 @@ export interface MergeRefsOptions {
  */
 export async function mergeRefs(repo: Repository, opts: MergeRefsOptions): Promise<MergeOutcome> {
   const strategy = checkStrategy(opts.strategy);
-  return repo.withWriteLock('merge', async () => {
+  // A dry run writes nothing: it does not wait for (or block) writers.
+  const locked = <T>(fn: () => Promise<T>) => (opts.dryRun ? fn() : repo.withWriteLock('merge', fn));
+  return locked(async () => {
     const ref = repo.db.getRef(HEADS + opts.into);
     if (!ref) throw new StrataError('UNKNOWN_REF', `no branch named ${opts.into}`, { hint: 'merge into an existing branch' });
     const ours = ref.target;
