@@ -133,7 +133,7 @@ function row(big: boolean): Row {
           )
         : skipped('git not installed');
       const notes: string[] = [];
-      if (big && times.has('big') && times.has('small')) notes.push(`${label} files / 10,000 files: ×${(times.get('big')! / times.get('small')!).toFixed(2)} (the cost follows the change, not the repository)`);
+      if (big && times.has('big') && times.has('small')) notes.push(`${label} files / 10,000 files: ×${(times.get('big')! / times.get('small')!).toFixed(2)} (×1 would mean the cost follows the change alone; both change 1,000 files a side, but in 1,000 folders instead of 100)`);
       return { strata: strataFig, peers: [{ name: 'git merge', figure: gitFig }], notes };
     },
   };
