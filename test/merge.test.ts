@@ -181,6 +181,11 @@ describe('strata merge', { concurrency: false }, () => {
     assert.equal((await strata(dir, ['checkout', 'exp'])).code, 5);
     assert.equal((await strata(dir, ['merge', 'exp'])).code, 5);
     assert.equal((await strata(dir, ['merge', '--continue'])).code, 16);
+    // strata rm settles a path too (taking the deletion).
+    await ok(dir, ['rm', 'data/moddel.csv']);
+    const after = await json<{ merge: { conflicts: Array<{ path: string }> } }>(dir, ['status']);
+    assert.deepEqual(after.merge.conflicts.map((c) => c.path).includes('data/moddel.csv'), false);
+    assert.equal(after.merge.conflicts.length, 6);
   });
 
   it('--abort restores the workspace and the index byte-identically', async () => {
@@ -287,6 +292,9 @@ describe('strata merge', { concurrency: false }, () => {
       ours: async (d) => put(d, { 'data/a.csv': 'a-o\n' }),
       theirs: async (d) => put(d, { 'data/b.csv': 'b-t\n', 'data/c.csv': 'c-t\n' }),
     });
+    const ffOnly = await strata(dir, ['merge', 'exp', '--ff-only']);
+    assert.equal(ffOnly.code, 6);
+    assert.match(ffOnly.stderr, /not a fast-forward/);
     await put(dir, { 'data/b.csv': 'local edit\n' });
     const r = await strata(dir, ['merge', 'exp']);
     assert.equal(r.code, 5);

@@ -38,9 +38,8 @@ export interface TreeMergeOptions {
   theirs: Id | null;
   rules: MergeRules;
   strategy?: 'ours' | 'theirs';
-  /** Store new trees and merged files; false (a dry run) only computes their ids. */
+  /** Store new trees and merged files (in one batch: all or nothing); false (a dry run) only computes their ids. */
   write: boolean;
-  batch?: BatchWriter;
 }
 
 export interface TreeMergeResult {
@@ -87,6 +86,19 @@ function join(base: string, name: string): string {
 }
 
 export async function mergeTrees(repo: Repository, o: TreeMergeOptions): Promise<TreeMergeResult> {
+  if (!o.write) return mergeInto(repo, o, undefined);
+  const batch = repo.store.batch();
+  try {
+    const r = await mergeInto(repo, o, batch);
+    await batch.finish();
+    return r;
+  } catch (e) {
+    await batch.abort();
+    throw e;
+  }
+}
+
+async function mergeInto(repo: Repository, o: TreeMergeOptions, batch: BatchWriter | undefined): Promise<TreeMergeResult> {
   const conflicts: MergeConflict[] = [];
   const changes: MergeChange[] = [];
   const set: IndexRow[] = [];
@@ -146,7 +158,7 @@ export async function mergeTrees(repo: Repository, o: TreeMergeOptions): Promise
     }
   };
 
-  const writeTree = async (t: Tree): Promise<Id> => (o.write ? repo.writeTree(t, o.batch) : treeId(t).id);
+  const writeTree = async (t: Tree): Promise<Id> => (batch ? repo.writeTree(t, batch) : treeId(t).id);
 
   const dirEntry = async (name: string, entries: TreeEntry[]): Promise<TreeEntry | null> => {
     if (entries.length === 0) return null;
@@ -242,7 +254,7 @@ export async function mergeTrees(repo: Repository, o: TreeMergeOptions): Promise
       read: (r) => repo.store.getBytes(r.id, { verify: true }),
       store: async (bytes, like) => {
         const id = hashBytes(bytes);
-        if (o.write) await repo.store.put(id, bytes);
+        if (batch) await batch.add(id, bytes);
         return { ...like, path, id, size: bytes.length, chunks: null };
       },
     });

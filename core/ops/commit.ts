@@ -4,7 +4,7 @@ import { StrataError } from '../errors/index.js';
 import { readCodeState } from '../code/git.js';
 import { snapshotCodeChanges } from '../code/snapshot.js';
 import type { Commit, Id } from '../model/index.js';
-import { buildTree, flattenTree, diffFlat, type Change } from '../repo/tree.js';
+import { storeIndexTree, flattenTree, diffFlat, type Change } from '../repo/tree.js';
 import { HEADS } from '../repo/refs.js';
 import type { OpOptions } from './context.js';
 import { stagePaths } from './add.js';
@@ -64,15 +64,7 @@ export async function commitIndex(repo: Repository, message: string, opts: { all
       hint: 'stage changes with strata add <path> (or use strata commit -a, or --allow-empty)',
     });
   }
-  const batch = repo.store.batch();
-  let tree: Id;
-  try {
-    tree = await buildTree(repo, index, batch);
-    await batch.finish();
-  } catch (e) {
-    await batch.abort();
-    throw e;
-  }
+  const tree = await storeIndexTree(repo, index);
   const { c, id, warnings } = await newCommit(repo, { tree, parents: head.commit ? [head.commit] : [], message, meta: { roots: repo.db.trackedRoots(), ...(opts.meta ?? {}) } });
   repo.db.tx(() => {
     if (head.branch) repo.db.casRef(HEADS + head.branch, head.commit, id);

@@ -34,7 +34,7 @@ import { mergeTrees, type TreeMergeResult } from '../merge/trees.js';
 import type { Repository } from '../repo/index.js';
 import { moveWorkspace, applyPlan } from '../repo/move.js';
 import { HEADS, resolveRev } from '../repo/refs.js';
-import { buildTree, computeTreeId, entryAt, flattenTree } from '../repo/tree.js';
+import { computeTreeId, entryAt, flattenTree, storeIndexTree } from '../repo/tree.js';
 import { isAncestor } from '../remote/transfer.js';
 import { outermost } from '../workspace/paths.js';
 import { cachedId } from '../workspace/scan.js';
@@ -147,15 +147,7 @@ export async function mergeCommitInto(
   }
   // The merge must be able to put everything back: nothing staged, nothing it touches changed.
   await assertIndexIsHead(repo, oursTree);
-  const batch = repo.store.batch();
-  let r: TreeMergeResult;
-  try {
-    r = await mergeTrees(repo, { base: baseTree, ours: oursTree, theirs: theirsTree, rules, strategy: opts.strategy, write: true, batch });
-    await batch.finish();
-  } catch (e) {
-    await batch.abort();
-    throw e;
-  }
+  const r = await mergeTrees(repo, { base: baseTree, ours: oursTree, theirs: theirsTree, rules, strategy: opts.strategy, write: true });
   await assertTouchedClean(repo, r.oursRows);
   const state: MergeState = {
     v: 1,
@@ -284,16 +276,7 @@ export async function mergeContinue(repo: Repository, opts: { message?: string }
         details: { conflicts: state.conflicts },
       });
     }
-    const index = repo.db.loadIndex();
-    const batch = repo.store.batch();
-    let tree: Id;
-    try {
-      tree = await buildTree(repo, index, batch);
-      await batch.finish();
-    } catch (e) {
-      await batch.abort();
-      throw e;
-    }
+    const tree = await storeIndexTree(repo, repo.db.loadIndex());
     const roots = repo.db.trackedRoots();
     const { id } = await newCommit(repo, { tree, parents: [state.ours, state.theirs], message, meta: { roots } });
     repo.db.tx(() => {
@@ -402,16 +385,7 @@ export async function mergeRefs(repo: Repository, opts: MergeRefsOptions): Promi
     const base = await mergeBase(repo, ours, theirs);
     const baseTree = base ? (await repo.readCommit(base)).tree : null;
     const rules = await loadRules(repo, oursTree, false, strategy);
-    const write = !opts.dryRun;
-    const batch = write ? repo.store.batch() : undefined;
-    let r: TreeMergeResult;
-    try {
-      r = await mergeTrees(repo, { base: baseTree, ours: oursTree, theirs: theirsTree, rules, strategy, write, batch });
-      await batch?.finish();
-    } catch (e) {
-      await batch?.abort();
-      throw e;
-    }
+    const r = await mergeTrees(repo, { base: baseTree, ours: oursTree, theirs: theirsTree, rules, strategy, write: !opts.dryRun });
     if (r.conflicts.length || opts.dryRun) {
       return { ...base0, status: r.conflicts.length ? 'conflicts' : 'merged', base, commit: null, changes: r.changes, conflicts: r.conflicts };
     }

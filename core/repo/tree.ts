@@ -280,6 +280,19 @@ export async function buildTree(repo: Repository, index: Flat, batch?: BatchWrit
   return trees[trees.length - 1]!.id;
 }
 
+/** Build and store the trees of a whole index in one batch (all or nothing); returns the root id. */
+export async function storeIndexTree(repo: Repository, index: Flat): Promise<Id> {
+  const batch = repo.store.batch();
+  try {
+    const id = await buildTree(repo, index, batch);
+    await batch.finish();
+    return id;
+  } catch (e) {
+    await batch.abort();
+    throw e;
+  }
+}
+
 /**
  * Every object a stored version needs: a tree (recursively: its trees, blobs, chunk manifests and
  * chunks), a chunked file (manifest + chunks) or a blob. Missing or unreadable objects are skipped
