@@ -16,6 +16,8 @@ import { parseRefBody, refBody } from '../../format/ref-body.js';
 import { S3Conn, errorName, httpStatus, isNotFound, isPreconditionFailed, type S3StoreOptions } from './conn.js';
 import type { S3Store } from './index.js';
 
+const REF_READ_ATTEMPTS = 4;
+
 export type ConditionalWrites = 'enforced' | 'not-enforced';
 
 export interface S3RefStoreOptions {
@@ -86,16 +88,29 @@ export class S3RefStore implements RefStore {
     return this.read(this.key(name), name);
   }
 
+  /**
+   * The SDK retries a request that fails, but not a body that breaks off after the headers came
+   * (a server replacing the key mid-response, a dropped connection): a ref body is a few bytes, so
+   * such a read is simply made again, a bounded number of times.
+   */
   private async read(key: string, name: string): Promise<RefValue | null> {
-    let r;
-    try {
-      r = await this.conn.client.send(new GetObjectCommand({ Bucket: this.conn.bucket, Key: key }));
-    } catch (e) {
-      if (isNotFound(e)) return null;
-      throw this.conn.mapError(e, `reading ref ${name}`);
+    for (let attempt = 1; ; attempt++) {
+      let r;
+      try {
+        r = await this.conn.client.send(new GetObjectCommand({ Bucket: this.conn.bucket, Key: key }));
+      } catch (e) {
+        if (isNotFound(e)) return null;
+        throw this.conn.mapError(e, `reading ref ${name}`);
+      }
+      let body: string;
+      try {
+        body = await r.Body!.transformToString('utf8');
+      } catch (e) {
+        if (attempt < REF_READ_ATTEMPTS) continue;
+        throw this.conn.mapError(e, `reading ref ${name}`);
+      }
+      return { value: parseRefBody(body, name), etag: r.ETag ?? '' };
     }
-    const body = await r.Body!.transformToString('utf8');
-    return { value: parseRefBody(body, name), etag: r.ETag ?? '' };
   }
 
   async list(prefix = ''): Promise<RefEntry[]> {
