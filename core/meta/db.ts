@@ -16,17 +16,36 @@ import type {
   LineageEdgeRow,
   LineageNodeRow,
   MetaStore,
+  PartRow,
   RefRow,
   RunInsert,
   RunNodeHit,
   RunRow,
   RunRowFilter,
+  StagedRow,
   StatRow,
   TagRow,
+  UploadRow,
 } from './interface.js';
 import { MIGRATIONS } from './schema.js';
 
 export type SqliteDb = BetterSqlite3.Database;
+
+const STAGED_COLS = 'branch, path, op, type, exec, size, id, chunks, target, content_type, time, seq';
+interface StagedDbRow {
+  branch: string;
+  path: string;
+  op: 'put' | 'delete';
+  type: string | null;
+  exec: number;
+  size: number | null;
+  id: string | null;
+  chunks: string | null;
+  target: string | null;
+  content_type: string | null;
+  time: number;
+  seq: number;
+}
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
@@ -328,6 +347,104 @@ export class MetaDb implements MetaStore {
 
   deleteTag(name: string): void {
     this.stmt('DELETE FROM tags WHERE name = ?').run(name);
+  }
+
+  // ------------------------------------------------------------ S3 gateway: staged writes, uploads
+
+  putStaged(rows: ReadonlyArray<Omit<StagedRow, 'seq'>>): number[] {
+    const ins = this.stmt(
+      'INSERT OR REPLACE INTO gateway_staged(branch, path, op, type, exec, size, id, chunks, target, content_type, time, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    const bump = this.stmt(
+      "INSERT INTO meta(key, value) VALUES('gateway_seq', '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1 RETURNING CAST(value AS INTEGER) AS v",
+    );
+    return this.tx(() =>
+      rows.map((r) => {
+        const seq = (bump.get() as { v: number }).v;
+        const e = r.op === 'put' ? r.entry : null;
+        if (r.op === 'put' && !e) throw new StrataError('INVALID_ARGUMENT', `staged put of ${r.path} has no entry`);
+        ins.run(r.branch, r.path, r.op, e?.type ?? null, e?.exec ? 1 : 0, e?.size ?? null, e?.id ?? null, e?.chunks ?? null, e?.target ?? null, r.contentType, r.time, seq);
+        return seq;
+      }),
+    );
+  }
+
+  private stagedFrom(r: StagedDbRow): StagedRow {
+    return {
+      branch: r.branch,
+      path: r.path,
+      op: r.op,
+      entry:
+        r.op === 'put'
+          ? { path: r.path, type: r.type as 'file' | 'symlink', exec: r.exec === 1, size: r.size ?? 0, id: r.id ?? '', chunks: r.chunks, target: r.target }
+          : null,
+      contentType: r.content_type,
+      time: r.time,
+      seq: r.seq,
+    };
+  }
+
+  getStaged(branch: string, path: string): StagedRow | null {
+    const r = this.stmt(`SELECT ${STAGED_COLS} FROM gateway_staged WHERE branch = ? AND path = ?`).get(branch, path) as StagedDbRow | undefined;
+    return r ? this.stagedFrom(r) : null;
+  }
+
+  listStaged(branch: string, opts: { prefix?: string; after?: string; limit?: number } = {}): StagedRow[] {
+    const prefix = opts.prefix ?? '';
+    const after = opts.after ?? '';
+    // Paths under `prefix` are the range [prefix, prefix + U+10FFFF): a range scan of the primary key.
+    const rows = this.stmt(
+      `SELECT ${STAGED_COLS} FROM gateway_staged WHERE branch = ? AND path >= ? AND path < ? AND path > ? ORDER BY path LIMIT ?`,
+    ).all(branch, prefix, prefix + '\u{10FFFF}', after, opts.limit ?? -1) as StagedDbRow[];
+    return rows.map((r) => this.stagedFrom(r));
+  }
+
+  stagedStamp(branch: string): string {
+    const r = this.stmt('SELECT count(*) AS n, coalesce(max(seq), 0) AS m FROM gateway_staged WHERE branch = ?').get(branch) as { n: number; m: number };
+    return `${r.n}:${r.m}`;
+  }
+
+  stagedBranches(): string[] {
+    return (this.stmt('SELECT DISTINCT branch FROM gateway_staged ORDER BY branch').all() as Array<{ branch: string }>).map((r) => r.branch);
+  }
+
+  deleteStaged(branch: string, rows: ReadonlyArray<{ path: string; seq: number }> | 'all'): number {
+    if (rows === 'all') return this.stmt('DELETE FROM gateway_staged WHERE branch = ?').run(branch).changes;
+    const del = this.stmt('DELETE FROM gateway_staged WHERE branch = ? AND path = ? AND seq = ?');
+    return this.tx(() => rows.reduce((n, r) => n + del.run(branch, r.path, r.seq).changes, 0));
+  }
+
+  createUpload(u: UploadRow): void {
+    this.stmt('INSERT INTO gateway_uploads(id, branch, path, created, content_type) VALUES (?, ?, ?, ?, ?)').run(u.id, u.branch, u.path, u.created, u.contentType);
+  }
+
+  getUpload(id: string): UploadRow | null {
+    const r = this.stmt('SELECT id, branch, path, created, content_type AS contentType FROM gateway_uploads WHERE id = ?').get(id) as UploadRow | undefined;
+    return r ?? null;
+  }
+
+  listUploads(branch?: string): UploadRow[] {
+    const cols = 'id, branch, path, created, content_type AS contentType';
+    return (
+      branch === undefined
+        ? this.stmt(`SELECT ${cols} FROM gateway_uploads ORDER BY path, created, id`).all()
+        : this.stmt(`SELECT ${cols} FROM gateway_uploads WHERE branch = ? ORDER BY path, created, id`).all(branch)
+    ) as UploadRow[];
+  }
+
+  deleteUpload(id: string): void {
+    this.tx(() => {
+      this.stmt('DELETE FROM gateway_parts WHERE upload = ?').run(id);
+      this.stmt('DELETE FROM gateway_uploads WHERE id = ?').run(id);
+    });
+  }
+
+  putPart(p: PartRow): void {
+    this.stmt('INSERT OR REPLACE INTO gateway_parts(upload, part, size, etag, time) VALUES (?, ?, ?, ?, ?)').run(p.upload, p.part, p.size, p.etag, p.time);
+  }
+
+  listParts(upload: string): PartRow[] {
+    return this.stmt('SELECT upload, part, size, etag, time FROM gateway_parts WHERE upload = ? ORDER BY part').all(upload) as PartRow[];
   }
 
   // ------------------------------------------------------------ staging index

@@ -149,6 +149,39 @@ export interface RunNodeHit {
 }
 
 
+/** One uncommitted change of a branch written through the S3 gateway (core/gateway). */
+export interface StagedRow {
+  branch: string;
+  path: string;
+  /** put: `entry` is the new content; delete: the path is removed by the next commit. */
+  op: 'put' | 'delete';
+  entry: IndexRow | null;
+  contentType: string | null;
+  /** ms since epoch. */
+  time: number;
+  /** Assigned by putStaged: increases with every write of this store. */
+  seq: number;
+}
+
+/** A multipart upload in progress (core/gateway/multipart.ts). */
+export interface UploadRow {
+  id: string;
+  branch: string;
+  path: string;
+  created: number;
+  contentType: string | null;
+}
+
+export interface PartRow {
+  upload: string;
+  part: number;
+  size: number;
+  /** MD5 hex of the part's bytes. */
+  etag: string;
+  time: number;
+}
+
+
 /**
  * Every metadata operation callers use. Row shapes are plain data (no driver types), so an
  * implementation over another database only has to map them.
@@ -283,4 +316,25 @@ export interface MetaStore {
   searchRunNodesByStage(text: string, limit: number): Array<RunNodeHit & { rank: number }>;
   /** Search: version nodes by path substring; rank 1 exact, 2 prefix of path or file name, 3 substring. */
   searchVersionNodesByPath(text: string, limit: number): Array<{ id: number; ref: string; path: string; type: string | null; obj: string | null; rank: number }>;
+  // -------- S3 gateway: uncommitted writes per branch, multipart uploads (core/gateway)
+  /** Write (insert or replace by branch+path) staged changes; each row gets the next seq. Returns the seqs. */
+  putStaged(rows: ReadonlyArray<Omit<StagedRow, 'seq'>>): number[];
+  getStaged(branch: string, path: string): StagedRow | null;
+  /** A branch's staged rows by path: those under `prefix`, after `after`, at most `limit`. */
+  listStaged(branch: string, opts?: { prefix?: string; after?: string; limit?: number }): StagedRow[];
+  /** How many rows are staged on `branch` and the highest seq among them ("0:0" when none): changes with every write. */
+  stagedStamp(branch: string): string;
+  /** Branches with staged rows, sorted. */
+  stagedBranches(): string[];
+  /** Delete staged rows of `branch`: each listed (path, seq) only if its seq still matches; 'all' deletes every row. Returns how many went. */
+  deleteStaged(branch: string, rows: ReadonlyArray<{ path: string; seq: number }> | 'all'): number;
+  createUpload(u: UploadRow): void;
+  getUpload(id: string): UploadRow | null;
+  /** Uploads in progress (of one branch when given), by path then creation time. */
+  listUploads(branch?: string): UploadRow[];
+  /** Forget an upload and its part rows. */
+  deleteUpload(id: string): void;
+  /** Insert or replace a part (a part uploaded again replaces the earlier one). */
+  putPart(p: PartRow): void;
+  listParts(upload: string): PartRow[];
 }

@@ -96,4 +96,38 @@ export const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX lineage_edges_dst ON lineage_edges(dst, src);
   `,
+  // 3: the S3 gateway's uncommitted writes per branch and its multipart uploads (core/gateway)
+  `
+  CREATE TABLE gateway_staged (     -- a branch's uncommitted changes written through the S3 gateway
+    branch TEXT NOT NULL,
+    path TEXT NOT NULL,
+    op TEXT NOT NULL CHECK (op IN ('put', 'delete')),
+    type TEXT,                      -- put: file | symlink
+    exec INTEGER NOT NULL DEFAULT 0,
+    size INTEGER,
+    id TEXT,                        -- put: content id
+    chunks TEXT,                    -- put: manifest id for chunked files
+    target TEXT,                    -- put: symlink target
+    content_type TEXT,              -- put: Content-Type the client sent
+    time INTEGER NOT NULL,          -- ms since epoch of the write
+    seq INTEGER NOT NULL,           -- increases with every write; a commit removes only the rows it read
+    PRIMARY KEY (branch, path)
+  ) WITHOUT ROWID;
+  CREATE TABLE gateway_uploads (    -- multipart uploads in progress
+    id TEXT PRIMARY KEY,
+    branch TEXT NOT NULL,
+    path TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    content_type TEXT
+  );
+  CREATE INDEX gateway_uploads_key ON gateway_uploads(branch, path);
+  CREATE TABLE gateway_parts (      -- parts received (their bytes are files under .strata/uploads/<id>/)
+    upload TEXT NOT NULL,
+    part INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,             -- MD5 hex of the part, as S3 reports it
+    time INTEGER NOT NULL,
+    PRIMARY KEY (upload, part)
+  ) WITHOUT ROWID;
+  `,
 ];
