@@ -27,6 +27,9 @@ import { compareView, mergeRequest } from './merge.js';
 import { repoCounts } from '../core/ops/repo-info.js';
 import { checkBranchName } from '../core/ops/open.js';
 import type { RepoSummary } from '../core/ops/types.js';
+import { s3Handler } from './s3/gateway.js';
+import { AccessKeyStore } from './s3/keys.js';
+import { authenticate } from './s3/sigv4.js';
 import { lineageSearchView, lineageView, runView, runsView, serveRunLog } from './runs.js';
 
 export interface ServerOptions extends Partial<HostOptions> {
@@ -49,6 +52,12 @@ export interface ServerOptions extends Partial<HostOptions> {
   idleTimeoutMs?: number;
   /** Most connections open at once; further ones are closed on arrival (default 512). */
   maxConnections?: number;
+  /** Serve the S3 gateway on this port too (0 picks a free one); absent: no gateway (docs/s3-gateway.md). */
+  s3Port?: number;
+  /** Domain for virtual-host-style S3 addressing (`<bucket>.<domain>`). */
+  s3Domain?: string;
+  /** Region the gateway reports (default us-east-1). */
+  s3Region?: string;
 }
 
 /** Defaults of the connection limits (docs/server.md, "Limits and timeouts"). */
@@ -66,6 +75,8 @@ export interface RunningServer {
   server: Server;
   host: RepoHost;
   tokens: TokenStore;
+  /** The S3 gateway, when started with s3Port. */
+  s3?: { url: string; port: number };
   /** Requests handled so far (benchmarks report request counts). */
   stats(): { requests: number };
   close(): Promise<void>;
@@ -383,7 +394,6 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   // ------------------------------------------------------------------ dispatch
 
-  const inFlight = new Set<Promise<void>>();
   let requests = 0;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     requests++;
@@ -461,6 +471,64 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       hint: 'the request timeout covers the headers too: raise --request-timeout or lower --headers-timeout',
     });
   }
+  const main = await listenWith(handle, conn, opts.port ?? 8080, opts.host ?? '127.0.0.1', '--port', log);
+  let gateway: Listening | null = null;
+  if (opts.s3Port !== undefined) {
+    try {
+      const keys = new AccessKeyStore(host.stateDir);
+      const handler = s3Handler({
+        host,
+        authenticate: (req, url) => authenticate(req, url, keys),
+        tmpDir,
+        log,
+        region: opts.s3Region,
+        domain: opts.s3Domain ?? null,
+        maxObjectBytes: Math.min(limits.object, 5 * 1024 * MiB),
+      });
+      gateway = await listenWith(handler, conn, opts.s3Port, opts.host ?? '127.0.0.1', '--s3-port', log);
+    } catch (e) {
+      await main.close();
+      throw e;
+    }
+  }
+  let closing: Promise<void> | null = null;
+  return {
+    url: main.url,
+    port: main.port,
+    server: main.server,
+    ...(gateway ? { s3: { url: gateway.url, port: gateway.port } } : {}),
+    host,
+    tokens,
+    stats: () => ({ requests }),
+    close() {
+      closing ??= (async () => {
+        await Promise.all([main.close(), gateway?.close()]);
+        await host.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+interface Listening {
+  server: Server;
+  sockets: Set<Socket>;
+  inFlight: Set<Promise<void>>;
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** An HTTP server with the connection limits, its sockets and in-flight requests tracked, listening. */
+async function listenWith(
+  handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+  conn: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number; idleTimeoutMs: number; maxConnections: number },
+  port: number,
+  bindHost: string,
+  flag: string,
+  log: (msg: string) => void,
+): Promise<Listening> {
+  const inFlight = new Set<Promise<void>>();
   const server = createServer(
     {
       headersTimeout: conn.headersTimeoutMs,
@@ -471,7 +539,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(Math.min(conn.headersTimeoutMs, conn.requestTimeoutMs) / 4))),
     },
     (req, res) => {
-      const p = handle(req, res)
+      const p = handler(req, res)
         .catch((e) => {
           log(`error: ${redact(e instanceof Error ? e.message : String(e))}`);
           res.destroy();
@@ -496,17 +564,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());
     setTimeout(() => socket.destroy(), 1000).unref();
   });
-  const port = opts.port ?? 8080;
-  const bindHost = opts.host ?? '127.0.0.1';
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new StrataError('INVALID_ARGUMENT', `port must be a whole number from 0 to 65535, not ${port}`, { hint: 'e.g. --port 8080 (0 picks a free port)' });
+    throw new StrataError('INVALID_ARGUMENT', `port must be a whole number from 0 to 65535, not ${port}`, { hint: `e.g. ${flag} 8080 (0 picks a free port)` });
   }
   await new Promise<void>((ok, fail) => {
     server.once('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'EADDRINUSE') {
-        fail(new StrataError('INVALID_ARGUMENT', `port ${port} on ${bindHost} is already in use`, { hint: 'pick another with --port N (0 picks a free port), or stop what is using it' }));
+        fail(new StrataError('INVALID_ARGUMENT', `port ${port} on ${bindHost} is already in use`, { hint: `pick another with ${flag} N (0 picks a free port), or stop what is using it` }));
       } else if (e.code === 'EACCES') {
-        fail(new StrataError('PERMISSION_DENIED', `not allowed to listen on ${bindHost}:${port}`, { hint: 'ports below 1024 need privileges: use --port 8080 or higher' }));
+        fail(new StrataError('PERMISSION_DENIED', `not allowed to listen on ${bindHost}:${port}`, { hint: `ports below 1024 need privileges: use ${flag} 8080 or higher` }));
       } else if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') {
         fail(new StrataError('INVALID_ARGUMENT', `cannot listen on ${bindHost}: no such local address`, { hint: 'use --host 127.0.0.1, or an address of this machine' }));
       } else fail(e);
@@ -518,26 +584,20 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   });
   const addr = server.address() as AddressInfo;
   const hostName = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  let closing: Promise<void> | null = null;
   return {
+    server,
+    sockets,
+    inFlight,
     url: `http://${hostName}:${addr.port}`,
     port: addr.port,
-    server,
-    host,
-    tokens,
-    stats: () => ({ requests }),
-    close() {
-      closing ??= (async () => {
-        const stopped = new Promise<void>((ok) => server.close(() => ok()));
-        server.closeIdleConnections();
-        const deadline = Date.now() + 10_000;
-        while (inFlight.size && Date.now() < deadline) await Promise.race([...inFlight, new Promise((r) => setTimeout(r, 100))]);
-        server.closeAllConnections();
-        for (const s of sockets) s.destroy();
-        await stopped;
-        await host.close();
-      })();
-      return closing;
+    async close() {
+      const stopped = new Promise<void>((ok) => server.close(() => ok()));
+      server.closeIdleConnections();
+      const deadline = Date.now() + 10_000;
+      while (inFlight.size && Date.now() < deadline) await Promise.race([...inFlight, new Promise((r) => setTimeout(r, 100))]);
+      server.closeAllConnections();
+      for (const s of sockets) s.destroy();
+      await stopped;
     },
   };
 }

@@ -5,6 +5,7 @@ import { fmtTime } from '../output.js';
 
 const USAGE = `serve [--port 8080] [--host 127.0.0.1] [--data DIR] [--store s3://bucket/prefix] [--anonymous-read|--no-anonymous-read]
              [--headers-timeout S] [--request-timeout S] [--keep-alive-timeout S] [--idle-timeout S] [--max-connections N]
+             [--s3-port N] [--s3-domain DOMAIN] [--s3-region REGION]
        strata serve token create --repo NAME|'*' [--read] [--write] [--label TEXT] [--data DIR]
        strata serve token list [--data DIR]
        strata serve token revoke ID [--data DIR]
@@ -28,6 +29,10 @@ options:
   --keep-alive-timeout S  seconds an idle keep-alive connection is kept open (default 5)
   --idle-timeout S        close a socket silent in both directions this long (default 120; 0 = never)
   --max-connections N     most connections open at once; more are closed on arrival (default 512)
+  --s3-port N             also serve the S3 gateway on this port (0 picks a free one): buckets are
+                          repositories, keys <ref>/<path> (docs/s3-gateway.md)
+  --s3-domain DOMAIN      virtual-host-style addressing: Host <bucket>.DOMAIN (path style always works)
+  --s3-region REGION      region the gateway reports (default us-east-1; signatures of any region are accepted)
 
 tokens (printed once; only a hash is stored, in the data folder):
   strata serve token create --repo fraud --write     push + read for repository fraud ('*' = all)
@@ -82,6 +87,9 @@ const cmd: Command = {
     'keep-alive-timeout': { type: 'string' },
     'idle-timeout': { type: 'string' },
     'max-connections': { type: 'string' },
+    's3-port': { type: 'string' },
+    's3-domain': { type: 'string' },
+    's3-region': { type: 'string' },
     repo: { type: 'string' },
     read: { type: 'boolean' },
     write: { type: 'boolean' },
@@ -158,14 +166,20 @@ const cmd: Command = {
       keepAliveTimeoutMs: seconds(a.values['keep-alive-timeout'], '--keep-alive-timeout'),
       idleTimeoutMs: seconds(a.values['idle-timeout'], '--idle-timeout'),
       maxConnections: num(a.values['max-connections'], '--max-connections'),
+      s3Port: num(a.values['s3-port'], '--s3-port'),
+      s3Domain: a.values['s3-domain'] as string | undefined,
+      s3Region: a.values['s3-region'] as string | undefined,
       log: (m) => io.err(m),
     });
     // From here on, an error that escapes a handler is logged and the server keeps serving.
     const { installSafetyNet } = await import('../../server/app.js');
     installSafetyNet((m) => io.err(m));
     const what = project ? `project ${s.host.projectName} (read-only)` : `${s.host.names().length} repositories in ${s.host.root}`;
-    if (io.json_) io.json({ url: s.url, port: s.port, mode: s.host.mode });
-    else io.out(`strata serve: listening on ${s.url} — ${what}`);
+    if (io.json_) io.json({ url: s.url, port: s.port, mode: s.host.mode, ...(s.s3 ? { s3: s.s3 } : {}) });
+    else {
+      io.out(`strata serve: listening on ${s.url} — ${what}`);
+      if (s.s3) io.out(`strata serve: S3 gateway on ${s.s3.url} (buckets = repositories, keys <ref>/<path>)`);
+    }
     await new Promise<void>((resolve) => {
       const stop = (sig: string) => {
         io.err(`strata serve: ${sig}, finishing requests and shutting down`);

@@ -1,0 +1,135 @@
+/**
+ * S3 multipart uploads: CreateMultipartUpload, UploadPart, ListParts, ListMultipartUploads,
+ * CompleteMultipartUpload, AbortMultipartUpload, over core/gateway/multipart.ts (parts are synced
+ * files until Complete ingests them as one content into the branch's uncommitted changes).
+ */
+import { rm } from 'node:fs/promises';
+import * as mp from '../../core/gateway/multipart.js';
+import { S3Error } from './errors.js';
+import { receiveText, receiveToFile, drain } from './body.js';
+import { etagOf, isoTime, openBucket, sendEmpty, sendXml, type S3Ctx } from './context.js';
+import { branchPath, keyOf } from './write.js';
+import { childText, parseXml } from './xml.js';
+import type { Repository } from '../../core/repo/index.js';
+import type { UploadRow } from '../../core/meta/interface.js';
+
+const OWNER = { ID: 'strata', DisplayName: 'strata' };
+
+function noSuchUpload(id: string): S3Error {
+  return new S3Error(404, 'NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', { UploadId: id });
+}
+
+/** The upload the request names, checked against its key. */
+function uploadOf(ctx: S3Ctx, repo: Repository): UploadRow {
+  const id = ctx.q.get('uploadId') ?? '';
+  const u = id ? repo.db.getUpload(id) : null;
+  if (!u) throw noSuchUpload(id);
+  const { branch, path } = branchPath(ctx, repo);
+  if (u.branch !== branch || u.path !== path) throw noSuchUpload(id);
+  return u;
+}
+
+export async function createUpload(ctx: S3Ctx): Promise<void> {
+  await drain(ctx);
+  const repo = await openBucket(ctx, 'write');
+  const { branch, path } = branchPath(ctx, repo);
+  const t = ctx.req.headers['content-type'];
+  const u = await mp.createUpload(repo, branch, path, { contentType: typeof t === 'string' && t && t !== 'binary/octet-stream' ? t : null });
+  sendXml(ctx, 200, 'InitiateMultipartUploadResult', { Bucket: ctx.bucket, Key: ctx.key, UploadId: u.id });
+}
+
+export async function uploadPart(ctx: S3Ctx): Promise<void> {
+  const repo = await openBucket(ctx, 'write');
+  if (ctx.req.headers['x-amz-copy-source'] !== undefined) throw new S3Error(501, 'NotImplemented', 'UploadPartCopy is not supported: copy the whole object with CopyObject');
+  const raw = ctx.q.get('partNumber') ?? '';
+  if (!/^\d{1,5}$/.test(raw) || Number(raw) < 1 || Number(raw) > 10000) {
+    throw new S3Error(400, 'InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', { ArgumentName: 'partNumber', ArgumentValue: raw });
+  }
+  const u = uploadOf(ctx, repo);
+  const got = await receiveToFile(ctx);
+  try {
+    await mp.uploadPart(repo, u.id, Number(raw), got.file, got.md5);
+  } finally {
+    await rm(got.file, { force: true });
+  }
+  sendEmpty(ctx, 200, { ETag: `"${got.md5}"` });
+}
+
+export async function listParts(ctx: S3Ctx): Promise<void> {
+  const repo = await openBucket(ctx, 'read');
+  const u = uploadOf(ctx, repo);
+  const max = Math.min(1000, Number(ctx.q.get('max-parts') ?? 1000) || 1000);
+  const marker = Number(ctx.q.get('part-number-marker') ?? 0) || 0;
+  const all = repo.db.listParts(u.id).filter((p) => p.part > marker);
+  const page = all.slice(0, max);
+  const truncated = all.length > max;
+  sendXml(ctx, 200, 'ListPartsResult', {
+    Bucket: ctx.bucket,
+    Key: ctx.key,
+    UploadId: u.id,
+    Initiator: OWNER,
+    Owner: OWNER,
+    StorageClass: 'STANDARD',
+    PartNumberMarker: marker,
+    ...(truncated ? { NextPartNumberMarker: page[page.length - 1]!.part } : {}),
+    MaxParts: max,
+    IsTruncated: truncated,
+    Part: page.map((p) => ({ PartNumber: p.part, LastModified: isoTime(p.time), ETag: `"${p.etag}"`, Size: p.size })),
+  });
+}
+
+export async function listUploads(ctx: S3Ctx): Promise<void> {
+  const repo = await openBucket(ctx, 'read');
+  const prefix = ctx.q.get('prefix') ?? '';
+  const keyMarker = ctx.q.get('key-marker') ?? '';
+  const idMarker = ctx.q.get('upload-id-marker') ?? '';
+  const max = Math.min(1000, Number(ctx.q.get('max-uploads') ?? 1000) || 1000);
+  const all = repo.db
+    .listUploads()
+    .map((u) => ({ u, key: keyOf(u.branch, u.path) }))
+    .filter(({ key }) => key.startsWith(prefix))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.u.created - b.u.created))
+    .filter(({ key, u }) => !keyMarker || key > keyMarker || (key === keyMarker && idMarker !== '' && u.id > idMarker));
+  const page = all.slice(0, max);
+  const truncated = all.length > max;
+  const last = page[page.length - 1];
+  sendXml(ctx, 200, 'ListMultipartUploadsResult', {
+    Bucket: ctx.bucket,
+    KeyMarker: keyMarker,
+    UploadIdMarker: idMarker,
+    ...(truncated && last ? { NextKeyMarker: last.key, NextUploadIdMarker: last.u.id } : {}),
+    Prefix: prefix,
+    MaxUploads: max,
+    IsTruncated: truncated,
+    Upload: page.map(({ u, key }) => ({ Key: key, UploadId: u.id, Initiator: OWNER, Owner: OWNER, StorageClass: 'STANDARD', Initiated: isoTime(u.created) })),
+  });
+}
+
+export async function completeUpload(ctx: S3Ctx): Promise<void> {
+  const repo = await openBucket(ctx, 'write');
+  const u = uploadOf(ctx, repo);
+  const doc = parseXml(await receiveText(ctx));
+  if (doc.name !== 'CompleteMultipartUpload') throw new S3Error(400, 'MalformedXML', 'the body must be a <CompleteMultipartUpload> document');
+  const parts = doc.children
+    .filter((c) => c.name === 'Part')
+    .map((c) => {
+      const n = childText(c, 'PartNumber') ?? '';
+      if (!/^\d+$/.test(n.trim())) throw new S3Error(400, 'MalformedXML', `a <Part> without a valid <PartNumber> (${JSON.stringify(n)})`);
+      return { partNumber: Number(n.trim()), etag: (childText(c, 'ETag') ?? '').trim().replace(/^"|"$/g, '') };
+    });
+  const o = await mp.completeUpload(repo, u.id, parts);
+  sendXml(ctx, 200, 'CompleteMultipartUploadResult', {
+    Location: `/${ctx.bucket}/${ctx.key}`,
+    Bucket: ctx.bucket,
+    Key: ctx.key,
+    ETag: etagOf(o.entry.id),
+  });
+}
+
+export async function abortUpload(ctx: S3Ctx): Promise<void> {
+  await drain(ctx);
+  const repo = await openBucket(ctx, 'write');
+  const u = uploadOf(ctx, repo);
+  await mp.abortUpload(repo, u.id);
+  sendEmpty(ctx, 204);
+}
