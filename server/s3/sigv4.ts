@@ -179,6 +179,11 @@ function parseAmzDate(s: string): number | null {
   return Number.isFinite(t) && new Date(t).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '') === s ? t : null;
 }
 
+/** 2013-05-24T00:20:43Z, as S3 writes times in its errors (SDKs parse it to correct their clock). */
+function isoSeconds(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
 function amzDate(ms: number): string {
   return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
 }
@@ -287,12 +292,12 @@ function parsePresigned(params: Array<[string, string]>, now: number, maxSkewMs:
   if (secs < 1) throw malformedQuery('X-Amz-Expires must be non-negative and at least 1');
   if (secs > MAX_EXPIRES_S) throw malformedQuery(`X-Amz-Expires must be less than a week (in seconds) that is ${MAX_EXPIRES_S}`);
   if (!/^[0-9a-fA-F]{64}$/.test(sig)) throw malformedQuery('X-Amz-Signature is not 64 hexadecimal digits');
-  if (time - now > maxSkewMs) throw new S3Error(403, 'AccessDenied', 'Request is not valid yet', { 'X-Amz-Date': date, ServerTime: new Date(now).toISOString() });
+  if (time - now > maxSkewMs) throw new S3Error(403, 'AccessDenied', 'Request is not valid yet', { 'X-Amz-Date': date, ServerTime: isoSeconds(now) });
   if (now > time + secs * 1000) {
     throw new S3Error(403, 'AccessDenied', 'Request has expired', {
       'X-Amz-Expires': expires,
-      Expires: new Date(time + secs * 1000).toISOString(),
-      ServerTime: new Date(now).toISOString(),
+      Expires: isoSeconds(time + secs * 1000),
+      ServerTime: isoSeconds(now),
     });
   }
   return {
@@ -353,7 +358,7 @@ export function authenticate(req: IncomingMessage, url: URL, keys: Pick<AccessKe
   if (!s.presigned && Math.abs(now - s.time) > maxSkewMs) {
     throw new S3Error(403, 'RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.', {
       RequestTime: s.timestamp,
-      ServerTime: new Date(now).toISOString(),
+      ServerTime: isoSeconds(now),
       MaxAllowedSkewMilliseconds: String(maxSkewMs),
     });
   }
