@@ -478,7 +478,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       const keys = new AccessKeyStore(host.stateDir);
       const handler = s3Handler({
         host,
-        authenticate: (req, url) => authenticate(req, url, keys),
+        authenticate: async (req, url) => authenticate(req, url, keys),
         tmpDir,
         log,
         region: opts.s3Region,
