@@ -17,7 +17,7 @@
  */
 import { createHash, createHmac, timingSafeEqual, type Hash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import type { Principal } from '../auth.js';
 import { CHECKSUM_BYTES, createChecksum, type Checksum, type ChecksumAlgorithm } from './checksums.js';
 import { S3Error } from './errors.js';
@@ -35,9 +35,20 @@ export interface AuthResult {
   principal: Principal | null;
   accessKeyId: string | null;
   /** The decoded payload (aws-chunked framing removed), verified as it is read. */
-  body: PayloadStream;
+  body: VerifiedBody;
   /** Length of the decoded payload when the request states it, else null. */
   decodedLength: number | null;
+}
+
+/**
+ * The request body as authenticate() hands it out: a Readable of the decoded bytes that errors
+ * (with an S3Error) before it ends when any check fails.
+ */
+export interface VerifiedBody extends Readable {
+  /** Compute the MD5 of the decoded bytes too (the S3 ETag of an object or part); call before reading. */
+  wantMd5(): this;
+  /** Digests of the verified body; null until it has ended cleanly (set before 'end' is emitted). */
+  readonly digests: PayloadDigests | null;
 }
 
 /** What the body turned out to be, set when it ended cleanly (before 'end' is emitted). */
@@ -502,7 +513,7 @@ type State = 'size' | 'data' | 'data-crlf' | 'trailer' | 'done';
  * check runs on the bytes it covers and a failure destroys the stream with an S3Error, never
  * after 'end'. `digests` is set just before 'end'.
  */
-export class PayloadStream extends Transform {
+class PayloadStream extends Transform implements VerifiedBody {
   private readonly spec: PayloadSpec;
   private bytes = 0;
   private sha256: Hash | null;
@@ -529,14 +540,12 @@ export class PayloadStream extends Transform {
     this.previousSignature = spec.framing?.chain?.seed ?? '';
   }
 
-  /** Compute the MD5 of the decoded bytes too (the S3 ETag of a part); call before reading. */
   wantMd5(): this {
     if (this.started) throw new Error('wantMd5() must be called before the body is read');
     this.md5 ??= createHash('md5');
     return this;
   }
 
-  /** Digests of the verified body; null until it has ended cleanly. */
   get digests(): PayloadDigests | null {
     return this.result;
   }
