@@ -60,6 +60,19 @@ async function fsyncPath(p: string, dir = false): Promise<void> {
   }
 }
 
+/** Rename `src` to `dst`; across filesystems (the server's temp folder elsewhere), copy and sync. */
+async function moveSynced(src: string, dst: string): Promise<void> {
+  try {
+    await fsp.rename(src, dst);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+    const tmp = `${dst}.copy-${process.pid}`;
+    await fsp.copyFile(src, tmp);
+    await fsyncPath(tmp);
+    await fsp.rename(tmp, dst);
+  }
+}
+
 /** CreateMultipartUpload: the key is checked now (branch, path); the file/folder rule at Complete. */
 export async function createUpload(repo: Repository, branch: string, path: string, opts: { contentType?: string | null } = {}): Promise<UploadRow> {
   checkKeyPath(path);
@@ -110,7 +123,7 @@ export async function uploadPart(repo: Repository, uploadId: string, partNumber:
       const dst = partFile(repo, u.id, partNumber, md5);
       try {
         await fsp.mkdir(dir, { recursive: true });
-        await fsp.rename(tmpFile, dst);
+        await moveSynced(tmpFile, dst);
         await fsyncPath(dir, true);
       } catch (e) {
         throw fromSystemError(e, dst);
