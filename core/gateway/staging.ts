@@ -69,7 +69,7 @@ async function removeQuietly(p: string): Promise<void> {
 
 // ---------------------------------------------------------------- keys and branches
 
-export function invalidRequest(message: string, hint: string, extra: Record<string, unknown> = {}): StrataError {
+function invalidRequest(message: string, hint: string, extra: Record<string, unknown> = {}): StrataError {
   return new StrataError('INVALID_ARGUMENT', message, { hint, details: { s3: 'InvalidRequest', ...extra } });
 }
 
@@ -157,7 +157,7 @@ export async function ingestFiles(repo: Repository, files: readonly string[], si
 }
 
 /** Ids among `ids` that the store does not have (pack indexes re-read first: another process's gc may have rewritten them). */
-export async function missingObjects(repo: Repository, ids: readonly Id[]): Promise<Id[]> {
+async function missingObjects(repo: Repository, ids: readonly Id[]): Promise<Id[]> {
   if (isLocalStore(repo.store)) await repo.store.refreshPacks();
   const have = await repo.store.hasMany(ids);
   return ids.filter((id) => !have.has(id));
@@ -338,7 +338,7 @@ export async function stagePut(repo: Repository, branch: string, path: string, t
     if (key.folder) return folderObject(key.path);
     // Fail early, before storing anything, when the rule already refuses it.
     const facts = await headFacts(repo, branch, head, key.path);
-    repo.db.tx(() => putAllowed(repo, branch, key.path, facts));
+    putAllowed(repo, branch, key.path, facts);
     let size: number;
     try {
       size = (await fsp.stat(tmpFile)).size;
