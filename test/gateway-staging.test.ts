@@ -24,6 +24,8 @@ import { reachable } from '../core/repo/reach.js';
 import { lineage } from '../core/ops/lineage.js';
 import { listRuns } from '../core/meta/runs.js';
 import { cat } from '../core/ops/cat.js';
+import { S3Store } from '../core/store/s3/index.js';
+import { startS3rver, type S3rverHandle } from './helpers/s3rver.js';
 import {
   commitStaged,
   critical,
@@ -590,5 +592,51 @@ describe('S3 gateway writes: runs reach clones through a server', () => {
     const lin = (await ok(alice, ['lineage', 'out/clean.csv'])).stdout;
     assert.match(lin, /clean/);
     assert.match(lin, /data\/raw\.csv/);
+  });
+});
+
+describe('S3 gateway writes: a repository whose objects are in S3 (strata serve --store s3://)', () => {
+  let s3: S3rverHandle;
+  let t: Awaited<ReturnType<typeof tempDir>>;
+  let repo: Repository;
+  before(async () => {
+    s3 = await startS3rver({ buckets: ['objects'] });
+    t = await tempDir('strata-gw-s3-');
+    await ok(t.dir, ['init']);
+    await writeFiles(t.dir, { 'data/a.csv': 'a\n' });
+    await ok(t.dir, ['add', 'data']);
+    await ok(t.dir, ['commit', '-m', 'first']);
+    // The server opens the repository over a bucket (its metadata stays in .strata).
+    repo = await Repository.openAt(t.dir, { objects: new S3Store(s3.storeOptions('objects', 'repo')) });
+  });
+  after(async () => {
+    await repo?.close();
+    await s3?.stop();
+    await t?.cleanup();
+  });
+
+  it('puts (small and chunked), a multipart upload and a commit write their objects to the bucket', async () => {
+    const big = seededBytes(9 << 20, 4);
+    const o1 = await put(repo, 'x/small.txt', 'small\n');
+    const o2 = await put(repo, 'x/big.bin', big);
+    assert.ok(o2.entry.chunks);
+    const part1 = seededBytes(MIN_PART_SIZE, 8);
+    const part2 = Buffer.from('end');
+    const u = await createUpload(repo, 'main', 'x/mp.bin');
+    await uploadPart(repo, u.id, 1, await body(repo, part1), md5(part1));
+    await uploadPart(repo, u.id, 2, await body(repo, part2), md5(part2));
+    const o3 = await completeUpload(repo, u.id, [{ partNumber: 1, etag: md5(part1) }, { partNumber: 2, etag: md5(part2) }]);
+    assert.equal(o3.entry.id, hashBytes(Buffer.concat([part1, part2])));
+    const c = await commitStaged(repo, 'main', { message: 'into the bucket' });
+    assert.equal(c.changes.length, 3);
+    assert.deepEqual(await missingIds(repo, [o1.entry.id, o2.entry.chunks!, o3.entry.id, c.commit]), []);
+    // Nothing went to .strata/objects: it is all in the bucket.
+    const local = await Repository.open(t.dir);
+    try {
+      assert.deepEqual(await missingIds(local, [o1.entry.id, o3.entry.id]), [o1.entry.id, o3.entry.id]);
+    } finally {
+      await local.close();
+    }
+    assert.ok((await catBytes(repo, 'main:x/big.bin')).equals(big));
   });
 });

@@ -23,7 +23,7 @@ import type { GatewayObject } from './types.js';
 /** Every part but the last must be at least this big (S3's rule). */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
 /** Part numbers are 1..MAX_PART_NUMBER. */
-export const MAX_PART_NUMBER = 10_000;
+const MAX_PART_NUMBER = 10_000;
 
 const UPLOAD_ID_RE = /^[0-9a-f]{32}$/;
 const MD5_RE = /^[0-9a-f]{32}$/;
@@ -57,6 +57,19 @@ async function fsyncPath(p: string, dir = false): Promise<void> {
     await fh.sync();
   } finally {
     await fh.close();
+  }
+}
+
+/** Rename `src` to `dst`; across filesystems (the server's temp folder elsewhere), copy and sync. */
+async function moveSynced(src: string, dst: string): Promise<void> {
+  try {
+    await fsp.rename(src, dst);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+    const tmp = `${dst}.copy-${process.pid}`;
+    await fsp.copyFile(src, tmp);
+    await fsyncPath(tmp);
+    await fsp.rename(tmp, dst);
   }
 }
 
@@ -110,7 +123,7 @@ export async function uploadPart(repo: Repository, uploadId: string, partNumber:
       const dst = partFile(repo, u.id, partNumber, md5);
       try {
         await fsp.mkdir(dir, { recursive: true });
-        await fsp.rename(tmpFile, dst);
+        await moveSynced(tmpFile, dst);
         await fsyncPath(dir, true);
       } catch (e) {
         throw fromSystemError(e, dst);

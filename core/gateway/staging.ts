@@ -69,7 +69,7 @@ async function removeQuietly(p: string): Promise<void> {
 
 // ---------------------------------------------------------------- keys and branches
 
-export function invalidRequest(message: string, hint: string, extra: Record<string, unknown> = {}): StrataError {
+function invalidRequest(message: string, hint: string, extra: Record<string, unknown> = {}): StrataError {
   return new StrataError('INVALID_ARGUMENT', message, { hint, details: { s3: 'InvalidRequest', ...extra } });
 }
 
@@ -157,7 +157,7 @@ export async function ingestFiles(repo: Repository, files: readonly string[], si
 }
 
 /** Ids among `ids` that the store does not have (pack indexes re-read first: another process's gc may have rewritten them). */
-export async function missingObjects(repo: Repository, ids: readonly Id[]): Promise<Id[]> {
+async function missingObjects(repo: Repository, ids: readonly Id[]): Promise<Id[]> {
   if (isLocalStore(repo.store)) await repo.store.refreshPacks();
   const have = await repo.store.hasMany(ids);
   return ids.filter((id) => !have.has(id));
@@ -338,7 +338,7 @@ export async function stagePut(repo: Repository, branch: string, path: string, t
     if (key.folder) return folderObject(key.path);
     // Fail early, before storing anything, when the rule already refuses it.
     const facts = await headFacts(repo, branch, head, key.path);
-    repo.db.tx(() => putAllowed(repo, branch, key.path, facts));
+    putAllowed(repo, branch, key.path, facts);
     let size: number;
     try {
       size = (await fsp.stat(tmpFile)).size;
@@ -565,9 +565,18 @@ async function runRecord(
   };
 }
 
+/** A full commit id, or a unique prefix of 7 or more hex digits (as the gateway's keys). */
+function commitByPrefix(repo: Repository, seg: string): Id | null {
+  if (!/^[0-9a-f]{7,64}$/.test(seg)) return null;
+  if (seg.length === 64) return repo.db.hasCommit(seg) ? seg : null;
+  const ids = repo.db.commitIdsByPrefix(seg, 2);
+  return ids.length === 1 ? ids[0]! : null;
+}
+
 /**
- * The version a key `<ref>/<path>` names: ref a branch (its uncommitted writes included), a tag or
- * a commit id; branch and tag names may hold '/', the longest one that matches wins.
+ * The version a key `<ref>/<path>` names, resolved as the gateway resolves keys: ref a branch (its
+ * uncommitted writes included), a tag or a commit id (7+ hex digits); branch and tag names may hold
+ * '/', the longest one that matches wins, a branch before a tag.
  */
 async function inputVersion(repo: Repository, key: string): Promise<RunDep> {
   const segs = key.split('/');
@@ -577,7 +586,7 @@ async function inputVersion(repo: Repository, key: string): Promise<RunDep> {
     const branch = repo.db.getRef(HEADS + ref);
     const isBranch = !!branch || repo.head().branch === ref;
     const tag = isBranch ? null : repo.db.getRef(TAGS + ref);
-    const byId = i === 1 && /^[0-9a-f]{64}$/.test(ref) && repo.db.getCommitRaw(ref) ? ref : null;
+    const byId = i === 1 && !isBranch && !tag ? commitByPrefix(repo, ref) : null;
     if (!isBranch && !tag && !byId) continue;
     const commit = branch?.target ?? tag?.target ?? byId;
     const path = rest.replace(/\/+$/, '') === '' ? '' : checkKeyPath(rest).path;
