@@ -41,6 +41,7 @@ export const COMMANDS: Record<string, [string, string]> = {
   pull: ['pull', 'fetch and merge into the checked-out branch (or only some paths)'],
   clone: ['clone', 'copy a repository from a remote into a new folder'],
   get: ['get', 'copy a file or folder at a version out of a remote, with no local repository'],
+  staging: ['staging', "list, commit or discard a branch's uncommitted writes on a server (S3 gateway)"],
   run: ['run', 'run a command and record it as a run (inputs, outputs, params, code)'],
   repro: ['repro', 'bring pipeline outputs up to date (strata.yaml), using the run cache'],
   reproduce: ['reproduce', 're-run what produced a model from the recorded data, params and code; --verify compares'],
