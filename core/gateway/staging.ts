@@ -567,9 +567,18 @@ async function runRecord(
   };
 }
 
+/** A full commit id, or a unique prefix of 7 or more hex digits (as the gateway's keys). */
+function commitByPrefix(repo: Repository, seg: string): Id | null {
+  if (!/^[0-9a-f]{7,64}$/.test(seg)) return null;
+  if (seg.length === 64) return repo.db.hasCommit(seg) ? seg : null;
+  const ids = repo.db.commitIdsByPrefix(seg, 2);
+  return ids.length === 1 ? ids[0]! : null;
+}
+
 /**
- * The version a key `<ref>/<path>` names: ref a branch (its uncommitted writes included), a tag or
- * a commit id; branch and tag names may hold '/', the longest one that matches wins.
+ * The version a key `<ref>/<path>` names, resolved as the gateway resolves keys: ref a branch (its
+ * uncommitted writes included), a tag or a commit id (7+ hex digits); branch and tag names may hold
+ * '/', the longest one that matches wins, a branch before a tag.
  */
 async function inputVersion(repo: Repository, key: string): Promise<RunDep> {
   const segs = key.split('/');
@@ -579,7 +588,7 @@ async function inputVersion(repo: Repository, key: string): Promise<RunDep> {
     const branch = repo.db.getRef(HEADS + ref);
     const isBranch = !!branch || repo.head().branch === ref;
     const tag = isBranch ? null : repo.db.getRef(TAGS + ref);
-    const byId = i === 1 && /^[0-9a-f]{64}$/.test(ref) && repo.db.getCommitRaw(ref) ? ref : null;
+    const byId = i === 1 && !isBranch && !tag ? commitByPrefix(repo, ref) : null;
     if (!isBranch && !tag && !byId) continue;
     const commit = branch?.target ?? tag?.target ?? byId;
     const path = rest.replace(/\/+$/, '') === '' ? '' : checkKeyPath(rest).path;
