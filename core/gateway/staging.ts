@@ -495,7 +495,9 @@ export async function commitStaged(repo: Repository, branch: string, opts: Commi
       }
       throw e;
     }
-    const { id } = await newCommit(repo, { tree, parents: head ? [head] : [], message, meta: opts.meta, code: false, author: opts.author });
+    // The caller's metadata goes under meta.labels, the one free-form part of a commit's meta.
+    const labels = opts.meta && Object.keys(opts.meta).length ? { labels: opts.meta } : undefined;
+    const { id } = await newCommit(repo, { tree, parents: head ? [head] : [], message, meta: labels, code: false, author: opts.author });
     let run: { rec: RunRecord; object: Id; text: string } | null = null;
     if (opts.run) {
       const rec = await runRecord(repo, branch, opts.run, rows, flat, changes);
