@@ -18,7 +18,7 @@ import { authorize } from '../auth.js';
 import { checkRepoName } from '../repos.js';
 import { S3Error, toS3Error } from './errors.js';
 import { drain, receiveText, receiveToFile } from './body.js';
-import { etagOf, isoTime, openBucket, sendEmpty, sendXml, writableRef, type S3Ctx } from './context.js';
+import { anonymousMatters, etagOf, isoTime, openBucket, sendEmpty, sendXml, writableRef, type S3Ctx } from './context.js';
 import { lookup } from './read.js';
 import { childText, parseXml } from './xml.js';
 
@@ -79,7 +79,7 @@ async function copyObject(ctx: S3Ctx, repo: Awaited<ReturnType<typeof openBucket
   checkRepoName(bucket);
   const same = bucket === ctx.bucket;
   const srcRepo = same ? repo : await openBucket({ ...ctx, bucket }, 'read');
-  if (same) authorize(ctx.principal, bucket, 'read', ctx.host.anonymousRead(repo));
+  if (same) authorize(ctx.principal, bucket, 'read', anonymousMatters(ctx, bucket) && ctx.host.anonymousRead(repo));
   const { object: srcObj } = await lookup(srcRepo, key);
   const directive = String(ctx.req.headers['x-amz-metadata-directive'] ?? 'COPY').toUpperCase();
   if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error(400, 'InvalidArgument', 'Unknown metadata directive.', { ArgumentName: 'x-amz-metadata-directive' });
