@@ -1,0 +1,200 @@
+/**
+ * The S3 client of the gateway bench section (bench/sections/gateway.ts), run as its own process
+ * so that client and server never share an event loop:
+ *
+ *   node dist/bench/s3-client.js '<json job>'      prints one JSON line with the result
+ *
+ * The client is @aws-sdk/client-s3 (plus @aws-sdk/lib-storage for multipart uploads), configured
+ * the same for every server: path-style addressing, SigV4 signed requests, one attempt (a failure
+ * is reported, never retried into a better figure), the SDK's optional CRC32 checksums off
+ * (requestChecksumCalculation / responseChecksumValidation WHEN_REQUIRED, as core/store/s3 does,
+ * since s3rver does not understand aws-chunked trailers), and a keep-alive agent with as many
+ * sockets as the job has concurrent requests. Times are taken inside this process
+ * (performance.now()) around the measured requests only: process start and client set-up are not
+ * counted.
+ *
+ * Jobs (`op`):
+ *   get    GetObject of one key, the body streamed to nowhere (byte count checked)
+ *   list   ListObjectsV2 of a prefix, every page (MaxKeys 1000), following continuation tokens
+ *   small  `concurrency` request loops doing GetObject over a key list for `seconds` (after an
+ *          untimed warm-up of `warmupSeconds`); every body is read whole and its size checked
+ *   put    lib-storage Upload of a file (read as a stream) with `partSize` and `queueSize`
+ *   load   PutObject of many small files, `concurrency` at a time (untimed set-up of s3rver)
+ *   putOne PutObject of one file as a single object (untimed set-up of s3rver)
+ *   head   HeadObject of one key (its size)
+ *   delete DeleteObject of keys
+ */
+import { createReadStream, readFileSync, statSync } from 'node:fs';
+import http from 'node:http';
+import type { Readable } from 'node:stream';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+
+interface Conn {
+  endpoint: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  bucket: string;
+}
+
+type Job = Conn &
+  (
+    | { op: 'get'; key: string; size: number }
+    | { op: 'list'; prefix: string }
+    | { op: 'small'; keysFile: string; concurrency: number; seconds: number; warmupSeconds: number }
+    | { op: 'put'; key: string; file: string; partSize: number; queueSize: number }
+    | { op: 'load'; keysFile: string; concurrency: number }
+    | { op: 'putOne'; key: string; file: string }
+    | { op: 'head'; key: string }
+    | { op: 'delete'; keys: string[] }
+  );
+
+function client(c: Conn, sockets: number): S3Client {
+  return new S3Client({
+    endpoint: c.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey },
+    maxAttempts: 1,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    requestHandler: { httpAgent: new http.Agent({ keepAlive: true, maxSockets: sockets }), requestTimeout: 0 },
+  });
+}
+
+/** Reads a body to its end without keeping it; returns its length. */
+async function consume(body: unknown): Promise<number> {
+  let n = 0;
+  for await (const c of body as Readable) n += (c as Buffer).length;
+  return n;
+}
+
+/** `path size` lines (a key list with the sizes the bodies must have). */
+function readKeys(file: string): Array<{ key: string; size: number; file?: string }> {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [key, size, path] = l.split('\t');
+      return { key: key!, size: Number(size), file: path };
+    });
+}
+
+async function run(job: Job): Promise<Record<string, unknown>> {
+  switch (job.op) {
+    case 'get': {
+      const s3 = client(job, 1);
+      const t0 = performance.now();
+      const r = await s3.send(new GetObjectCommand({ Bucket: job.bucket, Key: job.key }));
+      const bytes = await consume(r.Body);
+      const ms = performance.now() - t0;
+      if (bytes !== job.size) throw new Error(`GET ${job.key}: ${bytes} bytes, expected ${job.size}`);
+      return { bytes, ms };
+    }
+    case 'list': {
+      const s3 = client(job, 1);
+      let token: string | undefined;
+      let keys = 0;
+      let pages = 0;
+      let first = 0;
+      const t0 = performance.now();
+      do {
+        const r = await s3.send(new ListObjectsV2Command({ Bucket: job.bucket, Prefix: job.prefix, MaxKeys: 1000, ContinuationToken: token }));
+        if (pages === 0) first = performance.now() - t0;
+        pages++;
+        keys += r.Contents?.length ?? 0;
+        token = r.IsTruncated ? r.NextContinuationToken : undefined;
+        if (r.IsTruncated && !token) throw new Error('a truncated page without NextContinuationToken');
+      } while (token);
+      return { keys, pages, ms: performance.now() - t0, firstPageMs: first };
+    }
+    case 'small': {
+      const keys = readKeys(job.keysFile);
+      const s3 = client(job, job.concurrency);
+      let next = 0;
+      let stop = false;
+      let counting = false;
+      let requests = 0;
+      let bytes = 0;
+      const worker = async (): Promise<void> => {
+        while (!stop) {
+          const k = keys[next++ % keys.length]!;
+          const r = await s3.send(new GetObjectCommand({ Bucket: job.bucket, Key: k.key }));
+          const n = await consume(r.Body);
+          if (n !== k.size) throw new Error(`GET ${k.key}: ${n} bytes, expected ${k.size}`);
+          if (counting && !stop) {
+            requests++;
+            bytes += n;
+          }
+        }
+      };
+      const workers = Array.from({ length: job.concurrency }, worker);
+      const failed = Promise.all(workers);
+      await Promise.race([new Promise((r) => setTimeout(r, job.warmupSeconds * 1000)), failed]);
+      counting = true;
+      const t0 = performance.now();
+      await Promise.race([new Promise((r) => setTimeout(r, job.seconds * 1000)), failed]);
+      stop = true;
+      const ms = performance.now() - t0;
+      await failed;
+      return { requests, bytes, ms, perSecond: (requests / ms) * 1000, distinctKeys: keys.length };
+    }
+    case 'put': {
+      const s3 = client(job, job.queueSize);
+      const size = statSync(job.file).size;
+      const t0 = performance.now();
+      const up = new Upload({
+        client: s3,
+        params: { Bucket: job.bucket, Key: job.key, Body: createReadStream(job.file, { highWaterMark: 1 << 20 }) },
+        partSize: job.partSize,
+        queueSize: job.queueSize,
+        leavePartsOnError: false,
+      });
+      const r = await up.done();
+      const ms = performance.now() - t0;
+      return { bytes: size, ms, etag: r.ETag ?? null, parts: Math.ceil(size / job.partSize) };
+    }
+    case 'load': {
+      const keys = readKeys(job.keysFile);
+      const s3 = client(job, job.concurrency);
+      let next = 0;
+      const t0 = performance.now();
+      const worker = async (): Promise<void> => {
+        while (next < keys.length) {
+          const k = keys[next++]!;
+          await s3.send(new PutObjectCommand({ Bucket: job.bucket, Key: k.key, Body: readFileSync(k.file!) }));
+        }
+      };
+      await Promise.all(Array.from({ length: job.concurrency }, worker));
+      return { objects: keys.length, ms: performance.now() - t0 };
+    }
+    case 'putOne': {
+      const s3 = client(job, 1);
+      const size = statSync(job.file).size;
+      const t0 = performance.now();
+      await s3.send(new PutObjectCommand({ Bucket: job.bucket, Key: job.key, Body: createReadStream(job.file, { highWaterMark: 1 << 20 }), ContentLength: size }));
+      return { bytes: size, ms: performance.now() - t0 };
+    }
+    case 'head': {
+      const r = await client(job, 1).send(new HeadObjectCommand({ Bucket: job.bucket, Key: job.key }));
+      return { size: r.ContentLength ?? -1, etag: r.ETag ?? null };
+    }
+    case 'delete': {
+      const s3 = client(job, 1);
+      for (const key of job.keys) await s3.send(new DeleteObjectCommand({ Bucket: job.bucket, Key: key }));
+      return { deleted: job.keys.length };
+    }
+  }
+}
+
+run(JSON.parse(process.argv[2] ?? '{}') as Job).then(
+  (r) => {
+    process.stdout.write(JSON.stringify(r) + '\n');
+    process.exit(0);
+  },
+  (e: unknown) => {
+    const err = e as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+    process.stderr.write(`s3-client error: ${err.name ?? 'Error'}${err.$metadata?.httpStatusCode ? ` (HTTP ${err.$metadata.httpStatusCode})` : ''}: ${err.message ?? String(e)}\n`);
+    process.exit(1);
+  },
+);

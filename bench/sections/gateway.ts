@@ -1,0 +1,376 @@
+/**
+ * S3 gateway section: the four speed rows of the gateway (issue 13), each measured in the same run
+ * as its peer, s3rver, through the same client.
+ *
+ * Both servers run as child processes of the harness: `node bin/strata.js serve --data DIR --port 0
+ * --s3-port 0 --json` and s3rver (bench/s3rver-child.ts, the test S3 server). The client is
+ * bench/s3-client.ts, a Node program using @aws-sdk/client-s3 (and lib-storage for multipart), run
+ * as its own process per measurement so that it shares an event loop with neither server; it times
+ * the requests itself (process start excluded) and prints JSON. The gateway is reached with an
+ * access key from `strata serve key create --write`; s3rver with its fixed key (it checks no
+ * signature, the gateway checks every one).
+ *
+ * Content: the repository `bench` on the server holds the `small` dataset under data/ (100,000
+ * files of 1–8 KiB at full scale) and the `large` dataset's base file as big.bin (1 GiB at full
+ * scale, stored chunked), added, committed and pushed with the CLI; s3rver's bucket `bench` holds
+ * the same bytes under the same keys (main/data/..., main/big.bin), put untimed.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, copyFileSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { dirname, extname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ByteStream, prng } from '../datasets.js';
+import { registerSection } from '../registry.js';
+import { CmdError, firstErrorLine, listFiles, median, runCmd, settle, valueFigure } from '../proc.js';
+import { strata, strataEnv, strataMissing } from '../strata.js';
+import type { BenchContext, Figure, RowResult } from '../types.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const ext = extname(fileURLToPath(import.meta.url));
+const CLIENT = join(here, '..', `s3-client${ext}`);
+const S3RVER = join(here, '..', `s3rver-child${ext}`);
+
+const REPO = 'bench';
+const PEER = 's3rver';
+/** Multipart upload settings, the same for both servers (what `aws s3 cp` uses by default: 8 MiB parts). */
+const PART_SIZE = 8 * 1024 * 1024;
+const QUEUE = 4;
+const SMALL_CONCURRENCY = 16;
+
+interface Conn {
+  endpoint: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  bucket: string;
+}
+
+interface Server {
+  name: string;
+  child: ChildProcess;
+  conn: Conn;
+  pid: number;
+}
+
+/** State shared by the rows. */
+const st: {
+  strata?: Server;
+  s3rver?: Server;
+  /** Why strata figures cannot be measured (setup failed on the strata side). */
+  strataError?: string;
+  /** Why s3rver figures cannot be measured. */
+  peerError?: string;
+  keysFile?: string;
+  smallCount: number;
+  bigBytes: number;
+  seq: number;
+} = { smallCount: 0, bigBytes: 0, seq: 0 };
+
+const MB = 1e6;
+
+function fmtBytes(n: number): string {
+  return n >= 1 << 30 ? `${(n / (1 << 30)).toFixed(n % (1 << 30) ? 2 : 0)} GiB` : `${(n / (1 << 20)).toFixed(0)} MiB`;
+}
+
+async function sh(ctx: BenchContext, cwd: string, env: NodeJS.ProcessEnv, ...args: string[]): Promise<string> {
+  const [cmd, argv] = strata(ctx.root, ...args);
+  const r = await runCmd(cmd, argv, { cwd, env });
+  if (r.code !== 0) throw new CmdError(`strata ${args.join(' ')}: ${firstErrorLine(r)}`);
+  return r.stdout;
+}
+
+/** Runs one job of the client process (bench/s3-client.ts) and returns its JSON answer. */
+async function client<T>(conn: Conn, job: Record<string, unknown>): Promise<T> {
+  const r = await runCmd(process.execPath, [...process.execArgv, CLIENT, JSON.stringify({ ...conn, ...job })], { timeoutMs: 60 * 60_000 });
+  if (r.code !== 0) throw new CmdError(`${job.op} (${conn.endpoint}): ${firstErrorLine(r)}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as T;
+}
+
+/** CPU seconds (user + system) a process has used so far (Linux /proc), or NaN. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return NaN;
+  }
+}
+
+/** Starts a server child process; resolves with its first stdout line parsed as JSON. */
+function startChild(name: string, args: string[], env: NodeJS.ProcessEnv, logFile: string): Promise<{ child: ChildProcess; info: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const log = openSync(logFile, 'a');
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', log] });
+    closeSync(log);
+    let out = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${name} did not start within 60 s (log: ${logFile})`));
+    }, 60_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (nl < 0) return;
+      clearTimeout(timer);
+      child.stdout!.removeAllListeners('data');
+      child.stdout!.resume();
+      try {
+        resolve({ child, info: JSON.parse(out.slice(0, nl)) as Record<string, unknown> });
+      } catch {
+        child.kill('SIGKILL');
+        reject(new Error(`${name} printed ${JSON.stringify(out.slice(0, nl).slice(0, 200))} instead of JSON`));
+      }
+    });
+    child.once('exit', (code, sig) => {
+      clearTimeout(timer);
+      const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-3).join(' / ') : '';
+      reject(new Error(`${name} exited (${sig ?? code}) before it was ready${tail ? `: ${tail}` : ''}`));
+    });
+  });
+}
+
+async function stopChild(s: Server | undefined): Promise<void> {
+  if (!s || s.child.exitCode !== null || s.child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => s.child.once('exit', () => r()));
+  s.child.kill('SIGTERM');
+  const t = setTimeout(() => s.child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(t);
+}
+
+/** Safety net: a harness that dies must not leave servers behind. */
+process.once('exit', () => {
+  for (const s of [st.strata, st.s3rver]) if (s && s.child.exitCode === null) s.child.kill('SIGKILL');
+});
+
+async function setupStrata(ctx: BenchContext, srvDir: string, src: string): Promise<void> {
+  const env = strataEnv();
+  mkdirSync(srvDir, { recursive: true });
+  const token = (JSON.parse(await sh(ctx, ctx.work, env, 'serve', 'token', 'create', '--repo', REPO, '--write', '--data', srvDir, '--json')) as { token: string }).token;
+  const key = JSON.parse(await sh(ctx, ctx.work, env, 'serve', 'key', 'create', '--repo', REPO, '--write', '--data', srvDir, '--json')) as { accessKeyId: string; secret: string };
+  const { child, info } = await startChild('strata serve', [join(ctx.root, 'bin', 'strata.js'), 'serve', '--data', srvDir, '--port', '0', '--s3-port', '0', '--json'], env, join(ctx.work, 'strata-serve.log'));
+  const s3 = info.s3 as { url?: string } | undefined;
+  if (!s3?.url) {
+    child.kill('SIGKILL');
+    throw new Error(`strata serve --s3-port 0 --json printed no s3.url: ${JSON.stringify(info)}`);
+  }
+  st.strata = { name: 'strata', child, pid: child.pid!, conn: { endpoint: s3.url, accessKeyId: key.accessKeyId, secretAccessKey: key.secret, bucket: REPO } };
+  ctx.log(`gateway: strata serve at ${String(info.url)}, S3 gateway at ${s3.url}; pushing ${st.smallCount} small files and a ${fmtBytes(st.bigBytes)} file`);
+  await sh(ctx, src, env, 'init');
+  await sh(ctx, src, env, 'add', 'data', 'big.bin');
+  await sh(ctx, src, env, 'commit', '-q', '-m', 'gateway bench');
+  await sh(ctx, src, env, 'remote', 'add', 'origin', `${String(info.url)}/${REPO}`);
+  await sh(ctx, src, { ...env, STRATA_TOKEN: token }, 'push', 'origin', 'main');
+}
+
+async function setupPeer(ctx: BenchContext, src: string): Promise<void> {
+  const tmp = join(ctx.work, 's3rver-tmp');
+  mkdirSync(tmp, { recursive: true });
+  const { child, info } = await startChild('s3rver', [...process.execArgv, S3RVER, REPO], { ...process.env, TMPDIR: tmp }, join(ctx.work, 's3rver.log'));
+  st.s3rver = { name: PEER, child, pid: child.pid!, conn: { endpoint: String(info.endpoint), accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', bucket: REPO } };
+  ctx.log(`gateway: s3rver at ${String(info.endpoint)}; loading ${st.smallCount} small objects and the ${fmtBytes(st.bigBytes)} object (untimed)`);
+  const loaded = await client<{ ms: number }>(st.s3rver.conn, { op: 'load', keysFile: st.keysFile, concurrency: 32 });
+  ctx.log(`gateway: s3rver loaded ${st.smallCount} objects in ${(loaded.ms / 1000).toFixed(1)} s`);
+  await client(st.s3rver.conn, { op: 'putOne', key: 'main/big.bin', file: join(src, 'big.bin') });
+}
+
+type Measure = (s: Server, i: number) => Promise<{ value: number; note?: string }>;
+
+/**
+ * Runs `measure` `runs` times for strata and the peer, interleaved (strata, peer, strata, ...) so
+ * that drift on the machine affects both alike; `sync` before each timed run. Also reports the CPU
+ * seconds each server process used per run.
+ */
+async function paired(ctx: BenchContext, runs: number, measure: Measure, prepare?: (i: number) => Promise<void> | void, cleanup?: (i: number) => Promise<void> | void): Promise<{ strata: Figure; peer: Figure; notes: string[] }> {
+  const samples: Record<string, number[]> = { strata: [], [PEER]: [] };
+  const cpu: Record<string, number[]> = { strata: [], [PEER]: [] };
+  const lastNote: Record<string, string | undefined> = {};
+  const errors: Record<string, string | undefined> = { strata: st.strataError, [PEER]: st.peerError };
+  for (let i = 0; i < runs; i++) {
+    if (prepare) await prepare(i);
+    for (const s of [st.strata, st.s3rver]) {
+      const name = s?.name ?? '';
+      if (!s || errors[name]) continue;
+      settle();
+      const c0 = cpuSeconds(s.pid);
+      try {
+        const r = await measure(s, i);
+        samples[name]!.push(r.value);
+        lastNote[name] = r.note;
+      } catch (e) {
+        errors[name] = (e as Error).message.split('\n')[0];
+      }
+      cpu[name]!.push(cpuSeconds(s.pid) - c0);
+    }
+    if (cleanup) await cleanup(i);
+  }
+  const fig = (name: string): Figure => {
+    const err = errors[name];
+    if (err) return { kind: 'error', message: err };
+    if (!samples[name]!.length) return { kind: 'error', message: `${name} did not start` };
+    return valueFigure(samples[name]!, lastNote[name]);
+  };
+  const notes: string[] = [];
+  for (const name of ['strata', PEER]) {
+    const c = cpu[name]!.filter(Number.isFinite);
+    if (samples[name]!.length && c.length) notes.push(`${name === 'strata' ? 'strata serve' : PEER} process CPU per run: ${median(c).toFixed(2)} s (median)`);
+  }
+  return { strata: fig('strata'), peer: fig(PEER), notes };
+}
+
+const missing = (ctx: BenchContext): string | null => strataMissing(ctx.root);
+
+registerSection({
+  id: 'gateway',
+  title: 'S3 gateway (strata serve --s3-port)',
+  order: 130,
+  aliases: ['s3-gateway'],
+  datasets: ['small', 'large'],
+  description:
+    'Servers and client each run in their own process: `strata serve --data DIR --port 0 --s3-port 0` and s3rver (the test S3 server) on 127.0.0.1, and ' +
+    'for every measurement a fresh client process, bench/s3-client.ts: @aws-sdk/client-s3 (lib-storage for multipart) with path-style addressing, SigV4-signed requests, ' +
+    'one attempt, the SDK\'s optional CRC32 checksums off, a keep-alive agent; it times the requests itself (process start excluded). ' +
+    'The same client and settings for both servers; the gateway checks every signature (key from `strata serve key create --write`), s3rver checks none. ' +
+    'Content: the `small` dataset (100,000 files of 1–8 KiB) under data/ and the `large` base file (1 GiB) as big.bin, added, committed and pushed with the CLI ' +
+    'to the server repository `bench`; s3rver\'s bucket `bench` holds the same bytes under the same keys (`main/data/...`, `main/big.bin`), put there untimed, the 1 GiB file as one object. ' +
+    'Strata and s3rver runs alternate; `sync` before each; each figure is the median of the runs after one untimed warm-up request per server. ' +
+    'GET: GetObject of main/big.bin, the body read to the end and dropped, MB/s = bytes / time to the last byte. ' +
+    'List: ListObjectsV2 of prefix main/data/ (every key of the small dataset), all pages of 1,000 keys, continuation tokens, wall time for all pages; the first strata listing after the push (the gateway builds its sorted key list then) is in the notes. ' +
+    `Small GETs: one client process with ${SMALL_CONCURRENCY} concurrent request loops (${SMALL_CONCURRENCY} keep-alive connections) reading the small files in a seeded random order, each body read whole and its size checked, ` +
+    'for 10 s (quick: 5 s, tiny: 2 s) after a 1 s warm-up; GETs/s = completed requests / time. ' +
+    `PUT: lib-storage Upload of a new file of random bytes (1 GiB; fresh bytes every run, so nothing deduplicates against the previous run) read as a stream, ${PART_SIZE >> 20} MiB parts, ${QUEUE} parts in flight, to main/uploads/ (for the gateway: the branch's uncommitted changes), ` +
+    'time from the first request to CompleteMultipartUpload\'s answer; the uploaded object is checked with HeadObject (untimed) and deleted afterwards. ' +
+    'The notes give each server process\'s CPU seconds per run (from /proc).',
+  async setup(ctx) {
+    st.strataError = missing(ctx) ?? undefined;
+    st.peerError = undefined;
+    const src = join(ctx.work, 'src');
+    mkdirSync(src, { recursive: true });
+    cpSync(ctx.data.small, join(src, 'data'), { recursive: true });
+    copyFileSync(ctx.data.large.base, join(src, 'big.bin'));
+    const files = listFiles(join(src, 'data'));
+    const rand = prng(ctx.opts.seed ^ 0x5eed);
+    // A seeded shuffle: the small-GET loops read the files in an order without locality.
+    for (let i = files.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [files[i], files[j]] = [files[j]!, files[i]!];
+    }
+    st.keysFile = join(ctx.work, 'keys.tsv');
+    writeFileSync(st.keysFile, files.map((f) => `main/${relative(src, f).split('\\').join('/')}\t${readFileSync(f).length}\t${f}`).join('\n') + '\n');
+    st.smallCount = files.length;
+    st.bigBytes = readFileSync(join(src, 'big.bin')).length;
+    try {
+      await setupPeer(ctx, src);
+    } catch (e) {
+      st.peerError = `s3rver set-up failed: ${(e as Error).message.split('\n')[0]}`;
+      ctx.log(st.peerError);
+    }
+    if (!st.strataError) {
+      try {
+        await setupStrata(ctx, join(ctx.work, 'srv'), src);
+      } catch (e) {
+        st.strataError = `set-up failed: ${(e as Error).message.split('\n')[0]}`;
+        ctx.log(`gateway: strata ${st.strataError}`);
+      }
+    }
+  },
+  async teardown() {
+    await stopChild(st.strata);
+    await stopChild(st.s3rver);
+    st.strata = undefined;
+    st.s3rver = undefined;
+  },
+  rows: [
+    {
+      id: 'gateway.get-1g',
+      title: 'S3 GET of a 1 GiB chunked file, MB/s',
+      unit: 'MB/s',
+      target: { kind: 'ratio-min', reference: PEER, min: 0.8 },
+      async run(ctx): Promise<RowResult> {
+        const job = { op: 'get', key: 'main/big.bin', size: st.bigBytes };
+        // Untimed warm-up: page cache and server-side state (repository open, tree read) for both.
+        for (const s of [st.strata, st.s3rver]) if (s) await client(s.conn, job).catch(() => undefined);
+        const r = await paired(ctx, ctx.runs, async (s) => {
+          const got = await client<{ bytes: number; ms: number }>(s.conn, job);
+          return { value: got.bytes / MB / (got.ms / 1000), note: `${fmtBytes(got.bytes)}` };
+        });
+        return { strata: r.strata, peers: [{ name: PEER, figure: r.peer }], notes: r.notes };
+      },
+    },
+    {
+      id: 'gateway.list-100k',
+      title: 'S3 ListObjectsV2 over 100,000 keys, all pages',
+      unit: 'ms',
+      target: { kind: 'max', value: 2000 },
+      async run(ctx): Promise<RowResult> {
+        const notes: string[] = [];
+        let first = true;
+        const r = await paired(ctx, ctx.runs, async (s) => {
+          const got = await client<{ keys: number; pages: number; ms: number; firstPageMs: number }>(s.conn, { op: 'list', prefix: 'main/data/' });
+          if (got.keys !== st.smallCount) throw new Error(`listed ${got.keys} keys, expected ${st.smallCount}`);
+          if (s.name === 'strata' && first) {
+            first = false;
+            notes.push(`first strata listing after the push (builds the sorted key list): ${got.ms.toFixed(0)} ms, first page ${got.firstPageMs.toFixed(0)} ms`);
+          }
+          return { value: got.ms, note: `${got.keys} keys in ${got.pages} pages` };
+        });
+        return { strata: r.strata, peers: [{ name: PEER, figure: r.peer }], notes: [...notes, ...r.notes] };
+      },
+    },
+    {
+      id: 'gateway.small-gets',
+      title: `S3 GETs of small files, ${SMALL_CONCURRENCY} concurrent clients`,
+      unit: 'req/s',
+      target: { kind: 'min', value: 1000 },
+      async run(ctx): Promise<RowResult> {
+        const seconds = ctx.scale.name === 'full' ? 10 : ctx.scale.name === 'quick' ? 5 : 2;
+        const r = await paired(ctx, ctx.runs, async (s) => {
+          const got = await client<{ requests: number; perSecond: number; bytes: number }>(s.conn, { op: 'small', keysFile: st.keysFile, concurrency: SMALL_CONCURRENCY, seconds, warmupSeconds: 1 });
+          return { value: got.perSecond, note: `${got.requests} GETs in ${seconds} s over ${st.smallCount} files` };
+        });
+        return { strata: r.strata, peers: [{ name: PEER, figure: r.peer }], notes: r.notes };
+      },
+    },
+    {
+      id: 'gateway.put-1g',
+      title: 'S3 multipart upload of a 1 GiB file, MB/s',
+      unit: 'MB/s',
+      target: { kind: 'ratio-min', reference: PEER, min: 0.8 },
+      async run(ctx): Promise<RowResult> {
+        const file = join(ctx.work, 'upload.bin');
+        const key = (i: number) => `main/uploads/put-${st.seq}-${i}.bin`;
+        const bytes = st.bigBytes;
+        st.seq++;
+        const r = await paired(
+          ctx,
+          ctx.runs,
+          async (s, i) => {
+            const got = await client<{ bytes: number; ms: number; parts: number }>(s.conn, { op: 'put', key: key(i), file, partSize: PART_SIZE, queueSize: QUEUE });
+            const head = await client<{ size: number }>(s.conn, { op: 'head', key: key(i) });
+            if (head.size !== bytes) throw new Error(`uploaded ${bytes} bytes, HeadObject says ${head.size}`);
+            return { value: got.bytes / MB / (got.ms / 1000), note: `${fmtBytes(got.bytes)} in ${got.parts} part(s) of ${PART_SIZE >> 20} MiB, ${QUEUE} in flight` };
+          },
+          (i) => {
+            // Fresh random bytes every run: an upload must not deduplicate against the previous one.
+            const bs = new ByteStream(ctx.opts.seed, `gateway-put-${st.seq}-${i}`);
+            const fd = openSync(file, 'w');
+            try {
+              for (let left = bytes; left > 0; ) {
+                const n = Math.min(left, 16 << 20);
+                writeSync(fd, bs.next(n));
+                left -= n;
+              }
+            } finally {
+              closeSync(fd);
+            }
+          },
+          async (i) => {
+            rmSync(file, { force: true });
+            for (const s of [st.strata, st.s3rver]) if (s) await client(s.conn, { op: 'delete', keys: [key(i)] }).catch(() => undefined);
+          },
+        );
+        return { strata: r.strata, peers: [{ name: PEER, figure: r.peer }], notes: r.notes };
+      },
+    },
+  ],
+});
