@@ -17,13 +17,17 @@
  *   get    GetObject of one key, the body streamed to nowhere (byte count checked)
  *   list   ListObjectsV2 of a prefix, every page (MaxKeys 1000), following continuation tokens
  *   small  `concurrency` request loops doing GetObject over a key list for `seconds` (after an
- *          untimed warm-up of `warmupSeconds`); every body is read whole and its size checked
+ *          untimed warm-up of `warmupSeconds`); every body is read whole and its size checked.
+ *          `client`: 'sdk' (GetObjectCommand) or 'http' (a bare SigV4-signed GET over node:http:
+ *          this SDK version spends milliseconds of CPU per request, which would make the client,
+ *          not the server, the limit of a requests-per-second figure)
  *   put    lib-storage Upload of a file (read as a stream) with `partSize` and `queueSize`
  *   load   PutObject of many small files, `concurrency` at a time (untimed set-up of s3rver)
  *   putOne PutObject of one file as a single object (untimed set-up of s3rver)
  *   head   HeadObject of one key (its size)
  *   delete DeleteObject of keys
  */
+import { createHash, createHmac } from 'node:crypto';
 import { createReadStream, readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import type { Readable } from 'node:stream';
@@ -41,7 +45,7 @@ type Job = Conn &
   (
     | { op: 'get'; key: string; size: number }
     | { op: 'list'; prefix: string }
-    | { op: 'small'; keysFile: string; concurrency: number; seconds: number; warmupSeconds: number }
+    | { op: 'small'; keysFile: string; concurrency: number; seconds: number; warmupSeconds: number; client: 'sdk' | 'http' }
     | { op: 'put'; key: string; file: string; partSize: number; queueSize: number }
     | { op: 'load'; keysFile: string; concurrency: number }
     | { op: 'putOne'; key: string; file: string }
@@ -60,6 +64,60 @@ function client(c: Conn, sockets: number): S3Client {
     responseChecksumValidation: 'WHEN_REQUIRED',
     requestHandler: { httpAgent: new http.Agent({ keepAlive: true, maxSockets: sockets }), requestTimeout: 0 },
   });
+}
+
+const EMPTY_SHA256 = createHash('sha256').update('').digest('hex');
+
+/** RFC 3986 encoding of a key's segments, '/' kept (S3's canonical URI). */
+function uriPath(bucket: string, key: string): string {
+  const enc = (x: string) => encodeURIComponent(x).replace(/[!'()*]/g, (ch) => '%' + ch.charCodeAt(0).toString(16).toUpperCase());
+  return '/' + [bucket, ...key.split('/')].map(enc).join('/');
+}
+
+/**
+ * A bare GET client: AWS Signature Version 4 in the Authorization header (header-signed, empty
+ * payload hash, as the SDK signs a GetObject), one keep-alive agent, nothing else per request.
+ */
+function bareGetter(c: Conn, sockets: number): (key: string) => Promise<number> {
+  const url = new URL(c.endpoint);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: sockets });
+  const host = url.host;
+  const region = 'us-east-1';
+  let keyDate = '';
+  let signingKey = Buffer.alloc(0);
+  return (key) => {
+    const now = new Date().toISOString().replace(/[-:]|\.\d{3}/g, '');
+    const date = now.slice(0, 8);
+    if (date !== keyDate) {
+      const h = (k: Buffer | string, d: string) => createHmac('sha256', k).update(d).digest();
+      signingKey = h(h(h(h('AWS4' + c.secretAccessKey, date), region), 's3'), 'aws4_request');
+      keyDate = date;
+    }
+    const path = uriPath(c.bucket, key);
+    const canonical = `GET\n${path}\n\nhost:${host}\nx-amz-content-sha256:${EMPTY_SHA256}\nx-amz-date:${now}\n\nhost;x-amz-content-sha256;x-amz-date\n${EMPTY_SHA256}`;
+    const scope = `${date}/${region}/s3/aws4_request`;
+    const toSign = `AWS4-HMAC-SHA256\n${now}\n${scope}\n${createHash('sha256').update(canonical).digest('hex')}`;
+    const sig = createHmac('sha256', signingKey).update(toSign).digest('hex');
+    const headers = {
+      host,
+      'x-amz-date': now,
+      'x-amz-content-sha256': EMPTY_SHA256,
+      authorization: `AWS4-HMAC-SHA256 Credential=${c.accessKeyId}/${scope}, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=${sig}`,
+    };
+    return new Promise((resolve, reject) => {
+      const req = http.get({ host: url.hostname, port: url.port, path, headers, agent }, (res) => {
+        let n = 0;
+        const parts: Buffer[] = [];
+        res.on('data', (d: Buffer) => {
+          n += d.length;
+          if (res.statusCode !== 200 && parts.length < 4) parts.push(d);
+        });
+        res.on('end', () => (res.statusCode === 200 ? resolve(n) : reject(new Error(`GET ${key}: HTTP ${res.statusCode} ${Buffer.concat(parts).toString('utf8').slice(0, 300)}`))));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+    });
+  };
 }
 
 /** Reads a body to its end without keeping it; returns its length. */
@@ -110,7 +168,12 @@ async function run(job: Job): Promise<Record<string, unknown>> {
     }
     case 'small': {
       const keys = readKeys(job.keysFile);
-      const s3 = client(job, job.concurrency);
+      let get: (key: string) => Promise<number>;
+      if (job.client === 'http') get = bareGetter(job, job.concurrency);
+      else {
+        const s3 = client(job, job.concurrency);
+        get = async (key) => consume((await s3.send(new GetObjectCommand({ Bucket: job.bucket, Key: key }))).Body);
+      }
       let next = 0;
       let stop = false;
       let counting = false;
@@ -119,8 +182,7 @@ async function run(job: Job): Promise<Record<string, unknown>> {
       const worker = async (): Promise<void> => {
         while (!stop) {
           const k = keys[next++ % keys.length]!;
-          const r = await s3.send(new GetObjectCommand({ Bucket: job.bucket, Key: k.key }));
-          const n = await consume(r.Body);
+          const n = await get(k.key);
           if (n !== k.size) throw new Error(`GET ${k.key}: ${n} bytes, expected ${k.size}`);
           if (counting && !stop) {
             requests++;
@@ -128,16 +190,20 @@ async function run(job: Job): Promise<Record<string, unknown>> {
           }
         }
       };
+      const cpu0 = process.cpuUsage();
       const workers = Array.from({ length: job.concurrency }, worker);
       const failed = Promise.all(workers);
       await Promise.race([new Promise((r) => setTimeout(r, job.warmupSeconds * 1000)), failed]);
       counting = true;
       const t0 = performance.now();
+      const cpu1 = process.cpuUsage(cpu0);
       await Promise.race([new Promise((r) => setTimeout(r, job.seconds * 1000)), failed]);
       stop = true;
       const ms = performance.now() - t0;
+      const cpu2 = process.cpuUsage(cpu0);
       await failed;
-      return { requests, bytes, ms, perSecond: (requests / ms) * 1000, distinctKeys: keys.length };
+      const clientCpuMs = (cpu2.user + cpu2.system - cpu1.user - cpu1.system) / 1000;
+      return { requests, bytes, ms, perSecond: (requests / ms) * 1000, distinctKeys: keys.length, clientCpuMsPerRequest: clientCpuMs / requests };
     }
     case 'put': {
       const s3 = client(job, job.queueSize);

@@ -74,13 +74,23 @@ function fmtBytes(n: number): string {
 async function sh(ctx: BenchContext, cwd: string, env: NodeJS.ProcessEnv, ...args: string[]): Promise<string> {
   const [cmd, argv] = strata(ctx.root, ...args);
   const r = await runCmd(cmd, argv, { cwd, env });
-  if (r.code !== 0) throw new CmdError(`strata ${args.join(' ')}: ${firstErrorLine(r)}`);
+  if (r.code !== 0) throw new CmdError(`strata ${args.join(' ')}: ${jsonError(r.stdout) ?? firstErrorLine(r)}`);
   return r.stdout;
+}
+
+/** The message of a `--json` error answer ({"error": {"code", "message"}}), if stdout is one. */
+function jsonError(stdout: string): string | null {
+  try {
+    const e = (JSON.parse(stdout) as { error?: { code?: string; message?: string } }).error;
+    return e?.message ? `${e.code ?? 'error'}: ${e.message}` : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Runs one job of the client process (bench/s3-client.ts) and returns its JSON answer. */
 async function client<T>(conn: Conn, job: Record<string, unknown>): Promise<T> {
-  const r = await runCmd(process.execPath, [...process.execArgv, CLIENT, JSON.stringify({ ...conn, ...job })], { timeoutMs: 60 * 60_000 });
+  const r = await runCmd(process.execPath, [...process.execArgv, '--no-warnings', CLIENT, JSON.stringify({ ...conn, ...job })], { timeoutMs: 60 * 60_000 });
   if (r.code !== 0) throw new CmdError(`${job.op} (${conn.endpoint}): ${firstErrorLine(r)}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as T;
 }
@@ -96,7 +106,7 @@ function cpuSeconds(pid: number): number {
   }
 }
 
-/** Starts a server child process; resolves with its first stdout line parsed as JSON. */
+/** Starts a server child process; resolves with what it prints on stdout once ready (JSON). */
 function startChild(name: string, args: string[], env: NodeJS.ProcessEnv, logFile: string): Promise<{ child: ChildProcess; info: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const log = openSync(logFile, 'a');
@@ -107,19 +117,23 @@ function startChild(name: string, args: string[], env: NodeJS.ProcessEnv, logFil
       child.kill('SIGKILL');
       reject(new Error(`${name} did not start within 60 s (log: ${logFile})`));
     }, 60_000);
+    // The first JSON value on stdout (`strata serve --json` prints it indented over several lines).
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      const nl = out.indexOf('\n');
-      if (nl < 0) return;
+      let info: Record<string, unknown>;
+      try {
+        info = JSON.parse(out) as Record<string, unknown>;
+      } catch {
+        if (out.length > 64 * 1024) {
+          child.kill('SIGKILL');
+          reject(new Error(`${name} printed ${JSON.stringify(out.slice(0, 200))}… instead of JSON`));
+        }
+        return;
+      }
       clearTimeout(timer);
       child.stdout!.removeAllListeners('data');
       child.stdout!.resume();
-      try {
-        resolve({ child, info: JSON.parse(out.slice(0, nl)) as Record<string, unknown> });
-      } catch {
-        child.kill('SIGKILL');
-        reject(new Error(`${name} printed ${JSON.stringify(out.slice(0, nl).slice(0, 200))} instead of JSON`));
-      }
+      resolve({ child, info });
     });
     child.once('exit', (code, sig) => {
       clearTimeout(timer);
@@ -147,14 +161,16 @@ async function setupStrata(ctx: BenchContext, srvDir: string, src: string): Prom
   const env = strataEnv();
   mkdirSync(srvDir, { recursive: true });
   const token = (JSON.parse(await sh(ctx, ctx.work, env, 'serve', 'token', 'create', '--repo', REPO, '--write', '--data', srvDir, '--json')) as { token: string }).token;
-  const key = JSON.parse(await sh(ctx, ctx.work, env, 'serve', 'key', 'create', '--repo', REPO, '--write', '--data', srvDir, '--json')) as { accessKeyId: string; secret: string };
+  const key = JSON.parse(await sh(ctx, ctx.work, env, 'serve', 'key', 'create', '--repo', REPO, '--write', '--data', srvDir, '--json')) as { accessKeyId: string; secretAccessKey?: string; secret?: string };
+  const secret = key.secretAccessKey ?? key.secret;
+  if (!key.accessKeyId || !secret) throw new Error('strata serve key create --json printed no accessKeyId / secretAccessKey');
   const { child, info } = await startChild('strata serve', [join(ctx.root, 'bin', 'strata.js'), 'serve', '--data', srvDir, '--port', '0', '--s3-port', '0', '--json'], env, join(ctx.work, 'strata-serve.log'));
   const s3 = info.s3 as { url?: string } | undefined;
   if (!s3?.url) {
     child.kill('SIGKILL');
     throw new Error(`strata serve --s3-port 0 --json printed no s3.url: ${JSON.stringify(info)}`);
   }
-  st.strata = { name: 'strata', child, pid: child.pid!, conn: { endpoint: s3.url, accessKeyId: key.accessKeyId, secretAccessKey: key.secret, bucket: REPO } };
+  st.strata = { name: 'strata', child, pid: child.pid!, conn: { endpoint: s3.url, accessKeyId: key.accessKeyId, secretAccessKey: secret, bucket: REPO } };
   ctx.log(`gateway: strata serve at ${String(info.url)}, S3 gateway at ${s3.url}; pushing ${st.smallCount} small files and a ${fmtBytes(st.bigBytes)} file`);
   await sh(ctx, src, env, 'init');
   await sh(ctx, src, env, 'add', 'data', 'big.bin');
@@ -237,7 +253,8 @@ registerSection({
     'GET: GetObject of main/big.bin, the body read to the end and dropped, MB/s = bytes / time to the last byte. ' +
     'List: ListObjectsV2 of prefix main/data/ (every key of the small dataset), all pages of 1,000 keys, continuation tokens, wall time for all pages; the first strata listing after the push (the gateway builds its sorted key list then) is in the notes. ' +
     `Small GETs: one client process with ${SMALL_CONCURRENCY} concurrent request loops (${SMALL_CONCURRENCY} keep-alive connections) reading the small files in a seeded random order, each body read whole and its size checked, ` +
-    'for 10 s (quick: 5 s, tiny: 2 s) after a 1 s warm-up; GETs/s = completed requests / time. ' +
+    'for 10 s (quick: 5 s, tiny: 2 s) after a 1 s warm-up; GETs/s = completed requests / time. For this row the client is a bare SigV4-signed GET over node:http (same signature scheme and headers as the SDK\'s GetObject) in the same process layout, ' +
+    'because @aws-sdk/client-s3 itself spends several ms of CPU per GetObject on this machine and would be the limit, not the server; one run through the SDK per server is in the notes. ' +
     `PUT: lib-storage Upload of a new file of random bytes (1 GiB; fresh bytes every run, so nothing deduplicates against the previous run) read as a stream, ${PART_SIZE >> 20} MiB parts, ${QUEUE} parts in flight, to main/uploads/ (for the gateway: the branch's uncommitted changes), ` +
     'time from the first request to CompleteMultipartUpload\'s answer; the uploaded object is checked with HeadObject (untimed) and deleted afterwards. ' +
     'The notes give each server process\'s CPU seconds per run (from /proc).',
@@ -283,7 +300,7 @@ registerSection({
   rows: [
     {
       id: 'gateway.get-1g',
-      title: 'S3 GET of a 1 GiB chunked file, MB/s',
+      title: 'S3 GET of a chunked 1 GiB file (the large file), MB/s',
       unit: 'MB/s',
       target: { kind: 'ratio-min', reference: PEER, min: 0.8 },
       async run(ctx): Promise<RowResult> {
@@ -299,7 +316,7 @@ registerSection({
     },
     {
       id: 'gateway.list-100k',
-      title: 'S3 ListObjectsV2 over 100,000 keys, all pages',
+      title: 'S3 ListObjectsV2 over the small dataset (100,000 keys), all pages',
       unit: 'ms',
       target: { kind: 'max', value: 2000 },
       async run(ctx): Promise<RowResult> {
@@ -319,21 +336,40 @@ registerSection({
     },
     {
       id: 'gateway.small-gets',
-      title: `S3 GETs of small files, ${SMALL_CONCURRENCY} concurrent clients`,
+      title: `S3 GETs of small files (1–8 KiB), ${SMALL_CONCURRENCY} concurrent clients`,
       unit: 'req/s',
       target: { kind: 'min', value: 1000 },
       async run(ctx): Promise<RowResult> {
         const seconds = ctx.scale.name === 'full' ? 10 : ctx.scale.name === 'quick' ? 5 : 2;
+        const job = { op: 'small', keysFile: st.keysFile, concurrency: SMALL_CONCURRENCY, seconds, warmupSeconds: 1 };
+        type Small = { requests: number; perSecond: number; clientCpuMsPerRequest: number };
+        const clientCpu: Record<string, number[]> = {};
         const r = await paired(ctx, ctx.runs, async (s) => {
-          const got = await client<{ requests: number; perSecond: number; bytes: number }>(s.conn, { op: 'small', keysFile: st.keysFile, concurrency: SMALL_CONCURRENCY, seconds, warmupSeconds: 1 });
+          const got = await client<Small>(s.conn, { ...job, client: 'http' });
+          (clientCpu[s.name] ??= []).push(got.clientCpuMsPerRequest);
           return { value: got.perSecond, note: `${got.requests} GETs in ${seconds} s over ${st.smallCount} files` };
         });
-        return { strata: r.strata, peers: [{ name: PEER, figure: r.peer }], notes: r.notes };
+        const notes = [...r.notes];
+        for (const [name, c] of Object.entries(clientCpu)) notes.push(`client CPU per GET against ${name}: ${median(c).toFixed(2)} ms (bare SigV4 client)`);
+        // For reference, one run of the same loops through @aws-sdk/client-s3 GetObjectCommand.
+        const sdk: string[] = [];
+        for (const s of [st.strata, st.s3rver]) {
+          if (!s || (s.name === 'strata' ? st.strataError : st.peerError)) continue;
+          settle();
+          try {
+            const got = await client<Small>(s.conn, { ...job, client: 'sdk' });
+            sdk.push(`${s.name} ${got.perSecond.toFixed(0)} GETs/s (client CPU ${got.clientCpuMsPerRequest.toFixed(2)} ms a GET)`);
+          } catch (e) {
+            sdk.push(`${s.name} error: ${(e as Error).message.split('\n')[0]}`);
+          }
+        }
+        if (sdk.length) notes.push(`the same ${SMALL_CONCURRENCY} loops through @aws-sdk/client-s3 GetObjectCommand, one run: ${sdk.join('; ')}`);
+        return { strata: r.strata, peers: [{ name: PEER, figure: r.peer }], notes };
       },
     },
     {
       id: 'gateway.put-1g',
-      title: 'S3 multipart upload of a 1 GiB file, MB/s',
+      title: 'S3 multipart upload of a 1 GiB file (large-file size), MB/s',
       unit: 'MB/s',
       target: { kind: 'ratio-min', reference: PEER, min: 0.8 },
       async run(ctx): Promise<RowResult> {
