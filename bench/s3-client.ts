@@ -15,7 +15,8 @@
  *
  * Jobs (`op`):
  *   get    GetObject of one key, the body streamed to nowhere (byte count checked)
- *   list   ListObjectsV2 of a prefix, every page (MaxKeys 1000), following continuation tokens
+ *   list   ListObjectsV2 of a prefix, every page (MaxKeys 1000), following continuation tokens;
+ *          `client` 'sdk' (ListObjectsV2Command) or 'http' (the bare client below)
  *   small  `concurrency` request loops doing GetObject over a key list for `seconds` (after an
  *          untimed warm-up of `warmupSeconds`); every body is read whole and its size checked.
  *          `client`: 'sdk' (GetObjectCommand) or 'http' (a bare SigV4-signed GET over node:http:
@@ -44,7 +45,7 @@ interface Conn {
 type Job = Conn &
   (
     | { op: 'get'; key: string; size: number }
-    | { op: 'list'; prefix: string }
+    | { op: 'list'; prefix: string; client: 'sdk' | 'http' }
     | { op: 'small'; keysFile: string; concurrency: number; seconds: number; warmupSeconds: number; client: 'sdk' | 'http' }
     | { op: 'put'; key: string; file: string; partSize: number; queueSize: number }
     | { op: 'load'; keysFile: string; concurrency: number }
@@ -68,24 +69,28 @@ function client(c: Conn, sockets: number): S3Client {
 
 const EMPTY_SHA256 = createHash('sha256').update('').digest('hex');
 
+const enc3986 = (x: string): string => encodeURIComponent(x).replace(/[!'()*]/g, (ch) => '%' + ch.charCodeAt(0).toString(16).toUpperCase());
+
 /** RFC 3986 encoding of a key's segments, '/' kept (S3's canonical URI). */
 function uriPath(bucket: string, key: string): string {
-  const enc = (x: string) => encodeURIComponent(x).replace(/[!'()*]/g, (ch) => '%' + ch.charCodeAt(0).toString(16).toUpperCase());
-  return '/' + [bucket, ...key.split('/')].map(enc).join('/');
+  return '/' + [bucket, ...key.split('/')].map(enc3986).join('/');
 }
+
+type BareGet = (key: string, query?: Record<string, string>, keep?: boolean) => Promise<{ bytes: number; body: string | null }>;
 
 /**
  * A bare GET client: AWS Signature Version 4 in the Authorization header (header-signed, empty
- * payload hash, as the SDK signs a GetObject), one keep-alive agent, nothing else per request.
+ * payload hash, as the SDK signs a GetObject or ListObjectsV2), one keep-alive agent, nothing else
+ * per request. `keep` returns the body as text (listings); otherwise it is counted and dropped.
  */
-function bareGetter(c: Conn, sockets: number): (key: string) => Promise<number> {
+function bareGetter(c: Conn, sockets: number): BareGet {
   const url = new URL(c.endpoint);
   const agent = new http.Agent({ keepAlive: true, maxSockets: sockets });
   const host = url.host;
   const region = 'us-east-1';
   let keyDate = '';
   let signingKey = Buffer.alloc(0);
-  return (key) => {
+  return (key, query = {}, keep = false) => {
     const now = new Date().toISOString().replace(/[-:]|\.\d{3}/g, '');
     const date = now.slice(0, 8);
     if (date !== keyDate) {
@@ -93,8 +98,12 @@ function bareGetter(c: Conn, sockets: number): (key: string) => Promise<number> 
       signingKey = h(h(h(h('AWS4' + c.secretAccessKey, date), region), 's3'), 'aws4_request');
       keyDate = date;
     }
-    const path = uriPath(c.bucket, key);
-    const canonical = `GET\n${path}\n\nhost:${host}\nx-amz-content-sha256:${EMPTY_SHA256}\nx-amz-date:${now}\n\nhost;x-amz-content-sha256;x-amz-date\n${EMPTY_SHA256}`;
+    const path = key ? uriPath(c.bucket, key) : '/' + enc3986(c.bucket);
+    const qs = Object.keys(query)
+      .sort()
+      .map((k) => `${enc3986(k)}=${enc3986(query[k]!)}`)
+      .join('&');
+    const canonical = `GET\n${path}\n${qs}\nhost:${host}\nx-amz-content-sha256:${EMPTY_SHA256}\nx-amz-date:${now}\n\nhost;x-amz-content-sha256;x-amz-date\n${EMPTY_SHA256}`;
     const scope = `${date}/${region}/s3/aws4_request`;
     const toSign = `AWS4-HMAC-SHA256\n${now}\n${scope}\n${createHash('sha256').update(canonical).digest('hex')}`;
     const sig = createHmac('sha256', signingKey).update(toSign).digest('hex');
@@ -105,19 +114,30 @@ function bareGetter(c: Conn, sockets: number): (key: string) => Promise<number> 
       authorization: `AWS4-HMAC-SHA256 Credential=${c.accessKeyId}/${scope}, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=${sig}`,
     };
     return new Promise((resolve, reject) => {
-      const req = http.get({ host: url.hostname, port: url.port, path, headers, agent }, (res) => {
+      const req = http.get({ host: url.hostname, port: url.port, path: qs ? `${path}?${qs}` : path, headers, agent }, (res) => {
         let n = 0;
         const parts: Buffer[] = [];
+        const ok = res.statusCode === 200;
         res.on('data', (d: Buffer) => {
           n += d.length;
-          if (res.statusCode !== 200 && parts.length < 4) parts.push(d);
+          if (keep || (!ok && parts.length < 4)) parts.push(d);
         });
-        res.on('end', () => (res.statusCode === 200 ? resolve(n) : reject(new Error(`GET ${key}: HTTP ${res.statusCode} ${Buffer.concat(parts).toString('utf8').slice(0, 300)}`))));
+        res.on('end', () => {
+          if (!ok) return reject(new Error(`GET ${key || c.bucket}: HTTP ${res.statusCode} ${Buffer.concat(parts).toString('utf8').slice(0, 300)}`));
+          resolve({ bytes: n, body: keep ? Buffer.concat(parts).toString('utf8') : null });
+        });
         res.on('error', reject);
       });
       req.on('error', reject);
     });
   };
+}
+
+/** XML entity decoding of a text node (what S3 list bodies use: the five predefined entities, numeric ones). */
+function xmlText(s: string): string {
+  return s.replace(/&(#x[0-9a-fA-F]+|#\d+|amp|lt|gt|quot|apos);/g, (_m, e: string) =>
+    e[0] === '#' ? String.fromCodePoint(e[1] === 'x' ? parseInt(e.slice(2), 16) : Number(e.slice(1))) : ({ amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" } as Record<string, string>)[e]!,
+  );
 }
 
 /** Reads a body to its end without keeping it; returns its length. */
@@ -150,27 +170,47 @@ async function run(job: Job): Promise<Record<string, unknown>> {
       return { bytes, ms };
     }
     case 'list': {
-      const s3 = client(job, 1);
+      // 'http': the bare client, the page's keys counted and NextContinuationToken read with
+      // regular expressions; 'sdk': ListObjectsV2Command (the SDK parses every page into objects).
+      const bare = job.client === 'http' ? bareGetter(job, 1) : null;
+      const s3 = bare ? null : client(job, 1);
+      const page = async (token: string | undefined): Promise<{ count: number; next: string | undefined; truncated: boolean }> => {
+        if (s3) {
+          const r = await s3.send(new ListObjectsV2Command({ Bucket: job.bucket, Prefix: job.prefix, MaxKeys: 1000, ContinuationToken: token }));
+          return { count: r.Contents?.length ?? 0, next: r.NextContinuationToken, truncated: r.IsTruncated === true };
+        }
+        const q: Record<string, string> = { 'list-type': '2', prefix: job.prefix, 'max-keys': '1000' };
+        if (token !== undefined) q['continuation-token'] = token;
+        const xml = (await bare!('', q, true)).body!;
+        const count = xml.split('<Contents>').length - 1;
+        const next = /<NextContinuationToken>([^<]*)<\/NextContinuationToken>/.exec(xml)?.[1];
+        return { count, next: next === undefined ? undefined : xmlText(next), truncated: /<IsTruncated>true<\/IsTruncated>/.test(xml) };
+      };
       let token: string | undefined;
       let keys = 0;
       let pages = 0;
       let first = 0;
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       do {
-        const r = await s3.send(new ListObjectsV2Command({ Bucket: job.bucket, Prefix: job.prefix, MaxKeys: 1000, ContinuationToken: token }));
+        const r = await page(token);
         if (pages === 0) first = performance.now() - t0;
         pages++;
-        keys += r.Contents?.length ?? 0;
-        token = r.IsTruncated ? r.NextContinuationToken : undefined;
-        if (r.IsTruncated && !token) throw new Error('a truncated page without NextContinuationToken');
+        keys += r.count;
+        token = r.truncated ? r.next : undefined;
+        if (r.truncated && !token) throw new Error('a truncated page without NextContinuationToken');
       } while (token);
-      return { keys, pages, ms: performance.now() - t0, firstPageMs: first };
+      const ms = performance.now() - t0;
+      const c = process.cpuUsage(c0);
+      return { keys, pages, ms, firstPageMs: first, clientCpuMs: (c.user + c.system) / 1000 };
     }
     case 'small': {
       const keys = readKeys(job.keysFile);
       let get: (key: string) => Promise<number>;
-      if (job.client === 'http') get = bareGetter(job, job.concurrency);
-      else {
+      if (job.client === 'http') {
+        const bare = bareGetter(job, job.concurrency);
+        get = async (key) => (await bare(key)).bytes;
+      } else {
         const s3 = client(job, job.concurrency);
         get = async (key) => consume((await s3.send(new GetObjectCommand({ Bucket: job.bucket, Key: key }))).Body);
       }
@@ -178,12 +218,14 @@ async function run(job: Job): Promise<Record<string, unknown>> {
       let stop = false;
       let counting = false;
       let requests = 0;
+      let total = 0;
       let bytes = 0;
       const worker = async (): Promise<void> => {
         while (!stop) {
           const k = keys[next++ % keys.length]!;
           const n = await get(k.key);
           if (n !== k.size) throw new Error(`GET ${k.key}: ${n} bytes, expected ${k.size}`);
+          total++;
           if (counting && !stop) {
             requests++;
             bytes += n;
@@ -203,7 +245,7 @@ async function run(job: Job): Promise<Record<string, unknown>> {
       const cpu2 = process.cpuUsage(cpu0);
       await failed;
       const clientCpuMs = (cpu2.user + cpu2.system - cpu1.user - cpu1.system) / 1000;
-      return { requests, bytes, ms, perSecond: (requests / ms) * 1000, distinctKeys: keys.length, clientCpuMsPerRequest: clientCpuMs / requests };
+      return { requests, totalRequests: total, bytes, ms, perSecond: (requests / ms) * 1000, distinctKeys: keys.length, clientCpuMsPerRequest: clientCpuMs / requests };
     }
     case 'put': {
       const s3 = client(job, job.queueSize);

@@ -182,7 +182,9 @@ async function setupStrata(ctx: BenchContext, srvDir: string, src: string): Prom
 async function setupPeer(ctx: BenchContext, src: string): Promise<void> {
   const tmp = join(ctx.work, 's3rver-tmp');
   mkdirSync(tmp, { recursive: true });
-  const { child, info } = await startChild('s3rver', [...process.execArgv, S3RVER, REPO], { ...process.env, TMPDIR: tmp }, join(ctx.work, 's3rver.log'));
+  // --openssl-legacy-provider: s3rver encrypts ListObjectsV2 continuation tokens with DES, which
+  // OpenSSL 3 (Node 17+) only offers from its legacy provider; without it every truncated listing is a 500.
+  const { child, info } = await startChild('s3rver', [...process.execArgv, '--openssl-legacy-provider', S3RVER, REPO], { ...process.env, TMPDIR: tmp }, join(ctx.work, 's3rver.log'));
   st.s3rver = { name: PEER, child, pid: child.pid!, conn: { endpoint: String(info.endpoint), accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', bucket: REPO } };
   ctx.log(`gateway: s3rver at ${String(info.endpoint)}; loading ${st.smallCount} small objects and the ${fmtBytes(st.bigBytes)} object (untimed)`);
   const loaded = await client<{ ms: number }>(st.s3rver.conn, { op: 'load', keysFile: st.keysFile, concurrency: 32 });
@@ -190,16 +192,18 @@ async function setupPeer(ctx: BenchContext, src: string): Promise<void> {
   await client(st.s3rver.conn, { op: 'putOne', key: 'main/big.bin', file: join(src, 'big.bin') });
 }
 
-type Measure = (s: Server, i: number) => Promise<{ value: number; note?: string }>;
+/** One measurement; `units` (e.g. requests served) turns the server's CPU seconds into CPU per unit in the notes. */
+type Measure = (s: Server, i: number) => Promise<{ value: number; note?: string; units?: number }>;
 
 /**
  * Runs `measure` `runs` times for strata and the peer, interleaved (strata, peer, strata, ...) so
  * that drift on the machine affects both alike; `sync` before each timed run. Also reports the CPU
  * seconds each server process used per run.
  */
-async function paired(ctx: BenchContext, runs: number, measure: Measure, prepare?: (i: number) => Promise<void> | void, cleanup?: (i: number) => Promise<void> | void): Promise<{ strata: Figure; peer: Figure; notes: string[] }> {
+async function paired(ctx: BenchContext, runs: number, unitName: string | null, measure: Measure, prepare?: (i: number) => Promise<void> | void, cleanup?: (i: number) => Promise<void> | void): Promise<{ strata: Figure; peer: Figure; notes: string[] }> {
   const samples: Record<string, number[]> = { strata: [], [PEER]: [] };
   const cpu: Record<string, number[]> = { strata: [], [PEER]: [] };
+  const perUnit: Record<string, number[]> = { strata: [], [PEER]: [] };
   const lastNote: Record<string, string | undefined> = {};
   const errors: Record<string, string | undefined> = { strata: st.strataError, [PEER]: st.peerError };
   for (let i = 0; i < runs; i++) {
@@ -211,12 +215,14 @@ async function paired(ctx: BenchContext, runs: number, measure: Measure, prepare
       const c0 = cpuSeconds(s.pid);
       try {
         const r = await measure(s, i);
+        const used = cpuSeconds(s.pid) - c0;
         samples[name]!.push(r.value);
         lastNote[name] = r.note;
+        cpu[name]!.push(used);
+        if (r.units) perUnit[name]!.push((used * 1000) / r.units);
       } catch (e) {
         errors[name] = (e as Error).message.split('\n')[0];
       }
-      cpu[name]!.push(cpuSeconds(s.pid) - c0);
     }
     if (cleanup) await cleanup(i);
   }
@@ -229,12 +235,33 @@ async function paired(ctx: BenchContext, runs: number, measure: Measure, prepare
   const notes: string[] = [];
   for (const name of ['strata', PEER]) {
     const c = cpu[name]!.filter(Number.isFinite);
-    if (samples[name]!.length && c.length) notes.push(`${name === 'strata' ? 'strata serve' : PEER} process CPU per run: ${median(c).toFixed(2)} s (median)`);
+    const u = perUnit[name]!.filter(Number.isFinite);
+    const who = name === 'strata' ? 'strata serve' : PEER;
+    if (u.length && unitName) notes.push(`${who} process CPU: ${median(u).toFixed(2)} ms per ${unitName} (median of runs)`);
+    else if (c.length) notes.push(`${who} process CPU per run: ${median(c).toFixed(2)} s (median)`);
   }
   return { strata: fig('strata'), peer: fig(PEER), notes };
 }
 
 const missing = (ctx: BenchContext): string | null => strataMissing(ctx.root);
+
+/**
+ * One run per server of a row's measurement through @aws-sdk/client-s3 instead of the bare
+ * client (rows whose figure is requests-bound), as a note: what an SDK user sees.
+ */
+async function sdkReference(run: (s: Server) => Promise<string>, what: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const s of [st.strata, st.s3rver]) {
+    if (!s || (s.name === 'strata' ? st.strataError : st.peerError)) continue;
+    settle();
+    try {
+      out.push(await run(s));
+    } catch (e) {
+      out.push(`${s.name} error: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  return out.length ? [`through @aws-sdk/client-s3 (${what}), one run: ${out.join('; ')}`] : [];
+}
 
 registerSection({
   id: 'gateway',
@@ -243,21 +270,24 @@ registerSection({
   aliases: ['s3-gateway'],
   datasets: ['small', 'large'],
   description:
-    'Servers and client each run in their own process: `strata serve --data DIR --port 0 --s3-port 0` and s3rver (the test S3 server) on 127.0.0.1, and ' +
-    'for every measurement a fresh client process, bench/s3-client.ts: @aws-sdk/client-s3 (lib-storage for multipart) with path-style addressing, SigV4-signed requests, ' +
-    'one attempt, the SDK\'s optional CRC32 checksums off, a keep-alive agent; it times the requests itself (process start excluded). ' +
-    'The same client and settings for both servers; the gateway checks every signature (key from `strata serve key create --write`), s3rver checks none. ' +
-    'Content: the `small` dataset (100,000 files of 1–8 KiB) under data/ and the `large` base file (1 GiB) as big.bin, added, committed and pushed with the CLI ' +
-    'to the server repository `bench`; s3rver\'s bucket `bench` holds the same bytes under the same keys (`main/data/...`, `main/big.bin`), put there untimed, the 1 GiB file as one object. ' +
-    'Strata and s3rver runs alternate; `sync` before each; each figure is the median of the runs after one untimed warm-up request per server. ' +
-    'GET: GetObject of main/big.bin, the body read to the end and dropped, MB/s = bytes / time to the last byte. ' +
-    'List: ListObjectsV2 of prefix main/data/ (every key of the small dataset), all pages of 1,000 keys, continuation tokens, wall time for all pages; the first strata listing after the push (the gateway builds its sorted key list then) is in the notes. ' +
+    'Servers and clients each run in their own process, on 127.0.0.1: `strata serve --data DIR --port 0 --s3-port 0` and s3rver (the test S3 server; ' +
+    'started with `--openssl-legacy-provider`, without which its DES-encrypted continuation tokens make every truncated ListObjectsV2 a 500), and for every measurement ' +
+    'a fresh client process, bench/s3-client.ts, which times its requests itself (process start excluded) and checks what it got. ' +
+    'Each row uses one client for both servers: GET and PUT go through @aws-sdk/client-s3 (lib-storage `Upload` for multipart): path-style, SigV4-signed, one attempt, ' +
+    'the SDK\'s optional CRC32 checksums off (as core/store/s3 sets it), a keep-alive agent. The list and small-GET rows, which are bound by requests, go through a bare client: ' +
+    'the same SigV4 header signature (empty-payload hash, host, x-amz-date, x-amz-content-sha256) over node:http with a keep-alive agent, a listing\'s keys counted and its NextContinuationToken read with regular expressions, ' +
+    'because the SDK itself spends several ms of CPU per GetObject and ~65 ms per parsed 1,000-key page on this machine and would be the limit, not the server; ' +
+    'one SDK run of those two rows per server is in the notes. The gateway verifies every signature (a key from `strata serve key create --write`); s3rver verifies none. ' +
+    'Content: the `small` dataset (100,000 files of 1–8 KiB at full scale) under data/ and the `large` base file (1 GiB) as big.bin, added, committed and pushed with the CLI ' +
+    'to the server repository `bench` (big.bin is stored chunked); s3rver\'s bucket `bench` holds the same bytes under the same keys (`main/data/...`, `main/big.bin`), PUT there untimed, the large file as one object. ' +
+    'Strata and s3rver runs alternate, `sync` before each; a figure is the median of the runs. ' +
+    'GET: GetObject of main/big.bin after one untimed GET per server, the body read to the end and dropped; MB/s = bytes / time to the last byte. ' +
+    'List: ListObjectsV2 of prefix main/data/ (every key of the small dataset), all pages of 1,000 keys following continuation tokens; wall time for all pages. The first strata listing after the push (when the gateway builds its sorted key list) is a timed run and is also in the notes. ' +
     `Small GETs: one client process with ${SMALL_CONCURRENCY} concurrent request loops (${SMALL_CONCURRENCY} keep-alive connections) reading the small files in a seeded random order, each body read whole and its size checked, ` +
-    'for 10 s (quick: 5 s, tiny: 2 s) after a 1 s warm-up; GETs/s = completed requests / time. For this row the client is a bare SigV4-signed GET over node:http (same signature scheme and headers as the SDK\'s GetObject) in the same process layout, ' +
-    'because @aws-sdk/client-s3 itself spends several ms of CPU per GetObject on this machine and would be the limit, not the server; one run through the SDK per server is in the notes. ' +
-    `PUT: lib-storage Upload of a new file of random bytes (1 GiB; fresh bytes every run, so nothing deduplicates against the previous run) read as a stream, ${PART_SIZE >> 20} MiB parts, ${QUEUE} parts in flight, to main/uploads/ (for the gateway: the branch's uncommitted changes), ` +
-    'time from the first request to CompleteMultipartUpload\'s answer; the uploaded object is checked with HeadObject (untimed) and deleted afterwards. ' +
-    'The notes give each server process\'s CPU seconds per run (from /proc).',
+    'for 10 s (quick: 5 s, tiny: 2 s) after a 1 s warm-up; GETs/s = completed requests / time. ' +
+    `PUT: Upload of a file of new random bytes each run (so nothing deduplicates against an earlier run; 1 GiB at full scale) read as a stream, ${PART_SIZE >> 20} MiB parts, ${QUEUE} parts in flight, to main/uploads/ (for the gateway: the branch's uncommitted changes, durable when answered), ` +
+    'timed from the first request to CompleteMultipartUpload\'s answer; each upload is then checked with HeadObject and deleted (untimed). ' +
+    'The notes give each server process\'s CPU time (utime + stime from /proc) per GiB, per page or per GET, and the client\'s CPU per request.',
   async setup(ctx) {
     st.strataError = missing(ctx) ?? undefined;
     st.peerError = undefined;
@@ -307,9 +337,9 @@ registerSection({
         const job = { op: 'get', key: 'main/big.bin', size: st.bigBytes };
         // Untimed warm-up: page cache and server-side state (repository open, tree read) for both.
         for (const s of [st.strata, st.s3rver]) if (s) await client(s.conn, job).catch(() => undefined);
-        const r = await paired(ctx, ctx.runs, async (s) => {
+        const r = await paired(ctx, ctx.runs, 'GiB', async (s) => {
           const got = await client<{ bytes: number; ms: number }>(s.conn, job);
-          return { value: got.bytes / MB / (got.ms / 1000), note: `${fmtBytes(got.bytes)}` };
+          return { value: got.bytes / MB / (got.ms / 1000), note: `${fmtBytes(got.bytes)}`, units: got.bytes / 2 ** 30 };
         });
         return { strata: r.strata, peers: [{ name: PEER, figure: r.peer }], notes: r.notes };
       },
@@ -322,16 +352,23 @@ registerSection({
       async run(ctx): Promise<RowResult> {
         const notes: string[] = [];
         let first = true;
-        const r = await paired(ctx, ctx.runs, async (s) => {
-          const got = await client<{ keys: number; pages: number; ms: number; firstPageMs: number }>(s.conn, { op: 'list', prefix: 'main/data/' });
+        type List = { keys: number; pages: number; ms: number; firstPageMs: number; clientCpuMs: number };
+        const job = { op: 'list', prefix: 'main/data/' };
+        const r = await paired(ctx, ctx.runs, 'page', async (s) => {
+          const got = await client<List>(s.conn, { ...job, client: 'http' });
           if (got.keys !== st.smallCount) throw new Error(`listed ${got.keys} keys, expected ${st.smallCount}`);
           if (s.name === 'strata' && first) {
             first = false;
-            notes.push(`first strata listing after the push (builds the sorted key list): ${got.ms.toFixed(0)} ms, first page ${got.firstPageMs.toFixed(0)} ms`);
+            notes.push(`first strata listing after the push (the gateway builds its sorted key list): ${got.ms.toFixed(0)} ms, first page ${got.firstPageMs.toFixed(0)} ms`);
           }
-          return { value: got.ms, note: `${got.keys} keys in ${got.pages} pages` };
+          return { value: got.ms, note: `${got.keys} keys in ${got.pages} pages`, units: got.pages };
         });
-        return { strata: r.strata, peers: [{ name: PEER, figure: r.peer }], notes: [...notes, ...r.notes] };
+        notes.push(...r.notes);
+        notes.push(...(await sdkReference(async (s) => {
+          const got = await client<List>(s.conn, { ...job, client: 'sdk' });
+          return `${s.name} ${got.ms.toFixed(0)} ms (client CPU ${got.clientCpuMs.toFixed(0)} ms)`;
+        }, 'ListObjectsV2Command, the same listing')));
+        return { strata: r.strata, peers: [{ name: PEER, figure: r.peer }], notes };
       },
     },
     {
@@ -342,28 +379,19 @@ registerSection({
       async run(ctx): Promise<RowResult> {
         const seconds = ctx.scale.name === 'full' ? 10 : ctx.scale.name === 'quick' ? 5 : 2;
         const job = { op: 'small', keysFile: st.keysFile, concurrency: SMALL_CONCURRENCY, seconds, warmupSeconds: 1 };
-        type Small = { requests: number; perSecond: number; clientCpuMsPerRequest: number };
+        type Small = { requests: number; totalRequests: number; perSecond: number; clientCpuMsPerRequest: number };
         const clientCpu: Record<string, number[]> = {};
-        const r = await paired(ctx, ctx.runs, async (s) => {
+        const r = await paired(ctx, ctx.runs, 'GET', async (s) => {
           const got = await client<Small>(s.conn, { ...job, client: 'http' });
           (clientCpu[s.name] ??= []).push(got.clientCpuMsPerRequest);
-          return { value: got.perSecond, note: `${got.requests} GETs in ${seconds} s over ${st.smallCount} files` };
+          return { value: got.perSecond, note: `${got.requests} GETs in ${seconds} s over ${st.smallCount} files`, units: got.totalRequests };
         });
         const notes = [...r.notes];
         for (const [name, c] of Object.entries(clientCpu)) notes.push(`client CPU per GET against ${name}: ${median(c).toFixed(2)} ms (bare SigV4 client)`);
-        // For reference, one run of the same loops through @aws-sdk/client-s3 GetObjectCommand.
-        const sdk: string[] = [];
-        for (const s of [st.strata, st.s3rver]) {
-          if (!s || (s.name === 'strata' ? st.strataError : st.peerError)) continue;
-          settle();
-          try {
-            const got = await client<Small>(s.conn, { ...job, client: 'sdk' });
-            sdk.push(`${s.name} ${got.perSecond.toFixed(0)} GETs/s (client CPU ${got.clientCpuMsPerRequest.toFixed(2)} ms a GET)`);
-          } catch (e) {
-            sdk.push(`${s.name} error: ${(e as Error).message.split('\n')[0]}`);
-          }
-        }
-        if (sdk.length) notes.push(`the same ${SMALL_CONCURRENCY} loops through @aws-sdk/client-s3 GetObjectCommand, one run: ${sdk.join('; ')}`);
+        notes.push(...(await sdkReference(async (s) => {
+          const got = await client<Small>(s.conn, { ...job, client: 'sdk' });
+          return `${s.name} ${got.perSecond.toFixed(0)} GETs/s (client CPU ${got.clientCpuMsPerRequest.toFixed(2)} ms a GET)`;
+        }, `GetObjectCommand, the same ${SMALL_CONCURRENCY} loops`)));
         return { strata: r.strata, peers: [{ name: PEER, figure: r.peer }], notes };
       },
     },
@@ -380,11 +408,12 @@ registerSection({
         const r = await paired(
           ctx,
           ctx.runs,
+          'GiB',
           async (s, i) => {
             const got = await client<{ bytes: number; ms: number; parts: number }>(s.conn, { op: 'put', key: key(i), file, partSize: PART_SIZE, queueSize: QUEUE });
             const head = await client<{ size: number }>(s.conn, { op: 'head', key: key(i) });
             if (head.size !== bytes) throw new Error(`uploaded ${bytes} bytes, HeadObject says ${head.size}`);
-            return { value: got.bytes / MB / (got.ms / 1000), note: `${fmtBytes(got.bytes)} in ${got.parts} part(s) of ${PART_SIZE >> 20} MiB, ${QUEUE} in flight` };
+            return { value: got.bytes / MB / (got.ms / 1000), note: `${fmtBytes(got.bytes)} in ${got.parts} part(s) of ${PART_SIZE >> 20} MiB, ${QUEUE} in flight`, units: got.bytes / 2 ** 30 };
           },
           (i) => {
             // Fresh random bytes every run: an upload must not deduplicate against the previous one.
