@@ -14,6 +14,9 @@
  * files of 1–8 KiB at full scale) and the `large` dataset's base file as big.bin (1 GiB at full
  * scale, stored chunked), added, committed and pushed with the CLI; s3rver's bucket `bench` holds
  * the same bytes under the same keys (main/data/..., main/big.bin), put untimed.
+ *
+ * Profiling: BENCH_SERVER_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to node
+ * for both server processes, so a profile of the gateway under exactly this load is one run away.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, copyFileSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
@@ -31,6 +34,8 @@ const CLIENT = join(here, '..', `s3-client${ext}`);
 const S3RVER = join(here, '..', `s3rver-child${ext}`);
 
 const REPO = 'bench';
+/** Extra node flags for the server processes (see the file comment). */
+const SERVER_FLAGS = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 const PEER = 's3rver';
 /** Multipart upload settings, the same for both servers (what `aws s3 cp` uses by default: 8 MiB parts). */
 const PART_SIZE = 8 * 1024 * 1024;
@@ -164,7 +169,7 @@ async function setupStrata(ctx: BenchContext, srvDir: string, src: string): Prom
   const key = JSON.parse(await sh(ctx, ctx.work, env, 'serve', 'key', 'create', '--repo', REPO, '--write', '--data', srvDir, '--json')) as { accessKeyId: string; secretAccessKey?: string; secret?: string };
   const secret = key.secretAccessKey ?? key.secret;
   if (!key.accessKeyId || !secret) throw new Error('strata serve key create --json printed no accessKeyId / secretAccessKey');
-  const { child, info } = await startChild('strata serve', [join(ctx.root, 'bin', 'strata.js'), 'serve', '--data', srvDir, '--port', '0', '--s3-port', '0', '--json'], env, join(ctx.work, 'strata-serve.log'));
+  const { child, info } = await startChild('strata serve', [...SERVER_FLAGS, join(ctx.root, 'bin', 'strata.js'), 'serve', '--data', srvDir, '--port', '0', '--s3-port', '0', '--json'], env, join(ctx.work, 'strata-serve.log'));
   const s3 = info.s3 as { url?: string } | undefined;
   if (!s3?.url) {
     child.kill('SIGKILL');
@@ -184,7 +189,7 @@ async function setupPeer(ctx: BenchContext, src: string): Promise<void> {
   mkdirSync(tmp, { recursive: true });
   // --openssl-legacy-provider: s3rver encrypts ListObjectsV2 continuation tokens with DES, which
   // OpenSSL 3 (Node 17+) only offers from its legacy provider; without it every truncated listing is a 500.
-  const { child, info } = await startChild('s3rver', [...process.execArgv, '--openssl-legacy-provider', S3RVER, REPO], { ...process.env, TMPDIR: tmp }, join(ctx.work, 's3rver.log'));
+  const { child, info } = await startChild('s3rver', [...process.execArgv, ...SERVER_FLAGS, '--openssl-legacy-provider', S3RVER, REPO], { ...process.env, TMPDIR: tmp }, join(ctx.work, 's3rver.log'));
   st.s3rver = { name: PEER, child, pid: child.pid!, conn: { endpoint: String(info.endpoint), accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', bucket: REPO } };
   ctx.log(`gateway: s3rver at ${String(info.endpoint)}; loading ${st.smallCount} small objects and the ${fmtBytes(st.bigBytes)} object (untimed)`);
   const loaded = await client<{ ms: number }>(st.s3rver.conn, { op: 'load', keysFile: st.keysFile, concurrency: 32 });
