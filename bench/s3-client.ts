@@ -23,7 +23,7 @@
  *          this SDK version spends milliseconds of CPU per request, which would make the client,
  *          not the server, the limit of a requests-per-second figure)
  *   put    lib-storage Upload of a file (read as a stream) with `partSize` and `queueSize`
- *   load   PutObject of many small files, `concurrency` at a time (untimed set-up of s3rver)
+ *   load   PutObject of many small files, `concurrency` at a time, through the bare client (untimed set-up of s3rver)
  *   putOne PutObject of one file as a single object (untimed set-up of s3rver)
  *   head   HeadObject of one key (its size)
  *   delete DeleteObject of keys
@@ -76,12 +76,13 @@ function uriPath(bucket: string, key: string): string {
   return '/' + [bucket, ...key.split('/')].map(enc3986).join('/');
 }
 
-type BareGet = (key: string, query?: Record<string, string>, keep?: boolean) => Promise<{ bytes: number; body: string | null }>;
+type BareGet = (key: string, query?: Record<string, string>, keep?: boolean, put?: Buffer) => Promise<{ bytes: number; body: string | null }>;
 
 /**
  * A bare GET client: AWS Signature Version 4 in the Authorization header (header-signed, empty
  * payload hash, as the SDK signs a GetObject or ListObjectsV2), one keep-alive agent, nothing else
  * per request. `keep` returns the body as text (listings); otherwise it is counted and dropped.
+ * With `put`, the request is a PutObject of those bytes (UNSIGNED-PAYLOAD; used to load s3rver).
  */
 function bareGetter(c: Conn, sockets: number): BareGet {
   const url = new URL(c.endpoint);
@@ -90,7 +91,7 @@ function bareGetter(c: Conn, sockets: number): BareGet {
   const region = 'us-east-1';
   let keyDate = '';
   let signingKey = Buffer.alloc(0);
-  return (key, query = {}, keep = false) => {
+  return (key, query = {}, keep = false, put) => {
     const now = new Date().toISOString().replace(/[-:]|\.\d{3}/g, '');
     const date = now.slice(0, 8);
     if (date !== keyDate) {
@@ -103,18 +104,21 @@ function bareGetter(c: Conn, sockets: number): BareGet {
       .sort()
       .map((k) => `${enc3986(k)}=${enc3986(query[k]!)}`)
       .join('&');
-    const canonical = `GET\n${path}\n${qs}\nhost:${host}\nx-amz-content-sha256:${EMPTY_SHA256}\nx-amz-date:${now}\n\nhost;x-amz-content-sha256;x-amz-date\n${EMPTY_SHA256}`;
+    const method = put ? 'PUT' : 'GET';
+    const payload = put ? 'UNSIGNED-PAYLOAD' : EMPTY_SHA256;
+    const canonical = `${method}\n${path}\n${qs}\nhost:${host}\nx-amz-content-sha256:${payload}\nx-amz-date:${now}\n\nhost;x-amz-content-sha256;x-amz-date\n${payload}`;
     const scope = `${date}/${region}/s3/aws4_request`;
     const toSign = `AWS4-HMAC-SHA256\n${now}\n${scope}\n${createHash('sha256').update(canonical).digest('hex')}`;
     const sig = createHmac('sha256', signingKey).update(toSign).digest('hex');
     const headers = {
       host,
       'x-amz-date': now,
-      'x-amz-content-sha256': EMPTY_SHA256,
+      'x-amz-content-sha256': payload,
+      ...(put ? { 'content-length': String(put.length) } : {}),
       authorization: `AWS4-HMAC-SHA256 Credential=${c.accessKeyId}/${scope}, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=${sig}`,
     };
     return new Promise((resolve, reject) => {
-      const req = http.get({ host: url.hostname, port: url.port, path: qs ? `${path}?${qs}` : path, headers, agent }, (res) => {
+      const req = http.request({ method, host: url.hostname, port: url.port, path: qs ? `${path}?${qs}` : path, headers, agent }, (res) => {
         let n = 0;
         const parts: Buffer[] = [];
         const ok = res.statusCode === 200;
@@ -123,12 +127,13 @@ function bareGetter(c: Conn, sockets: number): BareGet {
           if (keep || (!ok && parts.length < 4)) parts.push(d);
         });
         res.on('end', () => {
-          if (!ok) return reject(new Error(`GET ${key || c.bucket}: HTTP ${res.statusCode} ${Buffer.concat(parts).toString('utf8').slice(0, 300)}`));
+          if (!ok) return reject(new Error(`${method} ${key || c.bucket}: HTTP ${res.statusCode} ${Buffer.concat(parts).toString('utf8').slice(0, 300)}`));
           resolve({ bytes: n, body: keep ? Buffer.concat(parts).toString('utf8') : null });
         });
         res.on('error', reject);
       });
       req.on('error', reject);
+      req.end(put);
     });
   };
 }
@@ -162,12 +167,14 @@ async function run(job: Job): Promise<Record<string, unknown>> {
   switch (job.op) {
     case 'get': {
       const s3 = client(job, 1);
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       const r = await s3.send(new GetObjectCommand({ Bucket: job.bucket, Key: job.key }));
       const bytes = await consume(r.Body);
       const ms = performance.now() - t0;
+      const c = process.cpuUsage(c0);
       if (bytes !== job.size) throw new Error(`GET ${job.key}: ${bytes} bytes, expected ${job.size}`);
-      return { bytes, ms };
+      return { bytes, ms, clientCpuMs: (c.user + c.system) / 1000 };
     }
     case 'list': {
       // 'http': the bare client, the page's keys counted and NextContinuationToken read with
@@ -250,6 +257,7 @@ async function run(job: Job): Promise<Record<string, unknown>> {
     case 'put': {
       const s3 = client(job, job.queueSize);
       const size = statSync(job.file).size;
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       const up = new Upload({
         client: s3,
@@ -260,17 +268,19 @@ async function run(job: Job): Promise<Record<string, unknown>> {
       });
       const r = await up.done();
       const ms = performance.now() - t0;
-      return { bytes: size, ms, etag: r.ETag ?? null, parts: Math.ceil(size / job.partSize) };
+      const c = process.cpuUsage(c0);
+      return { bytes: size, ms, etag: r.ETag ?? null, parts: Math.ceil(size / job.partSize), clientCpuMs: (c.user + c.system) / 1000 };
     }
     case 'load': {
+      // The bare client (UNSIGNED-PAYLOAD PUTs): the SDK's per-request CPU would make loading 100,000 objects take many minutes.
       const keys = readKeys(job.keysFile);
-      const s3 = client(job, job.concurrency);
+      const put = bareGetter(job, job.concurrency);
       let next = 0;
       const t0 = performance.now();
       const worker = async (): Promise<void> => {
         while (next < keys.length) {
           const k = keys[next++]!;
-          await s3.send(new PutObjectCommand({ Bucket: job.bucket, Key: k.key, Body: readFileSync(k.file!) }));
+          await put(k.key, {}, false, readFileSync(k.file!));
         }
       };
       await Promise.all(Array.from({ length: job.concurrency }, worker));
