@@ -13,7 +13,7 @@
  * Content: the repository `bench` on the server holds the `small` dataset under data/ (100,000
  * files of 1–8 KiB at full scale) and the `large` dataset's base file as big.bin (1 GiB at full
  * scale, stored chunked), added, committed and pushed with the CLI; s3rver's bucket `bench` holds
- * the same bytes under the same keys (main/data/..., main/big.bin), put untimed.
+ * the same bytes under the same keys (main/data/..., main/big.bin), put untimed (bench/s3rver-child.ts --preload).
  *
  * Profiling: BENCH_SERVER_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to node
  * for both server processes, so a profile of the gateway under exactly this load is one run away.
@@ -297,10 +297,10 @@ registerSection({
     'Each row uses one client for both servers: GET and PUT go through @aws-sdk/client-s3 (lib-storage `Upload` for multipart): path-style, SigV4-signed, one attempt, ' +
     'the SDK\'s optional CRC32 checksums off (as core/store/s3 sets it), a keep-alive agent. The list and small-GET rows, which are bound by requests, go through a bare client: ' +
     'the same SigV4 header signature (empty-payload hash, host, x-amz-date, x-amz-content-sha256) over node:http with a keep-alive agent, a listing\'s keys counted and its NextContinuationToken read with regular expressions, ' +
-    'because the SDK itself spends several ms of CPU per GetObject and ~65 ms per parsed 1,000-key page on this machine and would be the limit, not the server; ' +
+    'because the SDK\'s own CPU per request (measured while writing this section on a busy 2-core machine: ~4 ms per GetObject, ~65 ms per parsed 1,000-key page) would be the limit, not the server; ' +
     'one SDK run of those two rows per server is in the notes. The gateway verifies every signature (a key from `strata serve key create --write`); s3rver verifies none. ' +
     'Content: the `small` dataset (100,000 files of 1–8 KiB at full scale) under data/ and the `large` base file (1 GiB) as big.bin, added, committed and pushed with the CLI ' +
-    'to the server repository `bench` (big.bin is stored chunked); s3rver\'s bucket `bench` holds the same bytes under the same keys (`main/data/...`, `main/big.bin`), PUT there untimed, the large file as one object. ' +
+    'to the server repository `bench` (big.bin is stored chunked); s3rver\'s bucket `bench` holds the same bytes under the same keys (`main/data/...`, `main/big.bin`), put there untimed (the small files through s3rver\'s own file store, the code its PutObject runs, since 100,000 HTTP PUTs take many minutes; the large file by one PutObject). ' +
     'Strata and s3rver runs alternate, `sync` before each; a figure is the median of the runs. ' +
     'GET: GetObject of main/big.bin after one untimed GET per server, the body read to the end and dropped; MB/s = bytes / time to the last byte. ' +
     'List: ListObjectsV2 of prefix main/data/ (every key of the small dataset), all pages of 1,000 keys following continuation tokens; wall time for all pages. The first strata listing after the push (when the gateway builds its sorted key list) is a timed run and is also in the notes. ' +
