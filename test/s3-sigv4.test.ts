@@ -721,6 +721,18 @@ describe('SigV4 refusals', () => {
     r = await send(s3.port, 'GET', '/data/main/x', { ...s.headers, 'x-amz-meta-smuggled': '1' });
     assert.equal(r.code, 'AccessDenied');
     assert.match(r.body, /not signed/);
+    // The time may come from a signed Date header instead of x-amz-date; an unsigned Date is refused.
+    s3.objects.set('data/main/dated', { data: Buffer.from('dated'), md5: md5hex(Buffer.from('dated')) });
+    const at = new Date();
+    const dateHeaders = { host, date: at.toUTCString(), 'x-amz-content-sha256': sha256hex('') };
+    const atAmz = at.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+    const d = sign({ method: 'GET', path: '/data/main/dated', headers: dateHeaders, payloadHash: sha256hex(''), ...writer, amzDate: atAmz });
+    r = await send(s3.port, 'GET', '/data/main/dated', d.headers);
+    assert.equal(r.status, 200, r.body);
+    const noDate = sign({ method: 'GET', path: '/data/main/dated', headers: { host, 'x-amz-content-sha256': sha256hex('') }, payloadHash: sha256hex(''), ...writer, amzDate });
+    r = await send(s3.port, 'GET', '/data/main/dated', { ...noDate.headers, date: new Date().toUTCString() });
+    assert.equal(r.code, 'AccessDenied');
+    assert.match(r.body, /<HeadersNotSigned>date<\/HeadersNotSigned>/);
     // The signature covers the query: adding a parameter breaks it.
     r = await send(s3.port, 'GET', '/data/main/x?versionId=1', s.headers);
     assert.equal(r.code, 'SignatureDoesNotMatch');

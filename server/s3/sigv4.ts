@@ -227,6 +227,8 @@ interface Signed {
   payloadHash: string;
   canonicalQuery: string;
   presigned: boolean;
+  /** The time came from the Date header (no x-amz-date): then Date must be signed. */
+  dateFromHeader: boolean;
 }
 
 function parseAuthorizationHeader(auth: string, values: Map<string, string[]>, params: Array<[string, string]>): Signed {
@@ -277,6 +279,7 @@ function parseAuthorizationHeader(auth: string, values: Map<string, string[]>, p
     payloadHash,
     canonicalQuery: canonicalQuery(params),
     presigned: false,
+    dateFromHeader: xAmzDate === undefined,
   };
 }
 
@@ -320,6 +323,7 @@ function parsePresigned(params: Array<[string, string]>, now: number, maxSkewMs:
     payloadHash: get('X-Amz-Content-Sha256') ?? UNSIGNED,
     canonicalQuery: canonicalQuery(params, 'X-Amz-Signature'),
     presigned: true,
+    dateFromHeader: false,
   };
 }
 
@@ -376,7 +380,7 @@ export function authenticate(req: IncomingMessage, url: URL, keys: Pick<AccessKe
   if (!s.signedHeaders.includes('host')) {
     throw new S3Error(403, 'AccessDenied', 'There were headers present in the request which were not signed', { HeadersNotSigned: 'host' });
   }
-  const unsigned = [...values.keys()].filter((h) => h.startsWith('x-amz-') && !s.signedHeaders.includes(h));
+  const unsigned = [...values.keys()].filter((h) => (h.startsWith('x-amz-') || (h === 'date' && s.dateFromHeader)) && !s.signedHeaders.includes(h));
   if (unsigned.length) {
     throw new S3Error(403, 'AccessDenied', 'There were headers present in the request which were not signed', { HeadersNotSigned: unsigned.sort().join(', ') });
   }
