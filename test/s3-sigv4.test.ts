@@ -225,7 +225,8 @@ function sign(i: SignInput): { headers: Record<string, string>; seed: string; ke
     .join('/');
   const creq = [i.method, path, query, names.map((n) => `${n}:${lower[n]!.trim()}\n`).join(''), names.join(';'), i.payloadHash].join('\n');
   const scope = `${date}/${region}/s3/aws4_request`;
-  const sts = `AWS4-HMAC-SHA256\n${i.amzDate}\n${scope}\n${sha256hex(creq)}`;
+  // Header values are signed as the bytes sent: a string here is latin1 (one char per byte), as Node sends it.
+  const sts = `AWS4-HMAC-SHA256\n${i.amzDate}\n${scope}\n${sha256hex(Buffer.from(creq, 'latin1'))}`;
   const key = keyFor(i.secret, date, region);
   const seed = createHmac('sha256', key).update(sts).digest('hex');
   return {
@@ -733,6 +734,17 @@ describe('SigV4 refusals', () => {
     r = await send(s3.port, 'GET', '/data/main/dated', { ...noDate.headers, date: new Date().toUTCString() });
     assert.equal(r.code, 'AccessDenied');
     assert.match(r.body, /<HeadersNotSigned>date<\/HeadersNotSigned>/);
+    // A header with UTF-8 bytes is signed over those bytes.
+    const utf8 = Buffer.from('Zürich 東京', 'utf8').toString('latin1');
+    const m = sign({ method: 'GET', path: '/data/main/dated', headers: { ...base, 'x-amz-meta-city': utf8 }, payloadHash: sha256hex(''), ...writer, amzDate });
+    r = await send(s3.port, 'GET', '/data/main/dated', m.headers);
+    assert.equal(r.status, 200, r.body);
+    // Unsupported payload modes.
+    for (const [mode, code] of [['STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD', 'NotImplemented'], ['sha256-of-nothing', 'InvalidArgument']]) {
+      const u = sign({ method: 'PUT', path: '/data/main/mode', headers: { host, 'x-amz-date': amzDate, 'x-amz-content-sha256': mode }, payloadHash: mode, ...writer, amzDate });
+      r = await send(s3.port, 'PUT', '/data/main/mode', u.headers, Buffer.from('x'));
+      assert.equal(r.code, code, mode);
+    }
     // The signature covers the query: adding a parameter breaks it.
     r = await send(s3.port, 'GET', '/data/main/x?versionId=1', s.headers);
     assert.equal(r.code, 'SignatureDoesNotMatch');

@@ -394,7 +394,8 @@ export function authenticate(req: IncomingMessage, url: URL, keys: Pick<AccessKe
     s.payloadHash,
   ].join('\n');
   const scope = `${s.credential.date}/${s.credential.region}/${s.credential.service}/aws4_request`;
-  const stringToSign = `${ALGORITHM}\n${s.timestamp}\n${scope}\n${sha256Hex(canonicalRequest)}`;
+  // Header values are the bytes as sent (Node reads them as latin1); path and query are ASCII here.
+  const stringToSign = `${ALGORITHM}\n${s.timestamp}\n${scope}\n${sha256Hex(Buffer.from(canonicalRequest, 'latin1'))}`;
   const key = signingKey(secret, s.credential.date, s.credential.region, s.credential.service);
   const expected = createHmac('sha256', key).update(stringToSign, 'utf8').digest('hex');
   if (!sameSignature(expected, s.signature)) {
@@ -776,7 +777,7 @@ class PayloadStream extends Transform implements VerifiedBody {
     if (f.signed) {
       const c = f.chain!;
       const canonical = headers.map(([k, v]) => `${k}:${v}\n`).join('');
-      const sts = `AWS4-HMAC-SHA256-TRAILER\n${c.timestamp}\n${c.scope}\n${this.previousSignature}\n${sha256Hex(canonical)}`;
+      const sts = `AWS4-HMAC-SHA256-TRAILER\n${c.timestamp}\n${c.scope}\n${this.previousSignature}\n${sha256Hex(Buffer.from(canonical, 'latin1'))}`;
       const expected = createHmac('sha256', c.key).update(sts, 'utf8').digest('hex');
       if (signature === null || !sameSignature(expected, signature)) {
         throw new S3Error(403, 'SignatureDoesNotMatch', 'The trailer signature we calculated does not match the x-amz-trailer-signature you provided.', { StringToSign: sts });
