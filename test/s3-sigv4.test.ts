@@ -17,6 +17,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { statSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { createServer, request, Agent, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -629,6 +630,19 @@ describe('SigV4 refusals', () => {
     assert.equal(r.status, 400);
     assert.equal(r.code, 'XAmzContentSHA256Mismatch');
     assert.equal(s3.last().ended, false, "the body stream must not emit 'end'");
+    assert.ok(!s3.objects.has('data/main/tampered.txt'));
+
+    // A client that goes away mid-body: IncompleteBody, nothing stored.
+    const head = `PUT /data/main/tampered.txt HTTP/1.1\r\n${Object.entries(s.headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
+    const before = s3.seen.length;
+    await new Promise<void>((resolve, reject) => {
+      const sock = connect(s3.port, '127.0.0.1', () => sock.end(Buffer.concat([Buffer.from(head), good.subarray(0, 5)])));
+      sock.on('error', reject);
+      sock.on('close', () => resolve());
+      sock.resume();
+    });
+    for (let i = 0; i < 50 && s3.seen.slice(before)[0]?.error == null; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(s3.seen.slice(before)[0]?.error, 'IncompleteBody');
     assert.ok(!s3.objects.has('data/main/tampered.txt'));
   });
 
