@@ -17,6 +17,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { statSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { createServer, request, Agent, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -225,7 +226,8 @@ function sign(i: SignInput): { headers: Record<string, string>; seed: string; ke
     .join('/');
   const creq = [i.method, path, query, names.map((n) => `${n}:${lower[n]!.trim()}\n`).join(''), names.join(';'), i.payloadHash].join('\n');
   const scope = `${date}/${region}/s3/aws4_request`;
-  const sts = `AWS4-HMAC-SHA256\n${i.amzDate}\n${scope}\n${sha256hex(creq)}`;
+  // Header values are signed as the bytes sent: a string here is latin1 (one char per byte), as Node sends it.
+  const sts = `AWS4-HMAC-SHA256\n${i.amzDate}\n${scope}\n${sha256hex(Buffer.from(creq, 'latin1'))}`;
   const key = keyFor(i.secret, date, region);
   const seed = createHmac('sha256', key).update(sts).digest('hex');
   return {
@@ -629,6 +631,19 @@ describe('SigV4 refusals', () => {
     assert.equal(r.code, 'XAmzContentSHA256Mismatch');
     assert.equal(s3.last().ended, false, "the body stream must not emit 'end'");
     assert.ok(!s3.objects.has('data/main/tampered.txt'));
+
+    // A client that goes away mid-body: IncompleteBody, nothing stored.
+    const head = `PUT /data/main/tampered.txt HTTP/1.1\r\n${Object.entries(s.headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
+    const before = s3.seen.length;
+    await new Promise<void>((resolve, reject) => {
+      const sock = connect(s3.port, '127.0.0.1', () => sock.end(Buffer.concat([Buffer.from(head), good.subarray(0, 5)])));
+      sock.on('error', reject);
+      sock.on('close', () => resolve());
+      sock.resume();
+    });
+    for (let i = 0; i < 50 && s3.seen.slice(before)[0]?.error == null; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(s3.seen.slice(before)[0]?.error, 'IncompleteBody');
+    assert.ok(!s3.objects.has('data/main/tampered.txt'));
   });
 
   it('Content-MD5 and x-amz-checksum-* mismatches are BadDigest; malformed values InvalidDigest / InvalidRequest', async () => {
@@ -721,6 +736,29 @@ describe('SigV4 refusals', () => {
     r = await send(s3.port, 'GET', '/data/main/x', { ...s.headers, 'x-amz-meta-smuggled': '1' });
     assert.equal(r.code, 'AccessDenied');
     assert.match(r.body, /not signed/);
+    // The time may come from a signed Date header instead of x-amz-date; an unsigned Date is refused.
+    s3.objects.set('data/main/dated', { data: Buffer.from('dated'), md5: md5hex(Buffer.from('dated')) });
+    const at = new Date();
+    const dateHeaders = { host, date: at.toUTCString(), 'x-amz-content-sha256': sha256hex('') };
+    const atAmz = at.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+    const d = sign({ method: 'GET', path: '/data/main/dated', headers: dateHeaders, payloadHash: sha256hex(''), ...writer, amzDate: atAmz });
+    r = await send(s3.port, 'GET', '/data/main/dated', d.headers);
+    assert.equal(r.status, 200, r.body);
+    const noDate = sign({ method: 'GET', path: '/data/main/dated', headers: { host, 'x-amz-content-sha256': sha256hex('') }, payloadHash: sha256hex(''), ...writer, amzDate });
+    r = await send(s3.port, 'GET', '/data/main/dated', { ...noDate.headers, date: new Date().toUTCString() });
+    assert.equal(r.code, 'AccessDenied');
+    assert.match(r.body, /<HeadersNotSigned>date<\/HeadersNotSigned>/);
+    // A header with UTF-8 bytes is signed over those bytes.
+    const utf8 = Buffer.from('Zürich 東京', 'utf8').toString('latin1');
+    const m = sign({ method: 'GET', path: '/data/main/dated', headers: { ...base, 'x-amz-meta-city': utf8 }, payloadHash: sha256hex(''), ...writer, amzDate });
+    r = await send(s3.port, 'GET', '/data/main/dated', m.headers);
+    assert.equal(r.status, 200, r.body);
+    // Unsupported payload modes.
+    for (const [mode, code] of [['STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD', 'NotImplemented'], ['sha256-of-nothing', 'InvalidArgument']]) {
+      const u = sign({ method: 'PUT', path: '/data/main/mode', headers: { host, 'x-amz-date': amzDate, 'x-amz-content-sha256': mode }, payloadHash: mode, ...writer, amzDate });
+      r = await send(s3.port, 'PUT', '/data/main/mode', u.headers, Buffer.from('x'));
+      assert.equal(r.code, code, mode);
+    }
     // The signature covers the query: adding a parameter breaks it.
     r = await send(s3.port, 'GET', '/data/main/x?versionId=1', s.headers);
     assert.equal(r.code, 'SignatureDoesNotMatch');

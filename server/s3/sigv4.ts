@@ -227,6 +227,8 @@ interface Signed {
   payloadHash: string;
   canonicalQuery: string;
   presigned: boolean;
+  /** The time came from the Date header (no x-amz-date): then Date must be signed. */
+  dateFromHeader: boolean;
 }
 
 function parseAuthorizationHeader(auth: string, values: Map<string, string[]>, params: Array<[string, string]>): Signed {
@@ -277,6 +279,7 @@ function parseAuthorizationHeader(auth: string, values: Map<string, string[]>, p
     payloadHash,
     canonicalQuery: canonicalQuery(params),
     presigned: false,
+    dateFromHeader: xAmzDate === undefined,
   };
 }
 
@@ -320,6 +323,7 @@ function parsePresigned(params: Array<[string, string]>, now: number, maxSkewMs:
     payloadHash: get('X-Amz-Content-Sha256') ?? UNSIGNED,
     canonicalQuery: canonicalQuery(params, 'X-Amz-Signature'),
     presigned: true,
+    dateFromHeader: false,
   };
 }
 
@@ -376,7 +380,7 @@ export function authenticate(req: IncomingMessage, url: URL, keys: Pick<AccessKe
   if (!s.signedHeaders.includes('host')) {
     throw new S3Error(403, 'AccessDenied', 'There were headers present in the request which were not signed', { HeadersNotSigned: 'host' });
   }
-  const unsigned = [...values.keys()].filter((h) => h.startsWith('x-amz-') && !s.signedHeaders.includes(h));
+  const unsigned = [...values.keys()].filter((h) => (h.startsWith('x-amz-') || (h === 'date' && s.dateFromHeader)) && !s.signedHeaders.includes(h));
   if (unsigned.length) {
     throw new S3Error(403, 'AccessDenied', 'There were headers present in the request which were not signed', { HeadersNotSigned: unsigned.sort().join(', ') });
   }
@@ -390,7 +394,8 @@ export function authenticate(req: IncomingMessage, url: URL, keys: Pick<AccessKe
     s.payloadHash,
   ].join('\n');
   const scope = `${s.credential.date}/${s.credential.region}/${s.credential.service}/aws4_request`;
-  const stringToSign = `${ALGORITHM}\n${s.timestamp}\n${scope}\n${sha256Hex(canonicalRequest)}`;
+  // Header values are the bytes as sent (Node reads them as latin1); path and query are ASCII here.
+  const stringToSign = `${ALGORITHM}\n${s.timestamp}\n${scope}\n${sha256Hex(Buffer.from(canonicalRequest, 'latin1'))}`;
   const key = signingKey(secret, s.credential.date, s.credential.region, s.credential.service);
   const expected = createHmac('sha256', key).update(stringToSign, 'utf8').digest('hex');
   if (!sameSignature(expected, s.signature)) {
@@ -772,7 +777,7 @@ class PayloadStream extends Transform implements VerifiedBody {
     if (f.signed) {
       const c = f.chain!;
       const canonical = headers.map(([k, v]) => `${k}:${v}\n`).join('');
-      const sts = `AWS4-HMAC-SHA256-TRAILER\n${c.timestamp}\n${c.scope}\n${this.previousSignature}\n${sha256Hex(canonical)}`;
+      const sts = `AWS4-HMAC-SHA256-TRAILER\n${c.timestamp}\n${c.scope}\n${this.previousSignature}\n${sha256Hex(Buffer.from(canonical, 'latin1'))}`;
       const expected = createHmac('sha256', c.key).update(sts, 'utf8').digest('hex');
       if (signature === null || !sameSignature(expected, signature)) {
         throw new S3Error(403, 'SignatureDoesNotMatch', 'The trailer signature we calculated does not match the x-amz-trailer-signature you provided.', { StringToSign: sts });
