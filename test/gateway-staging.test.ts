@@ -39,7 +39,7 @@ import {
   stagePut,
   writePutRow,
 } from '../core/gateway/staging.js';
-import { abortUpload, completeUpload, createUpload, listParts, listUploads, MIN_PART_SIZE, recoverGateway, uploadPart } from '../core/gateway/multipart.js';
+import { abortUpload, completeUpload, createUpload, listParts, listUploads, MIN_PART_SIZE, recoverGateway, uploadInfo, uploadPart } from '../core/gateway/multipart.js';
 import type { GatewayObject } from '../core/gateway/types.js';
 
 await initHash();
@@ -360,6 +360,7 @@ describe('S3 gateway writes: multipart uploads', () => {
     const whole = seededBytes(20 << 20, 5);
     const u = await createUpload(f.repo, 'main', 'mp/whole.bin', { contentType: 'application/octet-stream' });
     assert.match(u.id, /^[0-9a-f]{32}$/);
+    assert.deepEqual(uploadInfo(f.repo, u.id), u);
     const parts = [0, 1, 2, 3].map((i) => whole.subarray(i * MIN_PART_SIZE, (i + 1) * MIN_PART_SIZE));
     // Out of order, concurrently, and part 2 first with wrong bytes (sent again below).
     await Promise.all([sendPart(u.id, 4, parts[3]!), sendPart(u.id, 2, seededBytes(MIN_PART_SIZE, 99)), sendPart(u.id, 1, parts[0]!), sendPart(u.id, 3, parts[2]!)]);
@@ -395,6 +396,7 @@ describe('S3 gateway writes: multipart uploads', () => {
     await assert.rejects(sendPart('0'.repeat(32), 1, Buffer.from('x')), s3Code('NoSuchUpload'));
     await assert.rejects(completeUpload(f.repo, 'nonsense', [{ partNumber: 1, etag: 'x' }]), s3Code('NoSuchUpload'));
     assert.throws(() => listParts(f.repo, 'f'.repeat(32)), s3Code('NoSuchUpload'));
+    assert.throws(() => uploadInfo(f.repo, '../../x'), s3Code('NoSuchUpload'));
     const u = await createUpload(f.repo, 'main', 'mp/rules.bin');
     const small = Buffer.from('small part');
     const big = seededBytes(MIN_PART_SIZE, 3);
