@@ -147,6 +147,11 @@ export async function uploadPart(repo: Repository, uploadId: string, partNumber:
   }
 }
 
+/** The upload `uploadId` (for a handler checking its key): throws NoSuchUpload. */
+export function uploadInfo(repo: Repository, uploadId: string): UploadRow {
+  return getUploadRow(repo, uploadId);
+}
+
 /** ListParts: the parts received, by number. */
 export function listParts(repo: Repository, uploadId: string): PartRow[] {
   const u = getUploadRow(repo, uploadId);

@@ -185,12 +185,17 @@ interface Job {
   reject: (e: unknown) => void;
 }
 const queues = new WeakMap<Repository, { jobs: Job[]; running: boolean }>();
+/** One holding of the lock runs queued jobs for at most this long, then lets other writers in. */
+const HOLD_MAX_MS = 250;
 
 /**
  * Run `fn` holding the repository's write lock (gc excluded). Jobs that queue while the lock is
- * held run in the same holding, one after the other; keep them short (checks and one transaction).
+ * held run in the same holding (up to HOLD_MAX_MS), one after the other; keep them short (checks
+ * and one transaction).
  */
 export function critical<T>(repo: Repository, fn: () => Promise<T>): Promise<T> {
+  // Called inside a writing operation that holds the lock already: queueing behind it would wait forever.
+  if (repo.holdsWriteLock()) return fn();
   let q = queues.get(repo);
   if (!q) queues.set(repo, (q = { jobs: [], running: false }));
   const queue = q;
@@ -200,7 +205,9 @@ export function critical<T>(repo: Repository, fn: () => Promise<T>): Promise<T> 
     queue.running = true;
     repo
       .withWriteLock('gateway write', async () => {
-        for (let j = queue.jobs.shift(); j; j = queue.jobs.shift()) {
+        // Bounded, so that a stream of writes cannot keep gc (or a commit) waiting on the lock.
+        const until = Date.now() + HOLD_MAX_MS;
+        for (let j = queue.jobs.shift(); j; j = Date.now() < until ? queue.jobs.shift() : undefined) {
           try {
             j.resolve(await j.fn());
           } catch (e) {
