@@ -39,7 +39,7 @@ import {
   stagePut,
   writePutRow,
 } from '../core/gateway/staging.js';
-import { abortUpload, completeUpload, createUpload, listParts, listUploads, MIN_PART_SIZE, recoverGateway, uploadPart } from '../core/gateway/multipart.js';
+import { abortUpload, completeUpload, createUpload, listParts, listUploads, MIN_PART_SIZE, recoverGateway, uploadInfo, uploadPart } from '../core/gateway/multipart.js';
 import type { GatewayObject } from '../core/gateway/types.js';
 
 await initHash();
@@ -313,6 +313,18 @@ describe('S3 gateway writes: large content, gc, runs', () => {
       }),
     ]);
     assert.deepEqual(order, ['gc start', 'gc end', 'put']);
+    // Inside a holder of the lock, a critical section runs at once: it must not queue behind a
+    // drain that is itself waiting for that lock.
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const outer = f.repo.withWriteLock('outer', async () => {
+      await gate;
+      return critical(f.repo, async () => 'inner ran');
+    });
+    await new Promise((r) => setTimeout(r, 30));
+    const other = critical(f.repo, async () => 'other ran');
+    open();
+    assert.deepEqual(await Promise.all([outer, other]), ['inner ran', 'other ran']);
   });
 
   it('a commit with a run records inputs -> run -> outputs; lineage and runs show them', async () => {
@@ -360,6 +372,7 @@ describe('S3 gateway writes: multipart uploads', () => {
     const whole = seededBytes(20 << 20, 5);
     const u = await createUpload(f.repo, 'main', 'mp/whole.bin', { contentType: 'application/octet-stream' });
     assert.match(u.id, /^[0-9a-f]{32}$/);
+    assert.deepEqual(uploadInfo(f.repo, u.id), u);
     const parts = [0, 1, 2, 3].map((i) => whole.subarray(i * MIN_PART_SIZE, (i + 1) * MIN_PART_SIZE));
     // Out of order, concurrently, and part 2 first with wrong bytes (sent again below).
     await Promise.all([sendPart(u.id, 4, parts[3]!), sendPart(u.id, 2, seededBytes(MIN_PART_SIZE, 99)), sendPart(u.id, 1, parts[0]!), sendPart(u.id, 3, parts[2]!)]);
@@ -395,6 +408,7 @@ describe('S3 gateway writes: multipart uploads', () => {
     await assert.rejects(sendPart('0'.repeat(32), 1, Buffer.from('x')), s3Code('NoSuchUpload'));
     await assert.rejects(completeUpload(f.repo, 'nonsense', [{ partNumber: 1, etag: 'x' }]), s3Code('NoSuchUpload'));
     assert.throws(() => listParts(f.repo, 'f'.repeat(32)), s3Code('NoSuchUpload'));
+    assert.throws(() => uploadInfo(f.repo, '../../x'), s3Code('NoSuchUpload'));
     const u = await createUpload(f.repo, 'main', 'mp/rules.bin');
     const small = Buffer.from('small part');
     const big = seededBytes(MIN_PART_SIZE, 3);
@@ -535,6 +549,90 @@ describe('S3 gateway writes: a process killed with SIGKILL in the middle of uplo
       assert.equal(o.entry.size, list.length * MIN_PART_SIZE);
       const c2 = await commitStaged(repo, 'main', { message: 'after the crash' });
       assert.ok(c2.changes.length >= acked.length + 1);
+    } finally {
+      await repo.close();
+    }
+    const fsck = await ok(f.dir, ['fsck']);
+    assert.doesNotMatch(fsck.stdout + fsck.stderr, /missing|corrupt/i);
+  });
+});
+
+/** A node script (dist/) that uploads 40 parts of 5 MiB, then completes (and is killed during it). */
+const COMPLETER = `
+import { writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+const dist = process.argv[2];
+const { Repository } = await import(dist + '/core/repo/index.js');
+const g = await import(dist + '/core/gateway/staging.js');
+const mp = await import(dist + '/core/gateway/multipart.js');
+const repo = await Repository.open(process.argv[3]);
+const u = await mp.createUpload(repo, 'main', 'killed/completing.bin');
+const parts = [];
+for (let n = 1; n <= 40; n++) {
+  const b = Buffer.alloc(5 * 1024 * 1024);
+  for (let k = 0; k < b.length; k += 4) b.writeUInt32LE((n * 2654435761 + k * 40503) >>> 0, k);
+  const tmp = await g.gatewayTempFile(repo);
+  writeFileSync(tmp, b);
+  const md5 = createHash('md5').update(b).digest('hex');
+  await mp.uploadPart(repo, u.id, n, tmp, md5);
+  parts.push({ partNumber: n, etag: md5 });
+}
+console.log('completing ' + u.id + ' ' + JSON.stringify(parts));
+await mp.completeUpload(repo, u.id, parts);
+console.log('completed');
+`;
+
+describe('S3 gateway writes: a process killed during CompleteMultipartUpload', () => {
+  let f: Awaited<ReturnType<typeof fixture>>;
+  let child: ChildProcess | null = null;
+  before(async () => {
+    f = await fixture();
+  });
+  after(async () => {
+    child?.kill('SIGKILL');
+    await f.cleanup();
+  });
+
+  it('leaves either the completed object or the whole upload, which completes when sent again', async () => {
+    const script = join(f.dir, 'completer.mjs');
+    await fsp.writeFile(script, COMPLETER);
+    const c = spawn(process.execPath, [script, join(ROOT, 'dist'), f.dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = c;
+    let out = '';
+    let err = '';
+    c.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<void>((r) => c.on('exit', () => r()));
+    await new Promise<void>((resolve, reject) => {
+      c.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (/^completing .*\n/m.test(out)) {
+          // In the middle of chunking and storing 200 MiB.
+          setTimeout(() => {
+            c.kill('SIGKILL');
+            resolve();
+          }, 250);
+        }
+      });
+      c.on('exit', (code) => (c.signalCode === 'SIGKILL' ? resolve() : reject(new Error(`child exited ${code}: ${err}`))));
+    });
+    await exited;
+    const m = /^completing (\S+) (.*)$/m.exec(out)!;
+    const uploadId = m[1]!;
+    const parts = JSON.parse(m[2]!) as Array<{ partNumber: number; etag: string }>;
+    const repo = await Repository.open(f.dir);
+    try {
+      await recoverGateway(repo);
+      const row = repo.db.getStaged('main', 'killed/completing.bin');
+      const upload = repo.db.getUpload(uploadId);
+      assert.ok((row === null) !== (upload === null), `exactly one of: staged object (${!!row}), upload intact (${!!upload})`);
+      if (upload) {
+        assert.equal(listParts(repo, uploadId).length, 40, 'every acknowledged part is still there');
+        const o = await completeUpload(repo, uploadId, parts);
+        assert.equal(o.entry.size, 40 * MIN_PART_SIZE);
+      }
+      const staged = repo.db.getStaged('main', 'killed/completing.bin')!;
+      assert.deepEqual(await missingIds(repo, [staged.entry!.chunks!]), []);
+      await commitStaged(repo, 'main', { message: 'completed after the crash' });
     } finally {
       await repo.close();
     }

@@ -23,7 +23,7 @@ import type { GatewayObject } from './types.js';
 /** Every part but the last must be at least this big (S3's rule). */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
 /** Part numbers are 1..MAX_PART_NUMBER. */
-export const MAX_PART_NUMBER = 10_000;
+const MAX_PART_NUMBER = 10_000;
 
 const UPLOAD_ID_RE = /^[0-9a-f]{32}$/;
 const MD5_RE = /^[0-9a-f]{32}$/;
@@ -145,6 +145,11 @@ export async function uploadPart(repo: Repository, uploadId: string, partNumber:
   } finally {
     await fsp.rm(tmpFile, { force: true }).catch(() => undefined);
   }
+}
+
+/** The upload `uploadId` (for a handler checking its key): throws NoSuchUpload. */
+export function uploadInfo(repo: Repository, uploadId: string): UploadRow {
+  return getUploadRow(repo, uploadId);
 }
 
 /** ListParts: the parts received, by number. */

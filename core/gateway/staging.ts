@@ -69,7 +69,7 @@ async function removeQuietly(p: string): Promise<void> {
 
 // ---------------------------------------------------------------- keys and branches
 
-export function invalidRequest(message: string, hint: string, extra: Record<string, unknown> = {}): StrataError {
+function invalidRequest(message: string, hint: string, extra: Record<string, unknown> = {}): StrataError {
   return new StrataError('INVALID_ARGUMENT', message, { hint, details: { s3: 'InvalidRequest', ...extra } });
 }
 
@@ -157,7 +157,7 @@ export async function ingestFiles(repo: Repository, files: readonly string[], si
 }
 
 /** Ids among `ids` that the store does not have (pack indexes re-read first: another process's gc may have rewritten them). */
-export async function missingObjects(repo: Repository, ids: readonly Id[]): Promise<Id[]> {
+async function missingObjects(repo: Repository, ids: readonly Id[]): Promise<Id[]> {
   if (isLocalStore(repo.store)) await repo.store.refreshPacks();
   const have = await repo.store.hasMany(ids);
   return ids.filter((id) => !have.has(id));
@@ -185,12 +185,17 @@ interface Job {
   reject: (e: unknown) => void;
 }
 const queues = new WeakMap<Repository, { jobs: Job[]; running: boolean }>();
+/** One holding of the lock runs queued jobs for at most this long, then lets other writers in. */
+const HOLD_MAX_MS = 250;
 
 /**
  * Run `fn` holding the repository's write lock (gc excluded). Jobs that queue while the lock is
- * held run in the same holding, one after the other; keep them short (checks and one transaction).
+ * held run in the same holding (up to HOLD_MAX_MS), one after the other; keep them short (checks
+ * and one transaction).
  */
 export function critical<T>(repo: Repository, fn: () => Promise<T>): Promise<T> {
+  // Called inside a writing operation that holds the lock already: queueing behind it would wait forever.
+  if (repo.holdsWriteLock()) return fn();
   let q = queues.get(repo);
   if (!q) queues.set(repo, (q = { jobs: [], running: false }));
   const queue = q;
@@ -200,7 +205,9 @@ export function critical<T>(repo: Repository, fn: () => Promise<T>): Promise<T> 
     queue.running = true;
     repo
       .withWriteLock('gateway write', async () => {
-        for (let j = queue.jobs.shift(); j; j = queue.jobs.shift()) {
+        // Bounded, so that a stream of writes cannot keep gc (or a commit) waiting on the lock.
+        const until = Date.now() + HOLD_MAX_MS;
+        for (let j = queue.jobs.shift(); j; j = Date.now() < until ? queue.jobs.shift() : undefined) {
           try {
             j.resolve(await j.fn());
           } catch (e) {
@@ -338,7 +345,7 @@ export async function stagePut(repo: Repository, branch: string, path: string, t
     if (key.folder) return folderObject(key.path);
     // Fail early, before storing anything, when the rule already refuses it.
     const facts = await headFacts(repo, branch, head, key.path);
-    repo.db.tx(() => putAllowed(repo, branch, key.path, facts));
+    putAllowed(repo, branch, key.path, facts);
     let size: number;
     try {
       size = (await fsp.stat(tmpFile)).size;

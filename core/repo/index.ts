@@ -127,13 +127,18 @@ export class Repository {
     this.lock = null;
   }
 
+  /** Does the calling async context hold the writer lock (inside a withWriteLock callback)? */
+  holdsWriteLock(): boolean {
+    return this.lockHolder !== null && this.lockOwner.getStore() === this.lockHolder;
+  }
+
   /**
    * Run `fn` holding the writer lock. Re-entrant for calls made inside `fn` (its async context);
    * concurrent callers on this Repository (a server's requests) wait their turn in this process,
    * then take the lock file like any other process.
    */
   async withWriteLock<T>(op: string, fn: () => Promise<T>): Promise<T> {
-    if (this.lockHolder && this.lockOwner.getStore() === this.lockHolder) return fn();
+    if (this.holdsWriteLock()) return fn();
     let done!: () => void;
     const prev = this.lockQueue;
     this.lockQueue = new Promise<void>((r) => (done = r));
