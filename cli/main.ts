@@ -184,7 +184,11 @@ async function loadCommand(verb: string): Promise<Command> {
   if (!entry) entry = (await loadExtra())[verb];
   if (!entry) {
     const names = Object.keys({ ...COMMANDS, ...(await loadExtra()) });
-    const near = names.filter((n) => n.startsWith(verb.slice(0, 2)));
+    // Commands sharing the first two letters, the closest of them only (stauts: status, not staging).
+    const { editDistance } = await import('../core/util/text.js');
+    const prefixed = names.filter((n) => n.startsWith(verb.slice(0, 2)));
+    const best = Math.min(...prefixed.map((n) => editDistance(verb, n)));
+    const near = prefixed.filter((n) => editDistance(verb, n) === best);
     throw usage(`unknown command ${JSON.stringify(verb)}${near.length ? ` (did you mean ${near.join(', ')}?)` : ''}; see strata --help`);
   }
   const mod = (await import(`./commands/${entry[0]}.js`)) as { default: Command };

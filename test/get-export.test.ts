@@ -194,6 +194,12 @@ describe('strata export', () => {
     assert.equal(inside.code, EXIT_CODES.INVALID_ARGUMENT, inside.stderr);
     assert.match(inside.stderr, /inside .*\.strata/);
     assert.ok(!existsSync(join(proj, '.strata', 'x.csv')));
+    // Nor through a link to it.
+    await fsp.symlink(join(proj, '.strata'), join(tmp.dir, 'to-strata'));
+    const linked = await strata(proj, ['export', 'HEAD', 'data/a.csv', join(tmp.dir, 'to-strata', 'y.csv')]);
+    assert.equal(linked.code, EXIT_CODES.INVALID_ARGUMENT, linked.stderr);
+    assert.ok(!existsSync(join(proj, '.strata', 'y.csv')));
+    await fsp.rm(join(tmp.dir, 'to-strata'));
     const absent = await strata(proj, ['export', 'HEAD', 'data/nope.csv', join(tmp.dir, 'nope')]);
     assert.equal(absent.code, EXIT_CODES.PATH_NOT_FOUND, absent.stderr);
     const rev = await strata(proj, ['export', 'no-such-rev', 'data', join(tmp.dir, 'nope')]);

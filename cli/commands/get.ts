@@ -16,7 +16,7 @@ const cmd: Command = {
     '  --rev REF         branch, tag or full commit id (default: main, else master, else the first branch)',
     '  -o, --out DEST    where to write (default: the last part of PATH, in the current folder)',
     '  -f, --force       replace DEST if it exists',
-    '  -j, --jobs N      files copied at once (default 8)',
+    '  -j, --jobs N      parallel transfers (default: 8 large files, 16 requests for small ones)',
     '  --endpoint URL, --region R, --profile P, --path-style, --virtual-host   S3 settings, as for strata remote add',
     '',
     'examples:',

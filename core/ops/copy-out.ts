@@ -23,10 +23,10 @@ import * as fsp from 'node:fs/promises';
 import { createWriteStream, lstatSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { randomBytes } from 'node:crypto';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { StrataError, fromSystemError } from '../errors/index.js';
 import { compareNames, type FileEntry, type Id, type SymlinkEntry, type Tree, type TreeEntry } from '../model/index.js';
-import type { ObjectStore } from '../store/types.js';
+import { PACK_OBJECT_MAX, type ObjectStore } from '../store/types.js';
 import { checkTreeGraph } from '../repo/tree.js';
 import type { ProgressSink } from '../repo/worktree.js';
 import { checkPlanPaths, checkWorkspacePath, symlinkEscapes, WorkspaceFs } from '../workspace/safe-fs.js';
@@ -40,6 +40,11 @@ export interface VersionSource {
   readTree(id: Id): Promise<Tree>;
   /** Named in errors about trees from outside (e.g. `remote https://host/repo`). */
   source?: string;
+  /**
+   * Download many small objects in few requests (a remote: core/remote/reader.ts), each verified
+   * against its id before onObject sees it. Without it every file is read on its own.
+   */
+  fetchMany?(ids: string[], onObject: (id: string, bytes: Buffer) => Promise<void>): Promise<void>;
 }
 
 export interface CopyOutOptions {
@@ -84,13 +89,20 @@ export function destFor(cwd: string, path: string, dest: string | undefined): st
 }
 
 const STAGE_PREFIX = '.strata-get-';
+/** Bytes of small objects asked for at once from a remote. */
+const BATCH_BYTES = 32 << 20;
 
 export async function copyOut(src: VersionSource, commit: Id, rootTree: Id, path: string, destIn: string, opts: CopyOutOptions = {}): Promise<CopyOutResult> {
   const dest = resolve(destIn);
-  for (const f of opts.forbidden ?? []) {
-    const rel = relative(f, dest);
-    if (rel === '' || (!rel.startsWith('..' + sep) && rel !== '..' && !rel.startsWith(sep))) {
-      throw new StrataError('INVALID_ARGUMENT', `refusing to write ${dest}: it is inside ${f}, which strata manages itself`, { hint: 'pick a destination outside .strata/' });
+  if (opts.forbidden?.length) {
+    // Through links too: DEST's existing part as the filesystem resolves it.
+    const real = await realDest(dest);
+    for (const f of opts.forbidden) {
+      const rf = await fsp.realpath(f).catch(() => f);
+      const rel = relative(rf, real);
+      if (rel === '' || (!rel.startsWith('..' + sep) && rel !== '..' && !isAbsolute(rel))) {
+        throw new StrataError('INVALID_ARGUMENT', `refusing to write ${dest}: it is inside ${f}, which strata manages itself`, { hint: 'pick a destination outside .strata/' });
+      }
     }
   }
   // ---- 1. what to write, checked whole
@@ -189,7 +201,35 @@ export async function copyOut(src: VersionSource, commit: Id, rootTree: Id, path
       // Rows land under `out` (a folder for a folder, the entry itself otherwise).
       const at = (rel: string) => (rel ? `out/${rel}` : 'out');
       if (entry.type === 'dir') ws.dir('out', { create: true })!.release();
-      await settleLimit(files, opts.jobs ?? 8, async (r) => {
+      let streamed = files;
+      if (src.fetchMany) {
+        // Small whole objects from a remote: in batches, several per request.
+        const small = new Map<Id, Array<{ rel: string; e: FileEntry }>>();
+        streamed = [];
+        for (const r of files) {
+          const e = r.e as FileEntry;
+          if (e.chunks || e.size >= PACK_OBJECT_MAX) streamed.push(r);
+          else {
+            const l = small.get(e.id);
+            if (l) l.push({ rel: r.rel, e });
+            else small.set(e.id, [{ rel: r.rel, e }]);
+          }
+        }
+        for (const batch of batches(small, BATCH_BYTES)) {
+          try {
+            await src.fetchMany(batch, async (id, buf) => {
+              for (const r of small.get(id) ?? []) {
+                if (buf.length !== r.e.size) throw copyCorrupt(shown(r.rel), id, `it holds ${buf.length} bytes where the tree declares ${r.e.size}`);
+                await writeBytes(ws, at(r.rel), buf, r.e.exec);
+                tick(r.e.size);
+              }
+            });
+          } catch (e) {
+            throw namePath(e, (id) => small.get(id)?.[0]?.rel, shown);
+          }
+        }
+      }
+      await settleLimit(streamed, opts.jobs ?? 8, async (r) => {
         await writeFile(src.store, ws, at(r.rel), shown(r.rel), r.e as FileEntry);
         tick(r.e.size);
       });
@@ -212,6 +252,20 @@ export async function copyOut(src: VersionSource, commit: Id, rootTree: Id, path
     }
   }
   return { files: total, bytes, dest, commit, path, type: entry.type };
+}
+
+/** `p` with its longest existing prefix resolved through symbolic links. */
+async function realDest(p: string): Promise<string> {
+  let head = p;
+  const tail: string[] = [];
+  for (;;) {
+    const r = await fsp.realpath(head).catch(() => null);
+    if (r !== null) return join(r, ...tail.reverse());
+    const up = dirname(head);
+    if (up === head) return p;
+    tail.push(basename(head));
+    head = up;
+  }
 }
 
 async function entryIn(read: (id: Id) => Promise<Tree>, root: Id, path: string): Promise<TreeEntry | null> {
@@ -260,6 +314,55 @@ async function writeFile(store: ObjectStore, ws: WorkspaceFs, rel: string, shown
   } catch (err) {
     await fsp.rm(tmp, { force: true }).catch(() => undefined);
     throw err;
+  } finally {
+    d.release();
+  }
+}
+
+/** Groups of ids whose objects add up to about `max` bytes. */
+function batches(small: Map<Id, Array<{ e: FileEntry }>>, max: number): Id[][] {
+  const out: Id[][] = [];
+  let cur: Id[] = [];
+  let bytes = 0;
+  for (const [id, rows] of small) {
+    if (cur.length && bytes + rows[0]!.e.size > max) {
+      out.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(id);
+    bytes += rows[0]!.e.size;
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
+function copyCorrupt(path: string, id: string, why: string): StrataError {
+  return new StrataError('OBJECT_CORRUPT', `${path}: object ${id} is corrupt (${why}); nothing was written`, {
+    hint: 'the source holds damaged data; copy from another remote or version, and have its owner run strata fsck',
+    details: { path, id },
+  });
+}
+
+/** A store error about an object, named after the path that needed it. */
+function namePath(e: unknown, relOf: (id: string) => string | undefined, shown: (rel: string) => string): unknown {
+  if (!(e instanceof StrataError) || (e.code !== 'OBJECT_CORRUPT' && e.code !== 'OBJECT_MISSING')) return e;
+  const id = typeof e.details?.id === 'string' ? e.details.id : undefined;
+  const rel = id === undefined ? undefined : relOf(id);
+  if (rel === undefined || (e.details && 'path' in e.details)) return e;
+  return new StrataError(e.code, `${shown(rel)}: ${e.message}; nothing was written`, { hint: e.hint, details: { ...e.details, path: shown(rel) } });
+}
+
+async function writeBytes(ws: WorkspaceFs, rel: string, buf: Buffer, exec: boolean): Promise<void> {
+  const { dir, name } = split(rel);
+  const d = ws.dir(dir, { create: true })!;
+  const tmp = ws.tmpPath();
+  try {
+    await fsp.writeFile(tmp, buf, { mode: exec ? 0o755 : 0o644, flag: 'wx' });
+    await fsp.rename(tmp, d.at(name));
+  } catch (err) {
+    await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    throw fromSystemError(err, rel);
   } finally {
     d.release();
   }

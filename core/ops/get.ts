@@ -17,6 +17,7 @@ import { DB_FILE, Repository, STRATA_DIR } from '../repo/index.js';
 import { resolveRev } from '../repo/refs.js';
 import { normalizeRemoteUrl, parseRemoteUrl, type RemoteConfig } from '../remote/config.js';
 import { openRemote, type RemoteHandle } from '../remote/open.js';
+import { RemoteReader } from '../remote/reader.js';
 import type { OpContext } from './context.js';
 import { copyOut, destFor, normalizeCopyPath, type CopyOutResult } from './copy-out.js';
 import type { RemoteSettings } from './remote.js';
@@ -79,7 +80,14 @@ export async function get(ctx: OpContext, opts: GetOptions): Promise<GetResult> 
       throw e;
     }
     const r = await copyOut(
-      { store: remote.store, source, readTree: async (id) => parseTree(await remote.store.getBytes(id, { verify: true }), { id, source }) },
+      {
+        store: remote.store,
+        source,
+        readTree: async (id) => parseTree(await remote.store.getBytes(id, { verify: true }), { id, source }),
+        fetchMany: async (ids, onObject) => {
+          await new RemoteReader(remote.store, opts.jobs ?? 16).fetch(ids, { onObject });
+        },
+      },
       commit,
       tree,
       path,
