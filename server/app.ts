@@ -31,6 +31,7 @@ import { s3Handler } from './s3/gateway.js';
 import { AccessKeyStore } from './s3/keys.js';
 import { authenticate } from './s3/sigv4.js';
 import { lineageSearchView, lineageView, runView, runsView, serveRunLog } from './runs.js';
+import { stagingCommitRequest, stagingDiscardRequest, stagingView } from './staging.js';
 
 export interface ServerOptions extends Partial<HostOptions> {
   port?: number;
@@ -280,6 +281,18 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         const r = await mergeRequest(repo, await readJson(req, limits.json));
         return sendJson(res, r.status, r.body);
       }
+      case 'staging': {
+        if (rest.length === 0) {
+          route(ctx, ['GET']);
+          return sendJson(res, 200, stagingView(await repoFor(ctx, name, 'read'), q));
+        }
+        if (rest.length !== 1 || (rest[0] !== 'commit' && rest[0] !== 'discard')) break;
+        route(ctx, ['POST']);
+        const repo = await repoFor(ctx, name, 'write');
+        const body = await readJson(req, limits.json);
+        if (rest[0] === 'commit') return sendJson(res, 200, await stagingCommitRequest(repo, body, ctx.principal));
+        return sendJson(res, 200, stagingDiscardRequest(repo, body));
+      }
       case 'versions':
         if (rest.length) break;
         route(ctx, ['GET']);
@@ -478,7 +491,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       const keys = new AccessKeyStore(host.stateDir);
       const handler = s3Handler({
         host,
-        authenticate: (req, url) => authenticate(req, url, keys),
+        authenticate: async (req, url) => authenticate(req, url, keys),
         tmpDir,
         log,
         region: opts.s3Region,

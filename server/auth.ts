@@ -27,6 +27,8 @@ export interface Principal {
   tokenId: string;
   repo: string;
   scopes: Scope[];
+  /** The token's label, when it has one (names the author of commits made through the API). */
+  label?: string;
 }
 
 const TOKEN_RE = /^strata_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
@@ -119,7 +121,7 @@ export class TokenStore {
     if (!match || !rec || rec.revoked) {
       throw new StrataError('UNAUTHORIZED', 'invalid, unknown or revoked token', { hint: 'create one on the server with strata serve token create --repo NAME' });
     }
-    return { tokenId: rec.id, repo: rec.repo, scopes: rec.scopes };
+    return { tokenId: rec.id, repo: rec.repo, scopes: rec.scopes, ...(rec.label ? { label: rec.label } : {}) };
   }
 }
 

@@ -11,12 +11,13 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ok, writeFiles } from './helpers/cli.js';
+import { ok, seededBytes, writeFiles } from './helpers/cli.js';
 import { git, gitProject } from './helpers/fraud.js';
 import { Repository } from '../core/repo/index.js';
 import { reachable } from '../core/repo/reach.js';
 import { collectRoots } from '../core/ops/roots.js';
 import { listRuns } from '../core/meta/runs.js';
+import { discardStaged, gatewayTempFile, stagePut } from '../core/gateway/staging.js';
 
 const SCRIPT = "import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';\nmkdirSync('out', { recursive: true });\nwriteFileSync('out/result.txt', readFileSync('data/in.txt', 'utf8').toUpperCase());\n";
 
@@ -67,7 +68,7 @@ describe('gc and fsck roots', () => {
     const repo = await Repository.open(dir);
     try {
       const roots = await collectRoots(repo);
-      assert.deepEqual(Object.keys(roots.extra).sort(), ['reproducibility', 'runs']);
+      assert.deepEqual(Object.keys(roots.extra).sort(), ['gateway', 'reproducibility', 'runs']);
       const live = await reachable(repo, roots);
       const [run] = listRuns(repo);
       const row = repo.db.getRunRow(run!.id)!;
@@ -104,5 +105,46 @@ describe('gc and fsck roots', () => {
     const repro = await ok(dir, ['--json', 'repro']);
     assert.match(repro.stdout, /cached|restore/i, repro.stdout);
     assert.ok((await readFile(join(dir, 'out/result.txt'))).equals(oldOut));
+  });
+
+  it('uncommitted S3 gateway writes are roots (blob, manifest, chunks): gc keeps them, fsck checks them; discarded, they go', async () => {
+    const repo = await Repository.open(dir);
+    let ids: string[];
+    try {
+      const body = async (b: Buffer | string) => {
+        const p = await gatewayTempFile(repo);
+        await writeFile(p, b);
+        return p;
+      };
+      const small = await stagePut(repo, 'main', 'gw/small.txt', await body('written through the gateway only'), {});
+      const big = await stagePut(repo, 'main', 'gw/big.bin', await body(seededBytes(9 << 20, 21)), {});
+      assert.ok(big.entry.chunks);
+      const roots = await collectRoots(repo);
+      const gw = new Set(roots.extra.gateway);
+      assert.ok(gw.has(small.entry.id), 'the staged blob');
+      assert.ok(gw.has(big.entry.chunks!), 'the staged manifest');
+      assert.ok(gw.size > 3, `and its chunks (${gw.size})`);
+      ids = [...gw];
+    } finally {
+      await repo.close();
+    }
+    await ok(dir, ['gc']);
+    const fsck = await ok(dir, ['fsck']);
+    assert.doesNotMatch(fsck.stdout + fsck.stderr, /missing|corrupt/i);
+    const again = await Repository.open(dir);
+    try {
+      const have = await again.store.hasMany(ids);
+      assert.equal(have.size, ids.length, 'gc kept every staged object');
+      discardStaged(again, 'main');
+    } finally {
+      await again.close();
+    }
+    await ok(dir, ['gc']);
+    const last = await Repository.open(dir);
+    try {
+      assert.equal((await last.store.hasMany(ids)).size, 0, 'discarded writes are garbage');
+    } finally {
+      await last.close();
+    }
   });
 });

@@ -176,6 +176,17 @@ describe('commits', () => {
     assert.equal(commitId({ ...c, meta: {} }).id, commitId({ ...c, meta: undefined }).id);
   });
 
+  it('meta.labels holds string keys to string values; anything else there is refused', () => {
+    const l: Commit = { ...c, meta: { labels: { job: 'nightly', empty: '' } } };
+    assert.deepEqual(parseCommit(serializeCommit(l)), l);
+    corrupt(() => parseCommit(serializeCommit({ ...c, meta: { labels: { n: 1 } } })));
+    corrupt(() => parseCommit(serializeCommit({ ...c, meta: { labels: ['x'] } })));
+    corrupt(() => parseCommit(serializeCommit({ ...c, meta: { labels: { ['k'.repeat(256)]: 'v' } } })));
+    corrupt(() => parseCommit(serializeCommit({ ...c, meta: { labels: { k: 'v'.repeat(4097) } } })));
+    corrupt(() => parseCommit(serializeCommit({ ...c, meta: { labels: Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`k${i}`, 'v'])) } })));
+    corrupt(() => parseCommit(serializeCommit({ ...c, meta: { job: 'nightly' } })));
+  });
+
   it('parseCommit rejects non-commits', () => {
     corrupt(() => parseCommit(Buffer.from('{')));
     corrupt(() => parseCommit(serializeTree({ entries: [] })));

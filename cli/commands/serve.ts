@@ -1,4 +1,5 @@
-import type { Command } from '../command.js';
+import type { Command, Parsed } from '../command.js';
+import type { Io } from '../output.js';
 import { StrataError } from '../../core/errors/index.js';
 import { Repository } from '../../core/repo/index.js';
 import { fmtTime } from '../output.js';
@@ -9,6 +10,9 @@ const USAGE = `serve [--port 8080] [--host 127.0.0.1] [--data DIR] [--store s3:/
        strata serve token create --repo NAME|'*' [--read] [--write] [--label TEXT] [--data DIR]
        strata serve token list [--data DIR]
        strata serve token revoke ID [--data DIR]
+       strata serve key create --repo NAME|'*' [--read] [--write] [--label TEXT] [--data DIR]
+       strata serve key list [--data DIR]
+       strata serve key revoke ID [--data DIR]
        strata serve repo create NAME [--data DIR] [--branch main] [--private]`;
 
 const HELP = `Without --data, serves the repository of the current folder read-only (named after the folder).
@@ -39,6 +43,11 @@ tokens (printed once; only a hash is stored, in the data folder):
   strata serve token list | strata serve token revoke ID
 Clients send them as STRATA_TOKEN or in ~/.config/strata/credentials (docs/server.md).
 
+S3 access keys (for S3 clients: boto3, aws-cli, rclone, Spark, DuckDB; AWS Signature Version 4):
+  strata serve key create --repo fraud --write       prints AWS_ACCESS_KEY_ID=... and AWS_SECRET_ACCESS_KEY=...
+  strata serve key list | strata serve key revoke ID
+The secret is shown once; the server keeps it (signatures need it) in DIR/.strata-server/s3-keys.json (0600).
+
 API: docs/api.md. Deployment: docs/server.md.`;
 
 function num(v: unknown, name: string): number | undefined {
@@ -65,6 +74,39 @@ async function stateHost(a: { values: Record<string, unknown> }): Promise<import
   const root = await Repository.find(process.cwd());
   if (!root) throw new StrataError('NOT_A_REPOSITORY', 'not inside a strata project and no --data DIR given', { hint: 'strata serve --data DIR, or run it inside a project' });
   return new RepoHost({ project: root, anonymousRead: true });
+}
+
+/** strata serve key create|list|revoke: S3 access key pairs (server/s3/keys.ts). */
+async function keyCommand(a: Parsed, io: Io, action: string | undefined, arg: string | undefined): Promise<number | void> {
+  const host = await stateHost(a);
+  const { AccessKeyStore } = await import('../../server/s3/keys.js');
+  const keys = new AccessKeyStore(host.stateDir);
+  if (action === 'create') {
+    const repo = a.values.repo as string | undefined;
+    if (!repo) throw new StrataError('INVALID_ARGUMENT', 'key create needs --repo NAME (or --repo "*" for every repository)', { hint: "strata serve key create --repo NAME [--write]" });
+    if (repo !== '*') (await import('../../server/repos.js')).checkRepoName(repo);
+    const { accessKeyId, secret, record } = keys.create(repo, a.values.write ? ['read', 'write'] : ['read'], a.values.label as string | undefined);
+    if (io.json_) return io.json({ accessKeyId, secretAccessKey: secret, repo: record.repo, scopes: record.scopes, label: record.label ?? null });
+    io.out(`AWS_ACCESS_KEY_ID=${accessKeyId}`);
+    io.out(`AWS_SECRET_ACCESS_KEY=${secret}`);
+    io.err(`S3 access key ${accessKeyId} for ${repo === '*' ? 'every repository' : repo} (${record.scopes.join(', ')}); the secret is shown only once — store it safely`);
+    return 0;
+  }
+  if (action === 'list') {
+    const l = keys.list();
+    if (io.json_) return io.json(l);
+    if (!l.length) io.out('no S3 access keys');
+    for (const k of l) io.out(`${k.accessKeyId}  ${k.repo.padEnd(16)} ${k.scopes.join(',').padEnd(10)} ${fmtTime(k.created)}${k.revoked ? '  revoked ' + fmtTime(k.revoked) : ''}${k.label ? '  ' + k.label : ''}`);
+    return 0;
+  }
+  if (action === 'revoke') {
+    if (!arg) throw new StrataError('INVALID_ARGUMENT', 'key revoke needs the access key id (see strata serve key list)');
+    const k = keys.revoke(arg);
+    if (io.json_) return io.json({ accessKeyId: k.accessKeyId, revoked: k.revoked });
+    io.out(`revoked S3 access key ${k.accessKeyId}`);
+    return 0;
+  }
+  throw new StrataError('INVALID_ARGUMENT', `usage: strata ${USAGE}`);
 }
 
 const cmd: Command = {
@@ -129,6 +171,7 @@ const cmd: Command = {
       }
       throw new StrataError('INVALID_ARGUMENT', `usage: strata ${USAGE}`);
     }
+    if (sub === 'key') return keyCommand(a, io, action, arg);
     if (sub === 'repo') {
       if (action !== 'create' || !arg) throw new StrataError('INVALID_ARGUMENT', 'usage: strata serve repo create NAME --data DIR');
       if (!a.values.data) throw new StrataError('INVALID_ARGUMENT', 'serve repo create needs --data DIR');

@@ -298,7 +298,7 @@ export interface ChunkInfo {
  * 2 * readSize + maxSize.
  */
 export async function chunkFile(
-  path: string,
+  path: string | readonly string[],
   onChunk?: (c: ChunkInfo, bytes: Buffer) => Promise<void> | void,
   opts: { params?: ChunkerParams; readSize?: number } = {},
 ): Promise<{ id: string; size: number; chunks: ChunkInfo[] }> {
@@ -309,12 +309,9 @@ export async function chunkFile(
     throw new StrataError('INVALID_ARGUMENT', `invalid readSize ${readSize}`);
   }
   await initHash();
-  let fh: FileHandle;
-  try {
-    fh = await open(path, 'r');
-  } catch (e) {
-    throw fromSystemError(e, path);
-  }
+  const reader = new ConcatReader(typeof path === 'string' ? [path] : path);
+  await reader.start();
+  const label = reader.label;
   try {
     const whole = createHasher();
     const chunks: ChunkInfo[] = [];
@@ -325,7 +322,7 @@ export async function chunkFile(
     let blockStart = 0; // absolute offset of the current block
     let cur = 0;
 
-    const read = (b: Buffer) => fh.read(b, 0, b.length, null).then((r) => r.bytesRead);
+    const read = (b: Buffer) => reader.read(b);
     const emit = async (offset: number, bytes: Buffer) => {
       const info: ChunkInfo = { offset, size: bytes.length, id: hashBytes(bytes) };
       chunks.push(info);
@@ -338,7 +335,7 @@ export async function chunkFile(
       try {
         n = await pending;
       } catch (e) {
-        throw fromSystemError(e, path);
+        throw fromSystemError(e, label);
       }
       if (n === 0) break;
       const block = bufs[cur]!.subarray(0, n);
@@ -377,6 +374,56 @@ export async function chunkFile(
     }
     return { id: whole.digestHex(), size: blockStart, chunks };
   } finally {
-    await fh.close();
+    await reader.close();
+  }
+}
+
+/**
+ * Files read one after the other as one stream (a multipart upload's parts are chunked as the
+ * object they form, without being concatenated first). One file reads exactly as before: one
+ * read() per call.
+ */
+class ConcatReader {
+  private i = 0;
+  private fh: FileHandle | null = null;
+
+  constructor(private readonly paths: readonly string[]) {}
+
+  get label(): string {
+    return this.paths[Math.min(this.i, this.paths.length - 1)] ?? '(no file)';
+  }
+
+  /** Open the first file (so a missing file fails before any work). */
+  async start(): Promise<void> {
+    if (this.paths.length === 0) return;
+    try {
+      this.fh = await open(this.paths[0]!, 'r');
+    } catch (e) {
+      throw fromSystemError(e, this.paths[0]!);
+    }
+  }
+
+  /** Bytes read into `b` (0 at the end of the last file). */
+  async read(b: Buffer): Promise<number> {
+    let n = 0;
+    while (n < b.length && this.i < this.paths.length) {
+      if (!this.fh) this.fh = await open(this.paths[this.i]!, 'r');
+      const { bytesRead } = await this.fh.read(b, n, b.length - n, null);
+      if (bytesRead === 0) {
+        await this.fh.close();
+        this.fh = null;
+        this.i++;
+        continue;
+      }
+      n += bytesRead;
+      if (this.paths.length === 1) break;
+    }
+    return n;
+  }
+
+  async close(): Promise<void> {
+    const fh = this.fh;
+    this.fh = null;
+    await fh?.close().catch(() => undefined);
   }
 }

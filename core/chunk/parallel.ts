@@ -110,7 +110,7 @@ class Inbox {
  * BLAKE3 id); onChunk is awaited for each chunk in file order and its `bytes` are valid only during the call.
  */
 export async function chunkFileParallel(
-  path: string,
+  path: string | readonly string[],
   onChunk?: (c: ChunkInfo, bytes: Buffer) => Promise<void> | void,
   opts: ParallelChunkOptions = {},
 ): Promise<ChunkFileResult> {
@@ -126,7 +126,8 @@ export async function chunkFileParallel(
   const control = new SharedArrayBuffer(8);
   const ctl = new Int32Array(control);
   const { port1: returnPort, port2: workerReturnPort } = new MessageChannel();
-  const input: ChunkWorkerInput = { kind: 'strata-chunk-worker', path, readSize, params: { ...params }, poolSize, control, returnPort: workerReturnPort };
+  const label = typeof path === 'string' ? path : (path[0] ?? '(no file)');
+  const input: ChunkWorkerInput = { kind: 'strata-chunk-worker', path: typeof path === 'string' ? path : [...path], readSize, params: { ...params }, poolSize, control, returnPort: workerReturnPort };
   const sequential = (reason: unknown) => {
     opts.onFallback?.(reason);
     return chunkFile(path, onChunk, { params, readSize });
@@ -150,7 +151,7 @@ export async function chunkFileParallel(
   worker.on('error', (e) => inbox.fail(delivered ? e : new WorkerStartError(String(e?.message ?? e), { cause: e })));
   worker.on('exit', (code) => {
     if (ended) return;
-    const msg = `chunk worker exited (code ${code}) before the end of ${path}`;
+    const msg = `chunk worker exited (code ${code}) before the end of ${label}`;
     inbox.fail(delivered ? new Error(msg) : new WorkerStartError(msg));
   });
 
@@ -170,7 +171,7 @@ export async function chunkFileParallel(
       const m = await inbox.next();
       if (m.type === 'error') {
         const err = Object.assign(new Error(m.error.message), m.error) as NodeJS.ErrnoException;
-        throw fromSystemError(err, path);
+        throw fromSystemError(err, err.path ?? label);
       }
       if (m.type === 'end') {
         if (m.size !== blockStart) throw new StrataError('INTERNAL', `chunk worker reported ${m.size} bytes, received ${blockStart}`);

@@ -22,7 +22,8 @@ import { Chunker, type ChunkerParams } from './fastcdc.js';
 export interface ChunkWorkerInput {
   /** Marker: this module is also imported (for its types and constants) by code that may itself run in a worker. */
   kind: 'strata-chunk-worker';
-  path: string;
+  /** The file, or files read one after the other as one stream. */
+  path: string | string[];
   readSize: number;
   params: ChunkerParams;
   /** Number of block buffers (the most the worker can be ahead of the main thread). */
@@ -46,7 +47,27 @@ export const CTL_ABORT = 1;
 function run(input: ChunkWorkerInput, post: (m: ChunkWorkerMessage, transfer?: ArrayBuffer[]) => void): void {
   const ctl = new Int32Array(input.control);
   const chunker = new Chunker(input.params);
-  const fd = openSync(input.path, 'r');
+  const paths = typeof input.path === 'string' ? [input.path] : input.path;
+  let fi = 0;
+  let fd = paths.length ? openSync(paths[0]!, 'r') : -1;
+  let filePos = 0;
+  // Fill buf[from..] from the files in order; fewer bytes only at the end of the last file.
+  const fill = (buf: Buffer, from: number): number => {
+    let n = from;
+    while (n < buf.length && fd >= 0) {
+      const r = readSync(fd, buf, n, buf.length - n, filePos);
+      if (r > 0) {
+        n += r;
+        filePos += r;
+        continue;
+      }
+      closeSync(fd);
+      fd = -1;
+      filePos = 0;
+      if (++fi < paths.length) fd = openSync(paths[fi]!, 'r');
+    }
+    return n - from;
+  };
   try {
     let pos = 0;
     let allocated = 0;
@@ -75,12 +96,7 @@ function run(input: ChunkWorkerInput, post: (m: ChunkWorkerMessage, transfer?: A
       const ab = take();
       if (ab === null) return;
       const buf = Buffer.from(ab);
-      let n = 0;
-      while (n < buf.length) {
-        const r = readSync(fd, buf, n, buf.length - n, pos + n);
-        if (r === 0) break;
-        n += r;
-      }
+      const n = fill(buf, 0);
       if (n === 0) break;
       const cuts = chunker.push(n === buf.length ? buf : buf.subarray(0, n));
       post({ type: 'block', offset: pos, length: n, buf: ab, cuts }, [ab]);
@@ -89,7 +105,7 @@ function run(input: ChunkWorkerInput, post: (m: ChunkWorkerMessage, transfer?: A
     }
     post({ type: 'end', size: pos, cuts: chunker.finish() });
   } finally {
-    closeSync(fd);
+    if (fd >= 0) closeSync(fd);
   }
 }
 

@@ -12,7 +12,7 @@
  * - multipart.ts: multipart uploads; parts are files under `.strata/uploads/<id>/` until Complete.
  */
 import type { Id } from '../model/index.js';
-import type { IndexRow, StagedRow } from '../meta/interface.js';
+import type { IndexRow } from '../meta/interface.js';
 
 /** One object as an S3 client sees it. */
 export interface GatewayObject {
@@ -73,4 +73,3 @@ export interface CommitStagedResult {
   run: string | null;
 }
 
-export type { StagedRow };

@@ -4,7 +4,7 @@
  * is BLAKE3-256 of the file's bytes, so `b3sum FILE` prints the id Strata stores it under.
  */
 import { hashBytes, ID_RE } from '../hash/index.js';
-import { MAX_CHUNK_BYTES, MAX_COMMIT_PARENTS, MAX_LISTED_PATHS, MAX_MANIFEST_CHUNKS, MAX_SYMLINK_TARGET_BYTES, MAX_TREE_ENTRIES } from './limits.js';
+import { MAX_CHUNK_BYTES, MAX_COMMIT_LABELS, MAX_COMMIT_PARENTS, MAX_LISTED_PATHS, MAX_MANIFEST_CHUNKS, MAX_SYMLINK_TARGET_BYTES, MAX_TREE_ENTRIES } from './limits.js';
 import { arr, bad, bool, fields, id, idOrNull, int, nameProblem, obj, oneOf, parseObject, pathProblem, str, strOrNull, type ObjectContext } from './strict.js';
 
 export * from './limits.js';
@@ -269,8 +269,8 @@ export function serializeCommit(c: Commit): Buffer {
 }
 
 /**
- * A commit, strictly. `meta` may hold `roots` (tracked roots: valid relative paths) and
- * `reproduces` (a run id); other keys are refused.
+ * A commit, strictly. `meta` may hold `roots` (tracked roots: valid relative paths),
+ * `reproduces` (a run id) and `labels` (string keys to string values); other keys are refused.
  */
 export function parseCommit(bytes: Uint8Array, ctx?: ObjectContext): Commit {
   return parseObject('commit', bytes, ctx, buildCommit, (c) => serializeCommit(c));
@@ -321,7 +321,7 @@ function buildCommit(rawIn: unknown): Commit {
   };
   if ('meta' in raw) {
     const m = obj(raw.meta, 'its metadata');
-    fields(m, 'its metadata', [], ['roots', 'reproduces']);
+    fields(m, 'its metadata', [], ['roots', 'reproduces', 'labels']);
     const meta: Record<string, unknown> = {};
     if ('roots' in m) {
       const roots = arr(m.roots, 'its tracked roots', MAX_LISTED_PATHS);
@@ -336,6 +336,14 @@ function buildCommit(rawIn: unknown): Commit {
       meta.roots = roots;
     }
     if ('reproduces' in m) meta.reproduces = str(m.reproduces, 'the run it reproduces', { nonEmpty: true, max: 64 });
+    if ('labels' in m) {
+      const l = obj(m.labels, 'its labels');
+      const keys = Object.keys(l);
+      if (keys.length > MAX_COMMIT_LABELS) bad(`it has more than ${MAX_COMMIT_LABELS} labels`);
+      const labels: Record<string, string> = {};
+      for (const k of keys) labels[str(k, 'a label name', { nonEmpty: true, noNul: true, max: 255 })] = str(l[k], `label ${JSON.stringify(k)}`, { noNul: true, max: 4096 });
+      meta.labels = labels;
+    }
     c.meta = meta;
   }
   return c;

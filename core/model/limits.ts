@@ -36,6 +36,9 @@ export const MAX_CHUNK_BYTES = 64 * 1024 * 1024;
 /** Bytes of a commit message, tag message, person name or e-mail, run command or similar text field. */
 export const MAX_TEXT_BYTES = 1 << 20;
 
+/** Entries of a commit's `meta.labels` (key/value strings set by whoever commits, e.g. through the S3 gateway). */
+export const MAX_COMMIT_LABELS = 1000;
+
 /** Nesting depth of free-form JSON values (commit meta, run parameters). */
 export const MAX_JSON_DEPTH = 64;
 

@@ -12,7 +12,10 @@
  * - runs: every run object and log, and the outputs of successful runs with their trees, chunk
  *   manifests and chunks (the run cache restores them; lineage checks them out);
  * - reproducibility: code-changes objects of runs and commits recorded with dirty code, and the
- *   input versions of runs that are in the store (strata checkout --for, strata reproduce).
+ *   input versions of runs that are in the store (strata checkout --for, strata reproduce);
+ * - gateway: the uncommitted writes of every branch made through the S3 gateway (core/gateway):
+ *   the blob of each staged put, or its chunk manifest and chunks. They are acknowledged writes,
+ *   so gc keeps them until they are committed (then the commit holds them) or discarded.
  *
  * Lives above core/repo because the last two kinds read run records (core/meta) and code-changes
  * objects (core/code).
@@ -41,6 +44,7 @@ export async function collectRoots(repo: Repository): Promise<Roots> {
     extra: {
       runs: await runRoots(repo),
       reproducibility: await reproducibilityRoots(repo),
+      gateway: await gatewayRoots(repo),
     },
   };
 }
@@ -54,5 +58,16 @@ async function runRoots(repo: Repository): Promise<Id[]> {
   const { ids, outs } = runObjectRoots(repo.db);
   const out = new Set<Id>(ids);
   for (const o of outs) await collectVersionObjects(repo, o, out);
+  return [...out];
+}
+
+/** The objects of every staged put of the S3 gateway, on every branch (manifests expanded to their chunks). */
+async function gatewayRoots(repo: Repository): Promise<Id[]> {
+  const out = new Set<Id>();
+  for (const branch of repo.db.stagedBranches()) {
+    for (const r of repo.db.listStaged(branch)) {
+      if (r.op === 'put' && r.entry) await collectVersionObjects(repo, { id: r.entry.id, kind: 'file', chunks: r.entry.chunks }, out);
+    }
+  }
   return [...out];
 }

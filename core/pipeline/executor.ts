@@ -48,7 +48,7 @@ import { createHasher } from '../hash/index.js';
 
 let versionCache: string | undefined;
 /** The strata package version. */
-function strataVersion(): string {
+export function strataVersion(): string {
   if (versionCache) return versionCache;
   const require = createRequire(import.meta.url);
   for (const p of ['../../package.json', '../../../package.json']) {

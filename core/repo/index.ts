@@ -2,6 +2,7 @@
  * An open repository: the project root, `.strata/` with its metadata DB and object store, and
  * helpers to read and write trees, commits and refs. Operations in core/ops/ build on this.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import * as fsp from 'node:fs/promises';
 import { join, resolve, dirname } from 'node:path';
 import { userInfo } from 'node:os';
@@ -48,6 +49,11 @@ export class Repository {
   /** `.strata/objects`, opened always (closed with the repository). */
   private readonly local: LocalStore;
   private lock: WriteLock | null = null;
+  /** The async context holding the lock (nested calls inside it re-enter; concurrent ones wait). */
+  private readonly lockOwner = new AsyncLocalStorage<object>();
+  private lockHolder: object | null = null;
+  /** In-process waiters for the lock, in arrival order. */
+  private lockQueue: Promise<void> = Promise.resolve();
 
   private constructor(root: string, db: MetaDb, local: LocalStore, injected: ObjectStore | null = null) {
     this.root = root;
@@ -121,17 +127,32 @@ export class Repository {
     this.lock = null;
   }
 
-  /** Run `fn` holding the writer lock. */
+  /**
+   * Run `fn` holding the writer lock. Re-entrant for calls made inside `fn` (its async context);
+   * concurrent callers on this Repository (a server's requests) wait their turn in this process,
+   * then take the lock file like any other process.
+   */
   async withWriteLock<T>(op: string, fn: () => Promise<T>): Promise<T> {
-    if (this.lock) return fn();
-    const waitMs = Number(process.env.STRATA_LOCK_WAIT_MS ?? 2000);
-    this.lock = await WriteLock.acquire(join(this.dir, 'lock'), op, waitMs);
+    if (this.lockHolder && this.lockOwner.getStore() === this.lockHolder) return fn();
+    let done!: () => void;
+    const prev = this.lockQueue;
+    this.lockQueue = new Promise<void>((r) => (done = r));
     try {
-      return await fn();
+      await prev;
+      const waitMs = Number(process.env.STRATA_LOCK_WAIT_MS ?? 2000);
+      this.lock = await WriteLock.acquire(join(this.dir, 'lock'), op, waitMs);
+      const me = {};
+      this.lockHolder = me;
+      try {
+        return await this.lockOwner.run(me, fn);
+      } finally {
+        this.lockHolder = null;
+        const l = this.lock;
+        this.lock = null;
+        await l.release();
+      }
     } finally {
-      const l = this.lock;
-      this.lock = null;
-      await l.release();
+      done();
     }
   }
 

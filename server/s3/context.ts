@@ -35,7 +35,7 @@ export interface S3Ctx {
   maxObjectBytes: number;
 }
 
-export function noSuchBucket(bucket: string): S3Error {
+function noSuchBucket(bucket: string): S3Error {
   return new S3Error(404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
 }
 

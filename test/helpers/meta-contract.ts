@@ -450,6 +450,88 @@ export function runMetaContract(name: string, make: () => Promise<MetaFixture>):
       assert.equal((await db.getRef('refs/heads/main'))?.target, id('c2'));
     });
 
+    withStore('S3 gateway staged rows: put/replace by branch+path with increasing seqs, listing by prefix and page, stamps, branches', async (f) => {
+      let db = f.store;
+      const entry = (p: string, over: Partial<IndexRow> = {}): IndexRow => ({ path: p, type: 'file', exec: false, size: 3, id: id(p), chunks: null, target: null, ...over });
+      const seqs = await db.putStaged([
+        { branch: 'main', path: 'b/x.csv', op: 'put', entry: entry('b/x.csv'), contentType: 'text/csv', time: 1 },
+        { branch: 'main', path: 'a.txt', op: 'delete', entry: null, contentType: null, time: 2 },
+        { branch: 'dev', path: 'big.bin', op: 'put', entry: entry('big.bin', { size: 1 << 30, chunks: id('manifest'), exec: true }), contentType: null, time: 3 },
+      ]);
+      assert.equal(seqs.length, 3);
+      assert.ok(seqs[0]! < seqs[1]! && seqs[1]! < seqs[2]!, `seqs increase: ${seqs}`);
+      assert.equal(await db.stagedStamp('main'), `2:${seqs[1]}`);
+      assert.equal(await db.stagedStamp('none'), '0:0');
+      assert.deepEqual(await db.stagedBranches(), ['dev', 'main']);
+      const big = await db.getStaged('dev', 'big.bin');
+      assert.deepEqual(big, { branch: 'dev', path: 'big.bin', op: 'put', entry: entry('big.bin', { size: 1 << 30, chunks: id('manifest'), exec: true }), contentType: null, time: 3, seq: seqs[2] });
+      assert.deepEqual(await db.getStaged('main', 'a.txt'), { branch: 'main', path: 'a.txt', op: 'delete', entry: null, contentType: null, time: 2, seq: seqs[1] });
+      assert.equal(await db.getStaged('main', 'nope'), null);
+      // Replacing a path gives it a new seq; the old seq no longer deletes it.
+      const [again] = await db.putStaged([{ branch: 'main', path: 'b/x.csv', op: 'put', entry: entry('b/x.csv', { id: id('v2') }), contentType: 'text/csv', time: 4 }]);
+      assert.ok(again! > seqs[2]!);
+      assert.equal(await db.deleteStaged('main', [{ path: 'b/x.csv', seq: seqs[0]! }]), 0, 'a stale seq deletes nothing');
+      assert.equal((await db.getStaged('main', 'b/x.csv'))?.entry?.id, id('v2'));
+      await db.putStaged(['b/y', 'b/z', 'c', 'b0'].map((p) => ({ branch: 'main', path: p, op: 'put' as const, entry: entry(p), contentType: null, time: 5 })));
+      assert.deepEqual((await db.listStaged('main')).map((r) => r.path), ['a.txt', 'b/x.csv', 'b/y', 'b/z', 'b0', 'c']);
+      assert.deepEqual((await db.listStaged('main', { prefix: 'b/' })).map((r) => r.path), ['b/x.csv', 'b/y', 'b/z']);
+      assert.deepEqual((await db.listStaged('main', { prefix: 'b/', after: 'b/x.csv', limit: 1 })).map((r) => r.path), ['b/y']);
+      assert.deepEqual((await db.listStaged('main', { after: 'b/z' })).map((r) => r.path), ['b0', 'c']);
+      await assert.rejects(async () => db.putStaged([{ branch: 'main', path: 'q', op: 'put', entry: null, contentType: null, time: 1 }]), (e: unknown) => isStrataError(e, 'INVALID_ARGUMENT'));
+      // Durable, and deletes by (path, seq) or all of a branch.
+      db = await f.reopen();
+      const rows = await db.listStaged('main');
+      assert.equal(rows.length, 6);
+      assert.equal(await db.deleteStaged('main', rows.slice(0, 2).map((r) => ({ path: r.path, seq: r.seq }))), 2);
+      assert.deepEqual((await db.listStaged('main')).map((r) => r.path), ['b/y', 'b/z', 'b0', 'c']);
+      assert.equal(await db.deleteStaged('main', 'all'), 4);
+      assert.deepEqual(await db.stagedBranches(), ['dev']);
+      assert.equal((await db.listStaged('dev')).length, 1, 'other branches are untouched');
+      // Seqs keep increasing across deletes and reopening (a commit removes only what it read).
+      const [later] = await db.putStaged([{ branch: 'main', path: 'n', op: 'delete', entry: null, contentType: null, time: 6 }]);
+      assert.ok(later! > again!);
+    });
+
+    withStore('S3 gateway uploads and parts: create, get, list by branch, parts replaced by number, delete forgets parts', async (f) => {
+      let db = f.store;
+      const u1 = { id: 'a'.repeat(32), branch: 'main', path: 'z/obj.bin', created: 10, contentType: 'application/x-thing' };
+      const u2 = { id: 'b'.repeat(32), branch: 'main', path: 'a/obj.bin', created: 20, contentType: null };
+      const u3 = { id: 'c'.repeat(32), branch: 'dev', path: 'a/obj.bin', created: 5, contentType: null };
+      await db.tx(() => {
+        db.createUpload(u1);
+        db.createUpload(u2);
+        db.createUpload(u3);
+      });
+      assert.deepEqual(await db.getUpload(u1.id), u1);
+      assert.equal(await db.getUpload('d'.repeat(32)), null);
+      assert.deepEqual((await db.listUploads()).map((u) => u.id), [u3.id, u2.id, u1.id], 'by path, then creation time');
+      assert.deepEqual((await db.listUploads('main')).map((u) => u.id), [u2.id, u1.id]);
+      await db.putPart({ upload: u1.id, part: 2, size: 5, etag: '2'.repeat(32), time: 1 });
+      await db.putPart({ upload: u1.id, part: 1, size: 7, etag: '1'.repeat(32), time: 2 });
+      await db.putPart({ upload: u1.id, part: 2, size: 9, etag: 'f'.repeat(32), time: 3 });
+      await db.putPart({ upload: u2.id, part: 1, size: 1, etag: 'e'.repeat(32), time: 4 });
+      db = await f.reopen();
+      assert.deepEqual(await db.listParts(u1.id), [
+        { upload: u1.id, part: 1, size: 7, etag: '1'.repeat(32), time: 2 },
+        { upload: u1.id, part: 2, size: 9, etag: 'f'.repeat(32), time: 3 },
+      ]);
+      await db.deleteUpload(u1.id);
+      assert.equal(await db.getUpload(u1.id), null);
+      assert.deepEqual(await db.listParts(u1.id), []);
+      assert.equal((await db.listParts(u2.id)).length, 1, 'other uploads keep their parts');
+      // Rolled back with the transaction that wrote them.
+      await assert.rejects(async () =>
+        db.tx(() => {
+          db.deleteUpload(u2.id);
+          db.putStaged([{ branch: 'main', path: 'p', op: 'delete', entry: null, contentType: null, time: 1 }]);
+          throw new Error('boom');
+        }),
+      /boom/);
+      db = await f.reopen();
+      assert.ok(await db.getUpload(u2.id));
+      assert.equal(await db.getStaged('main', 'p'), null);
+    });
+
     withStore('integrity: a fresh store checks clean and knows its schema version', async ({ store: db }) => {
       assert.deepEqual(await db.quickCheck(), []);
       assert.ok((await db.schemaVersion()) >= 1);
