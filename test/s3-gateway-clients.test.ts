@@ -341,8 +341,10 @@ describe('aws-cli (awscli 2.9)', () => {
     assert.deepEqual([...got.keys()].sort(), [...want.keys()].sort());
     for (const [p, b] of want) assert.ok(got.get(p)!.equals(b), p);
 
+    const staged = must(await strata(project, ['staging', 'list', 'origin', 'incoming'], { env: { STRATA_TOKEN: token } }), 'strata staging list');
+    for (const p of ['aws/folder/a.csv', 'aws/folder/sub/b.csv', 'aws/model.bin', 'aws/report.txt']) assert.match(staged.stdout, new RegExp(`^\\s+put .* ${p.replace(/[./]/g, '\\$&')}$`, 'm'));
     const c = must(await strata(project, ['staging', 'commit', 'origin', 'incoming', '-m', 'uploads from aws-cli'], { env: { STRATA_TOKEN: token } }), 'strata staging commit');
-    assert.match(c.stdout, /[0-9a-f]{12}/);
+    assert.match(c.stdout, /^Committed 4 change\(s\) on incoming as [0-9a-f]{12} \(4 written, 0 deleted\)/);
     await ok(project, ['switch', 'incoming']);
     await ok(project, ['pull', 'origin', 'incoming'], 0, { env: { STRATA_TOKEN: token } });
     assert.ok((await readFile(join(project, 'aws', 'model.bin'))).equals(big));
@@ -663,6 +665,13 @@ print(json.dumps(o))
         uploadsAfter: 0,
       });
 
+      // The CLI lists what survived, against the restarted server.
+      await ok(proj, ['remote', 'set-url', 'origin', `${s.url}/${REPO}`]);
+      const listed = JSON.parse((await ok(proj, ['--json', 'staging', 'list', 'origin', 'main'], 0, { env: { STRATA_TOKEN: tok } })).stdout) as { changes: Array<{ path: string; op: string; size: number }> };
+      assert.deepEqual(
+        listed.changes.map((x) => [x.path, x.op, x.size]),
+        [['acked/0.txt', 'put', 15], ['acked/1.txt', 'put', 15], ['acked/2.txt', 'put', 15], ['crash/big.bin', 'put', 15 * 1024 * 1024], ['done/done.bin', 'put', 11 * 1024 * 1024]],
+      );
       const c = await commitStaged(s, tok, 'main', 'written before and after a crash');
       assert.deepEqual(c.changes.map((x) => x.path).sort(), ['acked/0.txt', 'acked/1.txt', 'acked/2.txt', 'crash/big.bin', 'done/done.bin']);
       await ok(proj, ['pull', 'origin', 'main'], 0, { env: { STRATA_TOKEN: tok } });
