@@ -313,26 +313,34 @@ describe('aws-cli (awscli 2.9)', () => {
     assert.match(missing.stderr, /404|Not Found|NoSuchKey/);
   });
 
-  it('aws s3 cp up (a small file and a multipart one) and aws s3 sync up to a branch, down from a tag; strata staging commit makes them one commit', async () => {
+  it('aws s3 cp up (a small file and a multipart one), between refs (CopyObject, UploadPartCopy), aws s3 sync up to a branch and down from a tag; strata staging commit makes them one commit', async () => {
     const up = join(tmp.dir, 'aws-up');
     const big = seededBytes(11 * 1024 * 1024, 42);
     await writeFiles(up, { 'model.bin': big, 'report.txt': 'uploaded by aws s3 cp\n', 'folder/a.csv': 'x\n1\n', 'folder/sub/b.csv': 'y\n2\n' });
     must(await aws(['s3', 'cp', join(up, 'report.txt'), `s3://${REPO}/incoming/aws/report.txt`]), 'aws s3 cp up');
     must(await aws(['s3', 'cp', join(up, 'model.bin'), `s3://${REPO}/incoming/aws/model.bin`]), 'aws s3 cp multipart up');
+    // Copies between refs on the server: CopyObject for a small file; above the multipart threshold
+    // aws-cli reads the source's tags (GetObjectTagging) and copies by ranges (UploadPartCopy).
+    must(await aws(['s3', 'cp', `s3://${REPO}/v1/raw.csv`, `s3://${REPO}/incoming/aws/raw-v1.csv`]), 'aws s3 cp ref to ref');
+    must(await aws(['s3', 'cp', `s3://${REPO}/v1/data/big.bin`, `s3://${REPO}/incoming/aws/big-v1.bin`]), 'aws s3 cp ref to ref, multipart');
     const synced = must(await aws(['s3', 'sync', join(up, 'folder'), `s3://${REPO}/incoming/aws/folder`]), 'aws s3 sync up');
     assert.equal((synced.stdout.match(/^upload: /gm) ?? []).length, 2, synced.stdout);
     const again = must(await aws(['s3', 'sync', join(up, 'folder'), `s3://${REPO}/incoming/aws/folder`]), 'aws s3 sync up again');
     assert.equal(again.stdout.trim(), '', 'a second sync finds nothing to upload');
     const listed = lsLines(must(await aws(['s3', 'ls', '--recursive', `s3://${REPO}/incoming/aws/`]), 'ls').stdout);
     assert.deepEqual(listed, [
+      [String(BIG.length), 'incoming/aws/big-v1.bin'],
       ['4', 'incoming/aws/folder/a.csv'],
       ['4', 'incoming/aws/folder/sub/b.csv'],
       [String(big.length), 'incoming/aws/model.bin'],
+      [String(RAW_V1.length), 'incoming/aws/raw-v1.csv'],
       ['22', 'incoming/aws/report.txt'],
     ]);
     const back = join(tmp.dir, 'aws-back');
     must(await aws(['s3', 'cp', `s3://${REPO}/incoming/aws/model.bin`, join(back, 'model.bin')]), 'aws s3 cp uncommitted down');
     assert.ok((await readFile(join(back, 'model.bin'))).equals(big));
+    must(await aws(['s3', 'cp', `s3://${REPO}/incoming/aws/big-v1.bin`, join(back, 'big-v1.bin')]), 'aws s3 cp copied down');
+    assert.ok((await readFile(join(back, 'big-v1.bin'))).equals(BIG));
 
     const down = join(tmp.dir, 'aws-sync-down');
     must(await aws(['s3', 'sync', `s3://${REPO}/v1/data`, down]), 'aws s3 sync down');
@@ -342,9 +350,9 @@ describe('aws-cli (awscli 2.9)', () => {
     for (const [p, b] of want) assert.ok(got.get(p)!.equals(b), p);
 
     const staged = must(await strata(project, ['staging', 'list', 'origin', 'incoming'], { env: { STRATA_TOKEN: token } }), 'strata staging list');
-    for (const p of ['aws/folder/a.csv', 'aws/folder/sub/b.csv', 'aws/model.bin', 'aws/report.txt']) assert.match(staged.stdout, new RegExp(`^\\s+put .* ${p.replace(/[./]/g, '\\$&')}$`, 'm'));
+    for (const p of ['aws/big-v1.bin', 'aws/folder/a.csv', 'aws/folder/sub/b.csv', 'aws/model.bin', 'aws/raw-v1.csv', 'aws/report.txt']) assert.match(staged.stdout, new RegExp(`^\\s+put .* ${p.replace(/[./]/g, '\\$&')}$`, 'm'));
     const c = must(await strata(project, ['staging', 'commit', 'origin', 'incoming', '-m', 'uploads from aws-cli'], { env: { STRATA_TOKEN: token } }), 'strata staging commit');
-    assert.match(c.stdout, /^Committed 4 change\(s\) on incoming as [0-9a-f]{12} \(4 written, 0 deleted\)/);
+    assert.match(c.stdout, /^Committed 6 change\(s\) on incoming as [0-9a-f]{12} \(6 written, 0 deleted\)/);
     await ok(project, ['switch', 'incoming']);
     await ok(project, ['pull', 'origin', 'incoming'], 0, { env: { STRATA_TOKEN: token } });
     assert.ok((await readFile(join(project, 'aws', 'model.bin'))).equals(big));
