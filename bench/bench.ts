@@ -49,8 +49,9 @@
  * Contract: run() returns { strata, peers, notes? } where each figure is
  * { kind: 'value', value, samples } | { kind: 'error', message } | { kind: 'skipped', reason };
  * a thrown error becomes a strata error for that row. Targets: { kind: 'ratio', reference: <peer
- * name>, max } | { kind: 'max', value } | { kind: 'min', value } (or a function of the scale).
- * Units: 'ms' | 'MiB' | 'MB' | 'MB/s'. ctx.work is an empty scratch folder for the section.
+ * name>, max } | { kind: 'ratio-min', reference, min } (higher is better) | { kind: 'max', value }
+ * | { kind: 'min', value } (or a function of the scale).
+ * Units: 'ms' | 'MiB' | 'MB' | 'MB/s' | 'req/s'. ctx.work is an empty scratch folder for the section.
  * Types: bench/types.ts; helpers: bench/proc.ts (runCmd, runSeq, repeat, warm, duBytes, git, ...).
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';

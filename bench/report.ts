@@ -25,6 +25,8 @@ export function fmtValue(v: number, unit: Unit): string {
       return `${v.toFixed(v >= 100 ? 0 : 1)} MB`;
     case 'MB/s':
       return `${v.toFixed(0)} MB/s`;
+    case 'req/s':
+      return `${v.toFixed(0)} req/s`;
   }
 }
 
@@ -44,6 +46,8 @@ export function fmtTarget(t: Target | undefined, unit: Unit): string {
   switch (t.kind) {
     case 'ratio':
       return `≤ ${t.max}× ${t.reference}`;
+    case 'ratio-min':
+      return `≥ ${t.min}× ${t.reference}`;
     case 'max':
       return `≤ ${fmtValue(t.value, unit)}`;
     case 'min':
@@ -56,11 +60,12 @@ export function evaluate(target: Target | undefined, r: RowResult, unit: Unit): 
   if (!target) return { ratio: null, ratioText: '—', targetText, verdict: '' };
   if (r.strata.kind !== 'value') return { ratio: null, ratioText: '—', targetText, verdict: 'n/a', reason: 'no strata figure' };
   const v = r.strata.value;
-  if (target.kind === 'ratio') {
+  if (target.kind === 'ratio' || target.kind === 'ratio-min') {
     const ref = r.peers.find((p) => p.name === target.reference)?.figure;
     if (!ref || ref.kind !== 'value' || ref.value <= 0) return { ratio: null, ratioText: '—', targetText, verdict: 'n/a', reason: `reference ${target.reference} unavailable` };
     const ratio = v / ref.value;
-    return { ratio, ratioText: `${ratio.toFixed(2)}× ${target.reference}`, targetText, verdict: ratio <= target.max ? 'PASS' : 'MISS' };
+    const ok = target.kind === 'ratio' ? ratio <= target.max : ratio >= target.min;
+    return { ratio, ratioText: `${ratio.toFixed(2)}× ${target.reference}`, targetText, verdict: ok ? 'PASS' : 'MISS' };
   }
   const ratio = v / target.value;
   const ok = target.kind === 'max' ? v <= target.value : v >= target.value;

@@ -4,7 +4,7 @@
  */
 
 /** Units a row's figures are expressed in. Values are always plain numbers in that unit. */
-export type Unit = 'ms' | 'MiB' | 'MB' | 'MB/s';
+export type Unit = 'ms' | 'MiB' | 'MB' | 'MB/s' | 'req/s';
 
 /** One measured figure (strata's or a peer's). */
 export type Figure =
@@ -15,11 +15,13 @@ export type Figure =
 /**
  * A row's target.
  *  - ratio: strata ≤ max × (figure of the peer named `reference`)   (lower is better)
+ *  - ratio-min: strata ≥ min × (figure of the peer named `reference`) (higher is better: MB/s, req/s)
  *  - max:   strata ≤ value                                           (lower is better)
  *  - min:   strata ≥ value                                           (higher is better)
  */
 export type Target =
   | { kind: 'ratio'; reference: string; max: number }
+  | { kind: 'ratio-min'; reference: string; min: number }
   | { kind: 'max'; value: number }
   | { kind: 'min'; value: number };
 

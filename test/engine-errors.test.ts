@@ -259,7 +259,7 @@ describe('bad input (strata binary)', { concurrency: false }, () => {
   it('usage errors: unknown command, bad flag, bad values: exit 2', async () => {
     const before = await state();
     expectFail(await strata(root, ['frobnicate']), 2, /^strata: unknown command "frobnicate"; see strata --help/, 'unknown command');
-    expectFail(await strata(root, ['stauts']), 2, /unknown command "stauts" \(did you mean status\?\)/, 'typo');
+    expectFail(await strata(root, ['stauts']), 2, /unknown command "stauts" \(did you mean status[,?]/, 'typo');
     expectFail(await strata(root, ['status', '--frob']), 2, /Unknown option '--frob'\nusage: strata status/, 'bad flag');
     expectFail(await strata(root, ['commit', '-m']), 2, /argument missing|requires an argument|usage: strata commit/i, 'flag without value');
     expectFail(await strata(root, ['log', '-n', 'abc']), 2, /-n must be a whole number/, 'log -n abc');

@@ -175,6 +175,7 @@ describe('S3 gateway: reads (AWS SDK)', () => {
     assert.equal(a.ETag, `"${hashBytes(Buffer.from(CSV))}"`);
     const head = (JSON.parse((await ok(project, ['log', '--json'])).stdout) as Array<{ id: string; time: number }>)[0]!;
     assert.equal(a.LastModified?.getTime(), Math.floor(head.time / 1000) * 1000);
+    assert.equal(a.Metadata?.['strata-commit'], head.id, 'committed content names its commit');
     const byTag = await c.send(new HeadObjectCommand({ Bucket: 'ds', Key: 'v1/data/a.csv' }));
     assert.equal(byTag.ETag, a.ETag);
     assert.equal(await text(c, `${head.id}/data/a.csv`), CSV);
@@ -243,6 +244,17 @@ describe('S3 gateway: writes land in the branch and commit in one call', () => {
     assert.equal(await text(c, 'main/out/stream.txt'), 'streamed body\n');
     await c.send(new CopyObjectCommand({ Bucket: 'ds', Key: 'main/out/copy.csv', CopySource: 'ds/v1/data/a.csv' }));
     assert.equal(await text(c, 'main/out/copy.csv'), CSV);
+    // From another repository: the bytes are read (verified) and stored in this one.
+    await ok(project, ['remote', 'add', 'second', `${srv.url}/ds2`]);
+    await ok(project, ['push', 'second', 'main'], 0, { env: { STRATA_TOKEN: srv.tokens.create('ds2', ['write']).token } });
+    const both = keys.create('*', ['read', 'write'], 'both');
+    const cb = client({ accessKeyId: both.accessKeyId, secretAccessKey: both.secret });
+    await cb.send(new CopyObjectCommand({ Bucket: 'ds', Key: 'main/out/from-ds2.txt', CopySource: 'ds2/main/data/b/c.txt' }));
+    assert.equal(await text(c, 'main/out/from-ds2.txt'), 'see\n');
+    assert.equal(await s3Code(c.send(new CopyObjectCommand({ Bucket: 'ds', Key: 'main/out/denied.txt', CopySource: 'ds2/main/data/b/c.txt' }))), 'AccessDenied', 'a key for ds cannot read ds2');
+    const staged = await c.send(new HeadObjectCommand({ Bucket: 'ds', Key: 'main/out/new.csv' }));
+    assert.equal(staged.Metadata?.['strata-uncommitted'], 'true');
+    assert.equal(staged.ContentType, 'text/csv');
     await c.send(new DeleteObjectCommand({ Bucket: 'ds', Key: 'main/README.md' }));
     assert.equal(await s3Code(c.send(new GetObjectCommand({ Bucket: 'ds', Key: 'main/README.md' }))), 'NoSuchKey');
     assert.equal(await text(c, 'v1/README.md'), '# ds\n');
@@ -250,7 +262,7 @@ describe('S3 gateway: writes land in the branch and commit in one call', () => {
     assert.deepEqual(del.Deleted?.map((d) => d.Key).sort(), ['main/never/was.txt', 'main/out/stream.txt']);
     assert.deepEqual(del.Errors?.map((e) => [e.Key, e.Code]), [['v1/data/a.csv', 'AccessDenied']]);
     const listed = await c.send(new ListObjectsV2Command({ Bucket: 'ds', Prefix: 'main/' }));
-    assert.deepEqual(listed.Contents?.map((o) => o.Key), ['main/data/a.csv', 'main/data/b/c.txt', 'main/data/big.bin', 'main/out/copy.csv', 'main/out/new.csv', 'main/space name.txt']);
+    assert.deepEqual(listed.Contents?.map((o) => o.Key), ['main/data/a.csv', 'main/data/b/c.txt', 'main/data/big.bin', 'main/out/copy.csv', 'main/out/from-ds2.txt', 'main/out/new.csv', 'main/space name.txt']);
 
     const { commit } = await commitStaged('main', 'gateway writes');
     assert.match(commit, /^[0-9a-f]{64}$/);

@@ -12,10 +12,10 @@
  */
 import { StrataError } from '../errors/index.js';
 import type { IndexRow } from '../meta/interface.js';
-import type { FileEntry, Id, SymlinkEntry } from '../model/index.js';
+import type { FileEntry, Id, SymlinkEntry, Tree, TreeEntry } from '../model/index.js';
 import type { Repository } from '../repo/index.js';
 import { HEADS, TAGS } from '../repo/refs.js';
-import { entryAt, flattenTree } from '../repo/tree.js';
+import { flattenTree } from '../repo/tree.js';
 import type { GatewayObject, RefKind, ResolvedRef } from './types.js';
 
 /** Compare two strings by their UTF-8 bytes (S3 key order; JS `<` compares UTF-16 units). */
@@ -59,16 +59,19 @@ function commitByPrefix(repo: Repository, seg: string): Id | null {
 /** The ref a key starts with, or null when no leading segments name one. */
 export function resolveKey(repo: Repository, key: string): ResolvedRef | null {
   const segs = key.split('/');
-  for (let i = segs.length; i >= 1; i--) {
+  // One read of the branches and tags whose names could start the key, then the longest match.
+  const first = segs[0]!;
+  const refs = first ? new Map(repo.db.listRefs(HEADS + first).concat(repo.db.listRefs(TAGS + first)).map((r) => [r.name, r.target])) : new Map<string, string>();
+  for (let i = segs.length; i >= 1 && refs.size; i--) {
     const name = segs.slice(0, i).join('/');
     if (!name) continue;
     const path = segs.slice(i).join('/');
-    const b = repo.db.getRef(HEADS + name);
-    if (b) return { kind: 'branch', name, commit: b.target, path };
-    const t = repo.db.getRef(TAGS + name);
-    if (t) return { kind: 'tag', name, commit: t.target, path };
+    const b = refs.get(HEADS + name);
+    if (b) return { kind: 'branch', name, commit: b, path };
+    const t = refs.get(TAGS + name);
+    if (t) return { kind: 'tag', name, commit: t, path };
   }
-  const c = commitByPrefix(repo, segs[0]!);
+  const c = commitByPrefix(repo, first);
   if (c) return { kind: 'commit', name: c, commit: c, path: segs.slice(1).join('/') };
   // A repository with no commit yet still has its initial branch (HEAD -> refs/heads/<b>).
   const head = repo.head();
@@ -114,10 +117,46 @@ function remember(key: string, l: Listing): Listing {
   return l;
 }
 
+/**
+ * Parsed commits and trees by id: immutable (an id names its bytes), verified when first read, so
+ * a GET needs no metadata read or parse for the versions it has seen. Bounded, oldest out.
+ */
+const PARSED_MAX = 20_000;
+const commits = new Map<string, { tree: Id; time: number }>();
+const trees = new Map<string, Tree>();
+
+function bounded<V>(m: Map<string, V>, k: string, v: V): V {
+  if (m.size >= PARSED_MAX) m.delete(m.keys().next().value!);
+  m.set(k, v);
+  return v;
+}
+
 async function commitInfo(repo: Repository, commit: Id | null): Promise<{ tree: Id | null; time: number }> {
   if (!commit) return { tree: null, time: 0 };
+  const key = `${repo.db.path}\0${commit}`;
+  const hit = commits.get(key);
+  if (hit) return hit;
   const c = await repo.readCommit(commit);
-  return { tree: c.tree, time: c.time };
+  return bounded(commits, key, { tree: c.tree, time: c.time });
+}
+
+async function treeOf(repo: Repository, id: Id): Promise<Tree> {
+  const key = `${repo.db.path}\0${id}`;
+  return trees.get(key) ?? bounded(trees, key, await repo.readTree(id));
+}
+
+/** The entry at `path` of a tree (null when absent), through the parsed-tree cache. */
+async function entryIn(repo: Repository, treeId: Id, path: string): Promise<TreeEntry | null> {
+  const parts = path.split('/');
+  let cur = treeId;
+  for (let i = 0; i < parts.length; i++) {
+    const e = (await treeOf(repo, cur)).entries.find((x) => x.name === parts[i]);
+    if (!e) return null;
+    if (i === parts.length - 1) return e;
+    if (e.type !== 'dir') return null;
+    cur = e.id;
+  }
+  return null;
 }
 
 function fromRow(row: IndexRow, mtime: number, contentType: string | null, staged: boolean): GatewayObject {
@@ -161,7 +200,7 @@ export async function getObject(repo: Repository, ref: ResolvedRef, path: string
   }
   const { tree, time } = await commitInfo(repo, ref.commit);
   if (!tree) return null;
-  const e = await entryAt(repo, tree, path);
+  const e = await entryIn(repo, tree, path);
   if (!e || e.type === 'dir') return null;
   const row: IndexRow =
     e.type === 'symlink'

@@ -53,8 +53,14 @@ export async function openBucket(ctx: S3Ctx, need: Scope): Promise<Repository> {
   }
   const repo = await ctx.host.open(name);
   if (need === 'write' && ctx.host.readOnly) throw new S3Error(403, 'AccessDenied', 'this server serves a working project read-only');
-  authorize(ctx.principal, name, need, ctx.host.anonymousRead(repo));
+  authorize(ctx.principal, name, need, anonymousMatters(ctx, name) && ctx.host.anonymousRead(repo));
   return repo;
+}
+
+/** Whether the repository's anonymous-read setting can change the answer (not for a key of this repository). */
+export function anonymousMatters(ctx: S3Ctx, name: string): boolean {
+  const p = ctx.principal;
+  return !p || (p.repo !== '*' && p.repo !== name);
 }
 
 /** The ref a key starts with; NoSuchKey when it names none. */
@@ -95,8 +101,16 @@ export function etagOf(id: string): string {
 
 /** ISO 8601 with milliseconds, as S3 lists times. */
 export function isoTime(ms: number): string {
-  return new Date(ms).toISOString();
+  // The keys of one version share its commit's time: format each time once.
+  let t = ISO_CACHE.get(ms);
+  if (t === undefined) {
+    if (ISO_CACHE.size > 4096) ISO_CACHE.clear();
+    t = new Date(ms).toISOString();
+    ISO_CACHE.set(ms, t);
+  }
+  return t;
 }
+const ISO_CACHE = new Map<number, string>();
 
 /** A key as listed with encoding-type=url: percent-encoded, '/' kept. */
 export function encodeKey(k: string, url: boolean): string {

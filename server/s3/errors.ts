@@ -84,8 +84,11 @@ function withHint(e: StrataError): string {
 
 /** XML-escape text for element content and attribute values. */
 export function xmlEscape(s: string): string {
+  // Most values (ids, sizes, plain keys) need nothing: test before building a new string.
+  if (!NEEDS_ESCAPE.test(s)) return s;
   return s.replace(/[&<>"']/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&apos;'));
 }
+const NEEDS_ESCAPE = /[&<>"']/;
 
 /** The XML body of an error. */
 export function errorXml(err: S3Error, resource: string, requestId: string): string {

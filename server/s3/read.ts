@@ -9,13 +9,16 @@ import { fileBytes } from '../../core/ops/file-bytes.js';
 import { getObject, listKeys, objectEntry } from '../../core/gateway/view.js';
 import type { GatewayObject } from '../../core/gateway/types.js';
 import type { Repository } from '../../core/repo/index.js';
+import { StrataError } from '../../core/errors/index.js';
 import { authorize } from '../auth.js';
 import { contentType } from '../http.js';
 import { S3Error } from './errors.js';
-import { encodeKey, etagOf, isoTime, noSuchKey, openBucket, refOf, sendEmpty, sendXml, type S3Ctx } from './context.js';
+import { anonymousMatters, encodeKey, etagOf, isoTime, noSuchKey, openBucket, refOf, sendEmpty, sendXml, type S3Ctx } from './context.js';
 import type { XmlNode } from './xml.js';
 
 const OWNER = { ID: 'strata', DisplayName: 'strata' };
+/** Objects up to this size are read whole and sent in one write. */
+const SMALL_BYTES = 1 << 20;
 
 export async function listBuckets(ctx: S3Ctx): Promise<void> {
   const buckets: XmlNode[] = [];
@@ -23,7 +26,7 @@ export async function listBuckets(ctx: S3Ctx): Promise<void> {
     let repo: Repository;
     try {
       repo = await ctx.host.open(name);
-      authorize(ctx.principal, name, 'read', ctx.host.anonymousRead(repo));
+      authorize(ctx.principal, name, 'read', anonymousMatters(ctx, name) && ctx.host.anonymousRead(repo));
     } catch {
       continue;
     }
@@ -246,7 +249,14 @@ export async function getOrHeadObject(ctx: S3Ctx): Promise<void> {
     ctx.res.writeHead(status, headers);
     return void ctx.res.end();
   }
-  // Opened before the status line: a small object is verified whole here, so damage is an error answer.
+  if (!o.entry.chunks && o.entry.type === 'file' && size <= SMALL_BYTES) {
+    // A small object: read and verified whole before the status line, sent in one write.
+    const buf = await repo.store.getBytes(o.entry.id, { verify: true });
+    if (buf.length !== size) throw new StrataError('OBJECT_CORRUPT', `${o.path}: object ${o.entry.id} holds ${buf.length} bytes where the tree declares ${size}`, { hint: 'run strata fsck on the server repository' });
+    ctx.res.writeHead(status, headers);
+    return void ctx.res.end(range ? buf.subarray(range.start, range.end) : buf);
+  }
+  // Opened before the status line: the first chunk is verified here, so damage is an error answer.
   const stream = await fileBytes(repo, objectEntry(o), range, o.path);
   ctx.res.writeHead(status, headers);
   try {

@@ -18,7 +18,7 @@ import { authorize } from '../auth.js';
 import { checkRepoName } from '../repos.js';
 import { S3Error, toS3Error } from './errors.js';
 import { drain, receiveText, receiveToFile } from './body.js';
-import { etagOf, isoTime, openBucket, sendEmpty, sendXml, writableRef, type S3Ctx } from './context.js';
+import { anonymousMatters, etagOf, isoTime, openBucket, sendEmpty, sendXml, writableRef, type S3Ctx } from './context.js';
 import { lookup } from './read.js';
 import { childText, parseXml } from './xml.js';
 import type { Repository } from '../../core/repo/index.js';
@@ -83,7 +83,7 @@ export async function copySourceObject(ctx: S3Ctx, repo: Repository, raw: string
   checkRepoName(bucket);
   const same = bucket === ctx.bucket;
   const srcRepo = same ? repo : await openBucket({ ...ctx, bucket }, 'read');
-  if (same) authorize(ctx.principal, bucket, 'read', ctx.host.anonymousRead(repo));
+  if (same) authorize(ctx.principal, bucket, 'read', anonymousMatters(ctx, bucket) && ctx.host.anonymousRead(repo));
   const { object: srcObj } = await lookup(srcRepo, key);
   const ifMatch = ctx.req.headers['x-amz-copy-source-if-match'];
   if (typeof ifMatch === 'string' && ifMatch.split(',').every((t) => t.trim() !== etagOf(srcObj.entry.id) && t.trim() !== '*')) {

@@ -17,9 +17,17 @@ export interface XmlNode {
 
 function render(name: string, v: XmlValue): string {
   if (v === undefined || v === null) return '';
-  if (Array.isArray(v)) return (v as Array<XmlNode | string>).map((x) => render(name, x)).join('');
-  if (typeof v === 'object') return `<${name}>${Object.entries(v).map(([k, c]) => render(k, c)).join('')}</${name}>`;
-  return `<${name}>${xmlEscape(String(v))}</${name}>`;
+  if (Array.isArray(v)) {
+    let out = '';
+    for (const x of v as Array<XmlNode | string>) out += render(name, x);
+    return out;
+  }
+  if (typeof v === 'object') {
+    let out = `<${name}>`;
+    for (const k in v) out += render(k, v[k]);
+    return out + `</${name}>`;
+  }
+  return `<${name}>${xmlEscape(typeof v === 'string' ? v : String(v))}</${name}>`;
 }
 
 /** A whole document: `<?xml ...?><Root xmlns="...">...</Root>`. */
