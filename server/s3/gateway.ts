@@ -16,7 +16,7 @@ import type { Principal } from '../auth.js';
 import type { RepoHost } from '../repos.js';
 import { S3Error, errorXml, toS3Error } from './errors.js';
 import type { S3Ctx } from './context.js';
-import { getBucketLocation, getBucketVersioning, getOrHeadObject, headBucket, listBuckets, listObjectsV1, listObjectsV2 } from './read.js';
+import { getBucketLocation, getBucketVersioning, getObjectTagging, getOrHeadObject, headBucket, listBuckets, listObjectsV1, listObjectsV2 } from './read.js';
 import { createBucket, deleteObject, deleteObjects, putOrCopyObject } from './write.js';
 import { abortUpload, completeUpload, createUpload, listParts, listUploads, uploadPart } from './multipart.js';
 
@@ -72,6 +72,8 @@ async function dispatch(ctx: S3Ctx): Promise<void> {
     if (method === 'GET' || method === 'HEAD') return listBuckets(ctx);
     return allow(['GET']);
   }
+  // aws-cli reads an object's tags before a multipart copy (to copy them along): a tree keeps no tags.
+  if (key && method === 'GET' && q.has('tagging')) return getObjectTagging(ctx);
   const unsupported = UNSUPPORTED.find((s) => q.has(s));
   if (unsupported && !(unsupported === 'versionId' && key)) {
     throw new S3Error(501, 'NotImplemented', `the ${unsupported} subresource is not supported by the Strata gateway (versions are refs: read <ref>/<path>)`);

@@ -3,12 +3,19 @@
  * CompleteMultipartUpload, AbortMultipartUpload, over core/gateway/multipart.ts (parts are synced
  * files until Complete ingests them as one content into the branch's uncommitted changes).
  */
-import { rm } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileBytes } from '../../core/ops/file-bytes.js';
+import { objectEntry } from '../../core/gateway/view.js';
 import * as mp from '../../core/gateway/multipart.js';
 import { S3Error } from './errors.js';
 import { receiveText, receiveToFile, drain } from './body.js';
 import { etagOf, isoTime, openBucket, sendEmpty, sendXml, type S3Ctx } from './context.js';
-import { branchPath, keyOf } from './write.js';
+import { branchPath, copySourceObject, keyOf } from './write.js';
 import { childText, parseXml } from './xml.js';
 import type { Repository } from '../../core/repo/index.js';
 import type { UploadRow } from '../../core/meta/interface.js';
@@ -40,12 +47,13 @@ export async function createUpload(ctx: S3Ctx): Promise<void> {
 
 export async function uploadPart(ctx: S3Ctx): Promise<void> {
   const repo = await openBucket(ctx, 'write');
-  if (ctx.req.headers['x-amz-copy-source'] !== undefined) throw new S3Error(501, 'NotImplemented', 'UploadPartCopy is not supported: copy the whole object with CopyObject');
   const raw = ctx.q.get('partNumber') ?? '';
   if (!/^\d{1,5}$/.test(raw) || Number(raw) < 1 || Number(raw) > 10000) {
     throw new S3Error(400, 'InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', { ArgumentName: 'partNumber', ArgumentValue: raw });
   }
   const u = uploadOf(ctx, repo);
+  const src = ctx.req.headers['x-amz-copy-source'];
+  if (typeof src === 'string') return uploadPartCopy(ctx, repo, u, Number(raw), src);
   const got = await receiveToFile(ctx);
   try {
     await mp.uploadPart(repo, u.id, Number(raw), got.file, got.md5);
@@ -53,6 +61,55 @@ export async function uploadPart(ctx: S3Ctx): Promise<void> {
     await rm(got.file, { force: true });
   }
   sendEmpty(ctx, 200, { ETag: `"${got.md5}"` });
+}
+
+/**
+ * UploadPartCopy: the part is a byte range (x-amz-copy-source-range, else the whole object) of an
+ * object of any ref the caller may read, read verified from the store. aws-cli and boto3 copy
+ * objects above their multipart threshold this way (`aws s3 cp s3://r/v1/big s3://r/main/big`).
+ */
+async function uploadPartCopy(ctx: S3Ctx, repo: Repository, u: UploadRow, part: number, raw: string): Promise<void> {
+  await drain(ctx);
+  const { srcRepo, srcObj } = await copySourceObject(ctx, repo, raw);
+  const size = srcObj.entry.size;
+  let range: { start: number; end: number } | null = null;
+  const rh = ctx.req.headers['x-amz-copy-source-range'];
+  if (typeof rh === 'string') {
+    const m = /^bytes=(\d+)-(\d+)$/.exec(rh.trim());
+    if (!m || Number(m[1]) > Number(m[2]) || Number(m[2]) >= size) {
+      throw new S3Error(400, 'InvalidArgument', `The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy (the source has ${size} bytes)`, {
+        ArgumentName: 'x-amz-copy-source-range',
+        ArgumentValue: rh,
+      });
+    }
+    range = { start: Number(m[1]), end: Number(m[2]) + 1 };
+  }
+  const len = range ? range.end - range.start : size;
+  if (len > ctx.maxObjectBytes) throw new S3Error(400, 'EntityTooLarge', `Your proposed upload exceeds the maximum allowed size (${ctx.maxObjectBytes} bytes)`, { MaxSizeAllowed: String(ctx.maxObjectBytes) });
+  await mkdir(ctx.tmpDir, { recursive: true });
+  const file = join(ctx.tmpDir, `s3-partcopy-${process.pid}-${randomBytes(8).toString('hex')}.part`);
+  const md5 = createHash('md5');
+  try {
+    const bytes = await fileBytes(srcRepo, objectEntry(srcObj), range && range.start === 0 && range.end === size ? null : range, srcObj.path);
+    const hashing = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        md5.update(chunk);
+        cb(null, chunk);
+      },
+    });
+    await pipeline(bytes, hashing, createWriteStream(file, { flags: 'wx', mode: 0o600 }));
+    const fh = await open(file, 'r+');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    const etag = md5.digest('hex');
+    await mp.uploadPart(repo, u.id, part, file, etag);
+    sendXml(ctx, 200, 'CopyPartResult', { LastModified: isoTime(Date.now()), ETag: `"${etag}"` });
+  } finally {
+    await rm(file, { force: true });
+  }
 }
 
 export async function listParts(ctx: S3Ctx): Promise<void> {

@@ -208,6 +208,13 @@ const RESPONSE_OVERRIDES: Record<string, string> = {
   'response-content-encoding': 'Content-Encoding',
 };
 
+/** GetObjectTagging: the object must exist (and be readable); a tree keeps no tags, so the set is empty. */
+export async function getObjectTagging(ctx: S3Ctx): Promise<void> {
+  const repo = await openBucket(ctx, 'read');
+  await lookup(repo, ctx.key);
+  sendXml(ctx, 200, 'Tagging', { TagSet: {} });
+}
+
 export async function getOrHeadObject(ctx: S3Ctx): Promise<void> {
   const repo = await openBucket(ctx, 'read');
   const { object: o, commit } = await lookup(repo, ctx.key);

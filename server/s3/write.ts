@@ -21,6 +21,8 @@ import { drain, receiveText, receiveToFile } from './body.js';
 import { anonymousMatters, etagOf, isoTime, openBucket, sendEmpty, sendXml, writableRef, type S3Ctx } from './context.js';
 import { lookup } from './read.js';
 import { childText, parseXml } from './xml.js';
+import type { Repository } from '../../core/repo/index.js';
+import type { GatewayObject } from '../../core/gateway/types.js';
 
 /** The content type a write asks for (null: derive it from the name when read). */
 function requestedType(ctx: S3Ctx): string | null {
@@ -72,18 +74,17 @@ export async function putOrCopyObject(ctx: S3Ctx): Promise<void> {
   sendEmpty(ctx, 200, { ETag: etagOf(o.entry.id) });
 }
 
-async function copyObject(ctx: S3Ctx, repo: Awaited<ReturnType<typeof openBucket>>, branch: string, path: string, raw: string): Promise<void> {
-  await drain(ctx);
-  if (!path || path.endsWith('/')) throw new S3Error(400, 'InvalidArgument', 'a copy needs a destination key naming a file', { Key: ctx.key });
+/**
+ * The object `x-amz-copy-source` names (CopyObject, UploadPartCopy), after checking the caller may
+ * read it and its copy-source-If-Match / If-None-Match conditions.
+ */
+export async function copySourceObject(ctx: S3Ctx, repo: Repository, raw: string): Promise<{ srcRepo: Repository; srcObj: GatewayObject; same: boolean }> {
   const { bucket, key } = copySource(raw);
   checkRepoName(bucket);
   const same = bucket === ctx.bucket;
   const srcRepo = same ? repo : await openBucket({ ...ctx, bucket }, 'read');
   if (same) authorize(ctx.principal, bucket, 'read', anonymousMatters(ctx, bucket) && ctx.host.anonymousRead(repo));
   const { object: srcObj } = await lookup(srcRepo, key);
-  const directive = String(ctx.req.headers['x-amz-metadata-directive'] ?? 'COPY').toUpperCase();
-  if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error(400, 'InvalidArgument', 'Unknown metadata directive.', { ArgumentName: 'x-amz-metadata-directive' });
-  const contentType = directive === 'REPLACE' ? requestedType(ctx) : srcObj.contentType;
   const ifMatch = ctx.req.headers['x-amz-copy-source-if-match'];
   if (typeof ifMatch === 'string' && ifMatch.split(',').every((t) => t.trim() !== etagOf(srcObj.entry.id) && t.trim() !== '*')) {
     throw new S3Error(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'x-amz-copy-source-If-Match' });
@@ -92,6 +93,16 @@ async function copyObject(ctx: S3Ctx, repo: Awaited<ReturnType<typeof openBucket
   if (typeof ifNone === 'string' && ifNone.split(',').some((t) => t.trim() === etagOf(srcObj.entry.id) || t.trim() === '*')) {
     throw new S3Error(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'x-amz-copy-source-If-None-Match' });
   }
+  return { srcRepo, srcObj, same };
+}
+
+async function copyObject(ctx: S3Ctx, repo: Repository, branch: string, path: string, raw: string): Promise<void> {
+  await drain(ctx);
+  if (!path || path.endsWith('/')) throw new S3Error(400, 'InvalidArgument', 'a copy needs a destination key naming a file', { Key: ctx.key });
+  const { srcRepo, srcObj, same } = await copySourceObject(ctx, repo, raw);
+  const directive = String(ctx.req.headers['x-amz-metadata-directive'] ?? 'COPY').toUpperCase();
+  if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error(400, 'InvalidArgument', 'Unknown metadata directive.', { ArgumentName: 'x-amz-metadata-directive' });
+  const contentType = directive === 'REPLACE' ? requestedType(ctx) : srcObj.contentType;
   let o;
   if (same) {
     o = await stageCopy(repo, branch, path, srcObj, { contentType });
