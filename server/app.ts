@@ -28,6 +28,7 @@ import { repoCounts } from '../core/ops/repo-info.js';
 import { checkBranchName } from '../core/ops/open.js';
 import type { RepoSummary } from '../core/ops/types.js';
 import { s3Handler } from './s3/gateway.js';
+import { cleanStaleBodies } from './s3/body.js';
 import { AccessKeyStore } from './s3/keys.js';
 import { authenticate } from './s3/sigv4.js';
 import { lineageSearchView, lineageView, runView, runsView, serveRunLog } from './runs.js';
@@ -488,6 +489,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let gateway: Listening | null = null;
   if (opts.s3Port !== undefined) {
     try {
+      await cleanStaleBodies(tmpDir);
       const keys = new AccessKeyStore(host.stateDir);
       const handler = s3Handler({
         host,

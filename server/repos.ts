@@ -14,6 +14,7 @@ import { StrataError } from '../core/errors/index.js';
 import type { Repository } from '../core/repo/index.js';
 import { createRepository, isRepository, metadataDir, openRepository, parseObjectStoreUrl, type S3Objects, type StoreUrl } from '../core/ops/open.js';
 import { readBool } from '../core/config/registry.js';
+import { recoverGateway } from '../core/gateway/multipart.js';
 
 /** The characters of a repository name (see repoNameProblem for the whole rule). */
 const REPO_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
@@ -149,7 +150,9 @@ export class RepoHost {
       // A symlinked repository directory must not lead outside the data directory.
       const real = realpathSync(dir);
       if (this.mode === 'data' && !real.startsWith(this.root + sep)) throw notFound(name);
-      p = openRepository(real, { s3: this.objectsOf(name) });
+      const opened = openRepository(real, { s3: this.objectsOf(name) });
+      // What an interrupted server left of the S3 gateway's uploads goes before the first request.
+      p = this.readOnly ? opened : opened.then(async (repo) => (await recoverGateway(repo), repo));
       this.open_.set(name, p);
       p.catch(() => this.open_.delete(name));
     }

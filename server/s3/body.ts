@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -23,7 +23,11 @@ function tooLarge(max: number): S3Error {
   return new S3Error(400, 'EntityTooLarge', `Your proposed upload exceeds the maximum allowed size (${max} bytes); use a multipart upload`, { MaxSizeAllowed: String(max) });
 }
 
-/** The body into a synced temporary file in ctx.tmpDir; the caller owns (and removes or hands on) the file. */
+/**
+ * The body into a temporary file in ctx.tmpDir; the caller owns (and removes or hands on) the file.
+ * Not synced here: what keeps it is synced where it is kept (the object store for a put, the
+ * upload's folder for a part).
+ */
 export async function receiveToFile(ctx: S3Ctx): Promise<ReceivedBody> {
   const declared = Number(ctx.req.headers['x-amz-decoded-content-length'] ?? ctx.req.headers['content-length'] ?? NaN);
   if (Number.isFinite(declared) && declared > ctx.maxObjectBytes) throw tooLarge(ctx.maxObjectBytes);
@@ -44,12 +48,6 @@ export async function receiveToFile(ctx: S3Ctx): Promise<ReceivedBody> {
     await pipeline(ctx.body, count, createWriteStream(file, { flags: 'wx', mode: 0o600 }));
     if (Number.isFinite(declared) && ctx.req.headers['x-amz-decoded-content-length'] !== undefined && size !== declared) {
       throw new S3Error(400, 'IncompleteBody', `You did not provide the number of bytes specified by the Content-Length HTTP header (got ${size} of ${declared})`);
-    }
-    const fh = await open(file, 'r+');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
     }
   } catch (e) {
     await rm(file, { force: true });
@@ -78,5 +76,27 @@ export async function receiveText(ctx: S3Ctx, max = 2 << 20): Promise<string> {
 export async function drain(ctx: S3Ctx): Promise<void> {
   for await (const _c of ctx.body) {
     /* dropped */
+  }
+}
+
+/** Remove request bodies left in `tmpDir` by gateway processes that are gone (a crash mid-request). */
+export async function cleanStaleBodies(tmpDir: string): Promise<number> {
+  let n = 0;
+  for (const name of await readdir(tmpDir).catch(() => [] as string[])) {
+    const m = /^s3-(?:copy-)?(\d+)-[0-9a-f]{16}\.part$/.exec(name);
+    if (!m || alive(Number(m[1]))) continue;
+    await rm(join(tmpDir, name), { force: true });
+    n++;
+  }
+  return n;
+}
+
+function alive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -29,8 +29,8 @@ function noSuchUpload(id: string): S3Error {
 /** The upload the request names, checked against its key. */
 function uploadOf(ctx: S3Ctx, repo: Repository): UploadRow {
   const id = ctx.q.get('uploadId') ?? '';
-  const u = id ? repo.db.getUpload(id) : null;
-  if (!u) throw noSuchUpload(id);
+  if (!id) throw noSuchUpload(id);
+  const u = mp.uploadInfo(repo, id);
   const { branch, path } = branchPath(ctx, repo);
   if (u.branch !== branch || u.path !== path) throw noSuchUpload(id);
   return u;
@@ -117,7 +117,7 @@ export async function listParts(ctx: S3Ctx): Promise<void> {
   const u = uploadOf(ctx, repo);
   const max = Math.min(1000, Number(ctx.q.get('max-parts') ?? 1000) || 1000);
   const marker = Number(ctx.q.get('part-number-marker') ?? 0) || 0;
-  const all = repo.db.listParts(u.id).filter((p) => p.part > marker);
+  const all = mp.listParts(repo, u.id).filter((p) => p.part > marker);
   const page = all.slice(0, max);
   const truncated = all.length > max;
   sendXml(ctx, 200, 'ListPartsResult', {
@@ -141,8 +141,8 @@ export async function listUploads(ctx: S3Ctx): Promise<void> {
   const keyMarker = ctx.q.get('key-marker') ?? '';
   const idMarker = ctx.q.get('upload-id-marker') ?? '';
   const max = Math.min(1000, Number(ctx.q.get('max-uploads') ?? 1000) || 1000);
-  const all = repo.db
-    .listUploads()
+  const all = mp
+    .listUploads(repo)
     .map((u) => ({ u, key: keyOf(u.branch, u.path) }))
     .filter(({ key }) => key.startsWith(prefix))
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.u.created - b.u.created))
