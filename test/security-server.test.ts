@@ -238,6 +238,9 @@ describe('strata serve: no client can kill it', () => {
       ['GET', '/api/repos/{repo}/versions'],
       ['GET', '/api/repos/{repo}/compare'],
       ['POST', '/api/repos/{repo}/merge'],
+      ['GET', '/api/repos/{repo}/staging'],
+      ['POST', '/api/repos/{repo}/staging/commit'],
+      ['POST', '/api/repos/{repo}/staging/discard'],
       ['GET', '/api/repos/{repo}/runs'],
       ['GET', '/api/repos/{repo}/runs/{run}'],
       ['GET', '/api/repos/{repo}/runs/{run}/log'],
@@ -263,8 +266,8 @@ describe('strata serve: no client can kill it', () => {
 
     const fill = (p: string, o: Partial<Record<'repo' | 'id' | 'ref' | 'run', string>> = {}) =>
       p.replace('{repo}', o.repo ?? 'R').replace('{id}', o.id ?? (p.includes('/objects/') ? 'ee'.repeat(32) : id)).replace('{ref}', o.ref ?? 'heads/main').replace('{run}', o.run ?? runId);
-    const hostileQuery = '?prefix=%00&path=..%2F..%2Fetc&ref=heads%2F..&from=%ff&to=-x&limit=-1&offset=1e309&depth=99999999&q=%5B%5C&node=..&direction=sideways&types=%00&stage=%2e%2e&status=x&download=1&base=..&head=%00';
-    const bodies = ['{not json', '[]', '"x"', '5', 'null', '{"ids":5}', '{"ids":[1,{}]}', '{"value":{}}', '{"value":["a"]}', '{"branch":5,"anonymousRead":"no"}', '{"branch":"a..b"}', '{"into":"main","from":"main"}', '{"into":"main","from":"HEAD~99999","dryRun":1}', '{"into":"../x","from":"%00","expect":"zz","strategy":{}}', '\u0000\u00ff'];
+    const hostileQuery = '?prefix=%00&path=..%2F..%2Fetc&ref=heads%2F..&from=%ff&to=-x&limit=-1&offset=1e309&depth=99999999&q=%5B%5C&node=..&direction=sideways&types=%00&stage=%2e%2e&status=x&download=1&base=..&head=%00&branch=..%2F%00';
+    const bodies = ['{not json', '[]', '"x"', '5', 'null', '{"ids":5}', '{"ids":[1,{}]}', '{"value":{}}', '{"value":["a"]}', '{"branch":5,"anonymousRead":"no"}', '{"branch":"a..b"}', '{"into":"main","from":"main"}', '{"into":"main","from":"HEAD~99999","dryRun":1}', '{"into":"../x","from":"%00","expect":"zz","strategy":{}}', '{"branch":"main","message":5,"author":"x","run":{"inputs":[1]}}', '{"branch":"main","paths":["../x","/abs",5]}', '\u0000\u00ff'];
     const results: string[] = [];
     const check = async (method: string, path: string, headers: Record<string, string>, body?: string): Promise<void> => {
       // An explicit length: Node's client sends a GET/DELETE body unframed, which is not HTTP.

@@ -122,11 +122,13 @@ export async function clone(ctx: OpContext, opts: CloneOptions): Promise<CloneRe
         head: `ref: refs/heads/${branch}`,
         beforeMove: intoFiles && !paths && !opts.noCheckout ? (t) => refuseClashes(r, t) : undefined,
       });
-      await removeMarker(dir);
       await syncProjectFile(r);
       await recordDataVersion(r);
       return res;
     });
+    // The marker goes last, after the lock is released: a clone killed before this point is
+    // resumed by the next strata clone, one killed after it left nothing behind (no lock file).
+    await removeMarker(dir);
     return { dir, url, branch, commit: p.new, empty: false, pull: p, objects: p.objects, bytes: p.bytes, requests: p.requests, seconds: p.seconds };
   } catch (e) {
     if (repo) await repo.close().catch(() => undefined);
