@@ -5,9 +5,8 @@
  * so `strata serve token create/revoke` take effect on a running server.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { StrataError } from '../core/errors/index.js';
+import { StateFile } from './state-file.js';
 
 export type Scope = 'read' | 'write';
 
@@ -40,38 +39,19 @@ function sha256(s: string): Buffer {
 
 export class TokenStore {
   readonly file: string;
-  private cache: { key: string; tokens: TokenRecord[] } | null = null;
+  private readonly state: StateFile<TokenRecord>;
 
   constructor(readonly stateDir: string) {
-    this.file = join(stateDir, 'tokens.json');
+    this.state = new StateFile<TokenRecord>(stateDir, 'tokens.json', 'tokens', { label: 'token file', hint: 'fix or remove the file, then create tokens again' });
+    this.file = this.state.file;
   }
 
   private load(): TokenRecord[] {
-    let key: string;
-    try {
-      const st = statSync(this.file);
-      key = `${st.mtimeMs}:${st.size}:${st.ino}`;
-    } catch {
-      return [];
-    }
-    if (this.cache?.key === key) return this.cache.tokens;
-    let tokens: TokenRecord[];
-    try {
-      const raw = JSON.parse(readFileSync(this.file, 'utf8')) as { tokens?: TokenRecord[] };
-      tokens = Array.isArray(raw.tokens) ? raw.tokens : [];
-    } catch (e) {
-      throw new StrataError('CONFIG_INVALID', `cannot read token file ${this.file}: ${(e as Error).message}`, { hint: 'fix or remove the file, then create tokens again' });
-    }
-    this.cache = { key, tokens };
-    return tokens;
+    return this.state.load();
   }
 
   private save(tokens: TokenRecord[]): void {
-    mkdirSync(this.stateDir, { recursive: true, mode: 0o700 });
-    const tmp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ version: 1, tokens }, null, 2) + '\n', { mode: 0o600 });
-    renameSync(tmp, this.file);
-    this.cache = null;
+    this.state.save(tokens);
   }
 
   /** Create a token; returns the secret token string (shown once) and its record. */

@@ -9,10 +9,9 @@
  * A key carries the same permission as a token: one repository or '*', read or read+write; it
  * becomes a Principal (tokenId `s3:<accessKeyId>`) that server/auth.ts authorize() checks.
  */
-import { randomBytes, randomInt } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { randomInt } from 'node:crypto';
 import { StrataError } from '../../core/errors/index.js';
+import { StateFile } from '../state-file.js';
 import type { Principal, Scope } from '../auth.js';
 import { S3Error } from './errors.js';
 
@@ -43,40 +42,22 @@ function randomString(alphabet: string, n: number): string {
 
 export class AccessKeyStore {
   readonly file: string;
-  private cache: { key: string; keys: AccessKeyRecord[] } | null = null;
+  private readonly state: StateFile<AccessKeyRecord>;
 
   constructor(readonly stateDir: string) {
-    this.file = join(stateDir, 's3-keys.json');
+    this.state = new StateFile<AccessKeyRecord>(stateDir, 's3-keys.json', 'keys', {
+      label: 'S3 access key file',
+      hint: 'fix or remove the file, then create keys again with strata serve key create',
+    });
+    this.file = this.state.file;
   }
 
   private load(): AccessKeyRecord[] {
-    let key: string;
-    try {
-      const st = statSync(this.file);
-      key = `${st.mtimeMs}:${st.size}:${st.ino}`;
-    } catch {
-      return [];
-    }
-    if (this.cache?.key === key) return this.cache.keys;
-    let keys: AccessKeyRecord[];
-    try {
-      const raw = JSON.parse(readFileSync(this.file, 'utf8')) as { keys?: AccessKeyRecord[] };
-      keys = Array.isArray(raw.keys) ? raw.keys : [];
-    } catch (e) {
-      throw new StrataError('CONFIG_INVALID', `cannot read the S3 access key file ${this.file}: ${(e as Error).message}`, {
-        hint: 'fix or remove the file, then create keys again with strata serve key create',
-      });
-    }
-    this.cache = { key, keys };
-    return keys;
+    return this.state.load();
   }
 
   private save(keys: AccessKeyRecord[]): void {
-    mkdirSync(this.stateDir, { recursive: true, mode: 0o700 });
-    const tmp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ version: 1, keys }, null, 2) + '\n', { mode: 0o600 });
-    renameSync(tmp, this.file);
-    this.cache = null;
+    this.state.save(keys);
   }
 
   /** Create a key pair; the secret is returned here once (and kept in the 0600 file for verification). */
