@@ -32,6 +32,7 @@ import type { ProgressSink } from '../repo/worktree.js';
 import { checkPlanPaths, checkWorkspacePath, symlinkEscapes, WorkspaceFs } from '../workspace/safe-fs.js';
 import { checkRequestPath } from '../workspace/paths.js';
 import { verifiedFileStream } from './cat.js';
+import { settleLimit, processAlive } from '../util/concurrency.js';
 
 /** Where trees and file bytes of one version come from (a remote, or the local repository). */
 export interface VersionSource {
@@ -427,14 +428,6 @@ async function moveIntoPlace(from: string, dest: string, stage: string, force: b
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Stage folders of copies that were killed (their process is gone) in `dir`. */
 async function removeStaleStages(dir: string): Promise<void> {
@@ -448,25 +441,8 @@ async function removeStaleStages(dir: string): Promise<void> {
     const m = /^\.strata-get-(\d+)-[0-9a-f]+$/.exec(n);
     if (!m) continue;
     const pid = Number(m[1]);
-    if (pid === process.pid || alive(pid)) continue;
+    if (pid === process.pid || processAlive(pid)) continue;
     await fsp.rm(join(dir, n), { recursive: true, force: true }).catch(() => undefined);
   }
 }
 
-/** Like mapLimit, but after the first failure no new item starts and every running one finishes. */
-async function settleLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failure: { e: unknown } | null = null;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length && !failure) {
-      const item = items[next++]!;
-      try {
-        await fn(item);
-      } catch (e) {
-        failure ??= { e };
-      }
-    }
-  });
-  await Promise.all(workers);
-  if (failure) throw (failure as { e: unknown }).e;
-}

@@ -19,6 +19,7 @@ import { mapLimit } from '../util/concurrency.js';
 import type { Repository } from './index.js';
 import { diffFlat, flattenTree, type Change, type Flat } from './tree.js';
 import { readBool, readList } from '../config/registry.js';
+import { settleLimit } from '../util/concurrency.js';
 
 export interface ProgressSink {
   (p: { phase: string; done: number; total: number; bytes: number; totalBytes?: number }): void;
@@ -296,23 +297,6 @@ export async function materialize(repo: Repository, plan: MaterializePlan, opts:
   }
 }
 
-/** Like mapLimit, but on the first failure no new item starts and every running one finishes first. */
-async function settleLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failure: { e: unknown } | null = null;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length && !failure) {
-      const item = items[next++]!;
-      try {
-        await fn(item);
-      } catch (e) {
-        failure ??= { e };
-      }
-    }
-  });
-  await Promise.all(workers);
-  if (failure) throw (failure as { e: unknown }).e;
-}
 
 function objectMissing(path: string, id: string): StrataError {
   return new StrataError('OBJECT_MISSING', `${path}: object ${id} is not in the object store; ${path} was left as it was`, {

@@ -44,3 +44,31 @@ export class Limiter {
     return results.map((r) => (r as PromiseFulfilledResult<R>).value);
   }
 }
+
+/** Like mapLimit, but after the first failure no new item starts and every running one finishes. */
+export async function settleLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { e: unknown } | null = null;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length && !failure) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (e) {
+        failure ??= { e };
+      }
+    }
+  });
+  await Promise.all(workers);
+  if (failure) throw (failure as { e: unknown }).e;
+}
+
+/** Whether process `pid` is running (one we may not signal counts as running). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

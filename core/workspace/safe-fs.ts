@@ -33,6 +33,7 @@ import * as fsp from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { StrataError } from '../errors/index.js';
+import { processAlive } from '../util/concurrency.js';
 
 /** Old versions wrote `<dir>/.strata-tmp-<pid>-<random>` next to the file being replaced. */
 const LEGACY_TMP_RE = /^\.strata-tmp-\d+-[a-z0-9]*$/;
@@ -381,7 +382,7 @@ export class WorkspaceFs {
       for (const name of names) {
         if (!LEGACY_TMP_RE.test(name)) continue;
         const pid = Number(/^\.strata-tmp-(\d+)-/.exec(name)![1]);
-        if (pid !== process.pid && alive(pid)) continue;
+        if (pid !== process.pid && processAlive(pid)) continue;
         const p = d.at(name);
         const st = lstatSync(p, { throwIfNoEntry: false });
         if (st && st.isFile()) {
@@ -400,14 +401,6 @@ export class WorkspaceFs {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Remove temporaries in `.strata/tmp/` left by workspace writers that are no longer running. */
 async function cleanStaleTemps(tmpDir: string): Promise<number> {
@@ -422,7 +415,7 @@ async function cleanStaleTemps(tmpDir: string): Promise<number> {
     const m = /^ws-(\d+)-/.exec(name);
     if (!m) continue;
     const pid = Number(m[1]);
-    if (pid === process.pid || alive(pid)) continue;
+    if (pid === process.pid || processAlive(pid)) continue;
     await fsp.rm(join(tmpDir, name), { force: true }).catch(() => undefined);
     n++;
   }

@@ -12,6 +12,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { S3Error } from './errors.js';
 import type { S3Ctx } from './context.js';
+import { processAlive } from '../../core/util/concurrency.js';
 
 export interface ReceivedBody {
   file: string;
@@ -84,19 +85,10 @@ export async function cleanStaleBodies(tmpDir: string): Promise<number> {
   let n = 0;
   for (const name of await readdir(tmpDir).catch(() => [] as string[])) {
     const m = /^s3-(?:copy-)?(\d+)-[0-9a-f]{16}\.part$/.exec(name);
-    if (!m || alive(Number(m[1]))) continue;
+    if (!m || Number(m[1]) === process.pid || processAlive(Number(m[1]))) continue;
     await rm(join(tmpDir, name), { force: true });
     n++;
   }
   return n;
 }
 
-function alive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
