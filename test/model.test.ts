@@ -13,6 +13,7 @@ import {
   parseCommit,
   parseManifest,
   parseTree,
+  parseTreeStrict,
   serializeCommit,
   serializeManifest,
   serializeTree,
@@ -20,6 +21,7 @@ import {
   type Commit,
   type Tree,
 } from '../core/model/index.js';
+import { scanTree } from '../core/model/tree-scan.js';
 
 await initHash();
 
@@ -190,5 +192,85 @@ describe('commits', () => {
   it('parseCommit rejects non-commits', () => {
     corrupt(() => parseCommit(Buffer.from('{')));
     corrupt(() => parseCommit(serializeTree({ entries: [] })));
+  });
+});
+
+describe('the one-pass tree reader', () => {
+  /** strict(bytes) as a comparable value: the tree, or the error code. */
+  const strict = (b: Buffer): Tree | string => {
+    try {
+      return parseTreeStrict(b);
+    } catch (e) {
+      return isStrataError(e) ? e.code : String(e);
+    }
+  };
+  const sample: Tree = {
+    entries: [
+      { type: 'file', name: 'a.csv', size: 10, id: A, exec: false },
+      { type: 'file', name: 'big.bin', size: 9_007_199_254_740, id: B, exec: true, chunks: C },
+      { type: 'dir', name: 'sub', size: 12, id: C, count: 3 },
+      { type: 'file', name: 'z\u00e9.txt', size: 0, id: A, exec: false },
+    ],
+  };
+
+  it('reads the common shapes exactly as the strict parser does', () => {
+    for (const t of [sample, { entries: [] }, { entries: sample.entries.slice(2) }]) {
+      const bytes = serializeTree(t);
+      assert.notEqual(scanTree(bytes.toString('utf8')), null, 'the plain shape takes the one-pass path');
+      assert.deepEqual(parseTree(bytes), parseTreeStrict(bytes));
+    }
+    // Shapes it leaves to the strict parser: links, escaped names.
+    const link = serializeTree({ entries: [{ type: 'symlink', name: 'l', size: 1, id: A, target: 'x' }] });
+    assert.equal(scanTree(link.toString('utf8')), null);
+    assert.deepEqual(parseTree(link), parseTreeStrict(link));
+    const quoted = serializeTree({ entries: [{ type: 'file', name: 'a"b', size: 1, id: A, exec: false }] });
+    assert.equal(scanTree(quoted.toString('utf8')), null);
+    assert.equal(parseTree(quoted).entries[0]!.name, 'a"b');
+  });
+
+  it('never accepts what the strict parser refuses or reads differently (200,000 mutated trees)', () => {
+    const base = serializeTree(sample);
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const alphabet = Buffer.from('0123456789abcdefx"[],:{}-.\\/ \u0000e+E\u00e9', 'utf8');
+    let accepted = 0;
+    for (let n = 0; n < 200_000; n++) {
+      const b = Buffer.from(base);
+      const edits = 1 + rnd(3);
+      let m: Buffer = b;
+      for (let k = 0; k < edits; k++) {
+        const at = rnd(m.length);
+        const op = rnd(3);
+        const byte = Buffer.of(alphabet[rnd(alphabet.length)]!);
+        if (op === 0) m[at] = byte[0]!;
+        else if (op === 1) m = Buffer.concat([m.subarray(0, at), byte, m.subarray(at)]);
+        else m = Buffer.concat([m.subarray(0, at), m.subarray(at + 1)]);
+      }
+      const fast = scanTree(m.toString('utf8'));
+      if (fast === null) continue;
+      accepted++;
+      assert.deepEqual(strict(m), fast, `accepted ${JSON.stringify(m.toString('utf8'))}`);
+    }
+    assert.ok(accepted > 0, 'some mutations are still canonical trees');
+  });
+
+  it('refuses unsorted or duplicate names, leading zeros and unsafe sizes (the strict parser explains)', () => {
+    const text = serializeTree(sample).toString('utf8');
+    for (const bad of [
+      text.replace('"a.csv"', '"zz"'),
+      text.replace('"big.bin"', '"a.csv"'),
+      text.replace(',10,', ',010,'),
+      text.replace(',10,', ',-1,'),
+      text.replace(',10,', ',9007199254740993,'),
+      text.replace(',3]', ',3.0]'),
+      text + ' ',
+      text.replace('"v":1', '"v":2'),
+    ]) {
+      assert.equal(scanTree(bad), null, bad);
+      corrupt(() => parseTree(Buffer.from(bad)));
+    }
   });
 });

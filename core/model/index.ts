@@ -5,6 +5,7 @@
  */
 import { hashBytes, ID_RE } from '../hash/index.js';
 import { MAX_CHUNK_BYTES, MAX_COMMIT_LABELS, MAX_COMMIT_PARENTS, MAX_LISTED_PATHS, MAX_MANIFEST_CHUNKS, MAX_SYMLINK_TARGET_BYTES, MAX_TREE_ENTRIES } from './limits.js';
+import { scanTree } from './tree-scan.js';
 import { arr, bad, bool, fields, id, idOrNull, int, nameProblem, obj, oneOf, parseObject, pathProblem, str, strOrNull, type ObjectContext } from './strict.js';
 
 export * from './limits.js';
@@ -99,6 +100,14 @@ const TREE_TYPES = ['f', 'x', 'l', 'd'] as const;
  * Subtree counts and sizes are checked against the subtrees by `treeStats` (core/repo/tree.ts).
  */
 export function parseTree(bytes: Uint8Array, ctx?: ObjectContext): Tree {
+  // The common shape in one pass (it accepts only exact canonical bytes); the rest, strictly.
+  const t = scanTree(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+  if (t) return t;
+  return parseTreeStrict(bytes, ctx);
+}
+
+/** parseTree without the one-pass reader: every input through JSON.parse and the field checks. */
+export function parseTreeStrict(bytes: Uint8Array, ctx?: ObjectContext): Tree {
   return parseObject('tree', bytes, ctx, buildTree, serializeSortedTree);
 }
 
