@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodePackIndex, encodePackIndex, packEnd, type PackIndexEntry } from '../core/format/pack-index.js';
+import { decodePackIndex, encodePackIndex, packEnd, PackIndexView, type PackIndexEntry } from '../core/format/pack-index.js';
+import { PackTable } from '../core/store/local/pack-table.js';
 import { StrataError } from '../core/errors/index.js';
 import { hashBytes, initHash } from '../core/hash/index.js';
 import { LocalStore } from '../core/store/local/index.js';
@@ -160,5 +161,59 @@ describe('pack index codec', () => {
     assert.equal(bytes.toString('hex'), want);
     const legacy = Buffer.from('535452415441494458310a' + '00000001' + '0a'.repeat(32) + '0000000000000000' + '0000000000000003', 'hex');
     assert.deepEqual(decodePackIndex(legacy), { version: 0, entries: [b], packSize: 3 });
+  });
+});
+
+describe('pack index read in place (PackIndexView, PackTable)', () => {
+  const ids = (n: number) => Array.from({ length: n }, (_, i) => hashBytes(`object ${i}`));
+
+  it('finds every id by binary search and no other, with the offsets and sizes decode gives', () => {
+    const entries = ids(5000).map((id, i) => ({ id, offset: i * 10, size: 10 }));
+    const { bytes } = encodePackIndex(entries, 50_000);
+    const v = PackIndexView.open(bytes);
+    assert.equal(v.sorted, true);
+    assert.equal(v.count, 5000);
+    const decoded = decodePackIndex(bytes).entries;
+    for (const e of decoded) {
+      const i = v.find(e.id);
+      assert.ok(i >= 0, e.id);
+      assert.deepEqual({ id: v.idAt(i), offset: v.offsetAt(i), size: v.sizeAt(i) }, e);
+    }
+    for (const id of ids(5100).slice(5000)) assert.equal(v.find(id), -1);
+    assert.equal(v.find('00'.repeat(32)), -1);
+    assert.equal(v.find('ff'.repeat(32)), -1);
+  });
+
+  it('an index whose ids are out of order is read through its entries, never searched', () => {
+    const entries = ids(5000).map((id, i) => ({ id, offset: i * 10, size: 10 }));
+    const { bytes } = encodePackIndex(entries, 50_000);
+    // Swap the first two 48-byte entries.
+    const a = Buffer.from(bytes.subarray(20, 68));
+    bytes.copy(bytes, 20, 68, 116);
+    a.copy(bytes, 68);
+    const v = PackIndexView.open(bytes);
+    assert.equal(v.sorted, false);
+    assert.throws(() => v.find(entries[0]!.id));
+    const t = new PackTable();
+    t.addIndex('p', v);
+    for (const e of entries) assert.deepEqual(t.get(e.id), { pack: 'p', offset: e.offset, size: e.size });
+    assert.equal([...t.entries()].length, 5000);
+    t.dropPack('p');
+    assert.equal(t.get(entries[7]!.id), undefined);
+  });
+
+  it('a table looks at what this process wrote first, then each index; dropping a pack forgets it', () => {
+    const all = ids(9000);
+    const t = new PackTable();
+    t.addIndex('big1', PackIndexView.open(encodePackIndex(all.slice(0, 5000).map((id, i) => ({ id, offset: i, size: 1 })), 5000).bytes));
+    t.addIndex('big2', PackIndexView.open(encodePackIndex(all.slice(4000, 9000).map((id, i) => ({ id, offset: i, size: 1 })), 5000).bytes));
+    assert.equal(t.get(all[4500]!)?.pack, 'big1', 'the first index loaded keeps an object both hold');
+    t.addWritten('new', [{ id: all[4500]!, offset: 7, size: 1 }]);
+    assert.deepEqual(t.get(all[4500]!), { pack: 'new', offset: 7, size: 1 });
+    assert.equal([...t.entries()].length, 9000, 'each object once');
+    t.dropPack('big1');
+    assert.equal(t.get(all[10]!), undefined);
+    assert.equal(t.get(all[4100]!)?.pack, 'big2');
+    assert.equal(t.get(all[4500]!)?.pack, 'new');
   });
 });

@@ -67,6 +67,54 @@ describe('LocalStore on disk', () => {
     }
   });
 
+  it('a large pack is searched in place: every object found after a reopen, absent ids not, gc of a few rewrites it', async () => {
+    const { dir, store, cleanup } = await freshStore();
+    try {
+      // Over the size at which an index stays as bytes and is binary-searched (PackTable).
+      const objs = Array.from({ length: 6000 }, (_, i) => obj(8 + (i % 50)));
+      const w = store.batch();
+      for (const o of objs) await w.add(o.id, o.data);
+      await w.finish();
+      await store.close();
+      const again = new LocalStore(dir);
+      const have = await again.hasMany(objs.map((o) => o.id));
+      assert.equal(have.size, objs.length);
+      for (const o of [objs[0]!, objs[2999]!, objs[5999]!]) assert.deepEqual(await again.getBytes(o.id, { verify: true }), o.data);
+      await again.loadPacks();
+      for (const o of objs.slice(0, 200)) assert.deepEqual(again.readPackedSync(o.id), o.data);
+      const absent = obj(12).id;
+      assert.equal(await again.has(absent), false);
+      assert.equal(again.readPackedSync(absent), null);
+      assert.equal((await ids(again)).size, objs.length, 'list yields each object once');
+      const dead = objs.slice(100, 110).map((o) => o.id);
+      await again.deleteMany(dead);
+      for (const id of dead) assert.equal(await again.has(id), false);
+      assert.equal(await again.has(objs[111]!.id), true);
+      await again.close();
+      const third = new LocalStore(dir);
+      assert.equal((await ids(third)).size, objs.length - dead.length);
+      assert.deepEqual(await third.getBytes(objs[4000]!.id, { verify: true }), objs[4000]!.data);
+      assert.deepEqual(await third.checkPacks(), []);
+      await third.close();
+      // An index whose entries are out of order (damage): fsck's check names it.
+      const idx = (await readdir(join(dir, 'pack'))).filter((n) => n.endsWith('.idx'));
+      const big = (await Promise.all(idx.map(async (n) => ({ n, b: await readFile(join(dir, 'pack', n)) })))).sort((a, b) => b.b.length - a.b.length)[0]!;
+      const swapped = Buffer.from(big.b);
+      big.b.copy(swapped, 20, 68, 116);
+      big.b.copy(swapped, 68, 20, 68);
+      await chmod(join(dir, 'pack', big.n), 0o644);
+      await writeFile(join(dir, 'pack', big.n), swapped);
+      const fourth = new LocalStore(dir);
+      const problems = await fourth.checkPacks();
+      assert.equal(problems.length, 1);
+      assert.equal(problems[0]!.problem, 'idx-corrupt');
+      assert.match(problems[0]!.detail, /out of order/);
+      await fourth.close();
+    } finally {
+      await cleanup();
+    }
+  });
+
   it('a pack without its idx (crash before the idx was written) is invisible and removed by cleanTmp', async () => {
     const { dir, store, cleanup } = await freshStore();
     try {

@@ -30,7 +30,8 @@ import {
   type PutOptions,
 } from '../types.js';
 import { mapLimit } from '../../util/concurrency.js';
-import { decodePackIndex, encodePackIndex, packEnd } from '../../format/pack-index.js';
+import { decodePackIndex, encodePackIndex, packEnd, PackIndexView } from '../../format/pack-index.js';
+import { PackTable, type PackLoc } from './pack-table.js';
 
 export interface PackProblem {
   pack: string;
@@ -40,12 +41,6 @@ export interface PackProblem {
   detail: string;
   /** Objects lost with it (unknown for an unreadable index). */
   ids: string[];
-}
-
-interface PackLoc {
-  pack: string;
-  offset: number;
-  size: number;
 }
 
 function checkId(id: string): void {
@@ -99,10 +94,13 @@ async function fsyncDir(path: string): Promise<void> {
   }
 }
 
+/** Pack indexes this large (4,096 entries) are opened lazily (PackIndexView). */
+const LAZY_INDEX_BYTES = 48 * 4096;
+
 export class LocalStore implements ObjectStore, LocalPathCapable {
   readonly kind = 'local';
   readonly location: string;
-  private packIndex: Map<string, PackLoc> | null = null;
+  private packIndex: PackTable | null = null;
   private loadedIdx = new Set<string>();
   /** Pack indexes that could not be read or decoded: pack name -> why. */
   private badIdx = new Map<string, string>();
@@ -142,11 +140,11 @@ export class LocalStore implements ObjectStore, LocalPathCapable {
   /** The first load of the pack indexes, shared by concurrent callers. */
   private packsLoading: Promise<void> | null = null;
 
-  private async packs(): Promise<Map<string, PackLoc>> {
+  private async packs(): Promise<PackTable> {
     // Concurrent callers must wait for the first load: handing out the half-filled map made
     // knows() answer "not stored" for packed objects, which were then stored again.
     this.packsLoading ??= (async () => {
-      this.packIndex ??= new Map();
+      this.packIndex ??= new PackTable();
       await this.refreshPacks();
     })().catch((e) => {
       this.packsLoading = null;
@@ -158,7 +156,7 @@ export class LocalStore implements ObjectStore, LocalPathCapable {
 
   /** Load indexes of packs written since the last look (by this or another process). */
   async refreshPacks(): Promise<void> {
-    const map = this.packIndex ?? (this.packIndex = new Map());
+    const table = this.packIndex ?? (this.packIndex = new PackTable());
     let names: string[];
     try {
       names = await fsp.readdir(join(this.root, 'pack'));
@@ -173,9 +171,12 @@ export class LocalStore implements ObjectStore, LocalPathCapable {
       present.add(pack);
       if (this.loadedIdx.has(pack)) continue;
       if (this.badIdx.has(pack)) continue;
-      let entries: Array<{ id: string; offset: number; size: number }>;
+      let view: PackIndexView;
       try {
-        entries = decodePackIndex(await fsp.readFile(join(this.root, 'pack', n)), { name: n }).entries;
+        const buf = await fsp.readFile(join(this.root, 'pack', n));
+        // Large indexes are searched in place and checked entry by entry as they are used (fsck
+        // checks them whole); small ones are checked whole here.
+        view = PackIndexView.open(buf, { name: n, lazy: buf.length >= LAZY_INDEX_BYTES });
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // removed by a concurrent gc
         // A damaged index must not stop every command: its objects read as missing (strata fsck
@@ -183,7 +184,7 @@ export class LocalStore implements ObjectStore, LocalPathCapable {
         this.badIdx.set(pack, (e as Error).message);
         continue;
       }
-      for (const e of entries) if (!map.has(e.id)) map.set(e.id, { pack, offset: e.offset, size: e.size });
+      table.addIndex(pack, view);
       this.loadedIdx.add(pack);
     }
     for (const p of [...this.badIdx.keys()]) if (!present.has(p)) this.badIdx.delete(p);
@@ -191,7 +192,7 @@ export class LocalStore implements ObjectStore, LocalPathCapable {
     for (const p of [...this.loadedIdx]) {
       if (!present.has(p)) {
         this.loadedIdx.delete(p);
-        for (const [id, loc] of map) if (loc.pack === p) map.delete(id);
+        table.dropPack(p);
         void this.closeHandle(p);
       }
     }
@@ -452,11 +453,11 @@ export class LocalStore implements ObjectStore, LocalPathCapable {
 
   /** Called by the pack writer once a pack and its idx are durable. */
   registerPack(pack: string, entries: Array<{ id: string; offset: number; size: number }>): void {
-    const map = this.packIndex;
+    const table = this.packIndex;
     this.loadedIdx.add(pack);
-    if (!map) return; // loaded lazily later, from disk
+    if (!table) return; // loaded lazily later, from disk
     // The newest pack wins: a pack being rewritten by gc is about to disappear.
-    for (const e of entries) map.set(e.id, { pack, offset: e.offset, size: e.size });
+    table.addWritten(pack, entries);
   }
 
   /**
@@ -516,7 +517,7 @@ export class LocalStore implements ObjectStore, LocalPathCapable {
       }
     }
     await this.refreshPacks();
-    for (const [id, loc] of await this.packs()) {
+    for (const [id, loc] of (await this.packs()).entries()) {
       if (seen.has(id) || !id.startsWith(prefix)) continue;
       yield { id, size: loc.size };
     }
@@ -567,11 +568,7 @@ export class LocalStore implements ObjectStore, LocalPathCapable {
     await this.closeHandle(pack);
     await fsp.rm(join(this.root, 'pack', `${pack}.pack`), { force: true });
     this.loadedIdx.delete(pack);
-    const map = this.packIndex!;
-    for (const e of entries) {
-      const loc = map.get(e.id);
-      if (loc && loc.pack === pack) map.delete(e.id);
-    }
+    this.packIndex!.dropPack(pack);
     await this.refreshPacks();
   }
 
@@ -596,7 +593,12 @@ export class LocalStore implements ObjectStore, LocalPathCapable {
       const packFile = join(dir, `${pack}.pack`);
       let entries: Array<{ id: string; offset: number; size: number }>;
       try {
-        entries = decodePackIndex(await fsp.readFile(idxFile), { name: `${pack}.idx` }).entries;
+        const view = PackIndexView.open(await fsp.readFile(idxFile), { name: `${pack}.idx` });
+        entries = [...view.entries()];
+        if (!view.sorted) {
+          out.push({ pack, file: idxFile, problem: 'idx-corrupt', detail: `pack index ${idxFile} lists its objects out of order: they cannot be found by search`, ids: entries.map((e) => e.id) });
+          continue;
+        }
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
         out.push({ pack, file: idxFile, problem: 'idx-corrupt', detail: `pack index ${idxFile} is unreadable (${(e as Error).message}): the objects of ${pack}.pack cannot be found`, ids: [] });
@@ -678,8 +680,7 @@ export class LocalStore implements ObjectStore, LocalPathCapable {
     await fsp.rename(packFile, join(damaged, `${pack}.pack.${stamp}`)).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
     this.loadedIdx.delete(pack);
     this.badIdx.delete(pack);
-    const map = this.packIndex;
-    if (map) for (const [id, loc] of map) if (loc.pack === pack) map.delete(id);
+    this.packIndex?.dropPack(pack);
     await this.refreshPacks();
     return { kept, lost, movedTo: damaged };
   }
