@@ -88,9 +88,14 @@ function join(base: string, name: string): string {
 export async function mergeTrees(repo: Repository, o: TreeMergeOptions): Promise<TreeMergeResult> {
   if (!o.write) return mergeInto(repo, o, undefined);
   const batch = repo.store.batch();
+  const trees: Array<{ id: Id; bytes: Buffer }> = [];
   try {
-    const r = await mergeInto(repo, o, batch);
+    const r = await mergeInto(repo, o, batch, trees);
     await batch.finish();
+    // The trees in the database cache once their objects are durable, in one transaction.
+    repo.db.tx(() => {
+      for (const t of trees) repo.db.putTree(t.id, t.bytes);
+    });
     return r;
   } catch (e) {
     await batch.abort();
@@ -98,7 +103,7 @@ export async function mergeTrees(repo: Repository, o: TreeMergeOptions): Promise
   }
 }
 
-async function mergeInto(repo: Repository, o: TreeMergeOptions, batch: BatchWriter | undefined): Promise<TreeMergeResult> {
+async function mergeInto(repo: Repository, o: TreeMergeOptions, batch: BatchWriter | undefined, trees: Array<{ id: Id; bytes: Buffer }> = []): Promise<TreeMergeResult> {
   const conflicts: MergeConflict[] = [];
   const changes: MergeChange[] = [];
   const set: IndexRow[] = [];
@@ -129,17 +134,40 @@ async function mergeInto(repo: Repository, o: TreeMergeOptions, batch: BatchWrit
     if (same(eo, et)) return;
     if (eo?.type === 'dir' && et?.type === 'dir') {
       const [a, b] = await Promise.all([repo.readTree(eo.id), repo.readTree(et.id)]);
-      const ma = new Map(a.entries.map((e) => [e.name, e]));
-      const mb = new Map(b.entries.map((e) => [e.name, e]));
-      for (const name of [...new Set([...ma.keys(), ...mb.keys()])].sort(compareNames)) {
-        await delta(join(path, name), ma.get(name), mb.get(name), depth + 1, how, rule);
+      // Both sorted by name: walked side by side; files without a promise.
+      const A = a.entries;
+      const Bs = b.entries;
+      let i = 0;
+      let j = 0;
+      while (i < A.length || j < Bs.length) {
+        const c = i >= A.length ? 1 : j >= Bs.length ? -1 : compareNames(A[i]!.name, Bs[j]!.name);
+        const x = c <= 0 ? A[i++] : undefined;
+        const y = c >= 0 ? Bs[j++] : undefined;
+        const p = join(path, (x ?? y)!.name);
+        if (x?.type !== 'dir' && y?.type !== 'dir') fileDelta(p, x, y, how, rule);
+        else await delta(p, x, y, depth + 1, how, rule);
       }
+      return;
+    }
+    if (eo?.type !== 'dir' && et?.type !== 'dir') {
+      fileDelta(path, eo, et, how, rule);
       return;
     }
     const gone: IndexRow[] = [];
     const come: IndexRow[] = [];
     if (eo) await rowsUnder(eo, path, depth, gone);
     if (et) await rowsUnder(et, path, depth, come);
+    record(gone, come, how, rule);
+  };
+
+  /** delta() for a path where neither side is a folder: no tree to read. */
+  const fileDelta = (path: string, eo: TreeEntry | undefined, et: TreeEntry | undefined, how: MergeChange['action'], rule?: string): void => {
+    if (same(eo, et)) return;
+    record(eo ? [row(path, eo)] : [], et ? [row(path, et)] : [], how, rule);
+  };
+
+  /** The rows ours had (`gone`) and the result has (`come`) under one path, as set/remove/changes. */
+  const record = (gone: IndexRow[], come: IndexRow[], how: MergeChange['action'], rule?: string): void => {
     const coming = new Set(come.map((r) => r.path));
     for (const r of gone) {
       oursRows.set(r.path, r);
@@ -158,7 +186,14 @@ async function mergeInto(repo: Repository, o: TreeMergeOptions, batch: BatchWrit
     }
   };
 
-  const writeTree = async (t: Tree): Promise<Id> => (batch ? repo.writeTree(t, batch) : treeId(t).id);
+  const writeTree = async (t: Tree): Promise<Id> => {
+    const { id, bytes } = treeId(t);
+    if (batch) {
+      await batch.add(id, bytes);
+      trees.push({ id, bytes });
+    }
+    return id;
+  };
 
   const dirEntry = async (name: string, entries: TreeEntry[]): Promise<TreeEntry | null> => {
     if (entries.length === 0) return null;
@@ -284,14 +319,29 @@ async function mergeInto(repo: Repository, o: TreeMergeOptions, batch: BatchWrit
       throw new StrataError('OBJECT_CORRUPT', `the trees being merged nest folders deeper than ${MAX_TREE_DEPTH} levels at ${base}`, { hint: 'a tree is damaged or crafted; run strata fsck' });
     }
     const [tb, to, tt] = await Promise.all([read(b), read(ours), read(theirs)]);
-    const mb = new Map(tb.entries.map((e) => [e.name, e]));
-    const mo = new Map(to.entries.map((e) => [e.name, e]));
-    const mt = new Map(tt.entries.map((e) => [e.name, e]));
-    const names = [...new Set([...mb.keys(), ...mo.keys(), ...mt.keys()])].sort(compareNames);
+    // The three entry lists are sorted by name (the parser checks): walked side by side.
+    const B = tb.entries;
+    const O = to.entries;
+    const T = tt.entries;
+    let i = 0;
+    let j = 0;
+    let k = 0;
     const out: TreeEntry[] = [];
-    for (const name of names) {
-      const e = await mergeEntry(join(base, name), name, mb.get(name), mo.get(name), mt.get(name), depth);
-      if (e) out.push(e.name === name ? e : { ...e, name });
+    while (i < B.length || j < O.length || k < T.length) {
+      let name = i < B.length ? B[i]!.name : null;
+      if (j < O.length && (name === null || compareNames(O[j]!.name, name) < 0)) name = O[j]!.name;
+      if (k < T.length && (name === null || compareNames(T[k]!.name, name) < 0)) name = T[k]!.name;
+      const eb = i < B.length && B[i]!.name === name ? B[i++] : undefined;
+      const eo = j < O.length && O[j]!.name === name ? O[j++] : undefined;
+      const et = k < T.length && T[k]!.name === name ? T[k++] : undefined;
+      // The common cases without a promise: unchanged, changed on one side only (files).
+      let e: TreeEntry | undefined;
+      if (same(eo, et) || same(eb, et)) e = eo;
+      else if (same(eb, eo) && eo?.type !== 'dir' && et?.type !== 'dir') {
+        fileDelta(join(base, name!), eo, et, 'theirs');
+        e = et;
+      } else e = await mergeEntry(join(base, name!), name!, eb, eo, et, depth);
+      if (e) out.push(e.name === name ? e : { ...e, name: name! });
     }
     return out;
   };

@@ -20,7 +20,7 @@
  * it (no staged changes at all; no unstaged change or untracked file on a path the merge writes),
  * so that `--abort` restores the pre-merge workspace and index exactly.
  */
-import { lstat, readlink } from 'node:fs/promises';
+import { lstatSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { StrataError } from '../errors/index.js';
 import { hashBytes, hashFile } from '../hash/index.js';
@@ -222,10 +222,12 @@ async function assertIndexIsHead(repo: Repository, headTree: Id | null): Promise
 async function assertTouchedClean(repo: Repository, oursRows: Map<string, IndexRow | null>): Promise<void> {
   const dirty: string[] = [];
   // The stat cache proves most files unchanged without reading them (looked up per path: the
-  // cost follows the merge, not the repository); the others are hashed.
+  // cost follows the merge, not the repository); the others are hashed. Synchronous lstat: a few
+  // microseconds each, where a thread-pool round trip per path costs far more.
   const stats = repo.db.getStats(oursRows.keys());
   for (const [p, r] of oursRows) {
-    const st = await lstat(join(repo.root, p)).catch(() => null);
+    const abs = join(repo.root, p);
+    const st = lstatSync(abs, { throwIfNoEntry: false });
     if (!r) {
       if (st) dirty.push(p);
       continue;
@@ -235,7 +237,7 @@ async function assertTouchedClean(repo: Repository, oursRows: Map<string, IndexR
       continue;
     }
     if (r.type === 'symlink') {
-      if (!st.isSymbolicLink() || (await readlink(join(repo.root, p))) !== r.target) dirty.push(p);
+      if (!st.isSymbolicLink() || readlinkSync(abs) !== r.target) dirty.push(p);
       continue;
     }
     if (!st.isFile() || st.size !== r.size || ((st.mode & 0o111) !== 0) !== r.exec) {
@@ -244,7 +246,7 @@ async function assertTouchedClean(repo: Repository, oursRows: Map<string, IndexR
     }
     const wf = { path: p, type: 'file' as const, size: st.size, mtime: st.mtimeMs, ctime: st.ctimeMs, ino: st.ino, exec: r.exec };
     const cached = cachedId(wf, stats.get(p));
-    const id = cached ? cached.id : st.size <= 1 << 20 ? hashBytes(await fsp.readFile(join(repo.root, p))) : await hashFile(join(repo.root, p));
+    const id = cached ? cached.id : st.size <= 1 << 20 ? hashBytes(readFileSync(abs)) : await hashFile(abs);
     if (id !== r.id) dirty.push(p);
   }
   if (dirty.length) {

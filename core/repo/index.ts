@@ -16,7 +16,6 @@ import {
   commitId,
   parseCommit,
   parseTree,
-  treeId,
   type Commit,
   type Id,
   type Person,
@@ -166,20 +165,6 @@ export class Repository {
   async readTree(id: Id): Promise<Tree> {
     const raw = this.db.getTreeRaw(id) ?? (await this.store.getBytes(id, { verify: true }));
     return parseTree(raw, { id });
-  }
-
-  /** Store a tree's canonical bytes (store + DB cache). */
-  async putTreeBytes(id: Id, bytes: Buffer, batch?: { add(id: string, b: Buffer): Promise<void> }): Promise<void> {
-    if (batch) await batch.add(id, bytes);
-    else await this.store.put(id, bytes);
-    this.db.putTree(id, bytes);
-  }
-
-  /** Write a tree object (store + DB cache); returns its id. */
-  async writeTree(tree: Tree, batch?: { add(id: string, b: Buffer): Promise<void> }): Promise<Id> {
-    const { id, bytes } = treeId(tree);
-    await this.putTreeBytes(id, bytes, batch);
-    return id;
   }
 
   async readCommit(id: Id): Promise<Commit> {

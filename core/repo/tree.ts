@@ -276,7 +276,14 @@ export function computeTreeId(rows: Iterable<IndexRow>): Id {
 /** Build (and store) the trees for a flat index; returns the root tree id. */
 export async function buildTree(repo: Repository, index: Flat, batch?: BatchWriter): Promise<Id> {
   const trees = planTrees(index.values());
-  for (const t of trees) await repo.putTreeBytes(t.id, t.bytes, batch);
+  for (const t of trees) {
+    if (batch) await batch.add(t.id, t.bytes);
+    else await repo.store.put(t.id, t.bytes);
+  }
+  // The database cache in one transaction (one commit, not one per folder).
+  repo.db.tx(() => {
+    for (const t of trees) repo.db.putTree(t.id, t.bytes);
+  });
   return trees[trees.length - 1]!.id;
 }
 
