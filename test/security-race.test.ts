@@ -16,6 +16,7 @@ import * as fsp from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, ok, seededBytes, strata, tempDir, writeFiles } from './helpers/cli.js';
+import { MetaDb } from '../core/meta/db.js';
 
 const TRIALS = process.env.STRATA_STRESS === '1' ? 100 : 10;
 
@@ -208,12 +209,18 @@ describe('SIGKILL while files are being replaced', () => {
     assert.ok(killedRunning > 0, 'at least one command was killed while it ran');
   });
 
-  it('.strata-tmp-* files of older versions: status and add never see them, the next checkout removes them', async () => {
+  it('.strata-tmp-* files of older versions: status and add never see them, the next checkout of a repository they wrote removes them', async () => {
     const repo = join(tmp.dir, 'legacy');
     await writeFiles(repo, { 'data/a.txt': 'a\n', 'data/sub/b.txt': 'b\n' });
     await ok(repo, ['init']);
     await ok(repo, ['add', 'data']);
     await ok(repo, ['commit', '-m', 'one']);
+    // A database this version creates starts 'clean' (nothing to sweep); one older versions
+    // wrote has no such mark.
+    const db = MetaDb.open(join(repo, '.strata', 'strata.db'));
+    assert.equal(db.getLocalMeta('workspace_temps'), 'clean');
+    db.setLocalMeta('workspace_temps', 'unknown');
+    db.close();
     // A pid that is not running.
     let dead = 4_000_000;
     for (;;) {
@@ -233,5 +240,8 @@ describe('SIGKILL while files are being replaced', () => {
     await fsp.writeFile(join(repo, 'data/sub/b.txt'), 'edit\n');
     await ok(repo, ['checkout', '-f', 'main']);
     for (const l of leftovers) assert.equal(existsSync(join(repo, l)), false, `${l} was removed`);
+    const after = MetaDb.open(join(repo, '.strata', 'strata.db'));
+    assert.equal(after.getLocalMeta('workspace_temps'), 'clean', 'swept once: later writes do not read every folder');
+    after.close();
   });
 });

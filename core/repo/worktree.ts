@@ -2,7 +2,7 @@
  * The workspace against the index and HEAD: status computation, staging, and materializing
  * files from the object store (checkout / restore / clone).
  */
-import { closeSync, constants as fsc, fstatSync, lstatSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsc, fstatSync, lstatSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError, fromSystemError, isStrataError } from '../errors/index.js';
@@ -255,8 +255,9 @@ export async function materialize(repo: Repository, plan: MaterializePlan, opts:
       let cur = d;
       while (cur !== '' && ws.pruneDir(cur)) cur = parentOf(cur);
     }
-    // Temporaries older versions left next to the files they were replacing.
-    for (const d of new Set(plan.write.map((r) => parentOf(r.path)))) ws.cleanLegacyTemps(d);
+    // Temporaries left next to files (by versions before the safe writer, or by a cross-filesystem
+    // replacement killed midway): swept once when some may exist, not on every write.
+    sweepNearTemps(repo, ws, plan);
 
     // ---- 3. files (verified), then symlinks
     const statRows: StatRow[] = [];
@@ -358,7 +359,7 @@ async function writeOne(repo: Repository, ws: WorkspaceFs, row: IndexRow, link: 
       const tmp = ws.tmpPath();
       try {
         await fsp.symlink(row.target ?? '', tmp);
-        await place(tmp, final, d, true); // replaces a file or link there; never follows one
+        await place(repo, tmp, final, d, true); // replaces a file or link there; never follows one
       } catch (e) {
         await fsp.rm(tmp, { force: true }).catch(() => undefined);
         throw fromSystemError(e, abs);
@@ -366,8 +367,14 @@ async function writeOne(repo: Repository, ws: WorkspaceFs, row: IndexRow, link: 
       return null;
     }
     const mode = row.exec ? 0o755 : 0o644;
-    // Fast path (most files of a checkout into an empty folder): a small packed object, nothing
-    // there yet. Verified in memory, then open(O_EXCL|O_NOFOLLOW) + write + fstat + close.
+    // Fast path (most files of a checkout or a merge): a small packed object, verified in memory.
+    // Nothing there yet: open(O_EXCL|O_NOFOLLOW) + write + fstat + close in place. A file or link
+    // there: the same into a temporary in .strata/tmp, renamed over it (never followed). All
+    // synchronous: a few microseconds a call, where a thread-pool round trip costs far more.
+    if (existing && !existing.isDirectory() && !row.chunks && row.size < 1 << 20 && link !== 'hardlink') {
+      const st = replaceSmallSync(repo, ws, row, final, abs, mode);
+      if (st) return st;
+    }
     if (!existing && !row.chunks && row.size < 1 << 20 && link !== 'hardlink') {
       let buf: Buffer | null;
       try {
@@ -435,7 +442,7 @@ async function writeOne(repo: Repository, ws: WorkspaceFs, row: IndexRow, link: 
           await fsp.writeFile(tmp, buf, { mode, flag: 'wx' });
         }
       }
-      await place(tmp, final, d, false);
+      await place(repo, tmp, final, d, false);
     } catch (e) {
       await fsp.rm(tmp, { force: true }).catch(() => undefined);
       if (e instanceof StrataError) throw e;
@@ -450,18 +457,80 @@ async function writeOne(repo: Repository, ws: WorkspaceFs, row: IndexRow, link: 
 }
 
 /**
+ * Local meta key: 'clean' when no `.strata-tmp-*` file can exist beside workspace files (a
+ * database created by this version starts so: see core/meta/db.ts); 'unknown' or absent (a
+ * repository older versions wrote, or a cross-filesystem replacement since the last sweep) makes
+ * the next writer sweep every tracked folder once.
+ */
+const TEMPS_KEY = 'workspace_temps';
+
+function sweepNearTemps(repo: Repository, ws: WorkspaceFs, plan: MaterializePlan): void {
+  if (repo.db.getLocalMeta(TEMPS_KEY) === 'clean') return;
+  const dirs = new Set<string>(['']);
+  const addParents = (p: string) => {
+    for (let d = parentOf(p); d !== '' && !dirs.has(d); d = parentOf(d)) dirs.add(d);
+  };
+  for (const r of plan.write) addParents(r.path);
+  for (const p of repo.db.loadIndex().keys()) addParents(p);
+  for (const d of dirs) ws.cleanLegacyTemps(d);
+  repo.db.setLocalMeta(TEMPS_KEY, 'clean');
+}
+
+/**
+ * Replace the file or link at `final` by a small packed object: verified in memory, written to a
+ * temporary in .strata/tmp/ and renamed over it, synchronously. Null when the object is not in a
+ * pack or the rename would cross filesystems (the caller's general path handles both).
+ */
+function replaceSmallSync(repo: Repository, ws: WorkspaceFs, row: IndexRow, final: string, abs: string, mode: number): StatRow | null {
+  let buf: Buffer | null;
+  try {
+    buf = repo.localStore().readPackedSync(row.id);
+  } catch (e) {
+    if (isStrataError(e, 'OBJECT_CORRUPT')) throw objectCorrupt(row.path, row.id, e.message);
+    throw e;
+  }
+  if (!buf) return null;
+  checkBuffer(row, buf);
+  const recorded = Date.now();
+  const tmp = ws.tmpPath();
+  let fd: number;
+  try {
+    fd = openSync(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | (fsc.O_NOFOLLOW ?? 0), mode);
+  } catch (e) {
+    throw fromSystemError(e, tmp);
+  }
+  try {
+    try {
+      let off = 0;
+      while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, final);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    if ((e as NodeJS.ErrnoException).code === 'EXDEV') return null;
+    throw fromSystemError(e, abs);
+  }
+  const st = lstatSync(final);
+  return { path: row.path, size: st.size, mtime: st.mtimeMs, ctime: st.ctimeMs, ino: st.ino, id: row.id, chunks: row.chunks, recorded: ownWrite(recorded, st.mtimeMs) };
+}
+
+/**
  * Rename a verified temporary from .strata/tmp/ into place. When the destination folder is another
  * filesystem (a volume mounted inside the workspace), rename cannot cross: the bytes are copied to a
  * `.strata-tmp-<pid>-<random>` file in that folder first (ignored by status/add, removed by the next
  * writer if a crash leaves it) and renamed from there, so the replacement stays atomic.
  */
-async function place(tmp: string, final: string, d: DirRef, link: boolean): Promise<void> {
+async function place(repo: Repository, tmp: string, final: string, d: DirRef, link: boolean): Promise<void> {
   try {
     await fsp.rename(tmp, final);
     return;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
   }
+  // From here a crash could leave a temporary beside the file: the next writer sweeps.
+  repo.db.setLocalMeta(TEMPS_KEY, 'unknown');
   const near = d.at(`.strata-tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
   try {
     if (link) await fsp.symlink(await fsp.readlink(tmp), near);

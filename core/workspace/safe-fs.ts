@@ -191,8 +191,12 @@ export class WorkspaceFs {
 
   /** A fresh temporary path in .strata/tmp/. */
   tmpPath(): string {
-    return join(this.tmpDir, `${TMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
+    // Unique per process (pid), per writer (random tag) and per call (counter).
+    return join(this.tmpDir, `${TMP_PREFIX}${process.pid}-${this.tmpTag}${(this.tmpSeq++).toString(36)}`);
   }
+
+  private readonly tmpTag = randomBytes(6).toString('hex');
+  private tmpSeq = 0;
 
   private base(rel: string): string {
     if (rel === '') return this.rootFd !== null ? `/proc/self/fd/${this.rootFd}` : this.root;
