@@ -342,6 +342,22 @@ function checkBuffer(row: IndexRow, buf: Buffer): void {
   checkWhole(row, buf.length === row.size ? hashBytes(buf) : '', buf.length);
 }
 
+/**
+ * A small file's object read from its pack synchronously and verified in memory against the row
+ * (a damaged pack entry names the path); null when the object is not packed locally.
+ */
+function packedVerified(repo: Repository, row: IndexRow): Buffer | null {
+  let buf: Buffer | null;
+  try {
+    buf = repo.localStore().readPackedSync(row.id);
+  } catch (e) {
+    if (isStrataError(e, 'OBJECT_CORRUPT')) throw objectCorrupt(row.path, row.id, e.message);
+    throw e;
+  }
+  if (buf) checkBuffer(row, buf);
+  return buf;
+}
+
 async function writeOne(repo: Repository, ws: WorkspaceFs, row: IndexRow, link: LinkMode): Promise<StatRow | null> {
   const i = row.path.lastIndexOf('/');
   const name = i < 0 ? row.path : row.path.slice(i + 1);
@@ -376,15 +392,8 @@ async function writeOne(repo: Repository, ws: WorkspaceFs, row: IndexRow, link: 
       if (st) return st;
     }
     if (!existing && !row.chunks && row.size < 1 << 20 && link !== 'hardlink') {
-      let buf: Buffer | null;
-      try {
-        buf = repo.localStore().readPackedSync(row.id);
-      } catch (e) {
-        if (isStrataError(e, 'OBJECT_CORRUPT')) throw objectCorrupt(row.path, row.id, e.message);
-        throw e;
-      }
+      const buf = packedVerified(repo, row);
       if (buf) {
-        checkBuffer(row, buf);
         const recorded = Date.now();
         let fd: number | null = null;
         try {
@@ -482,15 +491,8 @@ function sweepNearTemps(repo: Repository, ws: WorkspaceFs, plan: MaterializePlan
  * pack or the rename would cross filesystems (the caller's general path handles both).
  */
 function replaceSmallSync(repo: Repository, ws: WorkspaceFs, row: IndexRow, final: string, abs: string, mode: number): StatRow | null {
-  let buf: Buffer | null;
-  try {
-    buf = repo.localStore().readPackedSync(row.id);
-  } catch (e) {
-    if (isStrataError(e, 'OBJECT_CORRUPT')) throw objectCorrupt(row.path, row.id, e.message);
-    throw e;
-  }
+  const buf = packedVerified(repo, row);
   if (!buf) return null;
-  checkBuffer(row, buf);
   const recorded = Date.now();
   const tmp = ws.tmpPath();
   let fd: number;
