@@ -67,7 +67,9 @@ function num(v: unknown): number | null {
   if (typeof v === 'bigint') return Number(v);
   if (v instanceof Date) return v.getTime();
   const n = Number(v);
-  return Number.isFinite(n) ? n : null;
+  if (Number.isFinite(n)) return n;
+  const d = typeof v === 'string' ? Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(v) ? v : v.replace(' ', 'T') + 'Z') : NaN;
+  return Number.isFinite(d) ? d : null;
 }
 
 /** The SQL predicate selecting a failing row, for the row-wise kinds. */
