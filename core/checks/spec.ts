@@ -37,7 +37,7 @@ export type CheckKind =
   | 'sql'
   | 'drift';
 
-export const CHECK_KINDS: readonly CheckKind[] = [
+const CHECK_KINDS: readonly CheckKind[] = [
   'columns', 'not_null', 'unique', 'accepted_values', 'range', 'regex', 'row_count', 'freshness', 'foreign_key', 'sql', 'drift',
 ];
 
@@ -512,11 +512,6 @@ export function checksFor(spec: ChecksSpec, path: string): CheckSpec[] {
   const out: CheckSpec[] = [];
   for (const t of spec.tables) if (globRegex(t.pattern).test(path)) out.push(...t.checks);
   return out;
-}
-
-/** True when some pattern of the spec matches `path`. */
-export function hasChecks(spec: ChecksSpec, path: string): boolean {
-  return spec.tables.some((t) => globRegex(t.pattern).test(path));
 }
 
 /** Hash of the checks applying to one path (the result cache key, with the file's object id). */

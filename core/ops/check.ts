@@ -55,7 +55,7 @@ async function attachRow(engine: TableEngine, repo: Repository, view: string, pa
 }
 
 /** Judge the table versions of `flat` (a commit's tree or the index) against the spec. */
-export async function checkFlat(repo: Repository, flat: Flat, opts: { commit: string | null; parentFlat: Flat; commitTime: number; spec: ChecksSpec; paths?: string[] }): Promise<CheckReport> {
+async function checkFlat(repo: Repository, flat: Flat, opts: { commit: string | null; parentFlat: Flat; commitTime: number; spec: ChecksSpec; paths?: string[] }): Promise<CheckReport> {
   const under = (p: string) => !opts.paths?.length || opts.paths.some((q) => q === '.' || p === q || p.startsWith(q.replace(/\/$/, '') + '/'));
   const targets = [...flat.keys()].filter((p) => under(p) && tableFormatOf(p) && checksFor(opts.spec, p).length > 0).sort();
   const results: CheckResult[] = [];
