@@ -130,6 +130,16 @@ test('warn-level failures do not fail; JSON Lines and CSV tables; paths limit th
     assert.equal(onlyJsonl.get('data/e.jsonl#not_null(v)')!.sample[0]!.k, 2);
     const all = await results(dir, [], 18);
     assert.equal(all.get('data/c.csv#unique(k)')!.failing, 2);
+    assert.equal((all.get('data/c.csv#unique(k)') as { cached?: boolean }).cached, undefined);
+    const again = await results(dir, [], 18);
+    assert.equal((again.get('data/c.csv#unique(k)') as { cached?: boolean }).cached, true); // the first run recorded it
+    assert.deepEqual(again.get('data/c.csv#unique(k)')!.sample, all.get('data/c.csv#unique(k)')!.sample);
+    // recorded per file version + checks: a changed check runs again
+    await fsp.writeFile(join(dir, 'strata.checks.yaml'), 'tables:\n  data/c.csv:\n    - {kind: unique, columns: [k, v]}\n');
+    const rerun = await results(dir, [], 0);
+    assert.equal(rerun.get('data/c.csv#unique(k,v)')!.status, 'pass');
+    assert.equal((rerun.get('data/c.csv#unique(k,v)') as { cached?: boolean }).cached, undefined);
+    assert.equal((await results(dir, [], 0)).get('data/c.csv#unique(k,v)')!.object, rerun.get('data/c.csv#unique(k,v)')!.object);
     // a check on a column the table lacks could not run: an error, named
     await fsp.writeFile(join(dir, 'strata.checks.yaml'), 'tables:\n  data/c.csv:\n    - {kind: not_null, columns: [nope]}\n');
     const r = await strata(dir, ['check']);

@@ -26,6 +26,8 @@ export interface CheckResult {
   metrics: Record<string, number | string | null>;
   /** Why the check could not run (status error), or what failed for column checks. */
   message?: string;
+  /** Read from the results recorded for this file version and these checks (not run again). */
+  cached?: boolean;
 }
 
 /** The other tables a file's checks may read, attached by the caller on request. */

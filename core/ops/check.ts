@@ -5,7 +5,8 @@
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError } from '../errors/index.js';
-import { CHECKS_FILE, checksFor, parseChecks, type ChecksSpec } from '../checks/spec.js';
+import { CHECKS_FILE, checksFor, checksHash, parseChecks, type ChecksSpec } from '../checks/spec.js';
+import { canonicalJson } from '../model/index.js';
 import { runChecks, type CheckResult } from '../checks/run.js';
 import { tableFormatOf, withTableEngine, type TableEngine } from '../tables/engine.js';
 import { resolveRev } from '../repo/refs.js';
@@ -63,6 +64,15 @@ async function checkFlat(repo: Repository, flat: Flat, opts: { commit: string | 
     await withTableEngine(repo, async (engine) => {
       for (const path of targets) {
         const row = flat.get(path)!;
+        const checks = checksFor(opts.spec, path);
+        // Results depend only on the file and its checks unless a check reads another table or the clock.
+        const cacheable = checks.every((c) => c.kind !== 'foreign_key' && c.kind !== 'drift' && c.kind !== 'freshness');
+        const specHash = checksHash(checks);
+        const cached = cacheable ? repo.db.getCheckResults(row.id, specHash, path) : null;
+        if (cached !== null) {
+          results.push(...(JSON.parse(cached) as CheckResult[]).map((r) => ({ ...r, commit: opts.commit, cached: true })));
+          continue;
+        }
         const columns = await attachRow(engine, repo, 't', path, row);
         const rs = await runChecks(
           engine,
@@ -84,9 +94,10 @@ async function checkFlat(repo: Repository, flat: Flat, opts: { commit: string | 
               return true;
             },
           },
-          checksFor(opts.spec, path),
+          checks,
           { path, object: row.id, commit: opts.commit },
         );
+        if (cacheable) repo.db.putCheckResults(row.id, specHash, path, canonicalJson(rs.map((r) => ({ ...r, commit: null }))));
         results.push(...rs);
       }
     });
