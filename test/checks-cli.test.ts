@@ -154,3 +154,27 @@ test('warn-level failures do not fail; JSON Lines and CSV tables; paths limit th
     await cleanup();
   }
 });
+
+test('repro: a stage whose outputs fail an error-level check is failed and its outputs are not recorded', async () => {
+  const { dir, cleanup } = await repo();
+  try {
+    await fsp.writeFile(join(dir, 'strata.yaml'), "stages:\n  make:\n    cmd: mkdir -p out && printf 'id\\n1\\n1\\n' > out/t.csv\n    outs: [out/t.csv]\n");
+    await fsp.writeFile(join(dir, 'strata.checks.yaml'), 'tables:\n  out/t.csv:\n    - {kind: unique, columns: [id]}\n');
+    const r = await strata(dir, ['repro']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stdout + r.stderr, /make: FAILED: the outputs failed their checks: 1 error-level check\(s\) failed/);
+    assert.match(r.stdout + r.stderr, /out\/t\.csv: unique\(id\) failed on 2 row\(s\); e\.g\. \{"id":1,"count":2\}/);
+    const runs = JSON.parse((await ok(dir, ['--json', 'runs'])).stdout) as Array<{ status: string; outs: Array<{ id: string }> }>;
+    assert.equal(runs.length, 1);
+    assert.equal(runs[0]!.status, 'failed');
+    assert.equal(runs[0]!.outs[0]!.id, '');
+    // fixed data: the stage runs and its output is recorded
+    await fsp.writeFile(join(dir, 'strata.yaml'), "stages:\n  make:\n    cmd: mkdir -p out && printf 'id\\n1\\n2\\n' > out/t.csv\n    outs: [out/t.csv]\n");
+    await ok(dir, ['repro']);
+    const after = JSON.parse((await ok(dir, ['--json', 'runs'])).stdout) as Array<{ status: string; outs: Array<{ id: string }> }>;
+    const good = after.find((x) => x.status === 'ok')!;
+    assert.match(good.outs[0]!.id, /^[0-9a-f]{64}$/);
+  } finally {
+    await cleanup();
+  }
+});
