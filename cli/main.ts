@@ -49,6 +49,7 @@ export const COMMANDS: Record<string, [string, string]> = {
   runs: ['runs', 'list recorded pipeline runs'],
   lineage: ['lineage', 'what produced a version, and what was built from it'],
   metrics: ['metrics', 'show or compare metrics files'],
+  check: ['check', 'run the data checks of strata.checks.yaml on a commit or the staged tables'],
 };
 
 const ALIASES: Record<string, string> = { st: 'status', co: 'checkout', ci: 'commit' };

@@ -6,15 +6,16 @@ import { withCliRepo } from '../repo.js';
 const cmd: Command = {
   name: 'commit',
   summary: 'Record the staged data as a new commit on the current branch.',
-  usage: 'commit -m MESSAGE [-a] [--allow-empty]',
-  help: 'options:\n  -m, --message MSG   commit message (required)\n  -a, --all           stage changes under all tracked paths first\n  --allow-empty       commit even if nothing changed',
-  options: { message: { type: 'string', short: 'm' }, all: { type: 'boolean', short: 'a' }, 'allow-empty': { type: 'boolean' } },
+  usage: 'commit -m MESSAGE [-a] [--allow-empty] [--no-verify]',
+  help: 'options:\n  -m, --message MSG   commit message (required)\n  -a, --all           stage changes under all tracked paths first\n  --allow-empty       commit even if nothing changed\n  --no-verify         skip the data checks of strata.checks.yaml',
+  options: { message: { type: 'string', short: 'm' }, all: { type: 'boolean', short: 'a' }, 'allow-empty': { type: 'boolean' }, 'no-verify': { type: 'boolean' } },
   async run(a, io) {
     const r = await withCliRepo({}, (repo) => commit(repo, {
       progress: io.progress(),
       message: (a.values.message as string | undefined) ?? '',
       all: !!a.values.all,
       allowEmpty: !!a.values['allow-empty'],
+      noVerify: !!a.values['no-verify'],
     }));
     for (const w of r.warnings ?? []) io.err(`warning: ${w}`);
     if (io.json_) return io.json(r);

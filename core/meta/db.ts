@@ -577,6 +577,15 @@ export class MetaDb implements MetaStore {
 
   // ------------------------------------------------------------ local meta (key/value, never pushed)
 
+  getCheckResults(object: string, spec: string, path: string): string | null {
+    const r = this.stmt('SELECT record FROM check_results WHERE object = ? AND spec = ? AND path = ?').get(object, spec, path) as { record: string } | undefined;
+    return r ? r.record : null;
+  }
+
+  putCheckResults(object: string, spec: string, path: string, record: string): void {
+    this.stmt('INSERT OR REPLACE INTO check_results(object, spec, path, time, record) VALUES (?, ?, ?, ?, ?)').run(object, spec, path, Date.now(), record);
+  }
+
   getLocalMeta(key: string): string | null {
     const r = this.stmt('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
     return r ? r.value : null;

@@ -272,6 +272,10 @@ export interface MetaStore {
   /** Set only when absent (the first value stays). */
   addLocalMeta(key: string, value: string): void;
 
+  // -------- data check results (core/checks): canonical JSON per file version and checks hash
+  getCheckResults(object: string, spec: string, path: string): string | null;
+  putCheckResults(object: string, spec: string, path: string, record: string): void;
+
   // -------- runs
   /** Insert a run row, its lineage node, and its used/produced edges. Call inside tx(). */
   insertRunRow(r: RunInsert): void;

@@ -130,4 +130,15 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (upload, part)
   ) WITHOUT ROWID;
   `,
+  // 4: data check results (core/checks), keyed by the file version judged and the checks' hash
+  `
+  CREATE TABLE check_results (
+    object TEXT NOT NULL,           -- content id of the table file judged
+    spec TEXT NOT NULL,             -- hash of the checks that applied to it (core/checks/spec.ts checksHash)
+    path TEXT NOT NULL,
+    time INTEGER NOT NULL,          -- ms since epoch of the run
+    record TEXT NOT NULL,           -- canonical JSON: the check result records
+    PRIMARY KEY (object, spec, path)
+  ) WITHOUT ROWID;
+  `,
 ];

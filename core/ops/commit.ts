@@ -10,6 +10,7 @@ import type { OpOptions } from './context.js';
 import { stagePaths } from './add.js';
 import type { Repository } from '../repo/index.js';
 import { recordDataVersion } from '../project/lock.js';
+import { check, checkFailedError } from './check.js';
 
 export interface CommitOptions extends OpOptions {
   message: string;
@@ -18,6 +19,8 @@ export interface CommitOptions extends OpOptions {
   all?: boolean;
   /** Extra metadata recorded in the commit. */
   meta?: Record<string, unknown>;
+  /** Skip the data checks of strata.checks.yaml (`--no-verify`). */
+  noVerify?: boolean;
 }
 
 export interface CommitResult {
@@ -47,6 +50,10 @@ export async function commit(repo: Repository, opts: CommitOptions): Promise<Com
     if (opts.all) {
       const roots = repo.db.trackedRoots();
       if (roots.length) await stagePaths(repo, roots, { progress: opts.progress });
+    }
+    if (!opts.noVerify) {
+      const report = await check(repo, {});
+      if (!report.ok) throw checkFailedError(report, 'commit refused');
     }
     return commitIndex(repo, message, opts);
   });

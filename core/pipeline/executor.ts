@@ -7,6 +7,7 @@
  * Used by core/ops/run.ts (`strata run`) and core/ops/repro.ts (`strata repro`). Never prints:
  * output goes through the hooks the caller passes.
  */
+import { checkFailedError, checkFlat, readSpec } from '../checks/judge.js';
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import * as fsp from 'node:fs/promises';
@@ -546,6 +547,19 @@ export class StageRunner {
         error = `the command succeeded but did not create ${missing.length === 1 ? 'output' : 'outputs'} ${missing.join(', ')}`;
         outs = outs.map((o) => ({ ...o, id: '', kind: 'file', size: 0 }));
         outRows = [];
+      }
+    }
+    if (!error && outRows.length > 0) {
+      // Outputs that fail their error-level data checks are not recorded as versions.
+      const spec = await readSpec(repo, new Map(), true);
+      if (spec) {
+        const produced = new Map(outRows.map((r) => [r.path, r]));
+        const report = await checkFlat(repo, new Map([...repo.db.loadIndex(), ...produced]), { commit: null, parentFlat: new Map(), commitTime: Date.now(), spec, paths: [...produced.keys()] });
+        if (!report.ok) {
+          error = checkFailedError(report, 'the outputs failed their checks').message;
+          outs = outs.map((o) => ({ ...o, id: '', kind: 'file', size: 0 }));
+          outRows = [];
+        }
       }
     }
 

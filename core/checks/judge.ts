@@ -1,0 +1,113 @@
+/**
+ * Judging table versions against strata.checks.yaml: used by `strata check` and `commit`
+ * (core/ops) and by the pipeline executor, which refuses stage outputs that fail their checks.
+ */
+import * as fsp from 'node:fs/promises';
+import { join } from 'node:path';
+import { StrataError } from '../errors/index.js';
+import { CHECKS_FILE, checksFor, checksHash, parseChecks, type ChecksSpec } from './spec.js';
+import { runChecks, type CheckResult } from './run.js';
+import { canonicalJson } from '../model/index.js';
+import { tableFormatOf, withTableEngine, type TableEngine } from '../tables/engine.js';
+import type { Flat } from '../repo/tree.js';
+import { verifiedFileStream } from '../repo/verified.js';
+import type { IndexRow } from '../meta/interface.js';
+import type { Repository } from '../repo/index.js';
+
+export interface CheckReport {
+  commit: string | null;
+  results: CheckResult[];
+  /** False when an error-level check failed or could not run. */
+  ok: boolean;
+}
+
+export async function readSpec(repo: Repository, flat: Flat, staged: boolean): Promise<ChecksSpec | null> {
+  let text: string | null = null;
+  if (staged) {
+    // The workspace file: what the user is editing is what the checks of this commit are.
+    text = await fsp.readFile(join(repo.root, CHECKS_FILE), 'utf8').catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return null;
+      throw e;
+    });
+  }
+  if (text === null) {
+    const row = flat.get(CHECKS_FILE);
+    if (!row || row.type !== 'file') return null;
+    text = (await repo.store.getBytes(row.id, { verify: true })).toString('utf8');
+  }
+  return parseChecks(text, CHECKS_FILE);
+}
+
+async function attachRow(engine: TableEngine, repo: Repository, view: string, path: string, row: IndexRow): Promise<ReturnType<TableEngine['attachBytes']>> {
+  const format = tableFormatOf(path);
+  if (!format || row.type !== 'file') throw new StrataError('NOT_A_TABLE', `${path} is not a table (tables are .csv, .tsv, .parquet/.pq and .jsonl/.ndjson files)`, { details: { path } });
+  const stream = await verifiedFileStream(repo.store, path, { type: 'file', name: path, size: row.size, id: row.id, exec: row.exec, ...(row.chunks ? { chunks: row.chunks } : {}) });
+  const parts: Buffer[] = [];
+  for await (const b of stream) parts.push(b as Buffer);
+  return engine.attachBytes(view, Buffer.concat(parts), format);
+}
+
+/** Judge the table versions of `flat` (a commit's tree or the index) against the spec. */
+export async function checkFlat(repo: Repository, flat: Flat, opts: { commit: string | null; parentFlat: Flat; commitTime: number; spec: ChecksSpec; paths?: string[] }): Promise<CheckReport> {
+  const under = (p: string) => !opts.paths?.length || opts.paths.some((q) => q === '.' || p === q || p.startsWith(q.replace(/\/$/, '') + '/'));
+  const targets = [...flat.keys()].filter((p) => under(p) && tableFormatOf(p) && checksFor(opts.spec, p).length > 0).sort();
+  const results: CheckResult[] = [];
+  if (targets.length > 0) {
+    await withTableEngine(repo, async (engine) => {
+      for (const path of targets) {
+        const row = flat.get(path)!;
+        const checks = checksFor(opts.spec, path);
+        // Results depend only on the file and its checks unless a check reads another table or the clock.
+        const cacheable = checks.every((c) => c.kind !== 'foreign_key' && c.kind !== 'drift' && c.kind !== 'freshness');
+        const specHash = checksHash(checks);
+        const cached = cacheable ? repo.db.getCheckResults(row.id, specHash, path) : null;
+        if (cached !== null) {
+          results.push(...(JSON.parse(cached) as CheckResult[]).map((r) => ({ ...r, commit: opts.commit, cached: true })));
+          continue;
+        }
+        const columns = await attachRow(engine, repo, 't', path, row);
+        const rs = await runChecks(
+          engine,
+          {
+            view: 't',
+            columns,
+            commitTime: opts.commitTime,
+            now: Date.now(),
+            attachOther: async (view, p) => {
+              const r = flat.get(p);
+              if (!r || !tableFormatOf(p)) return false;
+              await attachRow(engine, repo, view, p, r);
+              return true;
+            },
+            attachPrevious: async (view) => {
+              const r = opts.parentFlat.get(path);
+              if (!r || r.type !== 'file') return false;
+              await attachRow(engine, repo, view, path, r);
+              return true;
+            },
+          },
+          checks,
+          { path, object: row.id, commit: opts.commit },
+        );
+        if (cacheable) repo.db.putCheckResults(row.id, specHash, path, canonicalJson(rs.map((r) => ({ ...r, commit: null }))));
+        results.push(...rs);
+      }
+    });
+  }
+  const ok = !results.some((r) => r.severity === 'error' && (r.status === 'fail' || r.status === 'error'));
+  return { commit: opts.commit, results, ok };
+}
+
+
+/** The CHECK_FAILED error for a report that is not ok: names check, path, failing count, a sample. */
+export function checkFailedError(report: CheckReport, what: string): StrataError {
+  const bad = report.results.filter((r) => r.severity === 'error' && (r.status === 'fail' || r.status === 'error'));
+  const lines = bad.slice(0, 10).map((r) => {
+    const sample = r.sample.length ? `; e.g. ${JSON.stringify(r.sample[0])}` : '';
+    return r.status === 'error' ? `  ${r.path}: ${r.name} could not run: ${r.message}` : `  ${r.path}: ${r.name} failed on ${r.failing} row(s)${r.message ? ` (${r.message})` : ''}${sample}`;
+  });
+  return new StrataError('CHECK_FAILED', `${what}: ${bad.length} error-level check(s) failed\n${lines.join('\n')}`, {
+    hint: 'fix the data (strata check --failures shows the rows), or commit anyway with --no-verify',
+    details: { failed: bad.map((r) => ({ path: r.path, check: r.name, failing: r.failing, sample: r.sample })) },
+  });
+}
