@@ -42,6 +42,11 @@ export type ErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'SCHEMA_TOO_NEW'
   | 'IO_ERROR'
+  | 'NOT_A_TABLE'
+  | 'TABLE_UNREADABLE'
+  | 'TABLE_QUERY_FAILED'
+  | 'TABLE_KEY_NOT_UNIQUE'
+  | 'CHECK_FAILED'
   | 'INTERNAL';
 
 /** Process exit codes per error code (documented in docs/cli.md). 0 = ok, 1 = generic failure. */
@@ -85,6 +90,11 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   VERIFY_MISMATCH: 15,
   MERGE_CONFLICT: 16,
   MERGE_IN_PROGRESS: 5,
+  NOT_A_TABLE: 17,
+  TABLE_UNREADABLE: 17,
+  TABLE_QUERY_FAILED: 17,
+  TABLE_KEY_NOT_UNIQUE: 17,
+  CHECK_FAILED: 18,
   INTERNAL: 1,
 };
 

@@ -1,0 +1,325 @@
+/**
+ * The table engine: DuckDB (@duckdb/node-api, loaded lazily so commands that never touch a table
+ * never load it) over verified copies of tracked files.
+ *
+ * Containment: one in-memory DuckDB per engine, its temp files and the copies of the tables in
+ * `.strata/tmp/tables-<pid>-<rand>/` (removed on close). Before any SQL runs, file access is
+ * limited to that folder (`allowed_directories` + `enable_external_access=false`), extension
+ * autoloading is off, and the configuration is locked: SQL over a table cannot read, write or
+ * attach any other file, nor raise its own memory limit. `query` runs one read-only statement.
+ *
+ * Errors: a file DuckDB cannot parse (malformed CSV, truncated Parquet, bad JSON) is
+ * TABLE_UNREADABLE naming the tracked file (`REF:PATH`), never the temporary copy; any other
+ * failing SQL is TABLE_QUERY_FAILED.
+ */
+import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { StrataError, isStrataError } from '../errors/index.js';
+import { readString } from '../config/registry.js';
+import { resolveRev } from '../repo/refs.js';
+import { entryAt } from '../repo/tree.js';
+import type { Repository } from '../repo/index.js';
+import { verifiedFileStream } from '../repo/verified.js';
+
+export type TableFormat = 'csv' | 'tsv' | 'parquet' | 'jsonl';
+
+const EXT_FORMAT: Record<string, TableFormat> = {
+  csv: 'csv',
+  tsv: 'tsv',
+  parquet: 'parquet',
+  pq: 'parquet',
+  jsonl: 'jsonl',
+  ndjson: 'jsonl',
+};
+
+/** The table format of a path, by its extension (case-insensitive), or null. */
+export function tableFormatOf(path: string): TableFormat | null {
+  const m = /\.([A-Za-z0-9]+)$/.exec(path);
+  return m ? (EXT_FORMAT[m[1]!.toLowerCase()] ?? null) : null;
+}
+
+export interface TableColumn {
+  name: string;
+  /** DuckDB type name: BIGINT, DOUBLE, VARCHAR, TIMESTAMP, ... */
+  type: string;
+}
+
+export interface TableEngine {
+  /** Make a verified copy of a tracked file available as view `name` (format sniffed; CSV delimiter sniffed). */
+  attachFile(name: string, repo: Repository, ref: string, path: string): Promise<TableColumn[]>;
+  /** Same for raw bytes already verified by the caller (merge drivers get Buffers). */
+  attachBytes(name: string, bytes: Buffer, format: TableFormat): Promise<TableColumn[]>;
+  /** Read-only SQL over attached views; rows as plain JS objects (BigInt -> number when safe, else string). */
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Write a table result to a file in a format (used by the row merge driver to produce merged bytes). */
+  exportTo(sql: string, format: TableFormat, opts?: { delimiter?: string }): Promise<Buffer>;
+  close(): Promise<void>;
+}
+
+/** A DuckDB identifier, double-quoted (embedded quotes doubled). */
+export function quoteIdent(name: string): string {
+  return '"' + name.replace(/"/g, '""') + '"';
+}
+
+function quoteString(s: string): string {
+  return "'" + s.replace(/'/g, "''") + "'";
+}
+
+type DuckApi = typeof import('@duckdb/node-api');
+type DuckConn = import('@duckdb/node-api').DuckDBConnection;
+type DuckInstance = import('@duckdb/node-api').DuckDBInstance;
+
+let duckApi: Promise<DuckApi> | null = null;
+function loadDuck(): Promise<DuckApi> {
+  duckApi ??= import('@duckdb/node-api');
+  return duckApi;
+}
+
+/** A plain JS value: BigInt to number when safe (else its decimal string), dates as ISO strings. */
+function plain(v: unknown): unknown {
+  if (typeof v === 'bigint') return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : v.toISOString();
+  if (Array.isArray(v)) return v.map(plain);
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('hex');
+  if (v && typeof v === 'object') {
+    const o: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) o[k] = plain(x);
+    return o;
+  }
+  return v;
+}
+
+/** The field delimiter of a CSV, from its first line: the most frequent of , ; \t | outside quotes. */
+function sniffDelimiter(head: string): string {
+  const nl = head.search(/\r?\n/);
+  const line = nl < 0 ? head : head.slice(0, nl);
+  const counts = new Map<string, number>([[',', 0], [';', 0], ['\t', 0], ['|', 0]]);
+  let quoted = false;
+  for (const c of line) {
+    if (c === '"') quoted = !quoted;
+    else if (!quoted && counts.has(c)) counts.set(c, counts.get(c)! + 1);
+  }
+  let best = ',';
+  for (const [d, n] of counts) if (n > counts.get(best)!) best = d;
+  return best;
+}
+
+async function readHead(file: string, n: number): Promise<string> {
+  const fh = await fsp.open(file, 'r');
+  try {
+    const buf = Buffer.alloc(n);
+    const { bytesRead } = await fh.read(buf, 0, n, 0);
+    return buf.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await fh.close();
+  }
+}
+
+const EXT_OF: Record<TableFormat, string> = { csv: 'csv', tsv: 'tsv', parquet: 'parquet', jsonl: 'jsonl' };
+
+function configInvalid(key: string, value: string, why: string): StrataError {
+  return new StrataError('CONFIG_INVALID', `invalid value "${value}" for ${key}: ${why}`, {
+    hint: `strata config set ${key} VALUE (or strata config unset ${key})`,
+    details: { key, value },
+  });
+}
+
+class DuckTableEngine implements TableEngine {
+  private seq = 0;
+  /** temporary copy -> the name shown to the user (REF:PATH) */
+  private readonly names = new Map<string, string>();
+  private closed = false;
+
+  constructor(
+    private readonly dir: string,
+    private readonly instance: DuckInstance,
+    private readonly conn: DuckConn,
+  ) {}
+
+  static async open(repo: Repository): Promise<DuckTableEngine> {
+    const memoryLimit = readString(repo.db, 'tables.memoryLimit') ?? '1GB';
+    const threadsRaw = readString(repo.db, 'tables.threads') ?? '2';
+    if (!/^[1-9][0-9]{0,3}$/.test(threadsRaw.trim())) throw configInvalid('tables.threads', threadsRaw, 'it must be a positive integer');
+    if (!/^\s*\d+(?:\.\d+)?\s*(?:[KMGT]i?B|B|bytes)?\s*$/i.test(memoryLimit)) throw configInvalid('tables.memoryLimit', memoryLimit, 'it must be a size such as 512MB or 2GB');
+    const dir = join(repo.dir, 'tmp', `tables-${process.pid}-${randomBytes(4).toString('hex')}`);
+    await fsp.mkdir(join(dir, 'spill'), { recursive: true });
+    const duck = await loadDuck();
+    let instance: DuckInstance | null = null;
+    try {
+      instance = await duck.DuckDBInstance.create(':memory:', {
+        memory_limit: memoryLimit.trim(),
+        threads: threadsRaw.trim(),
+        temp_directory: join(dir, 'spill'),
+        autoinstall_known_extensions: 'false',
+        autoload_known_extensions: 'false',
+      });
+      const conn = await instance.connect();
+      await conn.run(`SET allowed_directories = [${quoteString(dir + '/')}]`);
+      await conn.run('SET enable_external_access = false');
+      await conn.run('SET lock_configuration = true');
+      return new DuckTableEngine(dir, instance, conn);
+    } catch (e) {
+      instance?.closeSync();
+      await fsp.rm(dir, { recursive: true, force: true });
+      if (isStrataError(e)) throw e;
+      const msg = (e as Error).message ?? String(e);
+      if (/memory/i.test(msg) || /config/i.test(msg)) throw configInvalid('tables.memoryLimit', memoryLimit, msg);
+      throw new StrataError('TABLE_QUERY_FAILED', `the table engine could not start: ${msg}`, { cause: e });
+    }
+  }
+
+  /** A DuckDB error as a StrataError: about a table file -> TABLE_UNREADABLE naming it. */
+  private mapError(e: unknown, sql?: string): StrataError {
+    if (isStrataError(e)) return e;
+    let msg = (e as Error)?.message ?? String(e);
+    for (const [tmp, name] of this.names) {
+      if (msg.includes(tmp)) {
+        msg = msg.split(tmp).join(name);
+        return new StrataError('TABLE_UNREADABLE', `${name}: cannot read the table: ${firstLines(msg)}`, {
+          hint: 'check the file is a well-formed CSV/TSV (one header, the same number of fields on every line), Parquet or JSON Lines file',
+          details: { path: name },
+          cause: e,
+        });
+      }
+    }
+    return new StrataError('TABLE_QUERY_FAILED', `table query failed: ${firstLines(msg)}`, {
+      ...(sql ? { details: { sql } } : {}),
+      cause: e,
+    });
+  }
+
+  private reader(format: TableFormat, file: string, delimiter: string): string {
+    const f = quoteString(file);
+    switch (format) {
+      case 'parquet':
+        return `read_parquet(${f})`;
+      case 'jsonl':
+        return `read_json(${f}, format = 'newline_delimited')`;
+      case 'csv':
+      case 'tsv':
+        return `read_csv(${f}, delim = ${quoteString(delimiter)}, header = true, strict_mode = true, null_padding = false, ignore_errors = false)`;
+    }
+  }
+
+  private async attachPath(name: string, file: string, format: TableFormat, shown: string): Promise<TableColumn[]> {
+    if (this.closed) throw new StrataError('INTERNAL', 'the table engine is closed');
+    this.names.set(file, shown);
+    let delimiter = '\t';
+    if (format === 'csv') delimiter = sniffDelimiter(await readHead(file, 64 << 10));
+    const view = quoteIdent(name);
+    try {
+      await this.conn.run(`CREATE OR REPLACE VIEW ${view} AS SELECT * FROM ${this.reader(format, file, delimiter)}`);
+      const r = await this.conn.runAndReadAll(`DESCRIBE ${view}`);
+      return r.getRowObjectsJS().map((row) => ({ name: String(row.column_name), type: String(row.column_type) }));
+    } catch (e) {
+      const err = this.mapError(e);
+      if (err.code === 'TABLE_QUERY_FAILED') {
+        throw new StrataError('TABLE_UNREADABLE', `${shown}: cannot read the table: ${err.message.replace(/^table query failed: /, '')}`, {
+          hint: 'check the file is a well-formed CSV/TSV, Parquet or JSON Lines file',
+          details: { path: shown },
+          cause: e,
+        });
+      }
+      throw err;
+    }
+  }
+
+  async attachFile(name: string, repo: Repository, ref: string, path: string): Promise<TableColumn[]> {
+    const shown = `${ref}:${path}`;
+    const format = tableFormatOf(path);
+    if (!format) {
+      throw new StrataError('NOT_A_TABLE', `${shown} is not a table (tables are .csv, .tsv, .parquet/.pq and .jsonl/.ndjson files)`, {
+        details: { path },
+      });
+    }
+    const commit = await resolveRev(repo, ref);
+    const c = await repo.readCommit(commit);
+    const e = await entryAt(repo, c.tree, path);
+    if (!e) throw new StrataError('PATH_NOT_FOUND', `${path} does not exist in ${ref}`, { hint: `see strata ls ${ref}`, details: { path } });
+    if (e.type !== 'file') throw new StrataError('NOT_A_TABLE', `${shown} is a ${e.type === 'dir' ? 'directory' : 'symbolic link'}, not a table`, { details: { path } });
+    const file = join(this.dir, `t${++this.seq}.${EXT_OF[format]}`);
+    const src = await verifiedFileStream(repo.store, path, e);
+    await pipeline(src, createWriteStream(file, { flags: 'wx', mode: 0o600 }));
+    return this.attachPath(name, file, format, shown);
+  }
+
+  async attachBytes(name: string, bytes: Buffer, format: TableFormat): Promise<TableColumn[]> {
+    const file = join(this.dir, `t${++this.seq}.${EXT_OF[format]}`);
+    await fsp.writeFile(file, bytes, { flag: 'wx', mode: 0o600 });
+    return this.attachPath(name, file, format, name);
+  }
+
+  async query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+    if (this.closed) throw new StrataError('INTERNAL', 'the table engine is closed');
+    const duck = await loadDuck();
+    let stmt;
+    try {
+      stmt = await this.conn.prepare(sql);
+    } catch (e) {
+      throw this.mapError(e, sql);
+    }
+    try {
+      if (stmt.statementType !== duck.StatementType.SELECT) {
+        throw new StrataError('TABLE_QUERY_FAILED', 'table queries are read-only: one SELECT statement', { details: { sql } });
+      }
+      if (params.length) stmt.bind(params as never);
+      const r = await stmt.runAndReadAll();
+      return r.getRowObjectsJS().map((row) => plain(row) as T);
+    } catch (e) {
+      throw this.mapError(e, sql);
+    } finally {
+      stmt.destroySync();
+    }
+  }
+
+  async exportTo(sql: string, format: TableFormat, opts: { delimiter?: string } = {}): Promise<Buffer> {
+    if (this.closed) throw new StrataError('INTERNAL', 'the table engine is closed');
+    const file = join(this.dir, `export${++this.seq}.${EXT_OF[format]}`);
+    const to = quoteString(file);
+    const options =
+      format === 'parquet'
+        ? '(FORMAT parquet)'
+        : format === 'jsonl'
+          ? '(FORMAT json)'
+          : `(FORMAT csv, HEADER true, DELIMITER ${quoteString(opts.delimiter ?? (format === 'tsv' ? '\t' : ','))})`;
+    try {
+      await this.conn.run(`COPY (${sql}) TO ${to} ${options}`);
+    } catch (e) {
+      throw this.mapError(e, sql);
+    }
+    try {
+      const chunks: Buffer[] = [];
+      for await (const c of createReadStream(file)) chunks.push(c as Buffer);
+      return Buffer.concat(chunks);
+    } finally {
+      await fsp.rm(file, { force: true });
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.conn.closeSync();
+      this.instance.closeSync();
+    } finally {
+      await fsp.rm(this.dir, { recursive: true, force: true });
+    }
+  }
+}
+
+function firstLines(msg: string): string {
+  return msg.split('\n').filter((l) => l.trim() && !/^\s*\*|Possible fixes|^LINE \d+:|^\s*\^/.test(l)).slice(0, 4).join('; ');
+}
+
+/** Open a table engine for `repo`, run `fn`, and close it (temp files removed) whatever happens. */
+export async function withTableEngine<T>(repo: Repository, fn: (e: TableEngine) => Promise<T>): Promise<T> {
+  const engine = await DuckTableEngine.open(repo);
+  try {
+    return await fn(engine);
+  } finally {
+    await engine.close();
+  }
+}
