@@ -96,7 +96,7 @@ async function run(e: TableEngine, format: TableFormat, keys: string[], input: R
   // The key: present in every version, unique in every version.
   for (const s of sides) {
     const missing = keys.filter((k) => !cols[s]!.some((c) => c.name === k));
-    if (missing.length) return { conflict: `rows: key column ${missing.join(', ')} missing in ${s}` };
+    if (missing.length) return { conflict: `rows: key column ${missing.join(', ')} missing in ${s} (its columns as read: ${describeSchema(cols[s]!, false)})` };
   }
   const keyList = keys.map(quoteIdent).join(', ');
   for (const s of sides) {
