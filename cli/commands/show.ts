@@ -4,6 +4,7 @@ import type { Io } from '../output.js';
 import { fmtBytes, fmtTime } from '../output.js';
 import { fmtMs } from './run.js';
 import { withCliRepo } from '../repo.js';
+import { tableShow, type TableShowResult } from '../../core/ops/table-show.js';
 
 function showRunText(io: Io, r: RunShowResult): void {
   const run = r.run;
@@ -50,16 +51,47 @@ function showRunText(io: Io, r: RunShowResult): void {
   io.out(`Signature: ${run.signature}`);
 }
 
+function cell(v: unknown): string {
+  if (v === null || v === undefined) return '-';
+  const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return s.length > 40 ? s.slice(0, 39) + '…' : s;
+}
+
+function showTableText(io: Io, r: TableShowResult): void {
+  io.out(io.color('yellow', `table ${r.ref}:${r.path}`) + `  (${r.format})`);
+  const st = r.stats;
+  if (st) io.out(`Rows:    ${st.rows}`);
+  const head = st ? ['column', 'type', 'nulls', st.distinctApprox ? 'distinct~' : 'distinct', 'min', 'max'] : ['column', 'type'];
+  const rows = r.columns.map((c, i) => {
+    const s = st?.columns[i];
+    return s ? [c.name, c.type, String(s.nulls), String(s.distinct), cell(s.min), cell(s.max)] : [c.name, c.type];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => cells.map((x, i) => (i === cells.length - 1 ? x : x.padEnd(widths[i]!))).join('  ');
+  io.out(line(head));
+  for (const row of rows) io.out(line(row));
+  if (st?.distinctApprox) io.out('distinct~: estimated (HyperLogLog, within a few percent) for tables over 1,000,000 rows');
+}
+
 const cmd: Command = {
   name: 'show',
   summary: 'Show a commit (author, time, message, code version, files changed) or a pipeline run in full.',
-  usage: 'show [REF | RUN_ID] [--json]',
+  usage: 'show [REF | RUN_ID] [--json] | show REF:PATH --schema|--stats [--json]',
+  options: { schema: { type: 'boolean' }, stats: { type: 'boolean' } },
   help: [
     'REF is a branch, tag or commit (default HEAD); RUN_ID is a run id from strata runs (UUID; a unique',
     'prefix is enough). A run shows stage, status, command, wdir, params, inputs and outputs with ids and',
     'sizes, the code commit (branch, dirty, recorded code changes), environment, times, exit and log id.',
+    'REF:PATH of a table (.csv .tsv .parquet .pq .jsonl .ndjson): --schema prints its columns and types;',
+    '--stats adds the row count and per column nulls, distinct, min and max.',
   ].join('\n'),
   async run(a, io) {
+    if (a.values.schema || a.values.stats) {
+      const t = await withCliRepo({}, (repo) => tableShow(repo, { spec: a.positionals[0] ?? '', stats: !!a.values.stats }));
+      if (io.json_) return io.json(t);
+      showTableText(io, t);
+      return;
+    }
     const r = await withCliRepo({}, (repo) => showAny(repo, { target: a.positionals[0] }));
     if (r.kind === 'run') {
       if (io.json_) return io.json(r);

@@ -5,15 +5,17 @@
  * - `ours` / `theirs`: take that side's version (also when the other side deleted it, or put a
  *   folder where this side has a file);
  * - `binary`: never merge contents: the path is a conflict to resolve by hand;
- * - content drivers (`rows`, for tables, comes with the tables work) get the three versions' bytes
+ * - content drivers (`rows`: tables merged row by row by a key, core/tables/rowmerge.ts) get the three versions' bytes
  *   and return merged bytes or a reason they cannot. They are called only when both sides hold a
  *   file; a delete or a file/folder clash on such a path is a conflict.
  *
  * A content driver is added by listing it in DRIVERS below; nothing else changes.
  */
 import type { IndexRow } from '../meta/interface.js';
+import type { Repository } from '../repo/index.js';
 
 export interface DriverInput {
+  repo: Repository;
   path: string;
   base: IndexRow | null;
   ours: IndexRow;
@@ -39,6 +41,16 @@ const DRIVERS: Record<string, MergeDriver> = {
   ours: { side: 'ours' },
   theirs: { side: 'theirs' },
   binary: {},
+  rows: {
+    // Loaded on first use: DuckDB is imported only by a merge that needs it.
+    async merge(input) {
+      const { mergeRows } = await import('../tables/rowmerge.js');
+      const [base, ours, theirs] = await Promise.all([input.base ? input.read(input.base) : null, input.read(input.ours), input.read(input.theirs)]);
+      const res = await mergeRows(input.repo, { path: input.path, key: input.params.key, base, ours, theirs });
+      if ('conflict' in res) return res;
+      return { row: await input.store(res.bytes, input.ours) };
+    },
+  },
 };
 
 export const DRIVER_NAMES: readonly string[] = Object.keys(DRIVERS);

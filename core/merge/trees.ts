@@ -281,6 +281,7 @@ async function mergeInto(repo: Repository, o: TreeMergeOptions, batch: BatchWrit
     const d = driver(name);
     const rule = ruleFor(o.rules, path);
     return d.merge!({
+      repo,
       path,
       base,
       ours,
