@@ -70,7 +70,7 @@ function showTableText(io: Io, r: TableShowResult): void {
   const line = (cells: string[]) => cells.map((x, i) => (i === cells.length - 1 ? x : x.padEnd(widths[i]!))).join('  ');
   io.out(line(head));
   for (const row of rows) io.out(line(row));
-  if (st?.distinctApprox) io.out('distinct~: estimated (HyperLogLog, within a few percent) for tables over 1,000,000 rows');
+  if (st?.distinctApprox) io.out('distinct~: estimated (HyperLogLog, within about 10%) for tables over 1,000,000 rows');
 }
 
 const cmd: Command = {

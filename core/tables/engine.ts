@@ -266,7 +266,15 @@ class DuckTableEngine implements TableEngine {
       }
       if (params.length) stmt.bind(params as never);
       const r = await stmt.runAndReadAll();
-      return r.getRowObjectsJS().map((row) => plain(row) as T);
+      // Dates and times as DuckDB prints them (2024-01-31, not a JS Date at midnight UTC).
+      const js = r.getRowObjectsJS();
+      const hasDate = js.some((row) => Object.values(row).some((v) => v instanceof Date));
+      const json = hasDate ? r.getRowObjectsJson() : null;
+      return js.map((row, i) => {
+        const o = plain(row) as Record<string, unknown>;
+        if (json) for (const [k, v] of Object.entries(row)) if (v instanceof Date) o[k] = json[i]![k];
+        return o as T;
+      });
     } catch (e) {
       throw this.mapError(e, sql);
     } finally {

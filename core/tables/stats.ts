@@ -1,7 +1,7 @@
 /**
  * Schema and statistics of an attached table, computed by DuckDB in SQL (streamed over the file:
  * a 1 GB CSV is never loaded into JS). Distinct counts are exact up to EXACT_DISTINCT_MAX rows
- * and HyperLogLog estimates (approx_count_distinct, a few percent) beyond; the result says which.
+ * and HyperLogLog estimates (approx_count_distinct, within about 10%) beyond; the result says which.
  */
 import { quoteIdent, type TableColumn, type TableEngine } from './engine.js';
 
