@@ -8,9 +8,8 @@ import { StrataError } from '../errors/index.js';
 import { CHECKS_FILE, checksFor, checksHash, parseChecks, type ChecksSpec } from './spec.js';
 import { runChecks, type CheckResult } from './run.js';
 import { canonicalJson } from '../model/index.js';
-import { tableFormatOf, withTableEngine, type TableEngine } from '../tables/engine.js';
+import { tableFormatOf, withTableEngine, type TableColumn, type TableEngine } from '../tables/engine.js';
 import type { Flat } from '../repo/tree.js';
-import { verifiedFileStream } from '../repo/verified.js';
 import type { IndexRow } from '../meta/interface.js';
 import type { Repository } from '../repo/index.js';
 
@@ -38,13 +37,9 @@ export async function readSpec(repo: Repository, flat: Flat, staged: boolean): P
   return parseChecks(text, CHECKS_FILE);
 }
 
-async function attachRow(engine: TableEngine, repo: Repository, view: string, path: string, row: IndexRow): Promise<ReturnType<TableEngine['attachBytes']>> {
-  const format = tableFormatOf(path);
-  if (!format || row.type !== 'file') throw new StrataError('NOT_A_TABLE', `${path} is not a table (tables are .csv, .tsv, .parquet/.pq and .jsonl/.ndjson files)`, { details: { path } });
-  const stream = await verifiedFileStream(repo.store, path, { type: 'file', name: path, size: row.size, id: row.id, exec: row.exec, ...(row.chunks ? { chunks: row.chunks } : {}) });
-  const parts: Buffer[] = [];
-  for await (const b of stream) parts.push(b as Buffer);
-  return engine.attachBytes(view, Buffer.concat(parts), format);
+async function attachRow(engine: TableEngine, repo: Repository, view: string, path: string, row: IndexRow): Promise<TableColumn[]> {
+  if (!tableFormatOf(path) || row.type !== 'file') throw new StrataError('NOT_A_TABLE', `${path} is not a table (tables are .csv, .tsv, .parquet/.pq and .jsonl/.ndjson files)`, { details: { path } });
+  return engine.attachEntry(view, repo, path, { type: 'file', name: path, size: row.size, id: row.id, exec: row.exec, ...(row.chunks ? { chunks: row.chunks } : {}) });
 }
 
 /** Judge the table versions of `flat` (a commit's tree or the index) against the spec. */

@@ -20,6 +20,7 @@ import { StrataError, isStrataError } from '../errors/index.js';
 import { readString } from '../config/registry.js';
 import { resolveRev } from '../repo/refs.js';
 import { entryAt } from '../repo/tree.js';
+import type { FileEntry } from '../model/index.js';
 import type { Repository } from '../repo/index.js';
 import { verifiedFileStream } from '../repo/verified.js';
 
@@ -51,6 +52,8 @@ export interface TableEngine {
   attachFile(name: string, repo: Repository, ref: string, path: string): Promise<TableColumn[]>;
   /** Same for raw bytes already verified by the caller (merge drivers get Buffers). */
   attachBytes(name: string, bytes: Buffer, format: TableFormat): Promise<TableColumn[]>;
+  /** Same for a file entry (a staged row, a tree entry): streamed to disk verified, never held whole in memory. */
+  attachEntry(name: string, repo: Repository, path: string, entry: FileEntry, shown?: string): Promise<TableColumn[]>;
   /** Read-only SQL over attached views; rows as plain JS objects (BigInt -> number when safe, else string). */
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   /** Write a table result to a file in a format (used by the row merge driver to produce merged bytes). */
@@ -239,8 +242,18 @@ class DuckTableEngine implements TableEngine {
     const e = await entryAt(repo, c.tree, path);
     if (!e) throw new StrataError('PATH_NOT_FOUND', `${path} does not exist in ${ref}`, { hint: `see strata ls ${ref}`, details: { path } });
     if (e.type !== 'file') throw new StrataError('NOT_A_TABLE', `${shown} is a ${e.type === 'dir' ? 'directory' : 'symbolic link'}, not a table`, { details: { path } });
+    return this.attachEntry(name, repo, path, e, shown);
+  }
+
+  async attachEntry(name: string, repo: Repository, path: string, entry: FileEntry, shown = path): Promise<TableColumn[]> {
+    const format = tableFormatOf(path);
+    if (!format) {
+      throw new StrataError('NOT_A_TABLE', `${shown} is not a table (tables are .csv, .tsv, .parquet/.pq and .jsonl/.ndjson files)`, {
+        details: { path },
+      });
+    }
     const file = join(this.dir, `t${++this.seq}.${EXT_OF[format]}`);
-    const src = await verifiedFileStream(repo.store, path, e);
+    const src = await verifiedFileStream(repo.store, path, entry);
     await pipeline(src, createWriteStream(file, { flags: 'wx', mode: 0o600 }));
     return this.attachPath(name, file, format, shown);
   }
