@@ -56,6 +56,8 @@ export interface TableEngine {
   attachEntry(name: string, repo: Repository, path: string, entry: FileEntry, shown?: string): Promise<TableColumn[]>;
   /** Read-only SQL over attached views; rows as plain JS objects (BigInt -> number when safe, else string). */
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Keep the result of one read-only SELECT as temporary table `name` (for results read several times). */
+  materialize(name: string, sql: string): Promise<void>;
   /** Write a table result to a file in a format (used by the row merge driver to produce merged bytes). */
   exportTo(sql: string, format: TableFormat, opts?: { delimiter?: string }): Promise<Buffer>;
   close(): Promise<void>;
@@ -292,6 +294,29 @@ class DuckTableEngine implements TableEngine {
       throw this.mapError(e, sql);
     } finally {
       stmt.destroySync();
+    }
+  }
+
+  async materialize(name: string, sql: string): Promise<void> {
+    if (this.closed) throw new StrataError('INTERNAL', 'the table engine is closed');
+    const duck = await loadDuck();
+    let stmt;
+    try {
+      stmt = await this.conn.prepare(sql);
+    } catch (e) {
+      throw this.mapError(e, sql);
+    }
+    try {
+      if (stmt.statementType !== duck.StatementType.SELECT) {
+        throw new StrataError('TABLE_QUERY_FAILED', 'table queries are read-only: one SELECT statement', { details: { sql } });
+      }
+    } finally {
+      stmt.destroySync();
+    }
+    try {
+      await this.conn.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdent(name)} AS ${sql}`);
+    } catch (e) {
+      throw this.mapError(e, sql);
     }
   }
 

@@ -1,9 +1,22 @@
 /**
  * Row-level diff of two attached tables, in SQL (DuckDB does the joins; only counts and samples
- * reach JS). With a key: rows added/removed (anti joins on the key) and changed (an inner join on
- * the key, cells compared with IS DISTINCT FROM). Without one: rows matched by content as
- * multisets (EXCEPT ALL both ways). Compared columns are those both versions have; schema changes
- * (added, removed, retyped columns) are reported apart.
+ * reach JS). Compared columns are those both versions have; schema changes (added, removed,
+ * retyped columns) are reported apart, and a retyped column is compared as text.
+ *
+ * With a key, one pass: a full outer join on the key of (key, hash of the other columns) from each
+ * side, grouped so that every row equal on both sides falls into one counted group and every
+ * other row keeps its key: added (key only in the new version), removed (only in the old),
+ * changed (hashes differ). The counts also prove the key unique: a duplicate key either shows as
+ * two rows of one key in a group, or makes the join fan out, so that the rows seen of a side
+ * exceed its row count. Only then is the side searched for the value to name. Samples are read
+ * back by key (the join's filter reaches the file scan, so these reads are cheap), and changed
+ * cells compared exactly (IS DISTINCT FROM).
+ *
+ * Without a key, one pass too: rows grouped by the hash of all compared columns, +1 a row of the
+ * new version, -1 one of the old: a positive sum is a row added that many times, negative removed.
+ *
+ * Rows are matched by 64-bit hashes (DuckDB's hash()): two different rows with the same hash would
+ * be taken as equal, a chance of about 2^-64 a pair.
  */
 import { StrataError } from '../errors/index.js';
 import { quoteIdent, type TableColumn, type TableEngine } from './engine.js';
@@ -19,8 +32,12 @@ export interface RowDiffResult {
   };
 }
 
-async function count(e: TableEngine, sql: string): Promise<number> {
-  const [r] = await e.query<{ n: number }>(`SELECT count(*) AS n FROM (${sql}) AS q`);
+const ADDED = 1;
+const REMOVED = 2;
+const CHANGED = 3;
+
+async function rowCount(e: TableEngine, view: string): Promise<number> {
+  const [r] = await e.query<{ n: number }>(`SELECT count(*) AS n FROM ${view}`);
   return Number(r?.n ?? 0);
 }
 
@@ -40,58 +57,103 @@ export async function rowDiff(e: TableEngine, a: string, ac: TableColumn[], b: s
   const B = quoteIdent(b);
   const limit = Math.max(0, Math.floor(opts.limit));
   const key = opts.key?.length ? opts.key : null;
-  if (!key) {
-    const sel = (alias: string, v: string) => `SELECT ${common.map((n) => col(alias, n) + ' AS ' + quoteIdent(n)).join(', ') || '1 AS x'} FROM ${v} AS ${alias}`;
-    const added = `${sel('b', B)} EXCEPT ALL ${sel('a', A)}`;
-    const removed = `${sel('a', A)} EXCEPT ALL ${sel('b', B)}`;
-    return {
-      key: null,
-      schema,
-      counts: { added: await count(e, added), removed: await count(e, removed), changed: null },
-      sample: {
-        added: await e.query(`SELECT * FROM (${added}) AS q LIMIT ${limit}`),
-        removed: await e.query(`SELECT * FROM (${removed}) AS q LIMIT ${limit}`),
-        changed: [],
-      },
-    };
-  }
+  const hashOf = (alias: string, cols: string[]) => (cols.length ? `hash(${cols.map((n) => col(alias, n)).join(', ')})` : '0');
+  if (!key) return contentDiff(e, A, B, common, col, hashOf, schema, limit);
+
   for (const k of key) {
     for (const [side, m] of [['the old version', at], ['the new version', bt]] as const) {
       if (!m.has(k)) throw new StrataError('INVALID_ARGUMENT', `key column ${k} is not in ${side} (columns: ${[...m.keys()].join(', ')})`, { details: { key: k } });
     }
   }
-  const keyList = key.map(quoteIdent).join(', ');
-  for (const [v, label] of [[A, 'the old version'], [B, 'the new version']] as const) {
-    const dup = await e.query(`SELECT ${keyList}, count(*) AS n FROM ${v} GROUP BY ALL HAVING count(*) > 1 LIMIT 1`);
-    if (dup.length) {
-      const { n, ...value } = dup[0]!;
-      throw new StrataError('TABLE_KEY_NOT_UNIQUE', `key (${key.join(', ')}) is not unique in ${label}: ${JSON.stringify(value)} appears ${String(n)} times`, {
-        hint: 'name columns that identify each row with --key, or diff without --key (rows matched by content)',
-        details: { key, value, count: n },
-      });
-    }
-  }
-  const on = key.map((k) => `${col('a', k)} = ${col('b', k)}`).join(' AND ');
   const values = common.filter((n) => !key.includes(n));
-  const added = `SELECT b.* FROM ${B} AS b ANTI JOIN ${A} AS a ON ${on}`;
-  const removed = `SELECT a.* FROM ${A} AS a ANTI JOIN ${B} AS b ON ${on}`;
-  const differs = values.map((n) => `${col('a', n)} IS DISTINCT FROM ${col('b', n)}`).join(' OR ') || 'false';
-  const changedFrom = `FROM ${A} AS a JOIN ${B} AS b ON ${on} WHERE ${differs}`;
-  const changedCount = await count(e, `SELECT 1 ${changedFrom}`);
+  const kq = key.map((_, i) => `k_${i}`);
+  const side = (alias: string, view: string) => `(SELECT ${key.map((k, i) => `${col(alias, k)} AS k_${i}`).join(', ')}, ${hashOf(alias, values)} AS h, 1 AS p FROM ${view} AS ${alias})`;
+  const on = kq.map((k) => `a.${k} = b.${k}`).join(' AND ');
+  const eq = 'a.p IS NOT NULL AND b.p IS NOT NULL AND a.h = b.h';
+  const st = `CASE WHEN ${eq} THEN 0 WHEN a.p IS NULL THEN ${ADDED} WHEN b.p IS NULL THEN ${REMOVED} ELSE ${CHANGED} END`;
+  const keyOut = kq.map((k) => `CASE WHEN ${eq} THEN NULL WHEN a.p IS NULL THEN b.${k} ELSE a.${k} END AS ${k}`).join(', ');
+  await e.materialize('rowdiff_d', `SELECT ${st} AS st, ${keyOut}, count(*) AS n FROM ${side('a', A)} AS a FULL JOIN ${side('b', B)} AS b ON ${on} GROUP BY ALL`);
+
+  const groups = await e.query<{ st: number; rows: number; most: number }>('SELECT st, sum(n) AS rows, max(n) AS most FROM rowdiff_d GROUP BY st');
+  const by = new Map(groups.map((g) => [Number(g.st), { rows: Number(g.rows), most: Number(g.most) }]));
+  const rows = (s: number) => by.get(s)?.rows ?? 0;
+  const [na, nb] = [await rowCount(e, A), await rowCount(e, B)];
+  const seenA = rows(0) + rows(REMOVED) + rows(CHANGED);
+  const seenB = rows(0) + rows(ADDED) + rows(CHANGED);
+  // A duplicate key of one side makes the join repeat rows of the other (seen more often than it
+  // has rows), or shows as two rows of one key among the rows only that side has.
+  const dupIn = (s: number) => (by.get(s)?.most ?? 0) > 1;
+  if (seenA !== na || seenB !== nb || dupIn(ADDED) || dupIn(REMOVED) || dupIn(CHANGED)) {
+    await notUnique(e, [[A, 'the old version'], [B, 'the new version']], key);
+  }
+
+  const order = kq.join(', ');
+  const sampleKeys = (s: number) => `(SELECT ${order} FROM rowdiff_d WHERE st = ${s} ORDER BY ${order} LIMIT ${limit})`;
+  const byKey = (alias: string) => kq.map((k, i) => `${col(alias, key[i]!)} = s.${k}`).join(' AND ');
+  const sampleRows = (s: number, alias: string, view: string) =>
+    e.query(`SELECT ${alias}.* FROM ${view} AS ${alias} SEMI JOIN ${sampleKeys(s)} AS s ON ${byKey(alias)} ORDER BY ${key.map((k) => col(alias, k)).join(', ')}`);
   const pick = [...key.map((k, i) => `a.${quoteIdent(k)} AS k_${i}`), ...values.flatMap((n, i) => [`${col('a', n)} AS o_${i}`, `${col('b', n)} AS n_${i}`])];
-  const rows = await e.query(`SELECT ${pick.join(', ')} ${changedFrom} ORDER BY ${key.map((_, i) => `k_${i}`).join(', ')} LIMIT ${limit}`);
+  const changed = await e.query(
+    `SELECT ${pick.join(', ')} FROM ${sampleKeys(CHANGED)} AS s JOIN ${A} AS a ON ${byKey('a')} JOIN ${B} AS b ON ${byKey('b')} ORDER BY ${kq.map((k) => `s.${k}`).join(', ')}`,
+  );
   const same = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y);
   return {
     key,
     schema,
-    counts: { added: await count(e, added), removed: await count(e, removed), changed: changedCount },
+    counts: { added: rows(ADDED), removed: rows(REMOVED), changed: rows(CHANGED) },
     sample: {
-      added: await e.query(`${added} ORDER BY ${key.map((k) => `b.${quoteIdent(k)}`).join(', ')} LIMIT ${limit}`),
-      removed: await e.query(`${removed} ORDER BY ${key.map((k) => `a.${quoteIdent(k)}`).join(', ')} LIMIT ${limit}`),
-      changed: rows.map((r) => ({
+      added: await sampleRows(ADDED, 'b', B),
+      removed: await sampleRows(REMOVED, 'a', A),
+      changed: changed.map((r) => ({
         key: Object.fromEntries(key.map((k, i) => [k, r[`k_${i}`]])),
         cells: values.flatMap((n, i) => (same(r[`o_${i}`], r[`n_${i}`]) ? [] : [{ column: n, old: r[`o_${i}`], new: r[`n_${i}`] }])),
       })),
     },
+  };
+}
+
+/** Name a duplicated key value (only called once the counts showed there is one). */
+async function notUnique(e: TableEngine, sides: Array<[string, string]>, key: string[]): Promise<void> {
+  const keyList = key.map(quoteIdent).join(', ');
+  for (const [view, label] of sides) {
+    const dup = await e.query(`SELECT ${keyList}, count(*) AS n FROM ${view} GROUP BY ALL HAVING count(*) > 1 ORDER BY ${keyList} LIMIT 1`);
+    if (!dup.length) continue;
+    const { n, ...value } = dup[0]!;
+    throw new StrataError('TABLE_KEY_NOT_UNIQUE', `key (${key.join(', ')}) is not unique in ${label}: ${JSON.stringify(value)} appears ${String(n)} times`, {
+      hint: 'name columns that identify each row with --key, or diff without --key (rows matched by content)',
+      details: { key, value, count: n },
+    });
+  }
+  throw new StrataError('INTERNAL', `the row diff's counts do not add up, yet no key (${key.join(', ')}) is repeated`, { details: { key } });
+}
+
+async function contentDiff(
+  e: TableEngine,
+  A: string,
+  B: string,
+  common: string[],
+  col: (alias: string, n: string) => string,
+  hashOf: (alias: string, cols: string[]) => string,
+  schema: RowDiffResult['schema'],
+  limit: number,
+): Promise<RowDiffResult> {
+  await e.materialize(
+    'rowdiff_c',
+    `SELECT h, sum(s) AS n FROM (SELECT ${hashOf('b', common)} AS h, 1 AS s FROM ${B} AS b UNION ALL SELECT ${hashOf('a', common)} AS h, -1 AS s FROM ${A} AS a) GROUP BY h HAVING sum(s) <> 0`,
+  );
+  const [c] = await e.query<{ added: number | null; removed: number | null }>(
+    'SELECT sum(CASE WHEN n > 0 THEN n ELSE 0 END) AS added, sum(CASE WHEN n < 0 THEN -n ELSE 0 END) AS removed FROM rowdiff_c',
+  );
+  const sel = (alias: string) => common.map((n) => `${col(alias, n)} AS ${quoteIdent(n)}`).join(', ') || '1 AS x';
+  // A row added twice is listed twice (up to the limit): the multiset difference, sorted.
+  const sample = (alias: string, view: string, sign: string) =>
+    e.query(
+      `SELECT * EXCLUDE (h_, n_, r_) FROM (SELECT ${sel(alias)}, d.h AS h_, abs(d.n) AS n_, row_number() OVER (PARTITION BY d.h) AS r_ FROM ${view} AS ${alias} JOIN rowdiff_c AS d ON ${hashOf(alias, common)} = d.h WHERE d.n ${sign} 0) WHERE r_ <= n_ ORDER BY ALL LIMIT ${limit}`,
+    );
+  return {
+    key: null,
+    schema,
+    counts: { added: Number(c?.added ?? 0), removed: Number(c?.removed ?? 0), changed: null },
+    sample: { added: await sample('b', B, '>'), removed: await sample('a', A, '<'), changed: [] },
   };
 }
