@@ -20,6 +20,11 @@ export interface CheckReport {
   ok: boolean;
 }
 
+/**
+ * The checks that judge a version: for the staged versions the workspace's strata.checks.yaml,
+ * else the one committed with them; for a commit its own, else (the file is versioned in git, as
+ * in a project shared through git) the workspace's.
+ */
 export async function readSpec(repo: Repository, flat: Flat, staged: boolean): Promise<ChecksSpec | null> {
   let text: string | null = null;
   if (staged) {
@@ -31,9 +36,17 @@ export async function readSpec(repo: Repository, flat: Flat, staged: boolean): P
   }
   if (text === null) {
     const row = flat.get(CHECKS_FILE);
-    if (!row || row.type !== 'file') return null;
-    text = (await repo.store.getBytes(row.id, { verify: true })).toString('utf8');
+    if (row?.type === 'file') text = (await repo.store.getBytes(row.id, { verify: true })).toString('utf8');
   }
+  if (text === null && !staged) {
+    // A project whose code (strata.checks.yaml with it) is versioned in git, not with the data:
+    // the commit holds no checks file, so the checked-out one judges it.
+    text = await fsp.readFile(join(repo.root, CHECKS_FILE), 'utf8').catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return null;
+      throw e;
+    });
+  }
+  if (text === null) return null;
   return parseChecks(text, CHECKS_FILE);
 }
 
