@@ -113,6 +113,21 @@ export async function demo(opts: DemoOptions): Promise<DemoResult> {
   const params = await fsp.readFile(paramsFile, 'utf8');
   await fsp.writeFile(paramsFile, params.replace(/seed: \d+/, 'seed: 7').replace(/rows: \d+/, 'rows: 6000'));
   await gitCommitAll(root, 'New raw extract: seed 7, 6,000 rows');
+  // A check that fails, then passes: keeping the card verification charges (clean.min_amount 0)
+  // breaks the no_verification_charges check of strata.checks.yaml, so repro marks clean failed
+  // and records nothing; with the committed parameters it passes.
+  const v2 = await fsp.readFile(paramsFile, 'utf8');
+  await fsp.writeFile(paramsFile, v2.replace(/min_amount: [\d.]+/, 'min_amount: 0.0'));
+  const tried = await withRepo(ctx, (repo) => repro(repo, { hooks: quiet }));
+  const refused = tried.stages.find((s) => s.action === 'failed');
+  if (!refused || !/no_verification_charges/.test(refused.error ?? '')) {
+    throw new StrataError('INTERNAL', `the demo expected stage clean to fail its checks with clean.min_amount 0${refused ? `; ${refused.stage} failed: ${refused.error}` : ''}`);
+  }
+  runs += tried.stages.filter((s) => s.action === 'ran').length;
+  say(`version 2, first try with clean.min_amount 0: stage ${refused.stage} failed its data checks, nothing recorded:`);
+  for (const line of (refused.error ?? '').split('\n').slice(1)) say(`  ${line.trim()}`);
+  await fsp.writeFile(paramsFile, v2);
+  say('version 2: clean.min_amount back to 1.0');
   await version('version 2', 'Raw transactions v2 (seed 7, 6,000 rows) and the retrained model', 'v2');
   return { root, reused: false, commits, runs };
 }
