@@ -21,6 +21,7 @@ import type { Pair, YAMLMap } from 'yaml';
 import { StrataError } from '../errors/index.js';
 import { hashBytes } from '../hash/index.js';
 import { canonicalJson } from '../model/index.js';
+import { didYouMean } from '../util/text.js';
 
 export const CHECKS_FILE = 'strata.checks.yaml';
 
@@ -116,28 +117,9 @@ const EXAMPLES: Record<CheckKind, string> = {
   drift: '{kind: drift, metric: mean, column: amount, max_change: 10%}',
 };
 
-function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j]!;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
-    }
-  }
-  return prev[b.length]!;
-}
-
 function suggest(word: string, options: readonly string[]): string {
-  let best = '';
-  let bestD = Infinity;
-  for (const o of options) {
-    const d = editDistance(word.toLowerCase(), o);
-    if (d < bestD) [best, bestD] = [o, d];
-  }
-  return bestD <= Math.max(1, Math.min(3, Math.floor(word.length / 3) + 1)) ? `; did you mean "${best}"?` : `; one of: ${options.join(', ')}`;
+  const best = didYouMean(word, options);
+  return best !== undefined ? `; did you mean "${best}"?` : `; one of: ${options.join(', ')}`;
 }
 
 const DURATION_RE = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)$/;

@@ -12,6 +12,7 @@ import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } f
 import type { Document, Pair, YAMLMap } from 'yaml';
 import { StrataError } from '../errors/index.js';
 import { diskProblem, isReservedName } from './safety.js';
+import { didYouMean } from '../util/text.js';
 
 export type OutType = 'dataset' | 'model' | 'metrics';
 
@@ -73,37 +74,6 @@ interface Issue {
 
 // ---------------------------------------------------------------- helpers (exported for reuse)
 
-/** Levenshtein distance (small strings only). */
-function editDistance(a: string, b: string): number {
-  const prev = new Array<number>(b.length + 1);
-  for (let j = 0; j <= b.length; j++) prev[j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j]!;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
-    }
-  }
-  return prev[b.length]!;
-}
-
-/** The closest candidate to `word` when it is a plausible typo, else undefined. */
-function didYouMean(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  const w = word.toLowerCase();
-  for (const c of candidates) {
-    const d = editDistance(w, c.toLowerCase());
-    if (d < bestD) {
-      bestD = d;
-      best = c;
-    }
-  }
-  const limit = Math.max(1, Math.min(3, Math.floor(word.length / 3) + 1));
-  return bestD <= limit ? best : undefined;
-}
 
 /**
  * Normalize a user-written project-relative path: `\` → `/`, drop `.` segments and trailing `/`,

@@ -266,7 +266,8 @@ class DuckTableEngine implements TableEngine {
     return this.attachPath(name, file, format, name);
   }
 
-  async query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+  /** `sql` prepared, refused unless it is one SELECT (the caller destroys the statement). */
+  private async prepareSelect(sql: string): Promise<Awaited<ReturnType<DuckConn['prepare']>>> {
     if (this.closed) throw new StrataError('INTERNAL', 'the table engine is closed');
     const duck = await loadDuck();
     let stmt;
@@ -275,10 +276,16 @@ class DuckTableEngine implements TableEngine {
     } catch (e) {
       throw this.mapError(e, sql);
     }
+    if (stmt.statementType !== duck.StatementType.SELECT) {
+      stmt.destroySync();
+      throw new StrataError('TABLE_QUERY_FAILED', 'table queries are read-only: one SELECT statement', { details: { sql } });
+    }
+    return stmt;
+  }
+
+  async query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+    const stmt = await this.prepareSelect(sql);
     try {
-      if (stmt.statementType !== duck.StatementType.SELECT) {
-        throw new StrataError('TABLE_QUERY_FAILED', 'table queries are read-only: one SELECT statement', { details: { sql } });
-      }
       if (params.length) stmt.bind(params as never);
       const r = await stmt.runAndReadAll();
       // Dates and times as DuckDB prints them (2024-01-31, not a JS Date at midnight UTC).
@@ -298,21 +305,7 @@ class DuckTableEngine implements TableEngine {
   }
 
   async materialize(name: string, sql: string): Promise<void> {
-    if (this.closed) throw new StrataError('INTERNAL', 'the table engine is closed');
-    const duck = await loadDuck();
-    let stmt;
-    try {
-      stmt = await this.conn.prepare(sql);
-    } catch (e) {
-      throw this.mapError(e, sql);
-    }
-    try {
-      if (stmt.statementType !== duck.StatementType.SELECT) {
-        throw new StrataError('TABLE_QUERY_FAILED', 'table queries are read-only: one SELECT statement', { details: { sql } });
-      }
-    } finally {
-      stmt.destroySync();
-    }
+    (await this.prepareSelect(sql)).destroySync();
     try {
       await this.conn.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdent(name)} AS ${sql}`);
     } catch (e) {
