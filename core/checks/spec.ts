@@ -22,6 +22,7 @@ import { StrataError } from '../errors/index.js';
 import { hashBytes } from '../hash/index.js';
 import { canonicalJson } from '../model/index.js';
 import { didYouMean } from '../util/text.js';
+import { kindOf } from '../util/yaml-node.js';
 
 export const CHECKS_FILE = 'strata.checks.yaml';
 
@@ -145,17 +146,6 @@ class Ctx {
   }
 }
 
-function describe(node: unknown): string {
-  if (node === null || node === undefined) return 'nothing';
-  if (isMap(node)) return 'a map';
-  if (isSeq(node)) return 'a list';
-  if (isScalar(node)) {
-    const v = node.value;
-    if (v === null) return 'nothing';
-    return typeof v === 'string' ? `the string ${JSON.stringify(v)}` : `${typeof v} ${String(v)}`;
-  }
-  return 'something else';
-}
 
 function pairs(ctx: Ctx, map: YAMLMap, allowed: readonly string[], where: string): Map<string, Pair> {
   const out = new Map<string, Pair>();
@@ -181,7 +171,7 @@ function str(ctx: Ctx, p: Pair | undefined, where: string, key: string, required
   }
   const v = p.value;
   if (isScalar(v) && (typeof v.value === 'string' || typeof v.value === 'number') && String(v.value).trim() !== '') return String(v.value);
-  ctx.fail(p.value ?? p.key, `${where}"${key}" must be a non-empty string, found ${describe(v)}`);
+  ctx.fail(p.value ?? p.key, `${where}"${key}" must be a non-empty string, found ${kindOf(v)}`);
   return undefined;
 }
 
@@ -189,13 +179,13 @@ function strList(ctx: Ctx, p: Pair, where: string, key: string): string[] | unde
   const v = p.value;
   if (isScalar(v) && typeof v.value === 'string' && v.value.trim() !== '') return [v.value];
   if (!isSeq(v) || v.items.length === 0) {
-    ctx.fail(p.value ?? p.key, `${where}"${key}" must be a list of column names like [id, user], found ${describe(v)}`);
+    ctx.fail(p.value ?? p.key, `${where}"${key}" must be a list of column names like [id, user], found ${kindOf(v)}`);
     return undefined;
   }
   const out: string[] = [];
   for (const i of v.items) {
     if (isScalar(i) && (typeof i.value === 'string' || typeof i.value === 'number') && String(i.value) !== '') out.push(String(i.value));
-    else ctx.fail(i, `${where}"${key}": each entry must be a column name, found ${describe(i)}`);
+    else ctx.fail(i, `${where}"${key}": each entry must be a column name, found ${kindOf(i)}`);
   }
   return out.length === v.items.length ? out : undefined;
 }
@@ -205,7 +195,7 @@ function bound(ctx: Ctx, p: Pair | undefined, where: string, key: string, numeri
   const v = p.value;
   if (isScalar(v) && typeof v.value === 'number' && Number.isFinite(v.value)) return v.value;
   if (!numeric && isScalar(v) && typeof v.value === 'string' && v.value !== '') return v.value;
-  ctx.fail(p.value ?? p.key, `${where}"${key}" must be ${numeric ? 'a number' : 'a number, or a date/time string like "2024-01-01"'}, found ${describe(v)}`);
+  ctx.fail(p.value ?? p.key, `${where}"${key}" must be ${numeric ? 'a number' : 'a number, or a date/time string like "2024-01-01"'}, found ${kindOf(v)}`);
   return null;
 }
 
@@ -220,7 +210,7 @@ function column(ctx: Ctx, m: Map<string, Pair>, node: unknown, where: string, ki
 
 function parseCheck(ctx: Ctx, node: unknown, where: string): CheckSpec | undefined {
   if (!isMap(node)) {
-    ctx.fail(node, `${where}each check must be a map with a "kind", e.g. ${EXAMPLES.not_null}, found ${describe(node)}`);
+    ctx.fail(node, `${where}each check must be a map with a "kind", e.g. ${EXAMPLES.not_null}, found ${kindOf(node)}`);
     return undefined;
   }
   const kindPair = node.items.find((p) => isScalar(p.key) && p.key.value === 'kind');
@@ -265,15 +255,15 @@ function parseCheck(ctx: Ctx, node: unknown, where: string): CheckSpec | undefin
           if (cname === '') ctx.fail(it.key, `${w}column names must be plain strings`);
           else if (t === null || (isScalar(t) && (t.value === null || t.value === 'any'))) cols.push({ name: cname, type: null });
           else if (isScalar(t) && typeof t.value === 'string') cols.push({ name: cname, type: t.value.toUpperCase() });
-          else ctx.fail(t, `${w}the type of "${cname}" must be a DuckDB type name like BIGINT, VARCHAR, DOUBLE, TIMESTAMP (or "any"), found ${describe(t)}`);
+          else ctx.fail(t, `${w}the type of "${cname}" must be a DuckDB type name like BIGINT, VARCHAR, DOUBLE, TIMESTAMP (or "any"), found ${kindOf(t)}`);
         }
       } else if (isSeq(v) && v.items.length > 0) {
         for (const i of v.items) {
           if (isScalar(i) && typeof i.value === 'string') cols.push({ name: i.value, type: null });
-          else ctx.fail(i, `${w}each column must be a name, found ${describe(i)}`);
+          else ctx.fail(i, `${w}each column must be a name, found ${kindOf(i)}`);
         }
       } else {
-        ctx.fail(p.value ?? p.key, `${w}"columns" must map each column to its type, e.g. ${EXAMPLES.columns}, found ${describe(v)}`);
+        ctx.fail(p.value ?? p.key, `${w}"columns" must map each column to its type, e.g. ${EXAMPLES.columns}, found ${kindOf(v)}`);
         break;
       }
       spec = { ...base, kind, name: dflt(`columns(${cols.map((c) => c.name).join(',')})`), columns: cols };
@@ -300,13 +290,13 @@ function parseCheck(ctx: Ctx, node: unknown, where: string): CheckSpec | undefin
       if (!p || col === undefined) break;
       const v = p.value;
       if (!isSeq(v) || v.items.length === 0) {
-        ctx.fail(p.value ?? p.key, `${w}"values" must be a non-empty list, e.g. [ok, refunded], found ${describe(v)}`);
+        ctx.fail(p.value ?? p.key, `${w}"values" must be a non-empty list, e.g. [ok, refunded], found ${kindOf(v)}`);
         break;
       }
       const values: Array<string | number | boolean> = [];
       for (const i of v.items) {
         if (isScalar(i) && (typeof i.value === 'string' || typeof i.value === 'number' || typeof i.value === 'boolean')) values.push(i.value);
-        else ctx.fail(i, `${w}each value must be a string, number or boolean, found ${describe(i)}`);
+        else ctx.fail(i, `${w}each value must be a string, number or boolean, found ${kindOf(i)}`);
       }
       if (values.length === v.items.length) spec = { ...base, kind, name: dflt(`accepted_values(${col})`), column: col, values };
       break;
@@ -361,7 +351,7 @@ function parseCheck(ctx: Ctx, node: unknown, where: string): CheckSpec | undefin
       const p = need('to');
       if (!p || col === undefined) break;
       if (!isMap(p.value)) {
-        ctx.fail(p.value ?? p.key, `${w}"to" must be a map {path, column}, e.g. ${EXAMPLES.foreign_key}, found ${describe(p.value)}`);
+        ctx.fail(p.value ?? p.key, `${w}"to" must be a map {path, column}, e.g. ${EXAMPLES.foreign_key}, found ${kindOf(p.value)}`);
         break;
       }
       const tm = pairs(ctx, p.value, ['path', 'column'], `${w}to: `);
@@ -402,7 +392,7 @@ function parseCheck(ctx: Ctx, node: unknown, where: string): CheckSpec | undefin
         const s = isScalar(v) ? String(v.value).trim() : '';
         const n = /^\d+(\.\d+)?%?$/.test(s) ? Number(s.replace('%', '')) : NaN;
         if (Number.isFinite(n)) pct = n;
-        else ctx.fail(mc.value ?? mc.key, `${w}"max_change" must be a percentage like 10% (or the number 10), found ${describe(v)}`);
+        else ctx.fail(mc.value ?? mc.key, `${w}"max_change" must be a percentage like 10% (or the number 10), found ${kindOf(v)}`);
       }
       if (metric && pct !== undefined && (metric === 'row_count' || col !== undefined)) {
         spec = { ...base, kind, name: dflt(`drift(${metric}${col ? ',' + col : ''})`), metric, ...(col !== undefined ? { column: col } : {}), maxChangePct: pct };
@@ -428,21 +418,21 @@ export function parseChecks(text: string, file: string = CHECKS_FILE): ChecksSpe
     if (root === null || (isScalar(root) && root.value === null)) {
       // An empty file declares no checks.
     } else if (!isMap(root)) {
-      ctx.fail(root, `the file must be a map with a "tables" key, e.g. tables: {data/t.csv: [${EXAMPLES.not_null}]}, found ${describe(root)}`);
+      ctx.fail(root, `the file must be a map with a "tables" key, e.g. tables: {data/t.csv: [${EXAMPLES.not_null}]}, found ${kindOf(root)}`);
     } else {
       const top = pairs(ctx, root, ['tables'], '');
       const t = top.get('tables');
-      if (t && !isMap(t.value)) ctx.fail(t.value ?? t.key, `"tables" must map each path or glob to a list of checks, found ${describe(t.value)}`);
+      if (t && !isMap(t.value)) ctx.fail(t.value ?? t.key, `"tables" must map each path or glob to a list of checks, found ${kindOf(t.value)}`);
       else if (t && isMap(t.value)) {
         for (const p of t.value.items) {
           const pattern = isScalar(p.key) ? String(p.key.value) : '';
           if (pattern === '' || pattern.startsWith('/') || pattern.split('/').includes('..')) {
-            ctx.fail(p.key, `table paths must be repository-relative paths or globs like data/*.csv, found ${describe(p.key)}`);
+            ctx.fail(p.key, `table paths must be repository-relative paths or globs like data/*.csv, found ${kindOf(p.key)}`);
             continue;
           }
           const where = `${pattern}: `;
           if (!isSeq(p.value) || p.value.items.length === 0) {
-            ctx.fail(p.value ?? p.key, `${where}must be a list of checks, e.g. "- ${EXAMPLES.not_null}", found ${describe(p.value)}`);
+            ctx.fail(p.value ?? p.key, `${where}must be a list of checks, e.g. "- ${EXAMPLES.not_null}", found ${kindOf(p.value)}`);
             continue;
           }
           const checks: CheckSpec[] = [];

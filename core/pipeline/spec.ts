@@ -13,6 +13,7 @@ import type { Document, Pair, YAMLMap } from 'yaml';
 import { StrataError } from '../errors/index.js';
 import { diskProblem, isReservedName } from './safety.js';
 import { didYouMean } from '../util/text.js';
+import { kindOf } from '../util/yaml-node.js';
 
 export type OutType = 'dataset' | 'model' | 'metrics';
 
@@ -140,18 +141,6 @@ class Ctx {
   }
 }
 
-function kindOf(node: unknown): string {
-  if (node === null || node === undefined) return 'nothing';
-  if (isMap(node)) return 'a map';
-  if (isSeq(node)) return 'a list';
-  if (isScalar(node)) {
-    const v = node.value;
-    if (v === null) return 'nothing';
-    if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`;
-    return `${typeof v} ${String(v)}`;
-  }
-  return 'something else';
-}
 
 function keyName(ctx: Ctx, pair: Pair): string | undefined {
   const k = ctx.deref(pair.key);
