@@ -6,7 +6,7 @@ import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError } from '../errors/index.js';
 import { CHECKS_FILE, checksFor, checksHash, parseChecks, type ChecksSpec } from './spec.js';
-import { runChecks, type CheckResult } from './run.js';
+import { runChecks, type CheckResult } from '../tables/checks.js';
 import { canonicalJson } from '../model/index.js';
 import { tableFormatOf, withTableEngine, type TableColumn, type TableEngine } from '../tables/engine.js';
 import type { Flat } from '../repo/tree.js';

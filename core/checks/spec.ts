@@ -114,7 +114,7 @@ const EXAMPLES: Record<CheckKind, string> = {
   row_count: '{kind: row_count, min: 1, max: 1000000}',
   freshness: '{kind: freshness, column: ts, max_age: 7d, since: commit}',
   foreign_key: '{kind: foreign_key, column: user, to: {path: data/users.csv, column: id}}',
-  sql: "{kind: sql, query: 'SELECT * FROM t WHERE amount > balance'}",
+  sql: "{kind: sql, query: 'select * from t where amount > balance'}",
   drift: '{kind: drift, metric: mean, column: amount, max_change: 10%}',
 };
 

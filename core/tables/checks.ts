@@ -4,9 +4,9 @@
  * scan; unique is a GROUP BY; foreign_key an anti-join; sql counts the rows the query returns.
  * A sample of at most 5 failing rows is read only for checks that fail.
  */
-import type { TableColumn, TableEngine } from '../tables/engine.js';
-import { quoteIdent } from '../tables/engine.js';
-import type { CheckSpec } from './spec.js';
+import type { TableColumn, TableEngine } from './engine.js';
+import { quoteIdent } from './engine.js';
+import type { CheckSpec } from '../checks/spec.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'warn' | 'error';
 
