@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ok, strata, tempDir } from './helpers/cli.js';
 import { duckWrite } from './helpers/tables.js';
 
-interface Result { path: string; name: string; status: string; failing: number; sample: Array<Record<string, unknown>>; metrics: Record<string, unknown>; object: string; commit: string | null }
+interface Result { path: string; name: string; status: string; failing: number; sample: Array<Record<string, unknown>>; metrics: Record<string, unknown>; object: string; commit: string | null; message?: string }
 
 async function repo(): Promise<{ dir: string; cleanup(): Promise<void> }> {
   const t = await tempDir('strata-checks-');
@@ -30,6 +30,7 @@ test('every kind passes on good data and fails on bad data, naming the failing r
     // good: Parquet written by DuckDB
     await duckWrite(`SELECT i AS id, 'u' || (i % 3) AS "user", i * 1.5 AS amount, CASE WHEN i % 2 = 0 THEN 'ok' ELSE 'refunded' END AS status, CAST(current_timestamp AS TIMESTAMP) - INTERVAL (i) HOUR AS ts FROM range(1, 101) r(i)`, p('tx.parquet'), 'parquet');
     await duckWrite(`SELECT 'u' || i AS id FROM range(0, 3) r(i)`, p('users.csv'), 'csv');
+    await duckWrite(`SELECT i AS id FROM range(1, 101) r(i)`, p('tx_copy.parquet'), 'parquet');
     await fsp.writeFile(join(dir, 'strata.checks.yaml'), `tables:
   data/tx.parquet:
     - {kind: columns, columns: {id: BIGINT, user: VARCHAR, amount: any}}
@@ -39,6 +40,7 @@ test('every kind passes on good data and fails on bad data, naming the failing r
     - {kind: range, column: amount, min: 0, max: 1000}
     - {kind: regex, column: user, pattern: '^u[0-9]+$'}
     - {kind: row_count, min: 10, max: 1000}
+    - {kind: row_count, same_as: data/tx_copy.parquet}
     - {kind: freshness, column: ts, max_age: 30d, since: now}
     - {kind: foreign_key, column: user, to: {path: data/users.csv, column: id}}
     - {kind: sql, name: big, query: "SELECT * FROM t WHERE amount > 500"}
@@ -47,7 +49,8 @@ test('every kind passes on good data and fails on bad data, naming the failing r
 `);
     await ok(dir, ['add', 'data', 'strata.checks.yaml']);
     const good = await results(dir, [], 0);
-    assert.equal(good.size, 12);
+    assert.equal(good.size, 13);
+    assert.equal(good.get('data/tx.parquet#row_count(same_as data/tx_copy.parquet)')!.metrics.same_as_rows, 100);
     for (const r of good.values()) assert.equal(r.status, 'pass', JSON.stringify(r));
     await ok(dir, ['commit', '-m', 'good data']);
 
@@ -77,6 +80,8 @@ test('every kind passes on good data and fails on bad data, naming the failing r
     assert.equal(get('regex(user)').failing, 1);
     assert.equal(get('regex(user)').sample[0]!.user, 'X');
     assert.equal(get('row_count').status, 'fail');
+    assert.equal(get('row_count(same_as data/tx_copy.parquet)').status, 'fail');
+    assert.equal(get('row_count(same_as data/tx_copy.parquet)').message, '7 rows, expected 100 as in data/tx_copy.parquet');
     assert.equal(get('freshness(ts)').status, 'fail');
     assert.deepEqual(get('foreign_key(user)').sample.map((r) => r.user).sort(), ['X', 'u9']);
     assert.equal(get('big').failing, 1);
@@ -106,7 +111,7 @@ test('every kind passes on good data and fails on bad data, naming the failing r
     // a commit is judged by REF too, and the older one still passes
     await results(dir, ['HEAD'], 18);
     const prev = await results(dir, ['HEAD~1', 'data/tx.parquet'], 0);
-    assert.equal(prev.size, 12);
+    assert.equal(prev.size, 13);
   } finally {
     await cleanup();
   }

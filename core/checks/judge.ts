@@ -66,7 +66,7 @@ export async function checkFlat(repo: Repository, flat: Flat, opts: { commit: st
         const row = flat.get(path)!;
         const checks = checksFor(opts.spec, path);
         // Results depend only on the file and its checks unless a check reads another table or the clock.
-        const cacheable = checks.every((c) => c.kind !== 'foreign_key' && c.kind !== 'drift' && c.kind !== 'freshness');
+        const cacheable = checks.every((c) => c.kind !== 'foreign_key' && c.kind !== 'drift' && c.kind !== 'freshness' && !(c.kind === 'row_count' && c.sameAs !== undefined));
         const specHash = checksHash(checks);
         const cached = cacheable ? repo.db.getCheckResults(row.id, specHash, path) : null;
         if (cached !== null) {

@@ -65,7 +65,7 @@ export type CheckSpec = CheckBase &
     | { kind: 'accepted_values'; column: string; values: Array<string | number | boolean> }
     | { kind: 'range'; column: string; min?: Bound; max?: Bound }
     | { kind: 'regex'; column: string; pattern: string }
-    | { kind: 'row_count'; min?: number; max?: number }
+    | { kind: 'row_count'; min?: number; max?: number; /** Row count equal to this other tracked table's. */ sameAs?: string }
     | { kind: 'freshness'; column: string; maxAgeMs: number; since: 'now' | 'commit' }
     | { kind: 'foreign_key'; column: string; toPath: string; toColumn: string }
     | { kind: 'sql'; query: string }
@@ -98,7 +98,7 @@ const KIND_KEYS: Record<CheckKind, string[]> = {
   accepted_values: ['column', 'values'],
   range: ['column', 'min', 'max'],
   regex: ['column', 'pattern'],
-  row_count: ['min', 'max'],
+  row_count: ['min', 'max', 'same_as'],
   freshness: ['column', 'max_age', 'since'],
   foreign_key: ['column', 'to'],
   sql: ['query'],
@@ -111,7 +111,7 @@ const EXAMPLES: Record<CheckKind, string> = {
   accepted_values: '{kind: accepted_values, column: status, values: [ok, refunded]}',
   range: '{kind: range, column: amount, min: 0, max: 10000}',
   regex: "{kind: regex, column: email, pattern: '^[^@]+@[^@]+$'}",
-  row_count: '{kind: row_count, min: 1, max: 1000000}',
+  row_count: '{kind: row_count, min: 1, max: 1000000} or {kind: row_count, same_as: data/clean.csv}',
   freshness: '{kind: freshness, column: ts, max_age: 7d, since: commit}',
   foreign_key: '{kind: foreign_key, column: user, to: {path: data/users.csv, column: id}}',
   sql: "{kind: sql, query: 'select * from t where amount > balance'}",
@@ -197,6 +197,16 @@ function bound(ctx: Ctx, p: Pair | undefined, where: string, key: string, numeri
   if (!numeric && isScalar(v) && typeof v.value === 'string' && v.value !== '') return v.value;
   ctx.fail(p.value ?? p.key, `${where}"${key}" must be ${numeric ? 'a number' : 'a number, or a date/time string like "2024-01-01"'}, found ${kindOf(v)}`);
   return null;
+}
+
+/** A repository-relative path of another tracked table (foreign_key's `to.path`, row_count's `same_as`). */
+function tablePath(ctx: Ctx, p: Pair, raw: string, where: string, key: string): string | undefined {
+  const norm = raw.replace(/^\.\//, '');
+  if (norm.startsWith('/') || norm.split('/').includes('..')) {
+    ctx.fail(p.value ?? p.key, `${where}"${key}" must be a repository-relative path of a tracked table, found ${JSON.stringify(raw)}`);
+    return undefined;
+  }
+  return norm;
 }
 
 function column(ctx: Ctx, m: Map<string, Pair>, node: unknown, where: string, kind: CheckKind): string | undefined {
@@ -328,9 +338,19 @@ function parseCheck(ctx: Ctx, node: unknown, where: string): CheckSpec | undefin
     case 'row_count': {
       const min = bound(ctx, m.get('min'), w, 'min', true);
       const max = bound(ctx, m.get('max'), w, 'max', true);
-      if (min === undefined && max === undefined) ctx.fail(node, `${w}needs "min", "max" or both, e.g. ${EXAMPLES.row_count}`);
-      if (min === null || max === null || (min === undefined && max === undefined)) break;
-      spec = { ...base, kind, name: dflt('row_count'), ...(min !== undefined ? { min: min as number } : {}), ...(max !== undefined ? { max: max as number } : {}) };
+      const sp = m.get('same_as');
+      const rawSame = sp ? str(ctx, sp, w, 'same_as', true) : undefined;
+      const sameAs = rawSame !== undefined ? tablePath(ctx, sp!, rawSame, w, 'same_as') : undefined;
+      if (min === undefined && max === undefined && !sp) ctx.fail(node, `${w}needs "min", "max", "same_as" or a combination, e.g. ${EXAMPLES.row_count}`);
+      if (min === null || max === null || (min === undefined && max === undefined && sameAs === undefined)) break;
+      spec = {
+        ...base,
+        kind,
+        name: dflt(sameAs !== undefined ? `row_count(same_as ${sameAs})` : 'row_count'),
+        ...(min !== undefined ? { min: min as number } : {}),
+        ...(max !== undefined ? { max: max as number } : {}),
+        ...(sameAs !== undefined ? { sameAs } : {}),
+      };
       break;
     }
     case 'freshness': {
@@ -359,12 +379,8 @@ function parseCheck(ctx: Ctx, node: unknown, where: string): CheckSpec | undefin
       const toColumn = tm.get('column') ? str(ctx, tm.get('column'), `${w}to: `, 'column', true) : undefined;
       if (!tm.get('path') || !tm.get('column')) ctx.fail(p.value, `${w}"to" needs both "path" and "column", e.g. ${EXAMPLES.foreign_key}`);
       if (toPath !== undefined && toColumn !== undefined) {
-        const norm = toPath.replace(/^\.\//, '');
-        if (norm.startsWith('/') || norm.split('/').includes('..')) {
-          ctx.fail(tm.get('path')!.value, `${w}to: "path" must be a repository-relative path of a tracked table`);
-          break;
-        }
-        spec = { ...base, kind, name: dflt(`foreign_key(${col})`), column: col, toPath: norm, toColumn };
+        const norm = tablePath(ctx, tm.get('path')!, toPath, `${w}to: `, 'path');
+        if (norm !== undefined) spec = { ...base, kind, name: dflt(`foreign_key(${col})`), column: col, toPath: norm, toColumn };
       }
       break;
     }

@@ -175,9 +175,23 @@ export async function runChecks(
     switch (c.kind) {
       case 'row_count': {
         r.metrics = { rows: rowCount };
-        const bad = (c.min !== undefined && rowCount < c.min) || (c.max !== undefined && rowCount > c.max);
-        verdict(r, bad ? 1 : 0);
-        if (bad) r.message = `${rowCount} rows, expected ${c.min !== undefined ? `at least ${c.min}` : ''}${c.min !== undefined && c.max !== undefined ? ' and ' : ''}${c.max !== undefined ? `at most ${c.max}` : ''}`;
+        const expected: string[] = [];
+        if (c.min !== undefined && rowCount < c.min) expected.push(`at least ${c.min}`);
+        if (c.max !== undefined && rowCount > c.max) expected.push(`at most ${c.max}`);
+        if (c.sameAs !== undefined) {
+          const other = `rc_${i}`;
+          if (!(await ctx.attachOther(other, c.sameAs))) {
+            r.status = 'error';
+            r.message = `${c.sameAs} is not a tracked table here`;
+            break;
+          }
+          const [o] = await engine.query<Record<string, unknown>>(`SELECT count(*) AS "n" FROM ${quoteIdent(other)}`);
+          const want = num(o!.n) ?? 0;
+          r.metrics.same_as_rows = want;
+          if (want !== rowCount) expected.push(`${want} as in ${c.sameAs}`);
+        }
+        verdict(r, expected.length ? 1 : 0);
+        if (expected.length) r.message = `${rowCount} rows, expected ${expected.join(' and ')}`;
         break;
       }
       case 'columns': {
