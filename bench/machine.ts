@@ -55,6 +55,7 @@ const TOOL_PROBES: Record<string, [string, string[]]> = {
   b3sum: ['b3sum', ['--version']],
   cp: ['cp', ['--version']],
   rclone: ['rclone', ['version']],
+  pandas: ['/usr/bin/python3', ['-c', 'import pandas; print("pandas " + pandas.__version__)']],
 };
 
 /** apt package providing each tool (for --install-peers). */
@@ -64,6 +65,7 @@ export const APT_PACKAGES: Record<string, string> = {
   restic: 'restic',
   b3sum: 'b3sum',
   rclone: 'rclone',
+  pandas: 'python3-pandas',
   time: 'time',
 };
 

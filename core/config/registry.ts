@@ -104,7 +104,7 @@ export const CONFIG_KEYS: readonly KeyDef[] = [
   { key: 'openlineage.namespace', type: 'string', default: null, shared: true, settable: 'user', description: 'job and dataset namespace of OpenLineage events (default strata://<project folder>; OPENLINEAGE_NAMESPACE overrides)' },
   { key: 'openlineage.apiKey', type: 'secret', default: null, settable: 'secret', setInstead: OL_KEY_INSTEAD, description: 'never in the repository config: OPENLINEAGE_API_KEY, or the credentials file' },
   { key: 'server.anonymous-read', type: 'bool', default: null, settable: 'user', invalidReadsAs: false, levels: ['repository'], description: "whether strata serve lets callers without a token read this repository (unset: the server's --anonymous-read default)" },
-  { key: 'tables.memoryLimit', type: 'string', default: '1GB', settable: 'user', description: "memory limit of the table engine (DuckDB), e.g. 512MB, 2GB; beyond it DuckDB spills to .strata/tmp" },
+  { key: 'tables.memoryLimit', type: 'string', default: '1GB', settable: 'user', description: "memory limit of table work (checks, show --stats, diff --rows), e.g. 512MB, 2GB: DuckDB gets 70% of it and spills to .strata/tmp beyond" },
   { key: 'tables.threads', type: 'string', default: '2', settable: 'user', description: 'threads of the table engine (DuckDB), a positive integer' },
 ];
 

@@ -1,7 +1,10 @@
 /**
  * Running checks over one table version with the table engine. The aggregate kinds (not_null,
- * range, accepted_values, regex, row_count, freshness, drift's current metrics) are counted in ONE
- * scan; unique is a GROUP BY; foreign_key an anti-join; sql counts the rows the query returns.
+ * range, accepted_values, regex, row_count, freshness, drift's current metrics) are computed in ONE
+ * scan, and drift's previous metrics in one scan of the previous version; unique is a GROUP BY;
+ * foreign_key an anti-join; sql counts the rows the query returns. Distinct counts are GROUP BYs,
+ * never count(DISTINCT): DuckDB spills a GROUP BY to disk within its memory limit, while a DISTINCT
+ * aggregate holds its hash table outside it (a 8M-id count(DISTINCT) doubled the process's RSS).
  * A sample of at most 5 failing rows is read only for checks that fail.
  */
 import type { TableColumn, TableEngine } from './engine.js';
@@ -113,7 +116,8 @@ function referencedColumns(c: CheckSpec): string[] {
   }
 }
 
-function driftExpr(metric: string, column: string | undefined): string {
+/** A drift metric as an aggregate of one scan; null for distinct_count (a GROUP BY of its own). */
+function driftExpr(metric: string, column: string | undefined): string | null {
   const col = column ? quoteIdent(column) : '';
   switch (metric) {
     case 'row_count':
@@ -123,8 +127,20 @@ function driftExpr(metric: string, column: string | undefined): string {
     case 'mean':
       return `avg(TRY_CAST(${col} AS DOUBLE))`;
     default:
-      return `count(DISTINCT ${col})`;
+      return null;
   }
+}
+
+/** The number of distinct non-null values of `column` in `view`, by a (spillable) GROUP BY. */
+async function distinctCount(engine: TableEngine, view: string, column: string): Promise<number | null> {
+  const col = quoteIdent(column);
+  const [r] = await engine.query<Record<string, unknown>>(`SELECT count(*) AS "n" FROM (SELECT ${col} FROM ${quoteIdent(view)} WHERE ${col} IS NOT NULL GROUP BY ${col})`);
+  return num(r!.n);
+}
+
+/** The drift metric `metric` of the check at index `i`: from the scan's row, or its own GROUP BY. */
+async function driftValue(engine: TableEngine, view: string, c: Extract<CheckSpec, { kind: 'drift' }>, row: Record<string, unknown>, key: string): Promise<number | null> {
+  return driftExpr(c.metric, c.column) === null ? distinctCount(engine, view, c.column!) : num(row[key]);
 }
 
 /** Run `checks` over the table attached as `ctx.view`; one result per check, in order. */
@@ -157,10 +173,26 @@ export async function runChecks(
     const pred = failPredicate(c);
     if (pred) aggs.push(`count(*) FILTER (WHERE ${pred}) AS "f${i}"`);
     else if (c.kind === 'freshness') aggs.push(`max(${quoteIdent(c.column)}) AS "f${i}"`);
-    else if (c.kind === 'drift') aggs.push(`${driftExpr(c.metric, c.column)} AS "f${i}"`);
+    else if (c.kind === 'drift') {
+      const e = driftExpr(c.metric, c.column);
+      if (e !== null) aggs.push(`${e} AS "f${i}"`);
+    }
   }
   const [agg] = await engine.query<Record<string, unknown>>(`SELECT ${aggs.join(', ')} FROM ${t}`);
   const rowCount = num(agg!.n) ?? 0;
+
+  // The previous version's drift metrics, in one scan of it (attached once).
+  const drifts = runnable.filter((i) => checks[i]!.kind === 'drift');
+  let previous: Record<string, unknown> | null = null;
+  if (drifts.length > 0 && (await ctx.attachPrevious('prev'))) {
+    const exprs = ['count(*) AS "n"'];
+    for (const i of drifts) {
+      const c = checks[i] as Extract<CheckSpec, { kind: 'drift' }>;
+      const e = driftExpr(c.metric, c.column);
+      if (e !== null) exprs.push(`${e} AS "p${i}"`);
+    }
+    [previous] = await engine.query<Record<string, unknown>>(`SELECT ${exprs.join(', ')} FROM "prev"`);
+  }
 
   for (const i of runnable) {
     const c = checks[i]!;
@@ -253,15 +285,13 @@ export async function runChecks(
         break;
       }
       case 'drift': {
-        const cur = num(agg![`f${i}`]);
-        const prev = `prev_${i}`;
-        if (!(await ctx.attachPrevious(prev))) {
+        const cur = await driftValue(engine, ctx.view, c, agg!, `f${i}`);
+        if (previous === null) {
           r.metrics = { current: cur, previous: null };
           r.message = 'no previous version to compare with';
           break;
         }
-        const [p] = await engine.query<Record<string, unknown>>(`SELECT ${driftExpr(c.metric, c.column)} AS "v" FROM ${quoteIdent(prev)}`);
-        const before = num(p!.v);
+        const before = await driftValue(engine, 'prev', c, previous, `p${i}`);
         const changePct = before === null || cur === null ? null : before === 0 ? (cur === 0 ? 0 : Infinity) : (Math.abs(cur - before) / Math.abs(before)) * 100;
         r.metrics = { current: cur, previous: before, change_pct: changePct === null || !Number.isFinite(changePct) ? changePct === null ? null : 'inf' : Math.round(changePct * 100) / 100 };
         const bad = changePct !== null && changePct > c.maxChangePct;

@@ -131,8 +131,24 @@ function configInvalid(key: string, value: string, why: string): StrataError {
   });
 }
 
+const UNIT_BYTES: Record<string, number> = { '': 1, b: 1, bytes: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
+
+/**
+ * DuckDB's own limit for a `tables.memoryLimit` of the whole process: DuckDB's memory_limit bounds
+ * its buffer pool, not every allocation it makes, and the process also holds Node and the CLI.
+ * DuckDB gets 70% (at least 32 MB), so that the peak RSS of the process stays under the configured
+ * size (a by-content diff of two 10M-row versions peaked 10% above a limit given to DuckDB whole).
+ */
+function duckMemoryLimit(configured: string): string {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|B|bytes)?\s*$/i.exec(configured)!;
+  const bytes = Number(m[1]) * UNIT_BYTES[(m[2] ?? '').toLowerCase()]!;
+  return `${Math.max(32, Math.floor((bytes * 0.7) / 1e6))}MB`;
+}
+
 class DuckTableEngine implements TableEngine {
   private seq = 0;
+  /** Verified copies already made in this session, by content id: a version read twice is copied once. */
+  private readonly copies = new Map<string, string>();
   /** temporary copy -> the name shown to the user (REF:PATH) */
   private readonly names = new Map<string, string>();
   private closed = false;
@@ -141,6 +157,8 @@ class DuckTableEngine implements TableEngine {
     private readonly dir: string,
     private readonly instance: DuckInstance,
     private readonly conn: DuckConn,
+    /** `tables.memoryLimit` as configured (messages name it). */
+    private readonly memoryLimit: string,
   ) {}
 
   static async open(repo: Repository): Promise<DuckTableEngine> {
@@ -148,13 +166,14 @@ class DuckTableEngine implements TableEngine {
     const threadsRaw = readString(repo.db, 'tables.threads') ?? '2';
     if (!/^[1-9][0-9]{0,3}$/.test(threadsRaw.trim())) throw configInvalid('tables.threads', threadsRaw, 'it must be a positive integer');
     if (!/^\s*\d+(?:\.\d+)?\s*(?:[KMGT]i?B|B|bytes)?\s*$/i.test(memoryLimit)) throw configInvalid('tables.memoryLimit', memoryLimit, 'it must be a size such as 512MB or 2GB');
+    const duckLimit = duckMemoryLimit(memoryLimit);
     const dir = join(repo.dir, 'tmp', `tables-${process.pid}-${randomBytes(4).toString('hex')}`);
     await fsp.mkdir(join(dir, 'spill'), { recursive: true });
     const duck = await loadDuck();
     let instance: DuckInstance | null = null;
     try {
       instance = await duck.DuckDBInstance.create(':memory:', {
-        memory_limit: memoryLimit.trim(),
+        memory_limit: duckLimit,
         threads: threadsRaw.trim(),
         temp_directory: join(dir, 'spill'),
         autoinstall_known_extensions: 'false',
@@ -164,7 +183,7 @@ class DuckTableEngine implements TableEngine {
       await conn.run(`SET allowed_directories = [${quoteString(dir + '/')}]`);
       await conn.run('SET enable_external_access = false');
       await conn.run('SET lock_configuration = true');
-      return new DuckTableEngine(dir, instance, conn);
+      return new DuckTableEngine(dir, instance, conn, memoryLimit.trim());
     } catch (e) {
       instance?.closeSync();
       await fsp.rm(dir, { recursive: true, force: true });
@@ -188,6 +207,13 @@ class DuckTableEngine implements TableEngine {
           cause: e,
         });
       }
+    }
+    if (/Out of Memory Error/i.test(msg)) {
+      return new StrataError('TABLE_QUERY_FAILED', `the table work needs more memory than tables.memoryLimit (${this.memoryLimit}) allows: ${firstLines(msg)}`, {
+        hint: 'raise the limit, e.g. strata config set tables.memoryLimit 2GB (DuckDB spills to disk beyond 70% of it; reading CSV with 2 threads needs about 300MB)',
+        details: { key: 'tables.memoryLimit', value: this.memoryLimit },
+        cause: e,
+      });
     }
     return new StrataError('TABLE_QUERY_FAILED', `table query failed: ${firstLines(msg)}`, {
       ...(sql ? { details: { sql } } : {}),
@@ -254,9 +280,14 @@ class DuckTableEngine implements TableEngine {
         details: { path },
       });
     }
-    const file = join(this.dir, `t${++this.seq}.${EXT_OF[format]}`);
-    const src = await verifiedFileStream(repo.store, path, entry);
-    await pipeline(src, createWriteStream(file, { flags: 'wx', mode: 0o600 }));
+    const key = `${entry.id}.${EXT_OF[format]}`;
+    let file = this.copies.get(key);
+    if (file === undefined) {
+      file = join(this.dir, `t${++this.seq}.${EXT_OF[format]}`);
+      const src = await verifiedFileStream(repo.store, path, entry);
+      await pipeline(src, createWriteStream(file, { flags: 'wx', mode: 0o600 }));
+      this.copies.set(key, file);
+    }
     return this.attachPath(name, file, format, shown);
   }
 
