@@ -1,5 +1,5 @@
 /**
- * The response types of the read operations the server serves as JSON (GET /log, /commits, /tree,
+ * The response types of the read operations the server serves as JSON (GET /log, /commits, /tree, /table/*,
  * /diff, /versions, /runs, /runs/{id}, /lineage, /lineage/search, /repos). The operations in
  * core/ops/ declare these as their return types, so the compiler checks that what the server sends
  * has these shapes; web/src/api.ts imports them with `import type` (no hand-copied shapes).
