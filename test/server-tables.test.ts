@@ -6,7 +6,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { ok, tempDir, writeFiles } from './helpers/cli.js';
 import { raw } from './helpers/server.js';
@@ -41,6 +41,7 @@ describe('strata serve: table preview, statistics and row diff', { timeout: 120_
       'data/bad.csv': 'a,b\n' + Array.from({ length: 3000 }, (_, i) => `${i},${i}`).join('\n') + '\n1,2,3\n',
       'data/dup.csv': 'id,v\n1,a\n1,b\n',
       'notes.txt': 'hi\n',
+      'data/damaged.csv': 'k,v\nonly-in-this-file,1\n',
     });
     await duckWrite(
       `SELECT range AS id, 'u' || range AS name, CASE WHEN range % 10 = 0 THEN NULL ELSE range / 2 END AS amount, DATE '2024-01-01' + CAST(range % 30 AS INTEGER) AS day FROM range(${ROWS})`,
@@ -160,5 +161,25 @@ describe('strata serve: table preview, statistics and row diff', { timeout: 120_
     assert.equal((await get('/table/rows?path=data/p.parquet&ref=nope', 404)).error.code, 'UNKNOWN_REF');
     assert.equal((await get('/table/nothing?path=data/p.parquet', 404)).error.code, 'PATH_NOT_FOUND');
     assert.doesNotMatch(srv.output(), /error: /, 'nothing was logged as an internal error');
+  });
+
+  it('the bytes are verified against their id: a damaged object is a 422 OBJECT_CORRUPT naming the path, no rows', async () => {
+    assert.equal((await get('/table/rows?path=data/damaged.csv')).rows, 1);
+    // Small files live in packs as they are: change one byte of this file's content in its pack.
+    const packs = join(dir, '.strata', 'objects', 'pack');
+    let hit = 0;
+    for (const f of (await readdir(packs)).filter((n) => n.endsWith('.pack'))) {
+      const b = await readFile(join(packs, f));
+      const i = b.indexOf('only-in-this-file');
+      if (i < 0) continue;
+      b[i] = 'O'.charCodeAt(0);
+      await writeFile(join(packs, f), b);
+      hit++;
+    }
+    assert.equal(hit, 1, 'the content is in one pack');
+    const j = await get('/table/rows?path=data/damaged.csv', 422);
+    assert.equal(j.error.code, 'OBJECT_CORRUPT');
+    assert.match(j.error.message, /data\/damaged\.csv/);
+    assert.equal(j.values, undefined);
   });
 });
