@@ -33,6 +33,7 @@ import { AccessKeyStore } from './s3/keys.js';
 import { authenticate } from './s3/sigv4.js';
 import { lineageSearchView, lineageView, runView, runsView, serveRunLog } from './runs.js';
 import { stagingCommitRequest, stagingDiscardRequest, stagingView } from './staging.js';
+import { tableDiffView, tableRowsView, tableStatsView } from './tables.js';
 
 export interface ServerOptions extends Partial<HostOptions> {
   port?: number;
@@ -293,6 +294,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         const body = await readJson(req, limits.json);
         if (rest[0] === 'commit') return sendJson(res, 200, await stagingCommitRequest(repo, body, ctx.principal));
         return sendJson(res, 200, stagingDiscardRequest(repo, body));
+      }
+      case 'table': {
+        if (rest.length !== 1) break;
+        const sub = rest[0];
+        if (sub !== 'rows' && sub !== 'stats' && sub !== 'diff') break;
+        route(ctx, ['GET']);
+        const repo = await repoFor(ctx, name, 'read');
+        if (sub === 'rows') return sendJson(res, 200, await tableRowsView(repo, q));
+        if (sub === 'stats') return sendJson(res, 200, await tableStatsView(repo, q));
+        return sendJson(res, 200, await tableDiffView(repo, q));
       }
       case 'versions':
         if (rest.length) break;

@@ -1,5 +1,5 @@
 /**
- * The response types of the read operations the server serves as JSON (GET /log, /commits, /tree,
+ * The response types of the read operations the server serves as JSON (GET /log, /commits, /tree, /table/*,
  * /diff, /versions, /runs, /runs/{id}, /lineage, /lineage/search, /repos). The operations in
  * core/ops/ declare these as their return types, so the compiler checks that what the server sends
  * has these shapes; web/src/api.ts imports them with `import type` (no hand-copied shapes).
@@ -354,4 +354,73 @@ export interface CompareResult {
   diff: CommitDiff;
   /** A dry run of merging head into base (null when base is not a branch). */
   merge: MergeOutcome | null;
+}
+
+/** A column of a table file: its name and DuckDB type (BIGINT, DOUBLE, VARCHAR, DATE, ...). */
+export interface TableColumnInfo {
+  name: string;
+  type: string;
+}
+
+/** The table formats Strata reads (by file extension). */
+export type TableFormatName = 'csv' | 'tsv' | 'parquet' | 'jsonl';
+
+/** GET /table/rows: one page of a table file's rows at a revision (core/ops/table-preview.ts). */
+export interface TablePreview {
+  ref: string;
+  commit: Id;
+  path: string;
+  format: TableFormatName;
+  /** The field delimiter the file was read with (sniffed for .csv; tab for .tsv); null for Parquet and JSON Lines. */
+  delimiter: string | null;
+  columns: TableColumnInfo[];
+  /** The first row of the page (0-based) and the page size asked for (at most 500). */
+  offset: number;
+  limit: number;
+  /** Rows in the whole table. */
+  rows: number;
+  /** The page: one array per row, values in the order of `columns`. */
+  values: unknown[][];
+}
+
+/** Per-column statistics of a table. */
+export interface TableColumnStatsInfo {
+  name: string;
+  type: string;
+  nulls: number;
+  distinct: number;
+  min: unknown;
+  max: unknown;
+}
+
+/** GET /table/stats: a table file's schema and statistics (core/ops/table-show.ts, `strata show --stats`). */
+export interface TableSchemaStats {
+  ref: string;
+  path: string;
+  format: TableFormatName;
+  columns: TableColumnInfo[];
+  /** Always present in the server's answer (it asks for statistics). */
+  stats?: {
+    rows: number;
+    /** true: distinct counts are HyperLogLog estimates (tables over 1,000,000 rows). */
+    distinctApprox: boolean;
+    columns: TableColumnStatsInfo[];
+  };
+}
+
+/** GET /table/diff: a row-level diff of one table file between two revisions (core/ops/diff-rows.ts, `strata diff --rows`). */
+export interface TableRowDiff {
+  from: string;
+  to: string;
+  path: string;
+  /** The key columns rows were matched by; null: matched by content. */
+  key: string[] | null;
+  schema: { added: TableColumnInfo[]; removed: TableColumnInfo[]; retyped: Array<{ name: string; from: string; to: string }> };
+  /** `changed` is null without a key. */
+  counts: { added: number; removed: number; changed: number | null };
+  sample: {
+    added: Array<Record<string, unknown>>;
+    removed: Array<Record<string, unknown>>;
+    changed: Array<{ key: Record<string, unknown>; cells: Array<{ column: string; old: unknown; new: unknown }> }>;
+  };
 }

@@ -58,6 +58,8 @@ export interface TableEngine {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   /** Keep the result of one read-only SELECT as temporary table `name` (for results read several times). */
   materialize(name: string, sql: string): Promise<void>;
+  /** The field delimiter sniffed for attached view `name` (CSV/TSV), or null (Parquet, JSON Lines, not attached). */
+  delimiterOf(name: string): string | null;
   /** Write a table result to a file in a format (used by the row merge driver to produce merged bytes). */
   exportTo(sql: string, format: TableFormat, opts?: { delimiter?: string }): Promise<Buffer>;
   close(): Promise<void>;
@@ -151,6 +153,8 @@ class DuckTableEngine implements TableEngine {
   private readonly copies = new Map<string, string>();
   /** temporary copy -> the name shown to the user (REF:PATH) */
   private readonly names = new Map<string, string>();
+  /** view name -> the CSV/TSV delimiter it was read with */
+  private readonly delimiters = new Map<string, string>();
   private closed = false;
 
   constructor(
@@ -239,6 +243,8 @@ class DuckTableEngine implements TableEngine {
     this.names.set(file, shown);
     let delimiter = '\t';
     if (format === 'csv') delimiter = sniffDelimiter(await readHead(file, 64 << 10));
+    if (format === 'csv' || format === 'tsv') this.delimiters.set(name, delimiter);
+    else this.delimiters.delete(name);
     const view = quoteIdent(name);
     try {
       await this.conn.run(`CREATE OR REPLACE VIEW ${view} AS SELECT * FROM ${this.reader(format, file, delimiter)}`);
@@ -342,6 +348,10 @@ class DuckTableEngine implements TableEngine {
     } catch (e) {
       throw this.mapError(e, sql);
     }
+  }
+
+  delimiterOf(name: string): string | null {
+    return this.delimiters.get(name) ?? null;
   }
 
   async exportTo(sql: string, format: TableFormat, opts: { delimiter?: string } = {}): Promise<Buffer> {

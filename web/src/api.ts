@@ -39,11 +39,15 @@ import type {
   RunsPage,
   TagInfo,
   BranchInfo,
+  TablePreview,
+  TableRowDiff,
+  TableSchemaStats,
   TreeListing,
   TreeListingEntry,
 } from '../../core/ops/types.js';
 
 export type { CompareResult, MergeConflict, MergeOutcome };
+export type { TablePreview, TableRowDiff, TableSchemaStats };
 export type { Head, RepoSummary, Refs, LogPage, RunSummary, RunsPage, RunDetail, LineageNodeData, LineageEdgeData };
 export type Branch = BranchInfo;
 export type Tag = TagInfo;
@@ -137,6 +141,11 @@ export const api = {
     if (!res.ok) throw await errorOf(res);
     return (await res.json()) as MergeOutcome;
   },
+  /** A page of a table file's rows (CSV/TSV/Parquet/JSON Lines), at most 500. */
+  tableRows: (repo: string, p: { ref: string; path: string; offset: number; limit: number }) => getJson<TablePreview>(`${R(repo)}/table/rows`, p),
+  tableStats: (repo: string, p: { ref: string; path: string }) => getJson<TableSchemaStats>(`${R(repo)}/table/stats`, p),
+  /** Row diff of one table file between two revisions; `key` is comma-separated column names ('' = by content). */
+  tableDiff: (repo: string, p: { from: string; to: string; path: string; key?: string; limit?: number }) => getJson<TableRowDiff>(`${R(repo)}/table/diff`, p),
   runs: (repo: string, p: { limit?: number; offset?: number; stage?: string; status?: string }) => getJson<RunsPage>(`${R(repo)}/runs`, p),
   run: (repo: string, id: string) => getJson<RunDetail>(`${R(repo)}/runs/${encodeURIComponent(id)}`),
   lineage: (repo: string, p: { node: string; depth?: number; direction?: string; types?: string }, signal?: AbortSignal) =>

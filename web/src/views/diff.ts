@@ -1,7 +1,12 @@
-/** Diff between two revisions: pickers for both sides, totals, and the list of changed paths. */
+/**
+ * Diff between two revisions: pickers for both sides, totals, and the list of changed paths. When
+ * the path is one table file changed between the two (CSV/TSV/Parquet/JSON Lines), its row diff
+ * follows (views/table.ts; ?key= matches rows by those columns).
+ */
 import { api, type Diff } from '../api.ts';
 import { badge, clear, fmtDelta, fmtSize, h, idChip, qs, spinner } from '../util.ts';
 import { card, empty, errorBox, pageHeader, repoBase, type ViewCtx } from '../view.ts';
+import { TABLE_EXT, renderRowDiff, rowDiffHref } from './table.ts';
 
 export function changesView(repo: string, d: Diff): HTMLElement {
   const base = repoBase(repo);
@@ -33,7 +38,14 @@ export function changesView(repo: string, d: Diff): HTMLElement {
             'tr',
             { class: `c-${c.kind}`, 'data-path': c.path, 'data-kind': c.kind },
             h('td', null, badge(c.kind, c.kind)),
-            h('td.path', null, c.kind === 'deleted' ? link(d.fromCommit, c.path, c.path) : link(d.toCommit, c.path, c.path)),
+            h(
+              'td.path',
+              null,
+              c.kind === 'deleted' ? link(d.fromCommit, c.path, c.path) : link(d.toCommit, c.path, c.path),
+              c.kind === 'modified' && d.fromCommit && TABLE_EXT.test(c.path)
+                ? h('a.btn.tiny.rows-link', { href: rowDiffHref(base, d.fromCommit, d.toCommit, c.path), title: 'Row-level diff of this table' }, 'rows')
+                : null,
+            ),
             h('td.num', null, c.oldSize === null || c.oldSize === undefined ? '' : fmtSize(c.oldSize)),
             h('td.num', null, c.newSize === null || c.newSize === undefined ? '' : fmtSize(c.newSize)),
             h('td.num', { class: delta > 0 ? 'pos' : delta < 0 ? 'neg' : '' }, fmtDelta(delta)),
@@ -120,6 +132,15 @@ export async function diffView(ctx: ViewCtx): Promise<void> {
       ),
       changesView(repo, d),
     );
+    const table = d.fromCommit && TABLE_EXT.test(path) ? d.changes.find((c) => c.path === path && c.kind === 'modified') : undefined;
+    if (table && d.fromCommit) {
+      const rows = h('div', { id: 'row-diff' });
+      ctx.el.append(card(h('span', null, 'Rows of ', h('code', null, path)), rows));
+      const key = query.get('key') ?? '';
+      await renderRowDiff(repo, { from: from || d.fromCommit, to: to || d.toCommit, path, key }, rows, (k) =>
+        ctx.navigate(`${base}/diff${qs({ from: fromIn.value.trim(), to: toIn.value.trim(), path, key: k })}`),
+      );
+    }
   } catch (e) {
     clear(result, errorBox(e));
   }

@@ -1,7 +1,12 @@
-/** Tree browser at any revision, with previews (CSV/TSV table, JSON, text, images; size + download otherwise). */
-import { api, type TreeEntry } from '../api.ts';
+/**
+ * Tree browser at any revision, with previews: tables (CSV/TSV/Parquet/JSON Lines: a paged grid with
+ * types and statistics, views/table.ts; ?offset= is the first row shown), JSON, text, images; size +
+ * download otherwise.
+ */
+import { api, ApiError, isMissingEndpoint, type TreeEntry } from '../api.ts';
 import { clear, fmtSize, h, idChip, parseDelimited, qs, spinner, badge } from '../util.ts';
 import { card, empty, errorBox, kvTable, pageHeader, repoBase, type ViewCtx } from '../view.ts';
+import { TABLE_EXT, renderTablePreview } from './table.ts';
 
 const TEXT_EXT = /\.(txt|md|markdown|log|ya?ml|toml|ini|cfg|conf|py|mjs|cjs|js|ts|tsx|jsx|sh|r|sql|html?|xml|css|rst|ipynb|env|gitignore|dockerfile|makefile|c|h|cpp|rs|go|java|rb)$/i;
 const IMG_EXT = /\.(png|jpe?g|gif|webp|bmp|ico|svg|avif)$/i;
@@ -86,19 +91,34 @@ export async function treeView(ctx: ViewCtx): Promise<void> {
     card('Preview', preview),
   );
   try {
-    await renderPreview(repo, ref, e, preview);
+    const offset = Math.max(0, Number.parseInt(query.get('offset') ?? '0', 10) || 0);
+    const onPage = (o: number) => ctx.navigate(`${base}/tree${qs({ ref: ref === 'HEAD' ? null : ref, path, offset: o || null })}`, { replace: true, silent: true });
+    await renderPreview(repo, ref, e, preview, offset, onPage);
   } catch (err) {
     clear(preview, errorBox(err));
   }
 }
 
-async function renderPreview(repo: string, ref: string, e: TreeEntry, el: HTMLElement): Promise<void> {
+async function renderPreview(repo: string, ref: string, e: TreeEntry, el: HTMLElement, offset: number, onPage: (offset: number) => void): Promise<void> {
   const name = e.name.toLowerCase();
   const dl = api.fileUrl(repo, ref, e.path, true);
   if (e.type === 'symlink') return clear(el, h('p', null, 'Symbolic link to ', h('code', null, e.target ?? '?')));
   if (e.size === 0) return clear(el, empty('Empty file.'));
   if (IMG_EXT.test(name)) {
     return clear(el, h('img.img-preview', { src: api.fileUrl(repo, ref, e.path), alt: e.name, loading: 'lazy' }));
+  }
+  let tableError: HTMLElement | null = null;
+  if (e.type === 'file' && TABLE_EXT.test(name)) {
+    try {
+      return await renderTablePreview(repo, ref, e.path, el, offset, onPage);
+    } catch (err) {
+      // An older server without /table/rows: the text previews below. An unreadable table: say why,
+      // and show a CSV's text as it is.
+      if (!isMissingEndpoint(err)) {
+        if (!/\.(csv|tsv)$/.test(name) || !(err instanceof ApiError) || err.status !== 422) throw err;
+        tableError = errorBox(err);
+      }
+    }
   }
   if (/\.(csv|tsv|tab)$/.test(name)) {
     const r = await api.fileHead(repo, ref, e.path, 256 * 1024);
@@ -110,6 +130,7 @@ async function renderPreview(repo: string, ref: string, e: TreeEntry, el: HTMLEl
     const approx = r.partial && r.total ? Math.round((r.total / r.bytes.length) * text.split('\n').length) : rows.length - 1;
     return clear(
       el,
+      tableError,
       h('div.muted.small', null, `First ${body.length} rows${r.partial || body.length >= PREVIEW_ROWS ? ` of ${r.partial ? '≈' : ''}${Math.max(approx - 1, body.length).toLocaleString()}` : ''} · ${header!.length} columns`),
       h(
         'div.table-scroll',
