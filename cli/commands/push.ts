@@ -64,6 +64,7 @@ const cmd: Command = {
       io.out(`${r.objects} object(s), ${fmtBytes(r.bytes)} sent${r.requests !== null ? ` in ${r.requests} request(s)` : ''}, ${r.seconds}s${r.skipped ? ` (${r.skipped} already on the remote)` : ''}`);
     }
     if (a.values.verbose && r.guarantee) io.out(`ref update: ${GUARANTEE[r.guarantee] ?? r.guarantee}`);
+    for (const w of r.warnings ?? []) io.err(`warning: ${w}`);
   },
 };
 export default cmd;
