@@ -203,7 +203,7 @@ describe('the push gate', () => {
     const warned = await head();
     const r = await ok(proj, ['push', 'origin', 'main'], 0, env());
     assert.equal(await remoteRef('main'), warned);
-    assert.match(r.stderr, /warning: .*data\/w\.csv: unique\(id\) failed on 2 row\(s\)/);
+    assert.match(r.stderr, /warning: .*data\/w\.csv: unique\(id\) warned on 2 row\(s\)/);
     const v = await verdict(warned, 'main');
     assert.equal(v?.ok, true);
     assert.equal(v?.warnings.length, 1);

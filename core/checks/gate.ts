@@ -35,7 +35,7 @@ export interface GateVerdict {
 }
 
 /** The checks.protect pattern protecting `branch` on this repository, or null when none does. */
-export function protectingRule(repo: Repository, branch: string): string | null {
+function protectingRule(repo: Repository, branch: string): string | null {
   const raw = readString(repo.db, PROTECT_KEY);
   if (raw === null) return null;
   const r = parseBranchPatterns(raw);

@@ -111,7 +111,8 @@ export async function checkFlat(repo: Repository, flat: Flat, opts: { commit: st
 /** One line for a failed check: path, check, failing row count (or why it could not run), a sample row. */
 export function describeFailure(r: CheckResult): string {
   const sample = r.sample.length ? `; e.g. ${JSON.stringify(r.sample[0])}` : '';
-  return r.status === 'error' ? `${r.path}: ${r.name} could not run: ${r.message}` : `${r.path}: ${r.name} failed on ${r.failing} row(s)${r.message ? ` (${r.message})` : ''}${sample}`;
+  if (r.status === 'error') return `${r.path}: ${r.name} could not run: ${r.message}`;
+  return `${r.path}: ${r.name} ${r.status === 'warn' ? 'warned' : 'failed'} on ${r.failing} row(s)${r.message ? ` (${r.message})` : ''}${sample}`;
 }
 
 /** The CHECK_FAILED error for a report that is not ok: names check, path, failing count, a sample. */

@@ -513,7 +513,7 @@ export async function commitStaged(repo: Repository, branch: string, opts: Commi
       commit: id,
       previous: head,
       what: `gateway commit to ${branch}`,
-      hint: `write the fixed objects through the S3 gateway (or discard them: POST /staging/discard) and commit again; ${branch} was not moved and its uncommitted writes are kept`,
+      hint: `write the fixed objects through the S3 gateway (or drop them: strata staging discard, POST /staging/discard) and commit again; ${branch} was not moved and its uncommitted writes are kept`,
     });
     let run: { rec: RunRecord; object: Id; text: string } | null = null;
     if (opts.run) {
