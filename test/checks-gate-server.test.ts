@@ -186,6 +186,28 @@ describe('the push gate', () => {
     assert.equal(await remoteRef('side'), bad);
   });
 
+  it('POST /merge that makes a merge commit (not a fast-forward) is judged on that commit', async () => {
+    // release/2: the good data plus a file of its own, so merging feature in is a three-way merge.
+    await ok(proj, ['branch', 'rel', good]);
+    await ok(proj, ['switch', 'rel']);
+    await writeFiles(proj, { 'data/notes.txt': 'release notes\n' });
+    await ok(proj, ['add', 'data/notes.txt']);
+    await ok(proj, ['commit', '-m', 'release notes']);
+    await ok(proj, ['push', 'origin', 'rel:release/2'], 0, env());
+    await ok(proj, ['switch', 'main']);
+    const rel = (await remoteRef('release/2'))!;
+    const r = await raw(url, 'POST', '/api/repos/proj/merge', {
+      headers: { ...bearer(token), 'Content-Type': 'application/json' },
+      body: JSON.stringify({ into: 'release/2', from: 'feature' }),
+    });
+    assert.equal(r.status, 422, r.body.toString());
+    const e = r.json().error;
+    assert.equal(e.code, 'CHECK_FAILED');
+    assert.match(e.message, /checks\.protect: release\/\*/);
+    assert.notEqual(e.details.commit, bad, 'the merge commit was judged, not feature');
+    assert.equal(await remoteRef('release/2'), rel);
+  });
+
   it('after fixing the data the push lands, and the pass is recorded', async () => {
     await writeT(0);
     await ok(proj, ['commit', '-a', '-m', 'names back']);
