@@ -26,6 +26,7 @@ import { Repository } from '../core/repo/index.js';
 import { gatewayTempFile, stagePut } from '../core/gateway/staging.js';
 import { GATE_RECORD } from '../core/checks/gate.js';
 import { EXIT_CODES } from '../core/errors/index.js';
+import { matchBranch, parseBranchPatterns } from '../core/config/branch-patterns.js';
 
 await initHash();
 
@@ -256,6 +257,23 @@ describe('the S3 gateway commit gate', () => {
 });
 
 describe('checks.protect', () => {
+  it('globs: * stays within one name component, ** crosses /, ? is one character, the rest is literal', () => {
+    const r = parseBranchPatterns('main,  release/* ,hotfix/**  v?.x');
+    assert.ok(r.ok);
+    const p = r.patterns;
+    assert.deepEqual(p, ['main', 'release/*', 'hotfix/**', 'v?.x']);
+    assert.equal(matchBranch(p, 'main'), 'main');
+    assert.equal(matchBranch(p, 'mainline'), null);
+    assert.equal(matchBranch(p, 'release/1.0'), 'release/*');
+    assert.equal(matchBranch(p, 'release/1.0/rc'), null);
+    assert.equal(matchBranch(p, 'hotfix/a/b'), 'hotfix/**');
+    assert.equal(matchBranch(p, 'v1.x'), 'v?.x');
+    assert.equal(matchBranch(p, 'v1yx'), null, 'a dot is a dot');
+    assert.equal(matchBranch(p, 'v12.x'), null);
+    assert.equal(parseBranchPatterns(' , ').ok, false);
+    assert.equal(parseBranchPatterns('release//x').ok, false);
+  });
+
   it('is a repository setting with validated patterns', async () => {
     const r = await strata(proj, ['config', 'set', 'checks.protect', 'main, bad name!']);
     assert.equal(r.code, EXIT_CODES.CONFIG_INVALID, r.stdout + r.stderr);
