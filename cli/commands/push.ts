@@ -40,6 +40,7 @@ const cmd: Command = {
     'REMOTE defaults to origin; BRANCH to the checked-out branch. SRC:DST pushes local SRC (a branch or any',
     'revision) to remote branch DST; :BRANCH deletes it. With --delete and one name, the name is the branch.',
     'Exit 6 (NON_FAST_FORWARD / REF_CONFLICT): the remote has commits you do not have: strata pull, then push.',
+    'Exit 18 (CHECK_FAILED): the server protects the branch (checks.protect) and the commit fails its data checks.',
   ].join('\n'),
   options: { delete: { type: 'boolean', short: 'd' }, all: { type: 'boolean' }, tags: { type: 'boolean' }, force: { type: 'boolean', short: 'f' }, jobs: { type: 'string', short: 'j' }, verbose: { type: 'boolean', short: 'v' } },
   async run(a, io) {
@@ -64,6 +65,7 @@ const cmd: Command = {
       io.out(`${r.objects} object(s), ${fmtBytes(r.bytes)} sent${r.requests !== null ? ` in ${r.requests} request(s)` : ''}, ${r.seconds}s${r.skipped ? ` (${r.skipped} already on the remote)` : ''}`);
     }
     if (a.values.verbose && r.guarantee) io.out(`ref update: ${GUARANTEE[r.guarantee] ?? r.guarantee}`);
+    for (const w of r.warnings ?? []) io.err(`warning: ${w}`);
   },
 };
 export default cmd;

@@ -23,9 +23,10 @@ export interface CheckReport {
 /**
  * The checks that judge a version: for the staged versions the workspace's strata.checks.yaml,
  * else the one committed with them; for a commit its own, else (the file is versioned in git, as
- * in a project shared through git) the workspace's.
+ * in a project shared through git) the workspace's. `committedOnly`: only the commit's own file (the
+ * server's gate judges what was pushed, never a file of the server's folder).
  */
-export async function readSpec(repo: Repository, flat: Flat, staged: boolean): Promise<ChecksSpec | null> {
+export async function readSpec(repo: Repository, flat: Flat, staged: boolean, opts: { committedOnly?: boolean } = {}): Promise<ChecksSpec | null> {
   let text: string | null = null;
   if (staged) {
     // The workspace file: what the user is editing is what the checks of this commit are.
@@ -38,7 +39,7 @@ export async function readSpec(repo: Repository, flat: Flat, staged: boolean): P
     const row = flat.get(CHECKS_FILE);
     if (row?.type === 'file') text = (await repo.store.getBytes(row.id, { verify: true })).toString('utf8');
   }
-  if (text === null && !staged) {
+  if (text === null && !staged && !opts.committedOnly) {
     // A project whose code (strata.checks.yaml with it) is versioned in git, not with the data:
     // the commit holds no checks file, so the checked-out one judges it.
     text = await fsp.readFile(join(repo.root, CHECKS_FILE), 'utf8').catch((e: NodeJS.ErrnoException) => {
@@ -107,15 +108,19 @@ export async function checkFlat(repo: Repository, flat: Flat, opts: { commit: st
 }
 
 
+/** One line for a failed check: path, check, failing row count (or why it could not run), a sample row. */
+export function describeFailure(r: CheckResult): string {
+  const sample = r.sample.length ? `; e.g. ${JSON.stringify(r.sample[0])}` : '';
+  if (r.status === 'error') return `${r.path}: ${r.name} could not run: ${r.message}`;
+  return `${r.path}: ${r.name} ${r.status === 'warn' ? 'warned' : 'failed'} on ${r.failing} row(s)${r.message ? ` (${r.message})` : ''}${sample}`;
+}
+
 /** The CHECK_FAILED error for a report that is not ok: names check, path, failing count, a sample. */
-export function checkFailedError(report: CheckReport, what: string): StrataError {
+export function checkFailedError(report: CheckReport, what: string, opts: { hint?: string; details?: Record<string, unknown> } = {}): StrataError {
   const bad = report.results.filter((r) => r.severity === 'error' && (r.status === 'fail' || r.status === 'error'));
-  const lines = bad.slice(0, 10).map((r) => {
-    const sample = r.sample.length ? `; e.g. ${JSON.stringify(r.sample[0])}` : '';
-    return r.status === 'error' ? `  ${r.path}: ${r.name} could not run: ${r.message}` : `  ${r.path}: ${r.name} failed on ${r.failing} row(s)${r.message ? ` (${r.message})` : ''}${sample}`;
-  });
+  const lines = bad.slice(0, 10).map((r) => `  ${describeFailure(r)}`);
   return new StrataError('CHECK_FAILED', `${what}: ${bad.length} error-level check(s) failed\n${lines.join('\n')}`, {
-    hint: 'fix the data (strata check --failures shows the rows), or commit anyway with --no-verify',
-    details: { failed: bad.map((r) => ({ path: r.path, check: r.name, failing: r.failing, sample: r.sample })) },
+    hint: opts.hint ?? 'fix the data (strata check --failures shows the rows), or commit anyway with --no-verify',
+    details: { ...(opts.details ?? {}), failed: bad.map((r) => ({ path: r.path, check: r.name, failing: r.failing, sample: r.sample })) },
   });
 }

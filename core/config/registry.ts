@@ -31,8 +31,9 @@ import { StrataError } from '../errors/index.js';
 import { hasUrlSecrets, redactUrl } from './redact.js';
 import { readUserConfig } from './user.js';
 import { editDistance } from '../util/text.js';
+import { parseBranchPatterns } from './branch-patterns.js';
 
-export type ConfigType = 'bool' | 'string' | 'email' | 'url' | 'path' | 'remote-name' | 'json-list' | 'enum' | 'secret';
+export type ConfigType = 'bool' | 'string' | 'email' | 'url' | 'path' | 'remote-name' | 'json-list' | 'enum' | 'branch-patterns' | 'secret';
 
 export interface KeyDef {
   /** The key, or a pattern with `<name>` standing for a remote name: `remote.<name>.url`. */
@@ -105,6 +106,14 @@ export const CONFIG_KEYS: readonly KeyDef[] = [
   { key: 'openlineage.apiKey', type: 'secret', default: null, settable: 'secret', setInstead: OL_KEY_INSTEAD, description: 'never in the repository config: OPENLINEAGE_API_KEY, or the credentials file' },
   { key: 'server.anonymous-read', type: 'bool', default: null, settable: 'user', invalidReadsAs: false, levels: ['repository'], description: "whether strata serve lets callers without a token read this repository (unset: the server's --anonymous-read default)" },
   { key: 'tables.memoryLimit', type: 'string', default: '1GB', settable: 'user', description: "memory limit of table work (checks, show --stats, diff --rows), e.g. 512MB, 2GB: DuckDB gets 70% of it and spills to .strata/tmp beyond" },
+  {
+    key: 'checks.protect',
+    type: 'branch-patterns',
+    default: null,
+    settable: 'user',
+    levels: ['repository'],
+    description: 'branches (names or globs: main, release/*) that strata serve moves only to commits whose error-level checks pass: push, POST /merge and the S3 gateway commit (unset: none)',
+  },
   { key: 'tables.threads', type: 'string', default: '2', settable: 'user', description: 'threads of the table engine (DuckDB), a positive integer' },
 ];
 
@@ -226,6 +235,13 @@ export function checkValue(def: KeyDef, raw: string): { ok: true; value: string 
     case 'enum':
       if (!def.values!.includes(raw)) return { ok: false, why: `it must be one of ${def.values!.join(', ')}`, example: def.values![0]! };
       return { ok: true, value: raw };
+    case 'branch-patterns': {
+      const why = nonEmptyText(1024);
+      if (why) return { ok: false, why, example: '"main, release/*"' };
+      const r = parseBranchPatterns(raw);
+      if (!r.ok) return { ok: false, why: r.why, example: '"main, release/*"' };
+      return { ok: true, value: raw };
+    }
     case 'secret':
       return { ok: true, value: raw };
   }

@@ -32,6 +32,7 @@ import { insertRun, serializeRun, type RunDep, type RunOut, type RunRecord } fro
 import { canonicalJson, type Id, type TreeEntry } from '../model/index.js';
 import { pathProblem } from '../model/strict.js';
 import { newCommit } from '../ops/commit.js';
+import { gateBranchMove } from '../checks/gate.js';
 import { strataVersion } from '../pipeline/executor.js';
 import { STRATA_DIR, type Repository } from '../repo/index.js';
 import { HEADS, TAGS, validateRefName } from '../repo/refs.js';
@@ -505,6 +506,15 @@ export async function commitStaged(repo: Repository, branch: string, opts: Commi
     // The caller's metadata goes under meta.labels, the one free-form part of a commit's meta.
     const labels = opts.meta && Object.keys(opts.meta).length ? { labels: opts.meta } : undefined;
     const { id } = await newCommit(repo, { tree, parents: head ? [head] : [], message, meta: labels, code: false, author: opts.author });
+    // A protected branch (checks.protect) takes only a commit whose checks pass; refused, the
+    // uncommitted writes stay, to be fixed (written again or discarded) and committed again.
+    await gateBranchMove(repo, {
+      branch,
+      commit: id,
+      previous: head,
+      what: `gateway commit to ${branch}`,
+      hint: `write the fixed objects through the S3 gateway (or drop them: strata staging discard, POST /staging/discard) and commit again; ${branch} was not moved and its uncommitted writes are kept`,
+    });
     let run: { rec: RunRecord; object: Id; text: string } | null = null;
     if (opts.run) {
       const rec = await runRecord(repo, branch, opts.run, rows, flat, changes);

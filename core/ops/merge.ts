@@ -14,7 +14,8 @@
  * puts the touched paths back.
  *
  * Without a workspace (the server's POST /merge): mergeRefs merges two refs' trees and moves the
- * target ref by compare-and-swap; on conflicts nothing moves and the outcome lists them.
+ * target ref by compare-and-swap; on conflicts nothing moves and the outcome lists them. A target
+ * that checks.protect names moves only to a commit whose checks pass (core/checks/gate.ts).
  *
  * Before the merge touches the workspace, every path it would write or remove must be as HEAD has
  * it (no staged changes at all; no unstaged change or untracked file on a path the merge writes),
@@ -42,6 +43,7 @@ import type { OpOptions } from './context.js';
 import { newCommit } from './commit.js';
 import type { MergeOutcome } from './types.js';
 import { recordDataVersion } from '../project/lock.js';
+import { gateBranchMove } from '../checks/gate.js';
 import * as fsp from 'node:fs/promises';
 
 export type Strategy = 'ours' | 'theirs';
@@ -363,6 +365,17 @@ export interface MergeRefsOptions {
  * conflicts move nothing and are listed (status 'conflicts'). Rules come from the committed
  * `.strataattributes` of `into`.
  */
+/** A protected `into` (checks.protect) moves only to a commit whose checks pass: CHECK_FAILED otherwise, nothing moved. */
+async function gateMerge(repo: Repository, opts: MergeRefsOptions, commit: Id, ours: Id): Promise<void> {
+  await gateBranchMove(repo, {
+    branch: opts.into,
+    commit,
+    previous: ours,
+    what: `merge of ${opts.from} into ${opts.into}`,
+    hint: `fix the data on ${opts.from} and merge again (strata check ${opts.from} --failures lists the failing rows); ${opts.into} was not moved`,
+  });
+}
+
 export async function mergeRefs(repo: Repository, opts: MergeRefsOptions): Promise<MergeOutcome> {
   const strategy = checkStrategy(opts.strategy);
   // A dry run writes nothing: it does not wait for (or block) writers.
@@ -381,7 +394,10 @@ export async function mergeRefs(repo: Repository, opts: MergeRefsOptions): Promi
     const theirsTree = (await repo.readCommit(theirs)).tree;
     if (await isAncestor(repo, ours, theirs)) {
       const r = await mergeTrees(repo, { base: oursTree, ours: oursTree, theirs: theirsTree, rules: NO_RULES, write: false });
-      if (!opts.dryRun) repo.db.tx(() => repo.db.casRef(HEADS + opts.into, ours, theirs));
+      if (!opts.dryRun) {
+        await gateMerge(repo, opts, theirs, ours);
+        repo.db.tx(() => repo.db.casRef(HEADS + opts.into, ours, theirs));
+      }
       return { ...base0, status: 'fast-forward', base: ours, commit: theirs, changes: r.changes, conflicts: [] };
     }
     const base = await mergeBase(repo, ours, theirs);
@@ -395,6 +411,7 @@ export async function mergeRefs(repo: Repository, opts: MergeRefsOptions): Promi
     const tc = await repo.readCommit(theirs);
     const roots = outermost([...rootsOf(oc), ...rootsOf(tc)]);
     const { id } = await newCommit(repo, { tree: r.tree, parents: [ours, theirs], message: opts.message?.trim() || defaultMessage(opts.from, opts.into), meta: { roots }, code: false, author: opts.author });
+    await gateMerge(repo, opts, id, ours);
     repo.db.tx(() => repo.db.casRef(HEADS + opts.into, ours, id));
     return { ...base0, status: 'merged', base, commit: id, changes: r.changes, conflicts: [] };
   });

@@ -26,6 +26,7 @@ import { isLocalPathCapable } from '../store/types.js';
 import { parseRun } from '../meta/runs.js';
 import { recordReceivedRun, runObject, runObjects } from './runs.js';
 import type { Refs } from './types.js';
+import { gateBranchMove, type GateVerdict } from '../checks/gate.js';
 
 export type { RefEntry };
 
@@ -371,9 +372,11 @@ async function collectForRef(repo: Repository, target: Id): Promise<Indexable> {
  * refs/) to `value`. Exactly one condition must be given. heads/ and tags/ must point at a commit
  * whose objects are all present and whose tree graph checks out (checkTreeGraph); new commits and
  * trees are indexed in the same transaction as the ref moves. runs/<id> markers point at the run
- * object, are recorded in the runs table and are immutable. A lost race → REF_CONFLICT.
+ * object, are recorded in the runs table and are immutable. A lost race → REF_CONFLICT. A branch
+ * that checks.protect names moves only to a commit whose checks pass (core/checks/gate.ts):
+ * CHECK_FAILED otherwise, the ref unchanged; the verdict (warnings included) comes back as `checks`.
  */
-export async function updateRef(repo: Repository, name: string, rawValue: string, cond: { ifMatch?: string; ifNoneMatch?: string }): Promise<RefEntry> {
+export async function updateRef(repo: Repository, name: string, rawValue: string, cond: { ifMatch?: string; ifNoneMatch?: string }): Promise<RefEntry & { checks?: GateVerdict }> {
   const value = checkRefValue(rawValue);
   const ifMatch = cond.ifMatch;
   const ifNone = cond.ifNoneMatch;
@@ -394,6 +397,17 @@ export async function updateRef(repo: Repository, name: string, rawValue: string
   // the tagged commit, as strata push sends it), so what fsck checks on the server always holds.
   await checkTargetKind(repo, name, value, 'commit');
   const idx: Indexable = await collectForRef(repo, value);
+  // A protected branch (checks.protect) moves only to a commit whose error-level checks pass; the
+  // compare-and-swap below still refuses if the branch moved while they ran.
+  const gate = name.startsWith('heads/')
+    ? await gateBranchMove(repo, {
+        branch: name.slice(6),
+        commit: value,
+        previous: before?.target ?? null,
+        what: `push to ${name.slice(6)}`,
+        hint: `fix the data, commit and push again (strata check ${name.slice(6)} --failures lists the failing rows); nothing was moved on the server`,
+      })
+    : null;
   repo.db.tx(() => {
     const cur = repo.db.getRef(full);
     if (ifNone !== undefined && cur) throw refConflict(name, 'exists');
@@ -410,7 +424,7 @@ export async function updateRef(repo: Repository, name: string, rawValue: string
       throw e;
     }
   });
-  return { name, value, etag: refEtag(value) };
+  return { name, value, etag: refEtag(value), ...(gate ? { checks: gate } : {}) };
 }
 
 /** Delete ref `name` whose current etag is `ifMatch` (required); run markers cannot be deleted. */

@@ -53,6 +53,8 @@ export interface PushResult extends TransferStatsOut {
   skipped: number;
   /** Pipeline runs newly listed on the remote. */
   runs?: number;
+  /** What the remote reported about the ref updates (a server's warn-level check failures on a protected branch). */
+  warnings?: string[];
 }
 
 export interface FetchResult extends TransferStatsOut {
@@ -238,14 +240,15 @@ export async function pushRefs(repo: Repository, remote: RemoteHandle, spec: Pus
 
   // Refs last, each a compare-and-swap against what we read at the start.
   const done: RefUpdate[] = [];
+  const warnings: string[] = [];
   for (const u of updates) {
     if (u.status === 'up-to-date') {
       done.push(strip([u])[0]!);
       continue;
     }
     try {
-      if (u.etag) await remote.refs.update(u.ref, u.new!, u.etag);
-      else await remote.refs.create(u.ref, u.new!);
+      const r = u.etag ? await remote.refs.update(u.ref, u.new!, u.etag) : await remote.refs.create(u.ref, u.new!);
+      for (const w of r.warnings ?? []) warnings.push(`${u.ref.replace(/^heads\//, '')} on ${remote.name}: ${w}`);
     } catch (e) {
       if (isStrataError(e, 'REF_CONFLICT')) {
         throw new StrataError('REF_CONFLICT', `${u.ref.replace(/^heads\//, 'branch ').replace(/^tags\//, 'tag ')} on ${remote.name} was changed by another push while this one ran; nothing of it was overwritten`, {
@@ -259,7 +262,7 @@ export async function pushRefs(repo: Repository, remote: RemoteHandle, spec: Pus
     done.push(strip([u])[0]!);
     setTracking(repo.db, remote.name, u.ref, u.new);
   }
-  return { remote: remote.name, url: remote.location, guarantee, refs: done, skipped: wanted.length - send.length, ...stats(remote, started, send.length, sentBytes) };
+  return { remote: remote.name, url: remote.location, guarantee, refs: done, skipped: wanted.length - send.length, ...(warnings.length ? { warnings } : {}), ...stats(remote, started, send.length, sentBytes) };
 }
 
 /**

@@ -21,6 +21,8 @@ export interface RefValue {
   value: string;
   /** Opaque version token; pass it back to update/delete. */
   etag: string;
+  /** What a Strata server reported about the update it made (its check gate's warn-level failures). */
+  warnings?: string[];
 }
 
 export interface RefEntry extends RefValue {

@@ -5,6 +5,16 @@
 import { checkRefName, checkRefValue, refNameProblem, type RefEntry, type RefStore, type RefValue } from '../refs.js';
 import type { HttpClient } from './client.js';
 
+/** A PUT /refs answer: the ref, and the verdict of the server's check gate when the branch is protected. */
+type MovedRef = RefEntry & { checks?: { warnings?: unknown } };
+
+/** The ref of a PUT answer, with the gate's warnings (strings only, at most 100, each cut to 2000 characters). */
+function moved(r: MovedRef): RefValue {
+  const w = r.checks?.warnings;
+  const warnings = Array.isArray(w) ? w.filter((x): x is string => typeof x === 'string').slice(0, 100).map((x) => x.slice(0, 2000)) : [];
+  return { value: r.value, etag: r.etag, ...(warnings.length ? { warnings } : {}) };
+}
+
 export class HttpRefStore implements RefStore {
   constructor(private readonly client: HttpClient) {}
 
@@ -31,14 +41,12 @@ export class HttpRefStore implements RefStore {
 
   async create(name: string, value: string): Promise<RefValue> {
     checkRefValue(value);
-    const r = await this.client.json<RefEntry>('PUT', this.path(name), { value }, { 'If-None-Match': '*' });
-    return { value: r.value, etag: r.etag };
+    return moved(await this.client.json<MovedRef>('PUT', this.path(name), { value }, { 'If-None-Match': '*' }));
   }
 
   async update(name: string, value: string, expectedEtag: string): Promise<RefValue> {
     checkRefValue(value);
-    const r = await this.client.json<RefEntry>('PUT', this.path(name), { value }, { 'If-Match': expectedEtag });
-    return { value: r.value, etag: r.etag };
+    return moved(await this.client.json<MovedRef>('PUT', this.path(name), { value }, { 'If-Match': expectedEtag }));
   }
 
   async delete(name: string, expectedEtag: string): Promise<void> {
