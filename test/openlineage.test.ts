@@ -63,6 +63,8 @@ const REQUIRED = {
     [FACET_SCHEMA_URLS.datasetType]: ['datasetType'],
     [FACET_SCHEMA_URLS.errorMessage]: ['message', 'programmingLanguage'],
     [FACET_SCHEMA_URLS.parent]: ['run', 'job'],
+    [FACET_SCHEMA_URLS.dataQualityAssertions]: ['assertions'],
+    [FACET_SCHEMA_URLS.dataQualityMetrics]: ['columnMetrics'],
   } as Record<string, string[]>,
 };
 
@@ -160,9 +162,11 @@ describe('buildRunEvent', () => {
       datasetVersion: 'https://openlineage.io/spec/facets/1-0-1/DatasetVersionDatasetFacet.json#/$defs/DatasetVersionDatasetFacet',
       datasetType: 'https://openlineage.io/spec/facets/1-0-1/DatasetTypeDatasetFacet.json#/$defs/DatasetTypeDatasetFacet',
       sourceCodeLocation: 'https://openlineage.io/spec/facets/1-0-1/SourceCodeLocationJobFacet.json#/$defs/SourceCodeLocationJobFacet',
-      jobType: 'https://openlineage.io/spec/facets/2-0-3/JobTypeJobFacet.json#/$defs/JobTypeJobFacet',
+      jobType: 'https://openlineage.io/spec/facets/2-0-4/JobTypeJobFacet.json#/$defs/JobTypeJobFacet',
       errorMessage: 'https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet',
       parent: 'https://openlineage.io/spec/facets/1-1-0/ParentRunFacet.json#/$defs/ParentRunFacet',
+      dataQualityAssertions: 'https://openlineage.io/spec/facets/1-1-0/DataQualityAssertionsDatasetFacet.json#/$defs/DataQualityAssertionsDatasetFacet',
+      dataQualityMetrics: 'https://openlineage.io/spec/facets/1-0-3/DataQualityMetricsInputDatasetFacet.json#/$defs/DataQualityMetricsInputDatasetFacet',
     });
   });
 
