@@ -167,6 +167,44 @@ async function metricsTable(repo: string, m: LineageNodeData): Promise<HTMLEleme
   );
 }
 
+const CHECK_BADGE: Record<string, [string, string]> = { pass: ['pass', 'ok'], fail: ['fail', 'failed'], warn: ['warn', 'warn'], error: ['could not run', 'failed'] };
+
+/** The newest check results recorded for this version (part of the node: no extra request). */
+function checksList(d: LineageNodeData): HTMLElement {
+  const c = d.checks;
+  if (!c) return h('div.muted.small', { 'data-testid': 'checks' }, 'No data checks have judged this version (strata check, commit, or a run with strata.checks.yaml records them).');
+  const counts = [
+    c.passed ? `${c.passed} passed` : '',
+    c.failed ? `${c.failed} failed` : '',
+    c.warned ? `${c.warned} warned` : '',
+    c.errored ? `${c.errored} could not run` : '',
+  ].filter(Boolean);
+  return h(
+    'div',
+    { 'data-testid': 'checks' },
+    h('div.small', null, counts.join(' · ') || 'no checks', h('span.muted', null, ' · judged ', timeAgo(c.time))),
+    h(
+      'table.kv.checks',
+      null,
+      h(
+        'tbody',
+        null,
+        c.results.map((r) => {
+          const [text, kind] = CHECK_BADGE[r.status] ?? [r.status, 'muted'];
+          const detail = r.status === 'pass' ? '' : r.message ?? (r.failing ? `${r.failing.toLocaleString()} failing row${r.failing === 1 ? '' : 's'}` : '');
+          return h(
+            'tr',
+            { 'data-check': r.name, 'data-status': r.status },
+            h('td', null, badge(text, kind)),
+            h('th', null, h('code', null, r.name), r.severity === 'warn' ? h('span.muted.small', null, ' (warn)') : null),
+            h('td.small', null, detail),
+          );
+        }),
+      ),
+    ),
+  );
+}
+
 function renderVersion(panel: HTMLElement, o: PanelOpts): void {
   const d = o.data;
   const base = repoBase(o.repo);
@@ -182,6 +220,8 @@ function renderVersion(panel: HTMLElement, o: PanelOpts): void {
       ]),
     ),
   );
+
+  if (d.obj !== 'dir') panel.append(section('Checks', checksList(d)));
 
   // Model: the params it was trained with and the metrics computed from it.
   if (d.type === 'model' || d.type === 'metrics') {
