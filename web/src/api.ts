@@ -21,6 +21,7 @@ import type {
   CommitInfo,
   CompareResult,
   Head,
+  LineageChecks,
   LineageEdgeData,
   LineageNodeData,
   LineageView,
@@ -44,7 +45,7 @@ import type {
 } from '../../core/ops/types.js';
 
 export type { CompareResult, MergeConflict, MergeOutcome };
-export type { Head, RepoSummary, Refs, LogPage, RunSummary, RunsPage, RunDetail, LineageNodeData, LineageEdgeData };
+export type { Head, RepoSummary, Refs, LogPage, RunSummary, RunsPage, RunDetail, LineageChecks, LineageNodeData, LineageEdgeData };
 export type Branch = BranchInfo;
 export type Tag = TagInfo;
 export type Commit = CommitInfo;

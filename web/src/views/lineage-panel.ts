@@ -1,5 +1,5 @@
 /** The details panel of the lineage view: run, dataset/model/metrics version. */
-import { api, ApiError, type LineageNodeData, type VersionHistoryEntry } from '../api.ts';
+import { api, ApiError, type LineageChecks, type LineageNodeData, type VersionHistoryEntry } from '../api.ts';
 import { badge, clear, fmtDelta, fmtDuration, fmtSize, fmtTime, h, idChip, qs, spinner, timeAgo } from '../util.ts';
 import { errorBox, kvTable, repoBase } from '../view.ts';
 import { paramsTable, statusBadge } from './runs.ts';
@@ -170,9 +170,7 @@ async function metricsTable(repo: string, m: LineageNodeData): Promise<HTMLEleme
 const CHECK_BADGE: Record<string, [string, string]> = { pass: ['pass', 'ok'], fail: ['fail', 'failed'], warn: ['warn', 'warn'], error: ['could not run', 'failed'] };
 
 /** The newest check results recorded for this version (part of the node: no extra request). */
-function checksList(d: LineageNodeData): HTMLElement {
-  const c = d.checks;
-  if (!c) return h('div.muted.small', { 'data-testid': 'checks' }, 'No data checks have judged this version (strata check, commit, or a run with strata.checks.yaml records them).');
+function checksList(c: LineageChecks): HTMLElement {
   const counts = [
     c.passed ? `${c.passed} passed` : '',
     c.failed ? `${c.failed} failed` : '',
@@ -221,7 +219,8 @@ function renderVersion(panel: HTMLElement, o: PanelOpts): void {
     ),
   );
 
-  if (d.obj !== 'dir') panel.append(section('Checks', checksList(d)));
+  // Only versions data checks judged (tables) have the section.
+  if (d.checks) panel.append(section('Checks', checksList(d.checks)));
 
   // Model: the params it was trained with and the metrics computed from it.
   if (d.type === 'model' || d.type === 'metrics') {
