@@ -36,7 +36,7 @@ export interface VersionChecks {
 }
 
 /** Summary of a list of results (one file version's). */
-export function summarizeChecks(results: readonly CheckResult[], time: number): VersionChecks {
+function summarizeChecks(results: readonly CheckResult[], time: number): VersionChecks {
   const out: VersionChecks = { time, passed: 0, failed: 0, warned: 0, errored: 0, results: [] };
   for (const r of results) {
     if (r.status === 'pass') out.passed++;
