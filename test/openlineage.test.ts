@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   buildRunEvent,
+  dataQualityAssertionsFacet,
+  dataQualityMetricsFacet,
   emitSafely,
   emitterFor,
   FACET_SCHEMA_URLS,
@@ -19,6 +21,7 @@ import {
   type BuildRunEventInput,
   type RunEvent,
 } from '../core/lineage/openlineage.js';
+import { eventProblems } from './helpers/openlineage-schema.js';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -63,6 +66,8 @@ const REQUIRED = {
     [FACET_SCHEMA_URLS.datasetType]: ['datasetType'],
     [FACET_SCHEMA_URLS.errorMessage]: ['message', 'programmingLanguage'],
     [FACET_SCHEMA_URLS.parent]: ['run', 'job'],
+    [FACET_SCHEMA_URLS.dataQualityAssertions]: ['assertions'],
+    [FACET_SCHEMA_URLS.dataQualityMetrics]: ['columnMetrics'],
   } as Record<string, string[]>,
 };
 
@@ -160,9 +165,11 @@ describe('buildRunEvent', () => {
       datasetVersion: 'https://openlineage.io/spec/facets/1-0-1/DatasetVersionDatasetFacet.json#/$defs/DatasetVersionDatasetFacet',
       datasetType: 'https://openlineage.io/spec/facets/1-0-1/DatasetTypeDatasetFacet.json#/$defs/DatasetTypeDatasetFacet',
       sourceCodeLocation: 'https://openlineage.io/spec/facets/1-0-1/SourceCodeLocationJobFacet.json#/$defs/SourceCodeLocationJobFacet',
-      jobType: 'https://openlineage.io/spec/facets/2-0-3/JobTypeJobFacet.json#/$defs/JobTypeJobFacet',
+      jobType: 'https://openlineage.io/spec/facets/2-0-4/JobTypeJobFacet.json#/$defs/JobTypeJobFacet',
       errorMessage: 'https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet',
       parent: 'https://openlineage.io/spec/facets/1-1-0/ParentRunFacet.json#/$defs/ParentRunFacet',
+      dataQualityAssertions: 'https://openlineage.io/spec/facets/1-1-0/DataQualityAssertionsDatasetFacet.json#/$defs/DataQualityAssertionsDatasetFacet',
+      dataQualityMetrics: 'https://openlineage.io/spec/facets/1-0-3/DataQualityMetricsInputDatasetFacet.json#/$defs/DataQualityMetricsInputDatasetFacet',
     });
   });
 
@@ -184,6 +191,40 @@ describe('buildRunEvent', () => {
     const custom = buildRunEvent(sample({ runFacets: { strata: { _schemaURL: 'https://example.com/StrataRunFacet.json', stage: 'train' } } }));
     assertSpecValid(custom);
     assert.equal(custom.run.facets.strata!._producer, producer);
+  });
+
+  it('data quality facets: one assertion per check, columns, could-not-run, files in a directory; metrics only from counts made; inputFacets on inputs only', () => {
+    const r = (over: Partial<Parameters<typeof dataQualityMetricsFacet>[0][number]>) => ({ path: 'data/t.csv', name: 'x', kind: 'not_null', severity: 'error' as const, status: 'pass' as const, failing: 0, metrics: {}, ...over });
+    const results = [
+      r({ name: 'not_null(user)', columns: ['user'], status: 'fail', failing: 2, metrics: { rows: 10 } }),
+      r({ name: 'not_null(a,b)', columns: ['a', 'b'], metrics: { rows: 10 } }),
+      r({ name: 'big', kind: 'sql', status: 'warn', severity: 'warn', failing: 1 }),
+      r({ name: 'regex(email)', kind: 'regex', columns: ['email'], status: 'error', message: 'no column "email" in data/t.csv' }),
+    ];
+    const a = dataQualityAssertionsFacet('data/t.csv', results);
+    assert.deepEqual(a.assertions, [
+      { assertion: 'not_null', success: false, column: 'user', severity: 'error', name: 'not_null(user)', params: { status: 'fail', failing: 2 } },
+      { assertion: 'not_null', success: true, severity: 'error', name: 'not_null(a,b)', params: { status: 'pass', failing: 0, columns: 'a,b' } },
+      { assertion: 'custom_sql', success: false, severity: 'warn', name: 'big', params: { status: 'warn', failing: 1 } },
+      { assertion: 'regex', success: false, column: 'email', severity: 'error', name: 'regex(email)', description: 'no column "email" in data/t.csv', params: { status: 'error', failing: 0 } },
+    ]);
+    const inDir = dataQualityAssertionsFacet('data', [r({ path: 'data/part/0.csv', name: 'row_count', kind: 'row_count' })]);
+    assert.equal((inDir.assertions as Array<{ name: string }>)[0]!.name, 'part/0.csv: row_count');
+    // The multi-column not_null gives no per-column count; the one that could not run gives nothing.
+    assert.deepEqual({ ...dataQualityMetricsFacet(results)!, _schemaURL: undefined }, { _schemaURL: undefined, rowCount: 10, columnMetrics: { user: { nullCount: 2 } } });
+    assert.equal(dataQualityMetricsFacet([r({ kind: 'sql', name: 'big' })]), null);
+
+    const metrics = dataQualityMetricsFacet(results)!;
+    // No code location: its facet's version is the later conformance issue's (reported, not fixed here).
+    const ev = buildRunEvent(sample({
+      codeLocation: null,
+      inputs: [{ namespace: 'strata://fraud', name: 'data/t.csv', version: 'f'.repeat(64), inputFacets: { dataQualityAssertions: a, dataQualityMetrics: metrics } }],
+      outputs: [{ namespace: 'strata://fraud', name: 'data/t.csv', version: 'e'.repeat(64), facets: { dataQualityAssertions: a }, inputFacets: { dataQualityMetrics: metrics } }],
+    }));
+    assert.deepEqual(eventProblems(ev), []);
+    assert.equal(ev.inputs[0]!.inputFacets!.dataQualityAssertions!._producer, producer);
+    assert.equal(ev.outputs[0]!.inputFacets, undefined, 'an output dataset has no input facets');
+    assert.equal(ev.outputs[0]!.facets!.dataQualityAssertions!._schemaURL, FACET_SCHEMA_URLS.dataQualityAssertions);
   });
 
   it('rejects inputs that would make an invalid event', () => {

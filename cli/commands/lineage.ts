@@ -1,5 +1,6 @@
 import type { Command } from '../command.js';
 import { lineage } from '../../core/ops/lineage.js';
+import { checksLine } from '../../core/lineage/quality.js';
 import { renderLineageDot, renderLineageMermaid, renderLineageText, type LineageNodeType } from '../../core/lineage/graph.js';
 import { StrataError } from '../../core/errors/index.js';
 import { withCliRepo } from '../repo.js';
@@ -68,6 +69,7 @@ const cmd: Command = {
       io.out('');
     } else if (t.kind === 'version' && r.graph.nodes.length === 0) {
       io.out(`${t.path}@${t.id.slice(0, 12)} (${t.from === 'workspace' ? 'workspace' : t.from === 'HEAD' ? 'HEAD' : t.ref ?? 'last known'}): no lineage recorded`);
+      if (t.checks) io.out(checksLine(t.checks));
       io.out('hint: versions get lineage when strata run or strata repro reads or writes them');
       return;
     }

@@ -71,6 +71,8 @@ export async function checkFlat(repo: Repository, flat: Flat, opts: { commit: st
         const specHash = checksHash(checks);
         const cached = cacheable ? repo.db.getCheckResults(row.id, specHash, path) : null;
         if (cached !== null) {
+          // Re-recorded: this is now the version's newest judgement (what lineage shows).
+          repo.db.putCheckResults(row.id, specHash, path, cached);
           results.push(...(JSON.parse(cached) as CheckResult[]).map((r) => ({ ...r, commit: opts.commit, cached: true })));
           continue;
         }
@@ -98,7 +100,8 @@ export async function checkFlat(repo: Repository, flat: Flat, opts: { commit: st
           checks,
           { path, object: row.id, commit: opts.commit },
         );
-        if (cacheable) repo.db.putCheckResults(row.id, specHash, path, canonicalJson(rs.map((r) => ({ ...r, commit: null }))));
+        // Recorded whether or not they may be reused: the lineage of this version shows its newest results.
+        repo.db.putCheckResults(row.id, specHash, path, canonicalJson(rs.map((r) => ({ ...r, commit: null }))));
         results.push(...rs);
       }
     });

@@ -14,6 +14,7 @@ import { StrataError } from '../errors/index.js';
 import type { MetaStore } from '../meta/interface.js';
 import { parseRun, type OutKind, type RunStatus } from '../meta/runs.js';
 import type { Id } from '../model/index.js';
+import { checksLine, versionChecks, type VersionChecks } from './quality.js';
 
 export type LineageDirection = 'upstream' | 'downstream' | 'both';
 export type LineageNodeType = OutKind | 'run';
@@ -29,6 +30,8 @@ export interface VersionNode {
   obj: 'file' | 'dir';
   /** Hops (in runs) from the nearest start node; 0 for start nodes. */
   depth: number;
+  /** The newest data check results recorded for this version (files only); absent when none judged it. */
+  checks?: VersionChecks;
 }
 
 export interface RunNode {
@@ -166,7 +169,9 @@ export function lineageGraph(db: MetaStore, starts: readonly LineageStart[], que
     if (r.kind === 'version') {
       const key = versionKey(r.path, r.ref);
       keyOf.set(r.id, key);
-      nodes.push({ key, kind: 'version', path: r.path, id: r.ref, type: (r.type ?? 'dataset') as OutKind, obj: (r.obj ?? 'file') as 'file' | 'dir', depth: Math.ceil(h / 2) });
+      const obj = (r.obj ?? 'file') as 'file' | 'dir';
+      const checks = obj === 'file' ? versionChecks(db, r.path, r.ref) : null;
+      nodes.push({ key, kind: 'version', path: r.path, id: r.ref, type: (r.type ?? 'dataset') as OutKind, obj, depth: Math.ceil(h / 2), ...(checks ? { checks } : {}) });
     } else {
       const key = runKey(r.ref);
       keyOf.set(r.id, key);
@@ -282,7 +287,7 @@ function runLabel(n: RunNode): string {
 }
 
 function versionLabel(n: VersionNode): string {
-  return `${n.path}@${short(n.id)}${n.obj === 'dir' ? '/' : ''}${n.type !== 'dataset' ? `  (${n.type})` : ''}`;
+  return `${n.path}@${short(n.id)}${n.obj === 'dir' ? '/' : ''}${n.type !== 'dataset' ? `  (${n.type})` : ''}${n.checks ? `  ${checksLine(n.checks)}` : ''}`;
 }
 
 /** Readable tree: from each root, the runs and versions reached, indented with box-drawing lines. */

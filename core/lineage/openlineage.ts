@@ -22,9 +22,11 @@ export const FACET_SCHEMA_URLS = {
   datasetVersion: 'https://openlineage.io/spec/facets/1-0-1/DatasetVersionDatasetFacet.json#/$defs/DatasetVersionDatasetFacet',
   datasetType: 'https://openlineage.io/spec/facets/1-0-1/DatasetTypeDatasetFacet.json#/$defs/DatasetTypeDatasetFacet',
   sourceCodeLocation: 'https://openlineage.io/spec/facets/1-0-1/SourceCodeLocationJobFacet.json#/$defs/SourceCodeLocationJobFacet',
-  jobType: 'https://openlineage.io/spec/facets/2-0-3/JobTypeJobFacet.json#/$defs/JobTypeJobFacet',
+  jobType: 'https://openlineage.io/spec/facets/2-0-4/JobTypeJobFacet.json#/$defs/JobTypeJobFacet',
   errorMessage: 'https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet',
   parent: 'https://openlineage.io/spec/facets/1-1-0/ParentRunFacet.json#/$defs/ParentRunFacet',
+  dataQualityAssertions: 'https://openlineage.io/spec/facets/1-1-0/DataQualityAssertionsDatasetFacet.json#/$defs/DataQualityAssertionsDatasetFacet',
+  dataQualityMetrics: 'https://openlineage.io/spec/facets/1-0-3/DataQualityMetricsInputDatasetFacet.json#/$defs/DataQualityMetricsInputDatasetFacet',
 } as const;
 
 /** Default base URI identifying Strata as a producer; the version is appended. */
@@ -139,6 +141,8 @@ export interface DatasetRef {
   type?: 'dataset' | 'model' | 'metrics' | (string & {});
   /** Extra dataset facets; `_producer` is filled in when missing. */
   facets?: Record<string, Partial<Facet> & { _schemaURL: string }>;
+  /** Input dataset facets (used for inputs only); `_producer` is filled in when missing. */
+  inputFacets?: Record<string, Partial<Facet> & { _schemaURL: string }>;
 }
 
 export interface CodeLocation {
@@ -205,14 +209,77 @@ function withProducer(facets: Record<string, Partial<Facet> & { _schemaURL: stri
   return out;
 }
 
-function buildDataset(d: DatasetRef, producer: string): OLDataset {
+function buildDataset(d: DatasetRef, producer: string, side: 'input' | 'output'): OLDataset {
   need(typeof d.namespace === 'string' && d.namespace !== '', 'dataset namespace is required');
   need(typeof d.name === 'string' && d.name !== '', 'dataset name is required');
   const facets: Record<string, Facet> = {};
   if (d.version) facets.version = { _producer: producer, _schemaURL: FACET_SCHEMA_URLS.datasetVersion, datasetVersion: d.version };
   facets.datasetType = { _producer: producer, _schemaURL: FACET_SCHEMA_URLS.datasetType, ...datasetType(d.type) };
   Object.assign(facets, withProducer(d.facets, producer));
-  return { namespace: redactUrl(d.namespace), name: d.name, facets };
+  const inputFacets = side === 'input' && d.inputFacets && Object.keys(d.inputFacets).length ? withProducer(d.inputFacets, producer) : null;
+  return { namespace: redactUrl(d.namespace), name: d.name, facets, ...(inputFacets ? { inputFacets } : {}) };
+}
+
+// ---------------------------------------------------------------- data quality facets
+
+/** A data check's result as the quality facets need it (core/tables/checks.ts CheckResult has these fields). */
+export interface QualityResult {
+  /** The file judged: the dataset itself, or a file inside a directory dataset. */
+  path: string;
+  name: string;
+  kind: string;
+  columns?: string[];
+  severity: 'error' | 'warn';
+  status: 'pass' | 'fail' | 'warn' | 'error';
+  failing: number;
+  message?: string;
+  metrics: Record<string, number | string | null>;
+}
+
+/** Strata check kinds under the facet's classification names where the spec gives one. */
+const ASSERTION_NAMES: Record<string, string> = { sql: 'custom_sql', columns: 'schema' };
+
+/**
+ * The `dataQualityAssertions` facet (1-1-0) of the dataset `name`: one assertion per check.
+ * `success` is false when the check found issues or could not run, whatever its severity (the
+ * facet's definition); `severity` is the configured one. Failing rows are never included (they
+ * are data). Checks of a file inside a directory dataset are named `<file>: <check>`.
+ */
+export function dataQualityAssertionsFacet(name: string, results: readonly QualityResult[]): Partial<Facet> & { _schemaURL: string } {
+  return {
+    _schemaURL: FACET_SCHEMA_URLS.dataQualityAssertions,
+    assertions: results.map((r) => {
+      const inner = r.path !== name && r.path.startsWith(name.replace(/\/+$/, '') + '/') ? r.path.slice(name.replace(/\/+$/, '').length + 1) : null;
+      const columns = r.columns ?? [];
+      return {
+        assertion: ASSERTION_NAMES[r.kind] ?? r.kind,
+        success: r.status === 'pass',
+        ...(columns.length === 1 ? { column: columns[0] } : {}),
+        severity: r.severity,
+        name: inner ? `${inner}: ${r.name}` : r.name,
+        ...(r.message ? { description: redactText(r.message) } : {}),
+        params: { status: r.status, failing: r.failing, ...(columns.length > 1 ? { columns: columns.join(',') } : {}) },
+      };
+    }),
+  };
+}
+
+/**
+ * The `dataQualityMetrics` input facet (1-0-3) from what the checks of one file already counted
+ * (no extra scan): `rowCount` (every row-wise check counts the rows) and per column `nullCount`
+ * (a not_null check of that one column). Null when the checks counted nothing.
+ */
+export function dataQualityMetricsFacet(results: readonly QualityResult[]): (Partial<Facet> & { _schemaURL: string }) | null {
+  let rowCount: number | null = null;
+  const columnMetrics: Record<string, { nullCount: number }> = {};
+  for (const r of results) {
+    if (r.status === 'error') continue;
+    const rows = r.metrics.rows;
+    if (typeof rows === 'number' && Number.isInteger(rows)) rowCount = rows;
+    if (r.kind === 'not_null' && r.columns?.length === 1) columnMetrics[r.columns[0]!] = { nullCount: r.failing };
+  }
+  if (rowCount === null && Object.keys(columnMetrics).length === 0) return null;
+  return { _schemaURL: FACET_SCHEMA_URLS.dataQualityMetrics, ...(rowCount !== null ? { rowCount } : {}), columnMetrics };
 }
 
 /** Build a spec-valid OpenLineage 2-0-2 RunEvent. Throws INVALID_ARGUMENT on a malformed input. */
@@ -272,8 +339,8 @@ export function buildRunEvent(input: BuildRunEventInput): RunEvent {
     eventTime: toIso(input.eventTime),
     run: { runId: input.runId.toLowerCase(), facets: runFacets },
     job: { namespace: redactUrl(input.job.namespace), name: input.job.name, facets: jobFacets },
-    inputs: (input.inputs ?? []).map((d) => buildDataset(d, producer)),
-    outputs: (input.outputs ?? []).map((d) => buildDataset(d, producer)),
+    inputs: (input.inputs ?? []).map((d) => buildDataset(d, producer, 'input')),
+    outputs: (input.outputs ?? []).map((d) => buildDataset(d, producer, 'output')),
     producer,
     schemaURL: RUN_EVENT_SCHEMA_URL,
   };

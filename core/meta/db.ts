@@ -583,7 +583,15 @@ export class MetaDb implements MetaStore {
   }
 
   putCheckResults(object: string, spec: string, path: string, record: string): void {
-    this.stmt('INSERT OR REPLACE INTO check_results(object, spec, path, time, record) VALUES (?, ?, ?, ?, ?)').run(object, spec, path, Date.now(), record);
+    // Strictly after the version's newest row, so "the newest judgement" never depends on the clock's resolution.
+    const newest = this.stmt('SELECT max(time) AS t FROM check_results WHERE object = ? AND path = ?').get(object, path) as { t: number | null };
+    const time = Math.max(Date.now(), (newest.t ?? 0) + 1);
+    this.stmt('INSERT OR REPLACE INTO check_results(object, spec, path, time, record) VALUES (?, ?, ?, ?, ?)').run(object, spec, path, time, record);
+  }
+
+  latestCheckResults(object: string, path: string): { spec: string; time: number; record: string } | null {
+    const r = this.stmt('SELECT spec, time, record FROM check_results WHERE object = ? AND path = ? ORDER BY time DESC, spec LIMIT 1').get(object, path) as { spec: string; time: number; record: string } | undefined;
+    return r ?? null;
   }
 
   getLocalMeta(key: string): string | null {

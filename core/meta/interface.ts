@@ -274,7 +274,10 @@ export interface MetaStore {
 
   // -------- data check results (core/checks): canonical JSON per file version and checks hash
   getCheckResults(object: string, spec: string, path: string): string | null;
+  /** Records (or re-records: the time becomes now) the results of one file version under one checks hash. */
   putCheckResults(object: string, spec: string, path: string, record: string): void;
+  /** The newest recorded results of one file version at `path`, whatever checks judged it; null when never judged. */
+  latestCheckResults(object: string, path: string): { spec: string; time: number; record: string } | null;
 
   // -------- runs
   /** Insert a run row, its lineage node, and its used/produced edges. Call inside tx(). */

@@ -6,6 +6,7 @@
 import { StrataError } from '../errors/index.js';
 import { getRun, findRun } from '../meta/runs.js';
 import { lineageGraph, parseNodeKey, runKey, versionKey, type LineageDirection, type LineageNode, type LineageNodeType, type LineageStart } from '../lineage/graph.js';
+import { versionChecks } from '../lineage/quality.js';
 import { parseManifest, type Id } from '../model/index.js';
 import type { Repository } from '../repo/index.js';
 import { resolveRev } from '../repo/refs.js';
@@ -51,7 +52,7 @@ function cyNode(n: LineageNode): { data: LineageNodeData } {
     };
   }
   const base = n.path.slice(n.path.lastIndexOf('/') + 1);
-  return { data: { id: n.key, type: n.type, label: `${base}@${n.id.slice(0, 8)}`, path: n.path, objectId: n.id, obj: n.obj, depth: n.depth } };
+  return { data: { id: n.key, type: n.type, label: `${base}@${n.id.slice(0, 8)}`, path: n.path, objectId: n.id, obj: n.obj, depth: n.depth, ...(n.checks ? { checks: n.checks } : {}) } };
 }
 
 /** Parse the `node` parameter into a traversal start. */
@@ -97,7 +98,8 @@ export async function lineageView(repo: Repository, opts: LineageViewOptions): P
     const v = start.version;
     const base = v.path.slice(v.path.lastIndexOf('/') + 1);
     const key = `v:${v.id}:${v.path}`;
-    const nodes = [{ data: { id: key, type: 'dataset', label: `${base}@${v.id.slice(0, 8)}`, path: v.path, objectId: v.id, obj: start.obj, depth: 0 } as LineageNodeData }];
+    const checks = start.obj !== 'dir' ? versionChecks(repo.db, v.path, v.id) : null;
+    const nodes = [{ data: { id: key, type: 'dataset', label: `${base}@${v.id.slice(0, 8)}`, path: v.path, objectId: v.id, obj: start.obj, depth: 0, ...(checks ? { checks } : {}) } as LineageNodeData }];
     await annotateVersions(repo, nodes);
     return { root: key, depth, direction: dirRaw, truncated: false, nodes, edges: [] };
   }

@@ -7,6 +7,7 @@ import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError } from '../errors/index.js';
 import { dirVersionPaths, hasVersion, lineageGraph, type LineageDirection, type LineageGraph, type LineageNodeType, type LineageStart } from '../lineage/graph.js';
+import { versionChecks, type VersionChecks } from '../lineage/quality.js';
 import { findRun } from '../meta/runs.js';
 import type { Id } from '../model/index.js';
 import { WorkspaceHasher } from '../pipeline/executor.js';
@@ -32,7 +33,8 @@ export type LineageTarget =
   | { kind: 'commit'; id: Id; ref: string; files: number; versions: Array<{ path: string; id: Id }> };
 
 export interface LineageResult {
-  target: LineageTarget;
+  /** A file version's target carries its newest data check results (also on its graph node). */
+  target: LineageTarget & { checks?: VersionChecks };
   graph: LineageGraph;
 }
 
@@ -114,7 +116,7 @@ export async function resolveTarget(repo: Repository, cwd: string, target: strin
 }
 
 export async function lineage(repo: Repository, opts: LineageOptions): Promise<LineageResult> {
-    const target = await resolveTarget(repo, opts.cwd ?? repo.root, opts.target);
+  const target = await resolveTarget(repo, opts.cwd ?? repo.root, opts.target);
   let starts: LineageStart[];
   let direction = opts.direction ?? 'both';
   let depth = opts.depth ?? null;
@@ -126,5 +128,6 @@ export async function lineage(repo: Repository, opts: LineageOptions): Promise<L
     depth = opts.depth === undefined || opts.depth === null ? 1 : opts.depth;
   }
   const graph = lineageGraph(repo.db, starts, { direction, depth, nodeTypes: opts.nodeTypes });
-  return { target, graph };
+  const checks = target.kind === 'version' && target.obj === 'file' ? versionChecks(repo.db, target.path, target.id) : null;
+  return { target: checks ? { ...target, checks } : target, graph };
 }

@@ -220,6 +220,28 @@ export interface RunDetail {
   origin: 'pipeline' | 'adhoc';
 }
 
+/** One check's latest result on a version (as core/lineage/quality.ts VersionCheck). */
+export interface LineageCheck {
+  name: string;
+  kind: string;
+  columns: string[];
+  severity: 'error' | 'warn';
+  status: 'pass' | 'fail' | 'warn' | 'error';
+  failing: number;
+  message?: string;
+  metrics: Record<string, number | string | null>;
+}
+
+/** The check results of a version: counts by status, then each check. */
+export interface LineageChecks {
+  time: number;
+  passed: number;
+  failed: number;
+  warned: number;
+  errored: number;
+  results: LineageCheck[];
+}
+
 /** A lineage graph node as the web UI draws it (cytoscape `data`). */
 export interface LineageNodeData {
   /** Node key: v:<id>:<path> or r:<run id>. */
@@ -234,6 +256,8 @@ export interface LineageNodeData {
   size?: number | null;
   metrics?: unknown;
   metricsError?: string;
+  /** The newest data check results recorded for a file version (core/lineage/quality.ts). */
+  checks?: LineageChecks;
   // runs
   runId?: string;
   stage?: string;

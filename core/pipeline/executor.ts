@@ -19,6 +19,8 @@ import { StrataError } from '../errors/index.js';
 import { hashBytes } from '../hash/index.js';
 import {
   buildRunEvent,
+  dataQualityAssertionsFacet,
+  dataQualityMetricsFacet,
   emitSafely,
   emitterFor,
   openLineageSettings,
@@ -29,7 +31,9 @@ import {
   type Emitter,
   type EventType,
 } from '../lineage/openlineage.js';
+import { recordedResults } from '../lineage/quality.js';
 import type { IndexRow, StatRow } from '../meta/db.js';
+import type { CheckResult } from '../tables/checks.js';
 import { insertRun, serializeRun, type OutKind, type RunCode, type RunDep, type RunEnvironment, type RunOut, type RunRecord } from '../meta/runs.js';
 import { compareNames, parseManifest, type Id } from '../model/index.js';
 import type { Repository } from '../repo/index.js';
@@ -407,7 +411,12 @@ export class StageRunner {
     return (this.emittersCache = list);
   }
 
-  private async emit(type: EventType, rec: { id: string; stage: string; deps: RunDep[]; outs: Array<{ path: string; type: OutKind; id?: string }> }, time: number, error?: string): Promise<void> {
+  /**
+   * `checked`: the results of the data checks that judged this run's outputs (COMPLETE, or FAIL
+   * when they failed), which become each output's dataQualityAssertions facet. Inputs carry the
+   * newest results recorded for their version, as input facets (assertions and metrics).
+   */
+  private async emit(type: EventType, rec: { id: string; stage: string; deps: RunDep[]; outs: Array<{ path: string; type: OutKind; id?: string }> }, time: number, error?: string, checked?: readonly CheckResult[]): Promise<void> {
     const emitters = this.emitters();
     if (emitters.length === 0) return;
     const code = await this.codeState();
@@ -429,6 +438,18 @@ export class StageRunner {
       ...(id ? { version: id } : {}),
       ...(type ? { type } : {}),
     });
+    const input = (d: RunDep): DatasetRef => {
+      const ref = ds(d.path, d.id, undefined);
+      const recorded = d.kind === 'file' ? recordedResults(this.repo.db, d.path, d.id) : null;
+      if (!recorded || recorded.results.length === 0) return ref;
+      const metrics = dataQualityMetricsFacet(recorded.results);
+      return { ...ref, inputFacets: { dataQualityAssertions: dataQualityAssertionsFacet(d.path, recorded.results), ...(metrics ? { dataQualityMetrics: metrics } : {}) } };
+    };
+    const output = (o: { path: string; type: OutKind; id?: string }): DatasetRef => {
+      const ref = ds(o.path, type === 'START' ? undefined : o.id, o.type);
+      const mine = (checked ?? []).filter((r) => r.path === o.path || r.path.startsWith(o.path.replace(/\/+$/, '') + '/'));
+      return mine.length ? { ...ref, facets: { dataQualityAssertions: dataQualityAssertionsFacet(o.path, mine) } } : ref;
+    };
     let event;
     try {
       event = buildRunEvent({
@@ -436,8 +457,8 @@ export class StageRunner {
         eventTime: time,
         runId: rec.id,
         job: { namespace: this.namespace, name: rec.stage },
-        inputs: rec.deps.map((d) => ds(d.path, d.id, undefined)),
-        outputs: rec.outs.map((o) => ds(o.path, type === 'START' ? undefined : o.id, o.type)),
+        inputs: rec.deps.map(input),
+        outputs: rec.outs.map(output),
         codeLocation,
         producer: this.producer,
         jobType: 'STAGE',
@@ -549,12 +570,14 @@ export class StageRunner {
         outRows = [];
       }
     }
+    let checked: CheckResult[] = [];
     if (!error && outRows.length > 0) {
       // Outputs that fail their error-level data checks are not recorded as versions.
       const spec = await readSpec(repo, new Map(), true);
       if (spec) {
         const produced = new Map(outRows.map((r) => [r.path, r]));
         const report = await checkFlat(repo, new Map([...repo.db.loadIndex(), ...produced]), { commit: null, parentFlat: new Map(), commitTime: Date.now(), spec, paths: [...produced.keys()] });
+        checked = report.results;
         if (!report.ok) {
           error = checkFailedError(report, 'the outputs failed their checks').message;
           outs = outs.map((o) => ({ ...o, id: '', kind: 'file', size: 0 }));
@@ -598,8 +621,8 @@ export class StageRunner {
       origin: input.origin,
     };
     await this.record(rec, error ? null : { outs: stage.outs.filter((o) => o.cache).map((o) => o.path), rows: outRows });
-    if (error) await this.emit('FAIL', rec, ended, `${stage.name}: ${error}`);
-    else await this.emit('COMPLETE', rec, ended);
+    if (error) await this.emit('FAIL', rec, ended, `${stage.name}: ${error}`, checked);
+    else await this.emit('COMPLETE', rec, ended, undefined, checked);
     this.hooks.onStage?.({ stage: stage.name, phase: 'end', action: 'run', runId: id, status: rec.status });
     return rec;
   }

@@ -22,6 +22,8 @@ export interface CheckResult {
   commit: string | null;
   name: string;
   kind: CheckSpec['kind'];
+  /** The columns the check reads (absent for whole-table checks: row_count, columns, sql, drift of row_count). */
+  columns?: string[];
   severity: CheckSpec['severity'];
   status: CheckStatus;
   failing: number;
@@ -152,7 +154,10 @@ export async function runChecks(
 ): Promise<CheckResult[]> {
   const t = quoteIdent(ctx.view);
   const have = new Map(ctx.columns.map((c) => [c.name, c.type]));
-  const results: CheckResult[] = checks.map((c) => ({ ...base, name: c.name, kind: c.kind, severity: c.severity, status: 'pass', failing: 0, sample: [], metrics: {} }));
+  const results: CheckResult[] = checks.map((c) => {
+    const cols = referencedColumns(c);
+    return { ...base, name: c.name, kind: c.kind, ...(cols.length ? { columns: cols } : {}), severity: c.severity, status: 'pass', failing: 0, sample: [], metrics: {} };
+  });
   const verdict = (r: CheckResult, failing: number) => {
     r.failing = failing;
     r.status = failing === 0 ? 'pass' : r.severity === 'error' ? 'fail' : 'warn';

@@ -532,6 +532,26 @@ export function runMetaContract(name: string, make: () => Promise<MetaFixture>):
       assert.equal(await db.getStaged('main', 'p'), null);
     });
 
+    withStore('check results: exact lookup by version and checks hash; the newest judgement of a version wins', async (f) => {
+      let db = f.store;
+      const obj = id('table v1');
+      assert.equal(await db.getCheckResults(obj, 's1', 'data/t.csv'), null);
+      assert.equal(await db.latestCheckResults(obj, 'data/t.csv'), null);
+      await db.putCheckResults(obj, 's1', 'data/t.csv', '[1]');
+      await db.putCheckResults(obj, 's2', 'data/t.csv', '[2]');
+      await db.putCheckResults(obj, 's1', 'data/other.csv', '[3]');
+      assert.equal(await db.getCheckResults(obj, 's1', 'data/t.csv'), '[1]');
+      assert.equal((await db.latestCheckResults(obj, 'data/t.csv'))?.record, '[2]', 'the later put is the newest');
+      // Judging again under the first checks (a cache hit re-recorded) makes it the newest again.
+      await db.putCheckResults(obj, 's1', 'data/t.csv', '[1]');
+      db = await f.reopen();
+      const latest = await db.latestCheckResults(obj, 'data/t.csv');
+      assert.equal(latest?.spec, 's1');
+      assert.equal(latest?.record, '[1]');
+      assert.equal((await db.latestCheckResults(obj, 'data/other.csv'))?.record, '[3]', 'keyed by path too');
+      assert.equal(await db.latestCheckResults(id('table v2'), 'data/t.csv'), null, 'keyed by version');
+    });
+
     withStore('integrity: a fresh store checks clean and knows its schema version', async ({ store: db }) => {
       assert.deepEqual(await db.quickCheck(), []);
       assert.ok((await db.schemaVersion()) >= 1);

@@ -21,6 +21,7 @@ import type {
   CommitInfo,
   CompareResult,
   Head,
+  LineageChecks,
   LineageEdgeData,
   LineageNodeData,
   LineageView,
@@ -48,7 +49,7 @@ import type {
 
 export type { CompareResult, MergeConflict, MergeOutcome };
 export type { TablePreview, TableRowDiff, TableSchemaStats };
-export type { Head, RepoSummary, Refs, LogPage, RunSummary, RunsPage, RunDetail, LineageNodeData, LineageEdgeData };
+export type { Head, RepoSummary, Refs, LogPage, RunSummary, RunsPage, RunDetail, LineageChecks, LineageNodeData, LineageEdgeData };
 export type Branch = BranchInfo;
 export type Tag = TagInfo;
 export type Commit = CommitInfo;

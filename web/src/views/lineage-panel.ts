@@ -1,5 +1,5 @@
 /** The details panel of the lineage view: run, dataset/model/metrics version. */
-import { api, ApiError, type LineageNodeData, type VersionHistoryEntry } from '../api.ts';
+import { api, ApiError, type LineageChecks, type LineageNodeData, type VersionHistoryEntry } from '../api.ts';
 import { badge, clear, fmtDelta, fmtDuration, fmtSize, fmtTime, h, idChip, qs, spinner, timeAgo } from '../util.ts';
 import { errorBox, kvTable, repoBase } from '../view.ts';
 import { paramsTable, statusBadge } from './runs.ts';
@@ -167,6 +167,42 @@ async function metricsTable(repo: string, m: LineageNodeData): Promise<HTMLEleme
   );
 }
 
+const CHECK_BADGE: Record<string, [string, string]> = { pass: ['pass', 'ok'], fail: ['fail', 'failed'], warn: ['warn', 'warn'], error: ['could not run', 'failed'] };
+
+/** The newest check results recorded for this version (part of the node: no extra request). */
+function checksList(c: LineageChecks): HTMLElement {
+  const counts = [
+    c.passed ? `${c.passed} passed` : '',
+    c.failed ? `${c.failed} failed` : '',
+    c.warned ? `${c.warned} warned` : '',
+    c.errored ? `${c.errored} could not run` : '',
+  ].filter(Boolean);
+  return h(
+    'div',
+    { 'data-testid': 'checks' },
+    h('div.small', null, counts.join(' · ') || 'no checks', h('span.muted', null, ' · judged ', timeAgo(c.time))),
+    h(
+      'table.kv.checks',
+      null,
+      h(
+        'tbody',
+        null,
+        c.results.map((r) => {
+          const [text, kind] = CHECK_BADGE[r.status] ?? [r.status, 'muted'];
+          const detail = r.status === 'pass' ? '' : r.message ?? (r.failing ? `${r.failing.toLocaleString()} failing row${r.failing === 1 ? '' : 's'}` : '');
+          return h(
+            'tr',
+            { 'data-check': r.name, 'data-status': r.status },
+            h('td', null, badge(text, kind)),
+            h('th', null, h('code', null, r.name), r.severity === 'warn' ? h('span.muted.small', null, ' (warn)') : null),
+            h('td.small', null, detail),
+          );
+        }),
+      ),
+    ),
+  );
+}
+
 function renderVersion(panel: HTMLElement, o: PanelOpts): void {
   const d = o.data;
   const base = repoBase(o.repo);
@@ -182,6 +218,9 @@ function renderVersion(panel: HTMLElement, o: PanelOpts): void {
       ]),
     ),
   );
+
+  // Only versions data checks judged (tables) have the section.
+  if (d.checks) panel.append(section('Checks', checksList(d.checks)));
 
   // Model: the params it was trained with and the metrics computed from it.
   if (d.type === 'model' || d.type === 'metrics') {
