@@ -105,6 +105,7 @@ export const CONFIG_KEYS: readonly KeyDef[] = [
   { key: 'openlineage.apiKey', type: 'secret', default: null, settable: 'secret', setInstead: OL_KEY_INSTEAD, description: 'never in the repository config: OPENLINEAGE_API_KEY, or the credentials file' },
   { key: 'server.anonymous-read', type: 'bool', default: null, settable: 'user', invalidReadsAs: false, levels: ['repository'], description: "whether strata serve lets callers without a token read this repository (unset: the server's --anonymous-read default)" },
   { key: 'tables.memoryLimit', type: 'string', default: '1GB', settable: 'user', description: "memory limit of the table engine (DuckDB), e.g. 512MB, 2GB; beyond it DuckDB spills to .strata/tmp" },
+  { key: 'code.git', type: 'enum', values: ['auto', 'cli', 'builtin'], default: 'auto', settable: 'user', description: 'how the code repository is read: auto (the git program when git 2.31+ is on PATH, else isomorphic-git), cli (the git program, an error without it) or builtin (isomorphic-git)' },
   { key: 'tables.threads', type: 'string', default: '2', settable: 'user', description: 'threads of the table engine (DuckDB), a positive integer' },
 ];
 

@@ -92,7 +92,7 @@ export async function newCommit(
   repo: Repository,
   o: { tree: Id; parents: Id[]; message: string; meta?: Record<string, unknown>; code?: boolean; author?: Commit['author'] },
 ): Promise<{ c: Commit; id: Id; warnings: string[] }> {
-  const code = o.code === false ? null : await readCodeState(repo.root).catch(() => null);
+  const code = o.code === false ? null : await readCodeState(repo.root, { config: repo.db }).catch(() => null);
   const warnings: string[] = [];
   let diff: Id | null = null;
   if (code?.root && code.commit && code.dirty) {

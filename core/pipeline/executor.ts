@@ -365,7 +365,7 @@ export class StageRunner {
 
   /** The code repository's state (read once per operation). */
   codeState(): Promise<(RunCode & { root: string | null }) | null> {
-    this.code ??= readCodeState(this.repo.root).then(
+    this.code ??= readCodeState(this.repo.root, { config: this.repo.db }).then(
       async (c) => {
         if (!c.root) return null;
         let diff: string | null = null;
