@@ -73,7 +73,7 @@ export interface OpenCodeRepoOptions {
 const NO_REPO_CONFIG: ConfigSource = { getConfig: () => null };
 
 /** The `code.git` setting (environment > repository > user file > `auto`). */
-export function codeGitMode(config: ConfigSource | null = null): CodeGitMode {
+function codeGitMode(config: ConfigSource | null = null): CodeGitMode {
   return (readString(config ?? NO_REPO_CONFIG, 'code.git') ?? 'auto') as CodeGitMode;
 }
 
