@@ -15,8 +15,9 @@
  *    untracked files are not code changes. Files over CODE_CHANGE_FILE_MAX are listed in `skipped`.
  *
  * 2. Restoring: the code of a recorded git commit is written into a NEW folder, which becomes a
- *    shallow git repository holding just that commit (objects copied from the source repository
- *    with isomorphic-git, then checked out there; the source repository's index and HEAD are never
+ *    shallow git repository holding just that commit (objects read from the source repository
+ *    through a CodeRepo — the git program or isomorphic-git, core/code/repo.ts — and written and
+ *    checked out there with isomorphic-git; the source repository's index and HEAD are never
  *    touched), and the recorded changes are re-applied on top as uncommitted changes. Or, in place,
  *    the commit's files are written over the work tree (index and HEAD untouched).
  */
@@ -30,6 +31,8 @@ import { parseRun, type RunRecord } from '../meta/runs.js';
 import { MAX_LISTED_PATHS } from '../model/limits.js';
 import { arr, bad, fields, id, int, obj, oneOf, parseObject, relPath, str, type ObjectContext } from '../model/strict.js';
 import type { Repository } from '../repo/index.js';
+import type { ConfigSource } from '../config/registry.js';
+import { openCodeRepo, type CodeRepo, type GitTreeEntry } from './repo.js';
 import { isUnder } from '../workspace/paths.js';
 import { checkOnDisk, checkRestoreRows, isReservedName, linkTargetProblem, pathProblem, safeRemove, safeWriteFile } from '../pipeline/safety.js';
 
@@ -128,29 +131,24 @@ export interface SnapshotResult {
  * commit `base`) and the changes object itself; returns its id. Null when nothing tracked changed.
  */
 export async function snapshotCodeChanges(repo: Repository, gitRoot: string, base: string): Promise<SnapshotResult | null> {
-  const g = await git();
+  const code = await codeRepoAt(gitRoot, repo.db);
   const prefix = relative(gitRoot, repo.root).split('\\').join('/');
   const data = repo.db.trackedRoots().map((r) => (prefix ? `${prefix}/${r}` : r));
   const strataDir = prefix ? `${prefix}/.strata` : '.strata';
-  const matrix = await g.statusMatrix({ fs, dir: gitRoot, ignored: false });
+  const changed = await code.changedFiles();
   const files: CodeChangeFile[] = [];
   const skipped: CodeChanges['skipped'] = [];
   const warnings: string[] = [];
   let total = 0;
-  for (const [path, head, workdir, stage] of matrix) {
+  for (const { path, status } of changed) {
     if (isUnder(path, strataDir) || data.some((d) => isUnder(path, d))) continue;
-    let status: CodeChangeStatus;
-    if (head === 1 && workdir === 0) status = 'deleted';
-    else if (head === 1 && workdir === 2) status = 'modified';
-    else if (head === 0 && stage !== 0 && workdir === 2) status = 'added';
-    else continue; // unchanged content, untracked, or staged-then-removed: nothing to re-apply
     if (status === 'deleted') {
       files.push({ path, status });
       continue;
     }
     const abs = join(gitRoot, path);
     const st = await fsp.lstat(abs).catch(() => null);
-    if (!st) continue;
+    if (!st) continue; // staged, then removed from the work tree: nothing to re-apply
     let bytes: Buffer;
     let mode: string;
     if (st.isSymbolicLink()) {
@@ -201,15 +199,17 @@ function checkCodePath(p: string, what: string): void {
 async function writeFileMode(root: string, rel: string, bytes: Uint8Array, mode: string | undefined): Promise<void> {
   await safeWriteFile(root, rel, bytes, mode, `code file ${rel}`);
 }
+/** The code repository whose work tree root is `gitRoot` (read as `code.git` of `config` says). */
+async function codeRepoAt(gitRoot: string, config: ConfigSource | null): Promise<CodeRepo> {
+  const code = await openCodeRepo(gitRoot, { config });
+  if (!code) throw new StrataError('PATH_NOT_FOUND', `${gitRoot} is not in a git repository`, { hint: 'run this inside a clone of the code repository' });
+  return code;
+}
+
 /** True when `commit` can be read from the git repository at `gitRoot`. */
-export async function hasGitCommit(gitRoot: string, commit: string): Promise<boolean> {
-  const g = await git();
-  try {
-    await g.readCommit({ fs, dir: gitRoot, oid: commit });
-    return true;
-  } catch {
-    return false;
-  }
+export async function hasGitCommit(gitRoot: string, commit: string, config: ConfigSource | null = null): Promise<boolean> {
+  if (!/^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(commit)) return false;
+  return (await codeRepoAt(gitRoot, config)).hasCommit(commit);
 }
 
 export interface RestoredCode {
@@ -219,49 +219,55 @@ export interface RestoredCode {
 }
 
 /**
+ * The entries of `commit`, every name and link target checked before anything is written:
+ * no entry may reach `.git`/`.strata` or leave the folder, and no link may point outside it.
+ * Submodules are listed in `warnings` (not restored).
+ */
+async function checkedEntries(code: CodeRepo, commit: string, verb: string): Promise<{ entries: GitTreeEntry[]; warnings: string[] }> {
+  const short = commit.slice(0, 12);
+  const all = await code.listTree(commit);
+  const entries: GitTreeEntry[] = [];
+  const warnings: string[] = [];
+  for (const e of all) {
+    if (e.path.split('/').some((part) => part === '' || isReservedName(part))) throw refuse(`git commit ${short} has an entry ${JSON.stringify(e.path)}; refusing to ${verb} it`);
+    checkCodePath(e.path, `git commit ${short}`);
+    if (e.type === 'commit') warnings.push(`submodule ${e.path} (commit ${e.oid.slice(0, 10)}) is not restored: check it out by hand`);
+    else entries.push(e);
+  }
+  const links = entries.filter((e) => e.type === 'blob' && e.mode === '120000');
+  const byOid = new Map<string, GitTreeEntry[]>();
+  for (const l of links) byOid.set(l.oid, [...(byOid.get(l.oid) ?? []), l]);
+  await code.readObjects([...byOid.keys()], (oid, _type, bytes) => {
+    for (const l of byOid.get(oid)!) {
+      const problem = linkTargetProblem(l.path, Buffer.from(bytes).toString('utf8'));
+      if (problem) throw refuse(`git commit ${short}: ${problem}`);
+    }
+  });
+  return { entries, warnings };
+}
+
+/**
  * Make `dest` (a new, empty folder) a shallow git repository holding `commit` from the repository at
  * `srcRoot`, checked out on branch `branch`. Only the source's object database is read.
  */
-export async function checkoutCommitInto(srcRoot: string, commit: string, dest: string, branch: string): Promise<RestoredCode> {
+export async function checkoutCommitInto(srcRoot: string, commit: string, dest: string, branch: string, config: ConfigSource | null = null): Promise<RestoredCode> {
+  const src = await codeRepoAt(srcRoot, config);
   const g = await git();
-  const warnings: string[] = [];
+  // Every entry is checked before anything is written.
+  const info = await src.commitInfo(commit);
+  const { entries, warnings } = await checkedEntries(src, commit, 'check out');
   await g.init({ fs, dir: dest, defaultBranch: branch });
-  const copy = async (oid: string): Promise<{ type: string; object: Uint8Array }> => {
-    const o = await g.readObject({ fs, dir: srcRoot, oid, format: 'content' });
-    const bytes = o.object as Uint8Array;
-    const got = await g.writeObject({ fs, dir: dest, type: o.type as 'blob' | 'tree' | 'commit', object: bytes, format: 'content' });
+  const oids = [...new Set([commit, info.tree, ...entries.map((e) => e.oid)])];
+  await src.readObjects(oids, async (oid, type, bytes) => {
+    const got = await g.writeObject({ fs, dir: dest, type: type as 'blob' | 'tree' | 'commit', object: bytes, format: 'content' });
     if (got !== oid) throw new StrataError('OBJECT_CORRUPT', `git object ${oid} of ${srcRoot} hashes to ${got}`, { hint: 'run git fsck in the code repository' });
-    return { type: o.type, object: bytes };
-  };
-  let files = 0;
-  const commitObj = await g.readCommit({ fs, dir: srcRoot, oid: commit });
-  await copy(commit);
-  const walkTree = async (treeOid: string, base: string): Promise<void> => {
-    await copy(treeOid);
-    const { tree } = await g.readTree({ fs, dir: srcRoot, oid: treeOid });
-    for (const e of tree) {
-      const p = base ? `${base}/${e.path}` : e.path;
-      if (e.path.includes('/') || isReservedName(e.path)) throw refuse(`git commit ${commit.slice(0, 12)} has an entry ${JSON.stringify(p)}; refusing to check it out`);
-      checkCodePath(p, `git commit ${commit.slice(0, 12)}`);
-      if (e.type === 'tree') await walkTree(e.oid, p);
-      else if (e.type === 'blob') {
-        const { object } = await copy(e.oid);
-        if (e.mode === '120000') {
-          const problem = linkTargetProblem(p, Buffer.from(object).toString('utf8'));
-          if (problem) throw refuse(`git commit ${commit.slice(0, 12)}: ${problem}`);
-        }
-        files++;
-      } else warnings.push(`submodule ${p} (commit ${e.oid.slice(0, 10)}) is not restored: check it out by hand`);
-    }
-  };
-  // Every entry is checked before anything is checked out.
-  await walkTree(commitObj.commit.tree, '');
+  });
   // Parents are not copied: mark the commit as a shallow boundary so git does not look for them.
-  if (commitObj.commit.parent.length) await fsp.writeFile(join(dest, '.git', 'shallow'), commit + '\n');
+  if (info.parents.length) await fsp.writeFile(join(dest, '.git', 'shallow'), commit + '\n');
   await g.writeRef({ fs, dir: dest, ref: `refs/heads/${branch}`, value: commit, force: true });
   await g.writeRef({ fs, dir: dest, ref: 'HEAD', value: `refs/heads/${branch}`, symbolic: true, force: true });
   await g.checkout({ fs, dir: dest, ref: branch, force: true });
-  return { files, warnings };
+  return { files: entries.filter((e) => e.type === 'blob').length, warnings };
 }
 
 /**
@@ -269,51 +275,31 @@ export async function checkoutCommitInto(srcRoot: string, commit: string, dest: 
  * the commit lacks are removed. Neither the index nor HEAD moves, so git then shows the difference
  * as uncommitted changes.
  */
-export async function writeCommitFiles(gitRoot: string, commit: string): Promise<RestoredCode> {
-  const g = await git();
-  const warnings: string[] = [];
-  const want = new Set<string>();
-  let files = 0;
+export async function writeCommitFiles(gitRoot: string, commit: string, config: ConfigSource | null = null): Promise<RestoredCode> {
+  const code = await codeRepoAt(gitRoot, config);
   // First every entry is read and checked (names, link targets), then the files are written.
-  const entries: Array<{ path: string; oid: string; mode: string }> = [];
-  const walkTree = async (treeOid: string, base: string): Promise<void> => {
-    const { tree } = await g.readTree({ fs, dir: gitRoot, oid: treeOid });
-    for (const e of tree) {
-      const p = base ? `${base}/${e.path}` : e.path;
-      if (e.path.includes('/') || isReservedName(e.path)) throw refuse(`git commit ${commit.slice(0, 12)} has an entry ${JSON.stringify(p)}; refusing to write it`);
-      checkCodePath(p, `git commit ${commit.slice(0, 12)}`);
-      if (e.type === 'tree') await walkTree(e.oid, p);
-      else if (e.type === 'blob') {
-        if (e.mode === '120000') {
-          const { blob } = await g.readBlob({ fs, dir: gitRoot, oid: e.oid });
-          const problem = linkTargetProblem(p, Buffer.from(blob).toString('utf8'));
-          if (problem) throw refuse(`git commit ${commit.slice(0, 12)}: ${problem}`);
-        }
-        entries.push({ path: p, oid: e.oid, mode: e.mode });
-      } else warnings.push(`submodule ${p} is not restored`);
+  const checked = await checkedEntries(code, commit, 'write');
+  const blobs = checked.entries.filter((e) => e.type === 'blob');
+  const warnings = checked.warnings.map((w) => w.replace(/ \(commit [0-9a-f]+\) is not restored: check it out by hand$/, ' is not restored'));
+  for (const e of blobs) await checkOnDisk(gitRoot, e.path, `code file ${e.path}`, { allowFinalLink: true });
+  const want = new Set(blobs.map((e) => e.path));
+  const byOid = new Map<string, GitTreeEntry[]>();
+  for (const e of blobs) byOid.set(e.oid, [...(byOid.get(e.oid) ?? []), e]);
+  let files = 0;
+  await code.readObjects([...byOid.keys()], async (oid, _type, blob) => {
+    for (const e of byOid.get(oid)!) {
+      const abs = join(gitRoot, e.path);
+      const cur = await fsp.lstat(abs).catch(() => null);
+      if (cur?.isFile() && e.mode !== '120000') {
+        const now = await fsp.readFile(abs);
+        if (Buffer.compare(now, Buffer.from(blob)) === 0 && !!(cur.mode & 0o111) === (e.mode === '100755')) continue;
+      }
+      await writeFileMode(gitRoot, e.path, blob, e.mode);
+      files++;
     }
-  };
-  const c = await g.readCommit({ fs, dir: gitRoot, oid: commit });
-  await walkTree(c.commit.tree, '');
-  for (const e of entries) await checkOnDisk(gitRoot, e.path, `code file ${e.path}`, { allowFinalLink: true });
-  for (const e of entries) {
-    want.add(e.path);
-    const abs = join(gitRoot, e.path);
-    const cur = await fsp.lstat(abs).catch(() => null);
-    const { blob } = await g.readBlob({ fs, dir: gitRoot, oid: e.oid });
-    if (cur?.isFile() && e.mode !== '120000') {
-      const now = await fsp.readFile(abs);
-      if (Buffer.compare(now, Buffer.from(blob)) === 0 && !!(cur.mode & 0o111) === (e.mode === '100755')) continue;
-    }
-    await writeFileMode(gitRoot, e.path, blob, e.mode);
-    files++;
-  }
-  let headFiles: string[] = [];
-  try {
-    headFiles = await g.listFiles({ fs, dir: gitRoot, ref: 'HEAD' });
-  } catch {
-    headFiles = [];
-  }
+  });
+  const head = await code.headCommit();
+  const headFiles = head ? (await code.listTree(head)).filter((e) => e.type === 'blob').map((e) => e.path) : [];
   for (const p of headFiles) {
     if (want.has(p) || pathProblem(p)) continue;
     await safeRemove(gitRoot, p, `code file ${p}`);

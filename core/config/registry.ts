@@ -114,6 +114,7 @@ export const CONFIG_KEYS: readonly KeyDef[] = [
     levels: ['repository'],
     description: 'branches (names or globs: main, release/*) that strata serve moves only to commits whose error-level checks pass: push, POST /merge and the S3 gateway commit (unset: none)',
   },
+  { key: 'code.git', type: 'enum', values: ['auto', 'cli', 'builtin'], default: 'auto', settable: 'user', description: 'how the code repository is read: auto (the git program when git 2.31+ is on PATH, else isomorphic-git), cli (the git program, an error without it) or builtin (isomorphic-git)' },
   { key: 'tables.threads', type: 'string', default: '2', settable: 'user', description: 'threads of the table engine (DuckDB), a positive integer' },
 ];
 

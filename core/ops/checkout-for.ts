@@ -479,7 +479,7 @@ async function checkoutForIn(repo: Repository, opts: CheckoutForOptions): Promis
   }
   if (code?.dirty && !code.diff) warnings.push('the run was made on uncommitted code changes that were not recorded (an older run): the code restored is the commit without them');
   if (hasCode && !gitRoot) throw new StrataError('PATH_NOT_FOUND', `the run recorded git commit ${code!.commit} but ${repo.root} is not in a git repository`, { hint: 'run this inside a clone of the code repository' });
-  if (hasCode && !(await hasGitCommit(gitRoot!, code!.commit!))) {
+  if (hasCode && !(await hasGitCommit(gitRoot!, code!.commit!, repo.db))) {
     throw new StrataError('OBJECT_MISSING', `git commit ${code!.commit} (the code the run used) is not in the git repository at ${gitRoot}`, {
       hint: `fetch it (git fetch --all${code!.remote ? `, from ${code!.remote}` : ''}), then retry`,
     });
@@ -509,7 +509,7 @@ async function checkoutForIn(repo: Repository, opts: CheckoutForOptions): Promis
     let codeFiles = 0;
     let applied: string[] = [];
     if (hasCode) {
-      const restored = await checkoutCommitInto(gitRoot!, code!.commit!, dirAbs, code!.branch ?? 'main');
+      const restored = await checkoutCommitInto(gitRoot!, code!.commit!, dirAbs, code!.branch ?? 'main', repo.db);
       codeFiles = restored.files;
       warnings.push(...restored.warnings);
       if (changes) applied = await applyCodeChanges(dirAbs, changes, (id) => repo.store.getBytes(id, { verify: true }), { stageAdded: true });
@@ -653,7 +653,7 @@ async function restoreInPlace(
   if (!s.force) {
     const risky: string[] = [];
     if (hasCode) {
-      const cs = await readCodeState(repo.root);
+      const cs = await readCodeState(repo.root, { config: repo.db });
       if (cs.dirty) risky.push('(uncommitted changes to tracked code files)');
     }
     const st = await computeStatus(repo, { paths: [...s.wanted.keys()], progress: ctx.progress });
@@ -674,7 +674,7 @@ async function restoreInPlace(
   let codeFiles = 0;
   let applied: string[] = [];
   if (hasCode) {
-    const r = await writeCommitFiles(s.gitRoot!, code!.commit!);
+    const r = await writeCommitFiles(s.gitRoot!, code!.commit!, repo.db);
     codeFiles = r.files;
     s.warnings.push(...r.warnings);
     if (s.changes) applied = await applyCodeChanges(s.gitRoot!, s.changes, (id) => repo.store.getBytes(id, { verify: true }));

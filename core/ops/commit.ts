@@ -1,6 +1,6 @@
 import { getMergeState } from '../merge/state.js';
 import { mergeContinue } from './merge.js';
-import { StrataError } from '../errors/index.js';
+import { StrataError, isStrataError } from '../errors/index.js';
 import { readCodeState } from '../code/git.js';
 import { snapshotCodeChanges } from '../code/snapshot.js';
 import type { Commit, Id } from '../model/index.js';
@@ -92,7 +92,14 @@ export async function newCommit(
   repo: Repository,
   o: { tree: Id; parents: Id[]; message: string; meta?: Record<string, unknown>; code?: boolean; author?: Commit['author'] },
 ): Promise<{ c: Commit; id: Id; warnings: string[] }> {
-  const code = o.code === false ? null : await readCodeState(repo.root).catch(() => null);
+  const code =
+    o.code === false
+      ? null
+      : await readCodeState(repo.root, { config: repo.db }).catch((e: unknown) => {
+          // code.git = cli without a usable git program: an error, not a commit without its code.
+          if (isStrataError(e, 'CONFIG_INVALID')) throw e;
+          return null;
+        });
   const warnings: string[] = [];
   let diff: Id | null = null;
   if (code?.root && code.commit && code.dirty) {

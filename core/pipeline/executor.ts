@@ -15,7 +15,7 @@ import { hostname } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
 import { readCodeState } from '../code/git.js';
 import { snapshotCodeChanges } from '../code/snapshot.js';
-import { StrataError } from '../errors/index.js';
+import { StrataError, isStrataError } from '../errors/index.js';
 import { hashBytes } from '../hash/index.js';
 import {
   buildRunEvent,
@@ -369,7 +369,7 @@ export class StageRunner {
 
   /** The code repository's state (read once per operation). */
   codeState(): Promise<(RunCode & { root: string | null }) | null> {
-    this.code ??= readCodeState(this.repo.root).then(
+    this.code ??= readCodeState(this.repo.root, { config: this.repo.db }).then(
       async (c) => {
         if (!c.root) return null;
         let diff: string | null = null;
@@ -387,7 +387,12 @@ export class StageRunner {
         }
         return { commit: c.commit, branch: c.branch ?? null, remote: c.remote ?? null, dirty: c.dirty, ...(diff ? { diff } : {}), root: c.root };
       },
-      () => null,
+      (e: unknown) => {
+        // code.git = cli without a usable git program: say so before anything runs.
+        if (isStrataError(e, 'CONFIG_INVALID')) throw e;
+        this.warn(`could not read the code version (the run records none): ${(e as Error).message}`);
+        return null;
+      },
     );
     return this.code;
   }

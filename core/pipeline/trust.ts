@@ -17,6 +17,9 @@
 import * as fs from 'node:fs';
 import { join, relative } from 'node:path';
 import { findGitRoot } from '../code/git.js';
+import { isoGitLocation } from '../code/git-builtin.js';
+import { openCodeRepo } from '../code/repo.js';
+import type { ConfigSource } from '../config/registry.js';
 import { hashBytes } from '../hash/index.js';
 import { getLocalMeta, setLocalMeta } from '../meta/runs.js';
 import { canonicalJson } from '../model/index.js';
@@ -74,7 +77,7 @@ function readApproved(repo: Repository): Approved | null {
 /** Record the current definitions of `stages` (the rest keep their record) as run by the user. */
 export async function recordApproved(repo: Repository, spec: PipelineSpec, text: string, stages: string[]): Promise<void> {
   const prev = readApproved(repo);
-  const rec: Approved = { v: 1, hash: hashBytes(text), stages: { ...(prev?.stages ?? {}) }, git: await gitHead(repo.root) };
+  const rec: Approved = { v: 1, hash: hashBytes(text), stages: { ...(prev?.stages ?? {}) }, git: await gitHead(repo.root, repo.db) };
   for (const name of stages) {
     const st = spec.stages.find((s) => s.name === name);
     if (st) rec.stages[name] = fingerprint(st);
@@ -93,12 +96,10 @@ function parseQuiet(text: string): PipelineSpec | null {
 
 type Git = typeof import('isomorphic-git');
 
-async function gitHead(projectRoot: string): Promise<string | null> {
-  const root = await findGitRoot(projectRoot);
-  if (!root) return null;
-  const g = (await import('isomorphic-git')).default as unknown as Git;
+async function gitHead(projectRoot: string, config: ConfigSource | null): Promise<string | null> {
   try {
-    return await g.resolveRef({ fs, dir: root, ref: 'HEAD' });
+    const code = await openCodeRepo(projectRoot, { config });
+    return code ? await code.headCommit() : null;
   } catch {
     return null;
   }
@@ -112,20 +113,24 @@ const GIT_LOOKBACK = 200;
  * than the repository's user.email) that were not there at the last repro here (not reachable from
  * `base`, git HEAD then), newest first, at most GIT_LOOKBACK commits back, merged branches included.
  */
-async function gitForeignVersions(projectRoot: string, base: string | null): Promise<Array<{ spec: PipelineSpec; source: string; local: boolean }>> {
+async function gitForeignVersions(projectRoot: string, base: string | null, config: ConfigSource | null): Promise<Array<{ spec: PipelineSpec; source: string; local: boolean }>> {
   const root = await findGitRoot(projectRoot);
   if (!root) return [];
   const g = (await import('isomorphic-git')).default as unknown as Git;
   const filepath = [relative(root, projectRoot).split('\\').join('/'), PIPELINE_FILE].filter(Boolean).join('/');
   const out: Array<{ spec: PipelineSpec; source: string; local: boolean }> = [];
   try {
-    const me = (((await g.getConfig({ fs, dir: root, path: 'user.email' })) as string | undefined) ?? '').toLowerCase();
-    const log = await g.log({ fs, dir: root, ref: 'HEAD', depth: GIT_LOOKBACK });
+    // A linked worktree or submodule keeps its objects elsewhere; HEAD is resolved per work tree.
+    const { gitdir } = await isoGitLocation(root);
+    const head = await gitHead(projectRoot, config);
+    if (!head) return [];
+    const me = (((await g.getConfig({ fs, dir: root, gitdir, path: 'user.email' })) as string | undefined) ?? '').toLowerCase();
+    const log = await g.log({ fs, dir: root, gitdir, ref: head, depth: GIT_LOOKBACK });
     // Commits already there at the last repro were judged then.
     const seen = new Set<string>();
     if (base) {
       try {
-        for (const e of await g.log({ fs, dir: root, ref: base, depth: GIT_LOOKBACK * 2 })) seen.add(e.oid);
+        for (const e of await g.log({ fs, dir: root, gitdir, ref: base, depth: GIT_LOOKBACK * 2 })) seen.add(e.oid);
       } catch {
         /* the old HEAD is gone (history rewritten): judge every commit */
       }
@@ -137,7 +142,7 @@ async function gitForeignVersions(projectRoot: string, base: string | null): Pro
       if (me && a.email.toLowerCase() === me) continue;
       let blob;
       try {
-        blob = await g.readBlob({ fs, dir: root, oid: e.oid, filepath });
+        blob = await g.readBlob({ fs, dir: root, gitdir, oid: e.oid, filepath });
       } catch {
         continue; // no strata.yaml in that commit
       }
@@ -180,7 +185,7 @@ export async function pipelineChanges(repo: Repository, spec: PipelineSpec): Pro
     const before = approved.stages[st.name];
     const fp = fingerprint(st);
     if (before === fp) continue;
-    versions ??= [...(await gitForeignVersions(repo.root, approved.git ?? null)), ...[await strataVersion(repo)].filter((v): v is NonNullable<typeof v> => v !== null)];
+    versions ??= [...(await gitForeignVersions(repo.root, approved.git ?? null, repo.db)), ...[await strataVersion(repo)].filter((v): v is NonNullable<typeof v> => v !== null)];
     let incoming = false;
     let source: string | undefined;
     for (const v of versions) {
