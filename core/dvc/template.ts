@@ -13,7 +13,7 @@ const WHOLE_RE = /^\$\{\s*([^{}]+?)\s*\}$/;
 const PART_RE = /(\\)?\$\{\s*([^{}]+?)\s*\}/g;
 
 /** The value at a dotted path (`a.b[0].c`) of the context, or TemplateError. */
-export function lookup(ctx: Record<string, unknown>, name: string): unknown {
+function lookup(ctx: Record<string, unknown>, name: string): unknown {
   const parts: Array<string | number> = [];
   for (const seg of name.split('.')) {
     const m = /^([^[\]]*)((?:\[\d+\])*)$/.exec(seg);
