@@ -13,7 +13,9 @@ import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ok, strata, tempDir, writeFiles } from './helpers/cli.js';
+import { S3RVER_CREDENTIALS, startS3rver } from './helpers/s3rver.js';
 import { readDvcProject } from '../core/dvc/project.js';
 import { toStrataYaml } from '../core/dvc/translate.js';
 import { parsePipeline } from '../core/pipeline/spec.js';
@@ -163,7 +165,7 @@ async function putObject(dir: string, h: string, body: string): Promise<string> 
  * A DVC project as a fresh `git clone` of it looks: code, params, dvc files and the cache: false
  * outputs in git; the data only in the DVC cache (or in `remote`, a local-folder DVC remote).
  */
-async function layProject(dir: string, opts: { remote?: string } = {}): Promise<void> {
+async function layProject(dir: string, opts: { remote?: string; config?: string } = {}): Promise<void> {
   const raw = dirObject(RAW);
   await writeFiles(dir, {
     ...SRC,
@@ -178,7 +180,7 @@ async function layProject(dir: string, opts: { remote?: string } = {}): Promise<
     'metrics.json': METRICS,
     'plots/roc.json': ROC,
     '.dvc/.gitignore': '/config.local\n/tmp\n/cache\n',
-    '.dvc/config': opts.remote ? `[core]\n    remote = storage\n['remote "storage"']\n    url = ${opts.remote}\n` : '',
+    '.dvc/config': opts.config ?? (opts.remote ? `[core]\n    remote = storage\n['remote "storage"']\n    url = ${opts.remote}\n` : ''),
     '.dvcignore': '',
   });
   const objects = opts.remote ? join(dir, '.dvc', opts.remote) : join(dir, '.dvc', 'cache');
@@ -283,6 +285,11 @@ describe('strata import dvc', () => {
       await assert.rejects(fsp.stat(join(dir, 'data/raw')));
       const log = await ok(dir, ['log', '--json']);
       assert.deepEqual(JSON.parse(log.stdout), []);
+      // Bad arguments: one message naming the fix, exit 2.
+      const what = await strata(dir, ['import', 'git']);
+      assert.equal(what.code, 2);
+      assert.match(what.stderr, /only dvc is supported/);
+      assert.match(what.stderr, /hint: usage: strata import dvc/);
     } finally {
       await t.cleanup();
     }
@@ -322,6 +329,68 @@ describe('strata import dvc', () => {
       const dry = await ok(dir, ['repro', '--dry-run']);
       assert.match(dry.stdout, /^prepare: up to date$/m);
       assert.match(dry.stdout, /^featurize-a: would run: never run$/m);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  it('reads an S3 DVC remote (s3rver, endpointurl from .dvc/config, credentials from the environment)', async () => {
+    const t = await tempDir('strata-dvc-');
+    const s3 = await startS3rver({ buckets: ['dvc'] });
+    try {
+      const dir = join(t.dir, 'proj');
+      // Lay the objects in a folder first, then upload them under the remote's prefix.
+      await layProject(dir, {
+        remote: '../../staging',
+        config: `[core]\n    remote = s3store\n['remote "s3store"']\n    url = s3://dvc/team/store\n    endpointurl = ${s3.endpoint}\n`,
+      });
+      const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { ...S3RVER_CREDENTIALS } });
+      const staging = join(t.dir, 'staging');
+      const walk = async (rel: string): Promise<string[]> => {
+        const out: string[] = [];
+        for (const e of await fsp.readdir(join(staging, rel), { withFileTypes: true })) {
+          const p = rel ? `${rel}/${e.name}` : e.name;
+          if (e.isDirectory()) out.push(...(await walk(p)));
+          else out.push(p);
+        }
+        return out;
+      };
+      for (const rel of await walk('')) await client.send(new PutObjectCommand({ Bucket: 'dvc', Key: `team/store/${rel}`, Body: await fsp.readFile(join(staging, rel)) }));
+      client.destroy();
+      await fsp.rm(staging, { recursive: true });
+      await ok(dir, ['init']);
+      const env = { AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey, AWS_REGION: 'us-east-1' };
+      const j = JSON.parse((await ok(dir, ['import', 'dvc', '--json'], 0, { env })).stdout) as ImportJson;
+      assert.deepEqual(j.data.from, { 'remote "s3store" (s3://dvc/team/store)': 7 });
+      assert.ok(j.stages.every((s) => s.state === 'up-to-date'));
+      assert.equal(await fsp.readFile(join(dir, 'model.bin'), 'utf8'), MODEL);
+      const rep = JSON.parse((await ok(dir, ['repro', '--json'])).stdout) as { stages: Array<{ action: string }> };
+      assert.ok(rep.stages.every((s) => s.action === 'up-to-date'));
+    } finally {
+      await s3.stop();
+      await t.cleanup();
+    }
+  });
+
+  it('DVC 2: objects in .dvc/cache/ab/cdef..., and a CRLF text file hashed as DVC 2 did (CRLF -> LF)', async () => {
+    const t = await tempDir('strata-dvc-');
+    try {
+      const dir = t.dir;
+      const crlf = 'id,x\r\n1,2\r\n';
+      const unixMd5 = md5(crlf.replace(/\r\n/g, '\n'));
+      await writeFiles(dir, {
+        '.dvc/config': '',
+        [`.dvc/cache/${unixMd5.slice(0, 2)}/${unixMd5.slice(2)}`]: crlf,
+        'table.csv.dvc': `outs:\n- md5: ${unixMd5}\n  size: ${crlf.length}\n  path: table.csv\n`,
+      });
+      await ok(dir, ['init']);
+      const j = JSON.parse((await ok(dir, ['import', 'dvc', '--json'])).stdout) as ImportJson;
+      assert.deepEqual(j.data.from, { '.dvc/cache': 1 });
+      assert.equal(j.stages.length, 0);
+      // The bytes are the cache's (CRLF kept), committed.
+      assert.equal(await fsp.readFile(join(dir, 'table.csv'), 'utf8'), crlf);
+      assert.equal((JSON.parse((await ok(dir, ['log', '--json'])).stdout) as unknown[]).length, 1);
+      await assert.rejects(fsp.stat(join(dir, 'strata.yaml')));
     } finally {
       await t.cleanup();
     }

@@ -12,7 +12,7 @@ const cmd: Command = {
   help: [
     'Reads dvc.yaml, dvc.lock and the .dvc files of the DVC project at PATH (default: the repository',
     'root), checks every file against its DVC md5, writes strata.yaml, imports the data from the DVC',
-    'cache (or a local-folder DVC remote) as one commit, and records a run for each stage dvc.lock',
+    'cache (or a local-folder or S3 DVC remote) as one commit, and records a run for each stage dvc.lock',
     'shows up to date, so strata repro finds nothing to do. What has no equivalent is listed.',
     '',
     'options:',

@@ -5,7 +5,8 @@
  * (`<md5>.dir`: a JSON list of {md5, relpath}).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import * as fsp from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { StrataError } from '../errors/index.js';
@@ -19,22 +20,64 @@ export interface DvcObjectDir {
   dir: string;
 }
 
+/** A DVC remote on S3 (or MinIO and other S3-compatible servers: `endpointurl`). */
+export interface DvcS3Remote {
+  name: string;
+  url: string;
+  bucket: string;
+  prefix: string;
+  endpoint?: string;
+}
+
 /**
- * The folders to look in, in order: the cache, then the remote when it is a local folder. A remote
- * of another kind (s3://, gs://, ...) is not read: `unread` says so, for the message about an
- * object that is not in the cache.
+ * Where to look, in order: the cache, then the remote: a local folder (`dirs`) or S3 (`s3`). A
+ * remote of another kind (gs://, azure://, ssh://, ...) is not read: `unread` says so, for the
+ * message about an object that is not in the cache.
  */
-export function objectDirs(root: string, cacheDir: string, remote: DvcRemote | null): { dirs: DvcObjectDir[]; unread: string | null } {
+export function objectDirs(root: string, cacheDir: string, remote: DvcRemote | null): { dirs: DvcObjectDir[]; s3: DvcS3Remote | null; unread: string | null } {
   const dirs: DvcObjectDir[] = [{ name: '.dvc/cache', dir: cacheDir }];
-  if (!remote) return { dirs, unread: null };
+  if (!remote) return { dirs, s3: null, unread: null };
   const url = remote.url;
+  const s3 = /^s3:\/\/([^/]+)\/?(.*)$/i.exec(url);
+  if (s3) return { dirs, s3: { name: remote.name, url, bucket: s3[1]!, prefix: s3[2]!.replace(/\/+$/, ''), ...(remote.endpointUrl ? { endpoint: remote.endpointUrl } : {}) }, unread: null };
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^file:\/\//i.test(url)) {
-    return { dirs, unread: `DVC remote "${remote.name}" is ${url.split('://')[0]}://, which strata import dvc does not read: fetch the data into the DVC cache first (dvc fetch -r ${remote.name}), or copy the remote to a folder and name a local-folder remote with --remote` };
+    return { dirs, s3: null, unread: `DVC remote "${remote.name}" is ${url.split('://')[0]}://, which strata import dvc does not read: fetch the data into the DVC cache first (dvc fetch -r ${remote.name}), or copy the remote to a folder and name a local-folder remote with --remote` };
   }
   const path = url.replace(/^file:\/\//i, '');
   // A relative remote URL is relative to the config file's folder (.dvc/).
   dirs.push({ name: `remote "${remote.name}" (${url})`, dir: isAbsolute(path) ? path : resolve(root, '.dvc', path) });
-  return { dirs, unread: null };
+  return { dirs, s3: null, unread: null };
+}
+
+/**
+ * Downloads objects of an S3 DVC remote into a temporary folder outside the project (they are
+ * checked there like any other object file). Credentials: the AWS SDK's default chain (AWS_*
+ * variables, shared config files, roles); none is read from .dvc/config or kept.
+ */
+export class S3ObjectFetcher {
+  private conn: Promise<import('../store/s3/conn.js').S3Conn> | null = null;
+  constructor(
+    readonly remote: DvcS3Remote,
+    private readonly tmpDir: string,
+  ) {}
+
+  get name(): string {
+    return `remote "${this.remote.name}" (${this.remote.url})`;
+  }
+
+  /** Object `md5` downloaded (DVC 3 layout, then DVC 2): its file and its s3:// URL; null when the remote lacks it. */
+  async fetch(md5: string): Promise<{ file: string; url: string } | null> {
+    this.conn ??= import('../store/s3/conn.js').then((m) => new m.S3Conn({ bucket: this.remote.bucket, prefix: this.remote.prefix, ...(this.remote.endpoint ? { endpoint: this.remote.endpoint } : {}) }));
+    const conn = await this.conn;
+    for (const rel of [`files/md5/${md5.slice(0, 2)}/${md5.slice(2)}`, `${md5.slice(0, 2)}/${md5.slice(2)}`]) {
+      const body = await conn.getStream(conn.key(rel));
+      if (!body) continue;
+      const file = join(this.tmpDir, md5);
+      await pipeline(body, createWriteStream(file));
+      return { file, url: `s3://${conn.bucket}/${conn.key(rel)}` };
+    }
+    return null;
+  }
 }
 
 /** The file of object `md5` in a folder (DVC 3 layout first, then DVC 2), or null. */

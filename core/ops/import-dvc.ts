@@ -13,6 +13,7 @@
  */
 import { createReadStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { StrataError } from '../errors/index.js';
 import { hashFile } from '../hash/index.js';
@@ -26,7 +27,7 @@ import { materialize } from '../repo/worktree.js';
 import { outermost } from '../workspace/paths.js';
 import { readDvcProject, type DvcHashed, type DvcLockStage, type DvcStage, type Untranslated } from '../dvc/project.js';
 import { toStrataYaml } from '../dvc/translate.js';
-import { dirMd5, fileMatches, findObject, md5OfFile, objectDirs, parseDirObject } from '../dvc/objects.js';
+import { dirMd5, fileMatches, findObject, md5OfFile, objectDirs, parseDirObject, S3ObjectFetcher, type DvcObjectDir } from '../dvc/objects.js';
 import { commitIndex } from './commit.js';
 import { stagePaths } from './add.js';
 import type { OpOptions } from './context.js';
@@ -120,8 +121,6 @@ export async function importDvc(repo: Repository, opts: ImportDvcOptions = {}): 
   if (source.startsWith('..') || isAbsolute(source)) {
     throw new StrataError('PATH_OUTSIDE_WORKSPACE', `the DVC project ${root} is outside the strata repository ${repo.root}`, { hint: 'run strata init in the DVC project (or a folder above it), then strata import dvc there' });
   }
-  /** A path relative to the DVC root, as a repository path. */
-  const repoPath = (p: string) => (source === '.' ? p : p === '.' ? source : `${source}/${p}`);
   const proj = await readDvcProject(root);
   const untranslated = [...proj.untranslated];
 
@@ -132,7 +131,38 @@ export async function importDvc(repo: Repository, opts: ImportDvcOptions = {}): 
   if (!opts.dryRun && proj.stages.length && !opts.force && (await fsp.lstat(join(repo.root, PIPELINE_FILE)).then(() => true, () => false))) {
     throw new StrataError('INVALID_ARGUMENT', `${PIPELINE_FILE} exists already; importing would replace it`, { hint: 'move it away, or pass --force to replace it with the translation of dvc.yaml' });
   }
-  const { dirs, unread } = objectDirs(root, proj.cacheDir, remote ?? null);
+  const { dirs, s3, unread } = objectDirs(root, proj.cacheDir, remote ?? null);
+  const tmpDir = s3 ? await fsp.mkdtemp(join(tmpdir(), 'strata-dvc-')) : null;
+  try {
+    return await importWith(repo, opts, { root, source, proj, untranslated, dirs, unread, fetcher: s3 ? new S3ObjectFetcher(s3, tmpDir!) : null });
+  } finally {
+    if (tmpDir) await fsp.rm(tmpDir, { recursive: true, force: true });
+  }
+}
+
+interface Ctx {
+  root: string;
+  source: string;
+  proj: Awaited<ReturnType<typeof readDvcProject>>;
+  untranslated: Untranslated[];
+  dirs: DvcObjectDir[];
+  unread: string | null;
+  fetcher: S3ObjectFetcher | null;
+}
+
+async function importWith(repo: Repository, opts: ImportDvcOptions, ctx: Ctx): Promise<ImportDvcResult> {
+  const { root, source, proj, untranslated, dirs, unread, fetcher } = ctx;
+  /** A path relative to the DVC root, as a repository path. */
+  const repoPath = (p: string) => (source === '.' ? p : p === '.' ? source : `${source}/${p}`);
+  const where = [...dirs.map((d) => d.name), ...(fetcher ? [fetcher.name] : [])].join(', ');
+  /** An object's file: the cache, a local-folder remote, or downloaded from S3. */
+  const find = async (md5: string): Promise<{ file: string; shown: string; where: { name: string } } | null> => {
+    const local = await findObject(dirs, md5);
+    if (local) return { ...local, shown: relative(repo.root, local.file) || local.file };
+    if (!fetcher) return null;
+    const got = await fetcher.fetch(md5);
+    return got ? { file: got.file, shown: got.url, where: { name: fetcher.name } } : null;
+  };
 
   // ---- the pipeline, translated
   const { text: doc, names } = toStrataYaml(proj, repoPath, untranslated);
@@ -151,19 +181,19 @@ export async function importDvc(repo: Repository, opts: ImportDvcOptions = {}): 
   for (const t of proj.tracked) wanted.push({ ...t, what: `tracked by ${t.file}` });
 
   const locate = async (path: string, md5: string, legacy: boolean, what: string): Promise<Planned | null> => {
-    const obj = await findObject(dirs, md5);
+    const obj = await find(md5);
     const ws = join(root, path);
     if (obj) {
       if (await fileMatches(obj.file, md5, legacy)) {
         return { path, md5, file: obj.file, from: obj.where.name, size: (await fsp.stat(obj.file)).size };
       }
-      problems.push(`${repoPath(path)} (${what}): ${relative(repo.root, obj.file) || obj.file} in ${obj.where.name} does not match its md5 ${md5}: the object is corrupt`);
+      problems.push(`${repoPath(path)} (${what}): ${obj.shown} in ${obj.where.name} does not match its md5 ${md5}: the object is corrupt`);
       corrupt = true;
       return null;
     }
     const st = await fsp.lstat(ws).catch(() => null);
     if (st?.isFile() && (await fileMatches(ws, md5, legacy))) return { path, md5, file: ws, from: 'workspace', size: st.size };
-    problems.push(`${repoPath(path)} (${what}): object ${md5} is in none of ${dirs.map((d) => d.name).join(', ')}${st?.isFile() ? ', and the workspace file differs' : ''}${unread ? `; ${unread}` : ''}`);
+    problems.push(`${repoPath(path)} (${what}): object ${md5} is in none of ${where}${st?.isFile() ? ', and the workspace file differs' : ''}${unread ? `; ${unread}` : ''}`);
     return null;
   };
 
@@ -174,19 +204,19 @@ export async function importDvc(repo: Repository, opts: ImportDvcOptions = {}): 
       continue;
     }
     const dirId = w.md5.slice(0, -4);
-    const obj = await findObject(dirs, w.md5).then((o) => o ?? findObject(dirs, dirId));
+    const obj = await find(w.md5).then((o) => o ?? find(dirId));
     if (!obj) {
-      problems.push(`${repoPath(w.path)}/ (${w.what}): directory object ${w.md5} is in none of ${dirs.map((d) => d.name).join(', ')}${unread ? `; ${unread}` : ''}`);
+      problems.push(`${repoPath(w.path)}/ (${w.what}): directory object ${w.md5} is in none of ${where}${unread ? `; ${unread}` : ''}`);
       continue;
     }
     if (!(await fileMatches(obj.file, dirId, false))) {
-      problems.push(`${repoPath(w.path)}/ (${w.what}): ${relative(repo.root, obj.file) || obj.file} in ${obj.where.name} does not match its md5 ${w.md5}: the directory object is corrupt`);
+      problems.push(`${repoPath(w.path)}/ (${w.what}): ${obj.shown} in ${obj.where.name} does not match its md5 ${w.md5}: the directory object is corrupt`);
       corrupt = true;
       continue;
     }
     let entries;
     try {
-      entries = parseDirObject(await fsp.readFile(obj.file), `${repoPath(w.path)}/ (${relative(repo.root, obj.file)})`);
+      entries = parseDirObject(await fsp.readFile(obj.file), `${repoPath(w.path)}/ (${obj.shown})`);
     } catch (e) {
       problems.push((e as Error).message);
       corrupt = true;
