@@ -395,6 +395,35 @@ describe('strata import dvc', () => {
       await t.cleanup();
     }
   });
+
+  it('refuses what Strata cannot hold, before writing anything: two stages writing one output, a path inside .git', async () => {
+    const t = await tempDir('strata-dvc-');
+    try {
+      const dir = t.dir;
+      await writeFiles(dir, {
+        '.dvc/config': '',
+        'dvc.yaml': 'stages:\n  a:\n    cmd: echo a > x.txt\n    outs: [x.txt]\n  b:\n    cmd: echo b > x.txt\n    outs: [x.txt]\n',
+      });
+      await ok(dir, ['init']);
+      const r = await strata(dir, ['import', 'dvc']);
+      assert.equal(r.code, 12, r.stderr);
+      assert.match(r.stderr, /dvc\.yaml does not translate into a valid strata\.yaml; nothing was changed/);
+      assert.match(r.stderr, /output x\.txt claimed by stages a and b/);
+      await assert.rejects(fsp.stat(join(dir, 'strata.yaml')));
+
+      await fsp.rm(join(dir, 'dvc.yaml'));
+      const body = 'not a hook\n';
+      const h = md5(body);
+      await writeFiles(dir, { [`.dvc/cache/files/md5/${h.slice(0, 2)}/${h.slice(2)}`]: body, 'evil.dvc': `outs:\n- md5: ${h}\n  hash: md5\n  path: .git/hooks/pre-commit\n` });
+      const e = await strata(dir, ['import', 'dvc']);
+      assert.equal(e.code, 11, e.stderr);
+      assert.match(e.stderr, /\.git\/hooks\/pre-commit \(tracked by evil\.dvc\)/);
+      await assert.rejects(fsp.stat(join(dir, '.git', 'hooks', 'pre-commit')));
+      assert.deepEqual(JSON.parse((await ok(dir, ['log', '--json'])).stdout), []);
+    } finally {
+      await t.cleanup();
+    }
+  });
 });
 
 describe('dvc.yaml in the style of DVC example projects', () => {

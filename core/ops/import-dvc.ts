@@ -21,10 +21,11 @@ import type { IndexRow } from '../meta/db.js';
 import { canonicalJson } from '../model/index.js';
 import { StageRunner } from '../pipeline/executor.js';
 import { stageSignature } from '../pipeline/signature.js';
-import { loadPipeline, paramName, PIPELINE_FILE, readParams, type StageSpec } from '../pipeline/spec.js';
+import { loadPipeline, paramName, parsePipeline, PIPELINE_FILE, readParams, type StageSpec } from '../pipeline/spec.js';
 import type { Repository } from '../repo/index.js';
 import { materialize } from '../repo/worktree.js';
-import { outermost } from '../workspace/paths.js';
+import { checkStoredPath, outermost } from '../workspace/paths.js';
+import { graphOf } from './repro.js';
 import { readDvcProject, type DvcHashed, type DvcLockStage, type DvcStage, type Untranslated } from '../dvc/project.js';
 import { toStrataYaml } from '../dvc/translate.js';
 import { dirMd5, fileMatches, findObject, md5OfFile, objectDirs, parseDirObject, S3ObjectFetcher, type DvcObjectDir } from '../dvc/objects.js';
@@ -166,6 +167,15 @@ async function importWith(repo: Repository, opts: ImportDvcOptions, ctx: Ctx): P
 
   // ---- the pipeline, translated
   const { text: doc, names } = toStrataYaml(proj, repoPath, untranslated);
+  if (doc) {
+    // The translation must be a valid pipeline before anything is written.
+    try {
+      graphOf(parsePipeline(doc, PIPELINE_FILE));
+    } catch (e) {
+      if (!(e instanceof StrataError)) throw e;
+      throw new StrataError(e.code, `dvc.yaml does not translate into a valid ${PIPELINE_FILE}; nothing was changed:\n${e.message}`, { hint: `change dvc.yaml so that each output has one producing stage, outputs do not nest and no stage reads its own outputs (line numbers above refer to the translated ${PIPELINE_FILE})`, cause: e });
+    }
+  }
 
   // ---- every file to import, checked against its md5 before anything is written
   const problems: string[] = [];
@@ -181,6 +191,13 @@ async function importWith(repo: Repository, opts: ImportDvcOptions, ctx: Ctx): P
   for (const t of proj.tracked) wanted.push({ ...t, what: `tracked by ${t.file}` });
 
   const locate = async (path: string, md5: string, legacy: boolean, what: string): Promise<Planned | null> => {
+    try {
+      checkStoredPath(repoPath(path));
+    } catch (e) {
+      problems.push(`${repoPath(path)} (${what}): ${(e as Error).message}`);
+      corrupt = true;
+      return null;
+    }
     const obj = await find(md5);
     const ws = join(root, path);
     if (obj) {
