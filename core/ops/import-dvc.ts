@@ -16,14 +16,15 @@ import * as fsp from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { StrataError } from '../errors/index.js';
-import { hashFile } from '../hash/index.js';
+import { hashBytes, hashFile } from '../hash/index.js';
+import { PACK_OBJECT_MAX } from '../store/types.js';
 import type { IndexRow } from '../meta/db.js';
 import { canonicalJson } from '../model/index.js';
 import { StageRunner } from '../pipeline/executor.js';
 import { stageSignature } from '../pipeline/signature.js';
 import { loadPipeline, paramName, parsePipeline, PIPELINE_FILE, readParams, type StageSpec } from '../pipeline/spec.js';
 import type { Repository } from '../repo/index.js';
-import { materialize } from '../repo/worktree.js';
+import { materialize, saveStatUpdates } from '../repo/worktree.js';
 import { checkStoredPath, outermost } from '../workspace/paths.js';
 import { graphOf } from './repro.js';
 import { readDvcProject, type DvcHashed, type DvcLockStage, type DvcStage, type Untranslated } from '../dvc/project.js';
@@ -268,14 +269,32 @@ async function importWith(repo: Repository, opts: ImportDvcOptions, ctx: Ctx): P
   return repo.withWriteLock('import dvc', async () => {
     // ---- 1. the data: into the store (BLAKE3), then into the workspace through the safe writer
     // (Files already in the workspace with the right md5 stay as they are.)
+    // Small files are packed (as strata add packs them), large ones stored whole; the stat rows
+    // of the written files let the staging below find them stored already.
     const toWrite: IndexRow[] = [];
-    for (const f of files) {
-      if (f.from === 'workspace') continue;
-      const { id, size } = await hashFile(f.file);
-      await repo.store.put(id, createReadStream(f.file), { size });
-      toWrite.push({ path: repoPath(f.path), type: 'file', exec: false, size, id, chunks: null, target: null });
+    const batch = repo.store.batch();
+    try {
+      for (const f of files) {
+        if (f.from === 'workspace') continue;
+        let id: string;
+        let size: number;
+        if (f.size < PACK_OBJECT_MAX) {
+          const bytes = await fsp.readFile(f.file);
+          id = hashBytes(bytes);
+          size = bytes.length;
+          await batch.add(id, bytes);
+        } else {
+          ({ id, size } = await hashFile(f.file));
+          await repo.store.put(id, createReadStream(f.file), { size });
+        }
+        toWrite.push({ path: repoPath(f.path), type: 'file', exec: false, size, id, chunks: null, target: null });
+      }
+      await batch.finish();
+    } catch (e) {
+      await batch.abort();
+      throw e;
     }
-    if (toWrite.length) await materialize(repo, { remove: [], write: toWrite });
+    if (toWrite.length) saveStatUpdates(repo, (await materialize(repo, { remove: [], write: toWrite })).statRows);
 
     // ---- 2. strata.yaml
     let pipelineWritten = false;
