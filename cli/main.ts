@@ -50,6 +50,7 @@ export const COMMANDS: Record<string, [string, string]> = {
   lineage: ['lineage', 'what produced a version, and what was built from it'],
   metrics: ['metrics', 'show or compare metrics files'],
   check: ['check', 'run the data checks of strata.checks.yaml on a commit or the staged tables'],
+  import: ['import', 'bring a DVC project over: strata.yaml, its data as one commit, its up-to-date stages'],
 };
 
 const ALIASES: Record<string, string> = { st: 'status', co: 'checkout', ci: 'commit' };

@@ -34,7 +34,7 @@ import {
 import { recordedResults } from '../lineage/quality.js';
 import type { IndexRow, StatRow } from '../meta/db.js';
 import type { CheckResult } from '../tables/checks.js';
-import { insertRun, serializeRun, type OutKind, type RunCode, type RunDep, type RunEnvironment, type RunOut, type RunRecord } from '../meta/runs.js';
+import { insertRun, markRunsFetched, serializeRun, type OutKind, type RunCode, type RunDep, type RunEnvironment, type RunOut, type RunRecord } from '../meta/runs.js';
 import { compareNames, parseManifest, type Id } from '../model/index.js';
 import type { Repository } from '../repo/index.js';
 import { buildTree, computeTreeId, flattenTree } from '../repo/tree.js';
@@ -689,10 +689,64 @@ export class StageRunner {
   }
 
   /**
-   * Write the run object, then in one transaction: the run row, its lineage, the outputs staged in
-   * the index (like `strata add`), and learned stat-cache rows.
+   * Record a run for a stage whose outputs were produced elsewhere and are in the workspace now
+   * (`strata import dvc`): status ok, not executed here (no exit code, no log), its outputs hashed,
+   * stored and staged as a run's are. `from` says where it came from; the run counts as fetched
+   * (not recorded by this repository) in every trust decision.
    */
-  private async record(rec: RunRecord, staged: { outs: string[]; rows: IndexRow[] } | null): Promise<void> {
+  async adopt(stage: StageSpec, input: StageInput, from: string): Promise<RunRecord> {
+    const repo = this.repo;
+    await checkStagePaths(repo.root, stage);
+    const started = Date.now();
+    const stored = await this.hasher.hash(stage.outs.filter((o) => o.cache).map((o) => o.path), { store: true });
+    const plain = await this.hasher.hash(stage.outs.filter((o) => !o.cache).map((o) => o.path), { store: false });
+    const rows: IndexRow[] = [];
+    const outs: RunOut[] = stage.outs.map((o) => {
+      const s = (o.cache ? stored : plain).get(o.path);
+      if (!s) throw new StrataError('PATH_NOT_FOUND', `stage ${stage.name}: output ${o.path} is not in the workspace`, { hint: 'the outputs of an imported stage must be in place before its run is recorded' });
+      if (o.cache) rows.push(...s.rows);
+      const out: RunOut = { path: o.path, id: s.id, type: o.type, kind: s.kind, size: s.size, cache: o.cache };
+      if (s.kind === 'file') {
+        if (s.exec) out.exec = true;
+        if (s.chunks) out.chunks = s.chunks;
+        if (s.link !== null) out.link = s.link;
+      }
+      return out;
+    });
+    const code = await this.codeState();
+    const rec: RunRecord = {
+      id: uuidv7(),
+      stage: stage.name,
+      status: 'ok',
+      cmd: stage.cmd,
+      wdir: stage.wdir,
+      env: stage.env,
+      params: input.params,
+      paramRefs: input.paramRefs.map((r) => ({ file: r.file, key: r.key })),
+      deps: input.deps,
+      outs,
+      code: code ? { commit: code.commit, branch: code.branch, remote: code.remote, dirty: code.dirty, ...(code.diff ? { diff: code.diff } : {}) } : null,
+      environment: runEnvironment(),
+      started,
+      ended: Date.now(),
+      exitCode: null,
+      signal: null,
+      log: null,
+      signature: input.signature,
+      cachedFrom: null,
+      error: null,
+      origin: input.origin,
+    };
+    await this.record(rec, { outs: stage.outs.filter((o) => o.cache).map((o) => o.path), rows }, from);
+    return rec;
+  }
+
+  /**
+   * Write the run object, then in one transaction: the run row, its lineage, the outputs staged in
+   * the index (like `strata add`), and learned stat-cache rows (and, with `fetchedFrom`, the mark
+   * that the run was not recorded here).
+   */
+  private async record(rec: RunRecord, staged: { outs: string[]; rows: IndexRow[] } | null, fetchedFrom?: string): Promise<void> {
     const repo = this.repo;
     const bytes = serializeRun(rec);
     const objectId = hashBytes(bytes);
@@ -702,6 +756,7 @@ export class StageRunner {
     if (staged && staged.outs.length) tracked = outermost([...trackedBefore, ...staged.outs]);
     repo.db.tx(() => {
       insertRun(repo.db, rec, objectId, bytes.toString('utf8'));
+      if (fetchedFrom !== undefined) markRunsFetched(repo.db, [rec.id], fetchedFrom);
       if (staged && staged.outs.length) {
         const index = repo.db.loadIndex();
         const keep = new Set(staged.rows.map((r) => r.path));
