@@ -25,6 +25,8 @@ describe('table engine', () => {
       'tab.tsv': 'k\tv\na\t1\nb\t2\n',
       'rows.jsonl': '{"id":1,"tag":"x"}\n{"id":2,"tag":null}\n',
       'bad.csv': 'a,b\n' + Array.from({ length: 3000 }, (_, i) => `${i},${i}`).join('\n') + '\n3000,1,extra\n',
+      // a short file whose last line has an extra field: the sniffer must not skip the first lines as a preamble
+      'short-bad.csv': 'a,b\n1,2\n1,2,3\n',
       'notes.txt': 'hello\n',
     });
     await duckWrite('SELECT range AS id, range * 2 AS twice, \'r\' || range AS label FROM range(1000)', join(dir, 'p.parquet'), 'parquet');
@@ -92,6 +94,17 @@ describe('table engine', () => {
           assert.doesNotMatch(err.message, /tables-\d+/);
           return true;
         });
+        await assert.rejects(
+          (async () => {
+            await e.attachFile('sb', repo, 'HEAD', 'short-bad.csv');
+            return e.query('SELECT count(*) FROM sb');
+          })(),
+          (err: unknown) => {
+            assert.ok(isStrataError(err, 'TABLE_UNREADABLE'), String(err));
+            assert.match(err.message, /HEAD:short-bad\.csv/);
+            return true;
+          },
+        );
         await assert.rejects(e.attachFile('t', repo, 'HEAD', 'trunc.parquet'), (err: unknown) => {
           assert.ok(isStrataError(err, 'TABLE_UNREADABLE'), String(err));
           assert.match(err.message, /HEAD:trunc\.parquet/);

@@ -51,7 +51,8 @@ export interface TableEngine {
   /** Make a verified copy of a tracked file available as view `name` (format sniffed; CSV delimiter sniffed). */
   attachFile(name: string, repo: Repository, ref: string, path: string): Promise<TableColumn[]>;
   /** Same for raw bytes already verified by the caller (merge drivers get Buffers). */
-  attachBytes(name: string, bytes: Buffer, format: TableFormat): Promise<TableColumn[]>;
+  /** `shown` names the bytes in messages (default: the view name). */
+  attachBytes(name: string, bytes: Buffer, format: TableFormat, shown?: string): Promise<TableColumn[]>;
   /** Same for a file entry (a staged row, a tree entry): streamed to disk verified, never held whole in memory. */
   attachEntry(name: string, repo: Repository, path: string, entry: FileEntry, shown?: string): Promise<TableColumn[]>;
   /** Read-only SQL over attached views; rows as plain JS objects (BigInt -> number when safe, else string). */
@@ -234,7 +235,8 @@ class DuckTableEngine implements TableEngine {
         return `read_json(${f}, format = 'newline_delimited')`;
       case 'csv':
       case 'tsv':
-        return `read_csv(${f}, delim = ${quoteString(delimiter)}, header = true, strict_mode = true, null_padding = false, ignore_errors = false)`;
+        // skip = 0: the sniffer must not drop leading lines as a preamble (it read `a,b\n1,2\n1,2,3` as 0 rows)
+        return `read_csv(${f}, delim = ${quoteString(delimiter)}, header = true, skip = 0, strict_mode = true, null_padding = false, ignore_errors = false)`;
     }
   }
 
@@ -297,10 +299,10 @@ class DuckTableEngine implements TableEngine {
     return this.attachPath(name, file, format, shown);
   }
 
-  async attachBytes(name: string, bytes: Buffer, format: TableFormat): Promise<TableColumn[]> {
+  async attachBytes(name: string, bytes: Buffer, format: TableFormat, shown = name): Promise<TableColumn[]> {
     const file = join(this.dir, `t${++this.seq}.${EXT_OF[format]}`);
     await fsp.writeFile(file, bytes, { flag: 'wx', mode: 0o600 });
-    return this.attachPath(name, file, format, name);
+    return this.attachPath(name, file, format, shown);
   }
 
   /** `sql` prepared, refused unless it is one SELECT (the caller destroys the statement). */

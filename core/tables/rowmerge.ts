@@ -91,7 +91,7 @@ async function run(e: TableEngine, format: TableFormat, keys: string[], input: R
   const typed = format === 'parquet';
   const cols: Record<Side, TableColumn[] | null> = { base: null, ours: [], theirs: [] };
   const sides: Side[] = input.base ? ['base', 'ours', 'theirs'] : ['ours', 'theirs'];
-  for (const s of sides) cols[s] = await e.attachBytes(VIEW[s], s === 'base' ? input.base! : input[s], format);
+  for (const s of sides) cols[s] = await e.attachBytes(VIEW[s], s === 'base' ? input.base! : input[s], format, `${s}'s ${input.path}`);
 
   // The key: present in every version, unique in every version.
   for (const s of sides) {
