@@ -113,6 +113,18 @@ describe('sharing a project through git', () => {
     assert.deepEqual(await dataBytes(dir), v1);
   });
 
+  it('strata init in a git clone of the project keeps .gitignore and strata.project whole and takes the remotes', async () => {
+    const dir = join(tmp.dir, 'frank');
+    git(tmp.dir, 'clone', '-q', origin, dir);
+    const before = await fsp.readFile(join(dir, '.gitignore'), 'utf8');
+    await ok(dir, ['init', '-q']);
+    assert.equal(await fsp.readFile(join(dir, '.gitignore'), 'utf8'), before, 'init of a checkout with nothing tracked yet dropped entries');
+    assert.equal(git(dir, 'status', '--porcelain'), '', 'the code stays clean (strata.project keeps the remotes)');
+    // ... and the repository it made has the project's remote: one pull brings the data.
+    await ok(dir, ['pull']);
+    assert.deepEqual(await dataBytes(dir), v2);
+  });
+
   it('a URL with credentials never lands in strata.project or strata.lock', async () => {
     const dir = join(tmp.dir, 'secret');
     await fsp.mkdir(dir);

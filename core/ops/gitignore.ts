@@ -1,6 +1,7 @@
 /**
  * In a git project, tracked data paths are listed in the project's .gitignore so git does not
- * swallow the data. Strata manages one marked block and leaves the rest of the file alone.
+ * swallow the data. Strata manages one marked block and leaves the rest of the file alone; the
+ * block only grows (an entry for a path no longer tracked is the user's to delete).
  */
 import * as fsp from 'node:fs/promises';
 import { join, relative } from 'node:path';
@@ -20,9 +21,12 @@ export async function syncGitignore(projectRoot: string, roots: string[]): Promi
     /* none yet */
   }
   const prefix = relative(gitRoot, projectRoot).split('\\').join('/');
-  const lines = ['/' + (prefix ? prefix + '/' : '') + '.strata/', ...roots.filter((r) => r !== '').map((r) => '/' + (prefix ? prefix + '/' : '') + r)];
-  const block = [BEGIN, ...lines, END].join('\n');
   const re = new RegExp(`${escape(BEGIN)}[\\s\\S]*?${escape(END)}`);
+  // Entries are added, never dropped: another checkout of the project (a clone, a worktree, a
+  // submodule) that has not tracked every path yet must not rewrite the committed block without them.
+  const had = re.exec(text)?.[0].split('\n').slice(1, -1).filter((l) => l.trim() !== '') ?? [];
+  const lines = [...new Set(['/' + (prefix ? prefix + '/' : '') + '.strata/', ...had, ...roots.filter((r) => r !== '').map((r) => '/' + (prefix ? prefix + '/' : '') + r)])];
+  const block = [BEGIN, ...lines, END].join('\n');
   const next = re.test(text) ? text.replace(re, block) : (text && !text.endsWith('\n') ? text + '\n' : text) + block + '\n';
   if (next === text) return false;
   const tmp = `${file}.strata-tmp`;

@@ -5,7 +5,8 @@ import { initRepository } from '../repo/index.js';
 import { validateRefName } from '../repo/refs.js';
 import { findGitRoot } from '../code/git.js';
 import { syncGitignore } from './gitignore.js';
-import { syncProjectFile } from '../project/file.js';
+import { readProjectFile, syncProjectFile } from '../project/file.js';
+import { readLock } from '../project/lock.js';
 
 export interface InitOptions {
   dir: string;
@@ -22,7 +23,12 @@ export interface InitResult {
 
 export async function init(opts: InitOptions): Promise<InitResult> {
   const root = resolve(opts.dir);
-  const branch = opts.branch ?? 'main';
+  // In a checkout of a shared project (a git clone: strata.project, maybe strata.lock), the new
+  // repository takes the project's settings and branch, so that init never rewrites the committed
+  // project file without the team's remotes. Both files are validated before anything is created.
+  const shared = await readProjectFile(root);
+  const lock = shared ? await readLock(root) : null;
+  const branch = opts.branch ?? lock?.branch ?? 'main';
   validateRefName(branch, 'branch');
   try {
     await fsp.mkdir(root, { recursive: true });
@@ -30,6 +36,11 @@ export async function init(opts: InitOptions): Promise<InitResult> {
     throw fromSystemError(e, root);
   }
   const repo = await initRepository(root, { branch });
+  if (shared?.size) {
+    repo.db.tx(() => {
+      for (const [k, v] of shared) repo.db.setConfig(k, v);
+    });
+  }
   let projectFile: string | null = null;
   try {
     const gitRoot = await findGitRoot(root);
