@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 const SECRET_PARAM = /token|key|secret|signature|credential|password|passwd|auth|session/i;
 
 /** The request target with secret-looking query values replaced by REDACTED. */
-export function loggedTarget(target: string): string {
+function loggedTarget(target: string): string {
   const q = target.indexOf('?');
   if (q < 0) return target;
   const path = target.slice(0, q);
