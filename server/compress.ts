@@ -37,22 +37,28 @@ export function negotiate(header: string | string[] | undefined): Encoding | nul
   return null;
 }
 
-const cache = new Map<string, Promise<Buffer>>();
+/** Per file and encoding: the version (size, mtime) compressed and its body; a new version replaces it. */
+const cache = new Map<string, { version: string; body: Promise<Buffer> }>();
 
 /** The `enc` body of `file` (whose size and mtime identify its version); null when not worth it. */
 export async function compressedBody(file: string, st: { size: number; mtimeMs: number }, enc: Encoding): Promise<Buffer | null> {
   if (st.size < MIN_BYTES) return null;
-  const key = `${enc}\0${file}\0${st.size}\0${st.mtimeMs}`;
-  let p = cache.get(key);
-  if (!p) {
-    p = readFile(file).then((data) =>
+  const key = `${enc}\0${file}`;
+  const version = `${st.size}\0${st.mtimeMs}`;
+  let entry = cache.get(key);
+  if (!entry || entry.version !== version) {
+    const body = readFile(file).then((data) =>
       enc === 'br'
         ? brotli(data, { params: { [constants.BROTLI_PARAM_QUALITY]: 9, [constants.BROTLI_PARAM_SIZE_HINT]: data.length } })
         : gz(data, { level: 9 }),
     );
-    cache.set(key, p);
-    p.catch(() => cache.delete(key));
+    const made = { version, body };
+    entry = made;
+    cache.set(key, made);
+    body.catch(() => {
+      if (cache.get(key) === made) cache.delete(key);
+    });
   }
-  const body = await p;
+  const body = await entry.body;
   return body.length < st.size ? body : null;
 }
