@@ -28,6 +28,8 @@ import { repoCounts } from '../core/ops/repo-info.js';
 import { checkBranchName } from '../core/ops/open.js';
 import type { RepoSummary } from '../core/ops/types.js';
 import { s3Handler } from './s3/gateway.js';
+import { accessLog } from './access-log.js';
+import { compressedBody, compressible, negotiate } from './compress.js';
 import { cleanStaleBodies } from './s3/body.js';
 import { AccessKeyStore } from './s3/keys.js';
 import { authenticate } from './s3/sigv4.js';
@@ -43,8 +45,10 @@ export interface ServerOptions extends Partial<HostOptions> {
   maxObjectBytes?: number;
   /** Folder of the built web UI (default: <package>/web/dist when it exists). */
   webDir?: string | null;
-  /** Where to log server-side errors (default: stderr). */
+  /** Where to log server-side errors and access lines (default: stderr). */
   log?: (msg: string) => void;
+  /** Log one line per request (server/access-log.ts; default true). */
+  accessLog?: boolean;
   /** Time for a client to send a request's headers (default 20 s). */
   headersTimeoutMs?: number;
   /** Time for a client to send a whole request, headers and body (default 10 min). */
@@ -401,13 +405,24 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       spa = true;
       if (!st) throw new StrataError('PATH_NOT_FOUND', 'web UI index.html is missing');
     }
-    const immutable = !spa && segs[0] === 'assets';
-    res.writeHead(200, {
-      'Content-Type': contentType(file),
-      'Content-Length': String(st.size),
+    // Vite names the files under assets/ after a hash of their content: cacheable for good.
+    const immutable = !spa && segs[0] === 'assets' && /-[A-Za-z0-9_-]{8,}\.[A-Za-z0-9]+$/.test(file);
+    const type = contentType(file);
+    const headers: Record<string, string> = {
+      'Content-Type': type,
       'Cache-Control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
       'X-Content-Type-Options': 'nosniff',
-    });
+    };
+    if (compressible(type)) {
+      headers.Vary = 'Accept-Encoding';
+      const enc = negotiate(ctx.req.headers['accept-encoding']);
+      const body = enc ? await compressedBody(file, st, enc) : null;
+      if (enc && body) {
+        res.writeHead(200, { ...headers, 'Content-Encoding': enc, 'Content-Length': String(body.length) });
+        return void res.end(head ? undefined : body);
+      }
+    }
+    res.writeHead(200, { ...headers, 'Content-Length': String(st.size) });
     if (head) return void res.end();
     // pipeline() closes the file when the client goes away mid-download (pipe() would leak it).
     try {
@@ -496,7 +511,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       hint: 'the request timeout covers the headers too: raise --request-timeout or lower --headers-timeout',
     });
   }
-  const main = await listenWith(handle, conn, opts.port ?? 8080, opts.host ?? '127.0.0.1', '--port', log);
+  const accessLine = opts.accessLog === false ? null : log;
+  const main = await listenWith(handle, conn, opts.port ?? 8080, opts.host ?? '127.0.0.1', '--port', log, accessLine);
   let gateway: Listening | null = null;
   if (opts.s3Port !== undefined) {
     try {
@@ -511,7 +527,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         domain: opts.s3Domain ?? null,
         maxObjectBytes: Math.min(limits.object, 5 * 1024 * MiB),
       });
-      gateway = await listenWith(handler, conn, opts.s3Port, opts.host ?? '127.0.0.1', '--s3-port', log);
+      gateway = await listenWith(handler, conn, opts.s3Port, opts.host ?? '127.0.0.1', '--s3-port', log, accessLine);
     } catch (e) {
       await main.close();
       throw e;
@@ -553,6 +569,7 @@ async function listenWith(
   bindHost: string,
   flag: string,
   log: (msg: string) => void,
+  accessLine: ((line: string) => void) | null,
 ): Promise<Listening> {
   const inFlight = new Set<Promise<void>>();
   const server = createServer(
@@ -565,6 +582,7 @@ async function listenWith(
       connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(Math.min(conn.headersTimeoutMs, conn.requestTimeoutMs) / 4))),
     },
     (req, res) => {
+      if (accessLine) accessLog(req, res, accessLine);
       const p = handler(req, res)
         .catch((e) => {
           log(`error: ${redact(e instanceof Error ? e.message : String(e))}`);

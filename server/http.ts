@@ -148,8 +148,11 @@ export function sendEmpty(res: ServerResponse, status: number, headers: Record<s
 }
 
 /**
- * Parse a single-range `Range` header against `size`. Returns null to serve the whole body
- * (no header, multiple ranges, or a unit other than bytes); throws 416 when unsatisfiable.
+ * Parse a single-range `Range` header against `size` (RFC 9110 section 14.2). Returns null to serve
+ * the whole body: no header, multiple ranges, a unit other than bytes, or an invalid range such as
+ * `bytes=5-3` (last before first), which the RFC says to ignore. Throws 416 (Content-Range:
+ * bytes *\/size) only when the range is valid but unsatisfiable: first byte at or past the end, or
+ * a zero-length suffix.
  */
 export function parseRange(header: string | undefined, size: number): { start: number; end: number } | null {
   if (!header) return null;
@@ -167,7 +170,7 @@ export function parseRange(header: string | undefined, size: number): { start: n
   } else {
     start = Number(a);
     end = b === '' ? size : Math.min(size, Number(b) + 1);
-    if (b !== '' && Number(b) < start) throw unsatisfiable(size);
+    if (b !== '' && Number(b) < start) return null;
   }
   if (start >= size) throw unsatisfiable(size);
   return { start, end };

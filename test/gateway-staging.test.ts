@@ -656,6 +656,8 @@ describe('S3 gateway writes: runs reach clones through a server', () => {
     const data = join(t.dir, 'srv');
     server = spawn(process.execPath, [BIN, 'serve', '--data', data, '--port', '0', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const srv = server;
+    // Drain the access log on stderr: a full pipe would block the server's synchronous writes.
+    srv.stderr!.resume();
     const url = await new Promise<string>((resolve, reject) => {
       let o = '';
       srv.stdout!.on('data', (d: Buffer) => {

@@ -6,7 +6,7 @@ import { fmtTime } from '../output.js';
 
 const USAGE = `serve [--port 8080] [--host 127.0.0.1] [--data DIR] [--store s3://bucket/prefix] [--anonymous-read|--no-anonymous-read]
              [--headers-timeout S] [--request-timeout S] [--keep-alive-timeout S] [--idle-timeout S] [--max-connections N]
-             [--s3-port N] [--s3-domain DOMAIN] [--s3-region REGION]
+             [--s3-port N] [--s3-domain DOMAIN] [--s3-region REGION] [--no-access-log]
        strata serve token create --repo NAME|'*' [--read] [--write] [--label TEXT] [--data DIR]
        strata serve token list [--data DIR]
        strata serve token revoke ID [--data DIR]
@@ -37,6 +37,8 @@ options:
                           repositories, keys <ref>/<path> (docs/s3-gateway.md)
   --s3-domain DOMAIN      virtual-host-style addressing: Host <bucket>.DOMAIN (path style always works)
   --s3-region REGION      region the gateway reports (default us-east-1; signatures of any region are accepted)
+  --no-access-log         do not write the access log (one stderr line per request: time, method,
+                          path with secret query values REDACTED, status, bytes, ms)
 
 tokens (printed once; only a hash is stored, in the data folder):
   strata serve token create --repo fraud --write     push + read for repository fraud ('*' = all)
@@ -121,6 +123,7 @@ const cmd: Command = {
     store: { type: 'string' },
     'anonymous-read': { type: 'boolean' },
     'no-anonymous-read': { type: 'boolean' },
+    'no-access-log': { type: 'boolean' },
     'max-pack-bytes': { type: 'string' },
     'max-object-bytes': { type: 'string' },
     'max-json-bytes': { type: 'string' },
@@ -213,6 +216,7 @@ const cmd: Command = {
       s3Domain: a.values['s3-domain'] as string | undefined,
       s3Region: a.values['s3-region'] as string | undefined,
       log: (m) => io.err(m),
+      accessLog: !a.values['no-access-log'],
     });
     // From here on, an error that escapes a handler is logged and the server keeps serving.
     const { installSafetyNet } = await import('../../server/app.js');

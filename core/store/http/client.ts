@@ -1,6 +1,6 @@
 /**
  * The HTTP client under the Strata server stores (core/store/http): base URL of one repository's
- * API, bearer token, retries of idempotent requests and 503s, and the mapping of error answers
+ * API, bearer token, retries of repeatable requests (429/502/503/504, resets; Retry-After), and the mapping of error answers
  * (the server's JSON `{error: {code, message, hint}}`) to StrataErrors.
  *
  * Token (Authorization: Bearer): opts.token, else STRATA_TOKEN, else the first matching line of the
@@ -39,14 +39,18 @@ export class HttpClient {
   ) {}
 
   /**
-   * One request. Network errors and 503s are retried (idempotent requests only, or when nothing was
-   * sent). Non-2xx answers become StrataErrors carrying the server's code, except `allow` statuses.
+   * One request. Retryable failures (connection errors and resets, 429, 502, 503, 504) are retried
+   * up to RETRY.attempts times in all when the request may be repeated: `init.retry`, by default
+   * every request whose body is absent or a Buffer (a stream cannot be sent twice). The wait is the
+   * server's Retry-After (seconds or an HTTP-date, at most RETRY.maxAfterMs), else exponential
+   * backoff with full jitter: a random time up to min(RETRY.capMs, RETRY.baseMs * 2^attempt).
+   * Non-2xx answers become StrataErrors carrying the server's code, except `allow` statuses.
    */
   async request(method: string, path: string, init: { body?: Buffer | AsyncIterable<Uint8Array>; headers?: Record<string, string>; allow?: number[]; retry?: boolean } = {}): Promise<Response> {
     const headers: Record<string, string> = { ...(init.headers ?? {}) };
     if (this.token) headers.Authorization = `Bearer ${this.token}`;
     const retry = init.retry ?? !(init.body && !Buffer.isBuffer(init.body));
-    const attempts = retry ? 4 : 1;
+    const attempts = retry ? RETRY.attempts : 1;
     for (let attempt = 1; ; attempt++) {
       let res: Response;
       try {
@@ -56,7 +60,7 @@ export class HttpClient {
         if (Buffer.isBuffer(init.body)) this.counters.bytesUp += init.body.length;
       } catch (e) {
         if (attempt < attempts) {
-          await sleep(100 * 2 ** attempt);
+          await sleep(backoffMs(attempt));
           continue;
         }
         const cause = (e as { cause?: { code?: string; message?: string } }).cause;
@@ -68,9 +72,10 @@ export class HttpClient {
       const len = Number(res.headers.get('content-length') ?? 0);
       if (method !== 'HEAD') this.counters.bytesDown += len;
       if (res.ok || init.allow?.includes(res.status)) return res;
-      if (res.status === 503 && attempt < attempts) {
+      if (RETRY.statuses.has(res.status) && attempt < attempts) {
+        const after = retryAfterMs(res.headers.get('retry-after'), Date.now());
         await res.body?.cancel();
-        await sleep(200 * 2 ** attempt);
+        await sleep(after ?? backoffMs(attempt));
         continue;
       }
       throw await this.toError(res);
@@ -106,6 +111,37 @@ export class HttpClient {
     });
     return (await res.json()) as T;
   }
+}
+
+/** Retry policy of HttpClient.request (docs/remotes.md, "Retries"). */
+const RETRY = {
+  attempts: 5,
+  baseMs: 200,
+  capMs: 10_000,
+  maxAfterMs: 30_000,
+  statuses: new Set([429, 502, 503, 504]),
+} as const;
+
+/** Full jitter: a uniformly random wait up to min(cap, base * 2^attempt). */
+function backoffMs(attempt: number): number {
+  return Math.floor(Math.random() * Math.min(RETRY.capMs, RETRY.baseMs * 2 ** attempt));
+}
+
+/**
+ * A Retry-After header (RFC 9110 section 10.2.3) as milliseconds from `now`: delay-seconds or an
+ * HTTP-date, at most RETRY.maxAfterMs; undefined when absent or unreadable (backoff applies then).
+ */
+export function retryAfterMs(header: string | null, now: number): number | undefined {
+  if (header === null) return undefined;
+  const v = header.trim();
+  let ms: number;
+  if (/^\d+$/.test(v)) ms = Number(v) * 1000;
+  else {
+    const t = Date.parse(v);
+    if (!Number.isFinite(t)) return undefined;
+    ms = Math.max(0, t - now);
+  }
+  return Math.min(ms, RETRY.maxAfterMs);
 }
 
 function sleep(ms: number): Promise<void> {

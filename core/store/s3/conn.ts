@@ -17,6 +17,7 @@ import {
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
+import { profileS3Endpoint } from './profile.js';
 import { StrataError } from '../../errors/index.js';
 import { normalizePrefix } from '../url.js';
 import { Limiter } from '../../util/concurrency.js';
@@ -29,7 +30,7 @@ export interface S3StoreOptions {
   bucket: string;
   /** Key prefix inside the bucket ('' = bucket root). Leading/trailing slashes are ignored. */
   prefix?: string;
-  /** Custom endpoint (MinIO, Ceph, s3rver...). Default: AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL, then AWS. */
+  /** Custom endpoint (MinIO, Ceph, s3rver...). Default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, the profile's endpoint_url (profile.ts), else AWS. */
   endpoint?: string;
   /** Default: AWS_REGION, AWS_DEFAULT_REGION, the profile's region, else 'us-east-1'. */
   region?: string;
@@ -154,8 +155,11 @@ export class S3Conn {
     this.jobs = Math.max(1, Math.floor(opts.jobs ?? 16));
     this.limiter = new Limiter(this.jobs);
 
-    const endpoint = opts.endpoint || env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined;
     const profile = opts.profile || env.AWS_PROFILE || undefined;
+    // The profile's endpoint_url (core/store/s3/profile.ts) is read here rather than left to the SDK,
+    // which looks it up in AWS_PROFILE's section only and would not switch to path-style for it.
+    const ignoreEnv = /^true$/i.test(env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS ?? '');
+    const endpoint = opts.endpoint || (ignoreEnv ? undefined : env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL) || profileS3Endpoint(profile, env) || undefined;
     const regionGiven = opts.region || env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined;
     this.endpointLabel = endpoint ?? `https://s3.${regionGiven ?? 'us-east-1'}.amazonaws.com`;
     const isHttps = !endpoint || /^https:/i.test(endpoint);
