@@ -20,7 +20,7 @@ export interface Io {
 
 export type ColorMode = 'auto' | 'always' | 'never';
 
-export interface IoOptions {
+interface IoOptions {
   json: boolean;
   /** -q: nothing on stdout or stderr except when the command fails (then its stderr, with the error). */
   quiet?: boolean;
@@ -43,7 +43,7 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
  * Whether to colour: --color always/never wins; else FORCE_COLOR (set, not empty and not 0: on;
  * 0: off), else NO_COLOR (set and not empty: off), else a terminal on stdout that is not TERM=dumb.
  */
-export function colorEnabled(mode: ColorMode | undefined, env: NodeJS.ProcessEnv, stdoutTTY: boolean): boolean {
+function colorEnabled(mode: ColorMode | undefined, env: NodeJS.ProcessEnv, stdoutTTY: boolean): boolean {
   if (mode === 'always') return true;
   if (mode === 'never') return false;
   const force = env.FORCE_COLOR;
