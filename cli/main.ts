@@ -180,7 +180,17 @@ async function run(argv: string[]): Promise<number> {
   const given = dd >= 0 ? rest.slice(0, dd) : rest;
   // Global flags may follow the verb too; the command's own parser sees the others.
   const before: string[] = [];
-  for (let k = 0; k < given.length; k++) if (!takeGlobal(given, k, g)) before.push(given[k]!);
+  // The value of a command's own option is never taken for one (`commit -m -q` is the message "-q").
+  const valued = new Set<string>();
+  for (const [name, o] of Object.entries(cmd.options ?? {})) {
+    if (o.type !== 'string') continue;
+    valued.add(`--${name}`);
+    if (o.short) valued.add(`-${o.short}`);
+  }
+  for (let k = 0; k < given.length; k++) {
+    if (valued.has(given[k]!) && k + 1 < given.length) before.push(given[k]!, given[++k]!);
+    else if (!takeGlobal(given, k, g)) before.push(given[k]!);
+  }
   // Only flags before `--` ask for help: `strata run -n x -- ls -h` runs `ls -h`.
   if (before.includes('-h') || before.includes('--help')) {
     process.stdout.write(commandHelp(cmd) + '\n');

@@ -72,6 +72,10 @@ describe('-q prints nothing but errors', () => {
     assert.equal(r.stdout, '');
     assert.match(r.stderr, /broken-stage-output/);
     assert.match(r.stderr, /error: stage bad failed/);
+    // A command option's value is not taken for -q: `-m -q` stays the (refused, dash-led) message.
+    const m = await strata(dir, ['tag', 'x', '-m', '-q']);
+    assert.equal(m.code, 2);
+    assert.match(m.stderr, /argument is ambiguous/);
     const e = await strata(dir, ['-q', 'checkout', 'nosuch']);
     assert.equal(e.code, 4);
     assert.match(e.stderr, /error: unknown revision "nosuch"/);
