@@ -18,5 +18,7 @@ export interface Command {
   /** Longer help: flags and examples. */
   help?: string;
   options?: OptionSpec;
+  /** Words that may follow the verb as a subcommand (`remote add`); shell completion offers them. */
+  subcommands?: readonly string[];
   run(args: Parsed, io: Io): Promise<number | void>;
 }

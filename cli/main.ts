@@ -5,7 +5,8 @@
 import { parseArgs } from 'node:util';
 import { createRequire } from 'node:module';
 import type { Command, Parsed } from './command.js';
-import { makeIo } from './output.js';
+import { makeIo, pagerCommand, type ColorMode } from './output.js';
+import { effectiveValue } from '../core/config/registry.js';
 import { redactText } from '../core/config/redact.js';
 import { join } from 'node:path';
 import { sqliteToStrata } from '../core/meta/db.js';
@@ -51,9 +52,40 @@ export const COMMANDS: Record<string, [string, string]> = {
   metrics: ['metrics', 'show or compare metrics files'],
   check: ['check', 'run the data checks of strata.checks.yaml on a commit or the staged tables'],
   import: ['import', 'bring a DVC project over: strata.yaml, its data as one commit, its up-to-date stages'],
+  completion: ['completion', 'print a shell completion script (bash, zsh or fish)'],
 };
 
-const ALIASES: Record<string, string> = { st: 'status', co: 'checkout', ci: 'commit' };
+export const ALIASES: Record<string, string> = { st: 'status', co: 'checkout', ci: 'commit' };
+
+/** Commands whose long output goes through a pager on a terminal, as git's log and diff. */
+const PAGED = new Set(['log', 'diff', 'show']);
+
+/** Flags every command takes, before or after the verb (docs/cli.md, global options). */
+export const GLOBAL_FLAGS = ['-C', '--json', '-q', '--quiet', '--color', '--no-pager', '--help', '--version'];
+
+interface Globals {
+  json: boolean;
+  quiet: boolean;
+  color?: ColorMode;
+  noPager: boolean;
+}
+
+function colorMode(v: string): ColorMode {
+  if (v === 'auto' || v === 'always' || v === 'never') return v;
+  throw usage(`--color takes auto, always or never, not ${JSON.stringify(v)} (e.g. --color=never)`);
+}
+
+/** Take a global flag at args[i] (--json, -q, --color[=WHEN], --no-pager); the count of arguments used, 0 when not one. */
+function takeGlobal(args: string[], i: number, g: Globals): number {
+  const a = args[i]!;
+  if (a === '--json') g.json = true;
+  else if (a === '-q' || a === '--quiet') g.quiet = true;
+  else if (a === '--no-pager') g.noPager = true;
+  else if (a === '--color') g.color = 'always';
+  else if (a.startsWith('--color=')) g.color = colorMode(a.slice('--color='.length));
+  else return 0;
+  return 1;
+}
 
 
 function version(): string {
@@ -69,17 +101,19 @@ function globalHelp(all: Record<string, [string, string]>): string {
   const lines = [
     'strata: version data the way git versions code, and see what produced what',
     '',
-    'usage: strata [-C DIR] [--json] <command> [args]',
+    'usage: strata [-C DIR] [--json] [-q] [--color=WHEN] [--no-pager] <command> [args]',
     '',
     'commands:',
     ...Object.entries(all).map(([k, [, s]]) => `  ${k.padEnd(10)} ${s}`),
     '',
     'global options:',
-    '  -C DIR        run as if started in DIR',
-    '  --json        machine-readable output (read commands and most write commands)',
-    '  -q, --quiet   no progress output',
-    '  -h, --help    help for strata or a command (strata help <command>)',
-    '  --version     print the version',
+    '  -C DIR          run as if started in DIR',
+    '  --json          machine-readable output (read commands and most write commands)',
+    '  -q, --quiet     print nothing but errors',
+    '  --color[=WHEN]  colour: auto (default), always or never (FORCE_COLOR, NO_COLOR)',
+    '  --no-pager      never page the output of log, diff and show',
+    '  -h, --help      help for strata or a command (strata help <command>)',
+    '  --version       print the version',
     '',
     'docs: docs/quickstart.md, docs/cli.md',
   ];
@@ -106,21 +140,17 @@ export async function main(argv: string[]): Promise<void> {
 async function run(argv: string[]): Promise<number> {
   // Global flags before the verb.
   let i = 0;
-  let json = false;
-  let quiet = false;
+  const g: Globals = { json: false, quiet: false, noPager: false };
   while (i < argv.length) {
     const a = argv[i]!;
-    if (a === '-C') {
+    const used = takeGlobal(argv, i, g);
+    if (used) {
+      i += used;
+    } else if (a === '-C') {
       const dir = argv[i + 1];
       if (!dir) throw usage('-C needs a directory');
       process.chdir(dir);
       i += 2;
-    } else if (a === '--json') {
-      json = true;
-      i++;
-    } else if (a === '-q' || a === '--quiet') {
-      quiet = true;
-      i++;
     } else if (a === '--version' || a === '-V') {
       process.stdout.write(`strata ${version()}\n`);
       return 0;
@@ -148,7 +178,20 @@ async function run(argv: string[]): Promise<number> {
   verb = ALIASES[verb] ?? verb;
   const cmd = await loadCommand(verb);
   const dd = rest.indexOf('--');
-  const before = dd >= 0 ? rest.slice(0, dd) : rest;
+  const given = dd >= 0 ? rest.slice(0, dd) : rest;
+  // Global flags may follow the verb too; the command's own parser sees the others.
+  const before: string[] = [];
+  // The value of a command's own option is never taken for one (`commit -m -q` is the message "-q").
+  const valued = new Set<string>();
+  for (const [name, o] of Object.entries(cmd.options ?? {})) {
+    if (o.type !== 'string') continue;
+    valued.add(`--${name}`);
+    if (o.short) valued.add(`-${o.short}`);
+  }
+  for (let k = 0; k < given.length; k++) {
+    if (valued.has(given[k]!) && k + 1 < given.length) before.push(given[k]!, given[++k]!);
+    else if (!takeGlobal(given, k, g)) before.push(given[k]!);
+  }
   // Only flags before `--` ask for help: `strata run -n x -- ls -h` runs `ls -h`.
   if (before.includes('-h') || before.includes('--help')) {
     process.stdout.write(commandHelp(cmd) + '\n');
@@ -159,7 +202,7 @@ async function run(argv: string[]): Promise<number> {
   try {
     const r = parseArgs({
       args: before,
-      options: { json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, ...(cmd.options ?? {}) },
+      options: { ...(cmd.options ?? {}) },
       allowPositionals: true,
       strict: true,
     });
@@ -167,17 +210,20 @@ async function run(argv: string[]): Promise<number> {
   } catch (e) {
     throw usage(`${(e as Error).message.replace(/\. To specify a positional.*$/, '')}\nusage: strata ${cmd.usage}`);
   }
-  json = json || parsed.values.json === true;
-  quiet = quiet || parsed.values.quiet === true;
-  const io = makeIo({ json, quiet });
+  const pager = PAGED.has(verb) && !g.noPager ? pagerCommand(effectiveValue(null, 'core.pager')?.value ?? null, process.env) : null;
+  const io = makeIo({ json: g.json, quiet: g.quiet, color: g.color, pager });
+  let code: number;
   try {
-    const code = await cmd.run(parsed, io);
+    code = (await cmd.run(parsed, io)) ?? 0;
     io.endProgress();
-    return code ?? 0;
   } catch (e) {
     io.endProgress();
-    return reportError(e, io, json);
+    // The error itself is never held back by -q.
+    await io.finish(1);
+    return reportError(e, makeIo({ json: g.json, color: g.color }), g.json);
   }
+  await io.finish(code);
+  return code;
 }
 
 async function loadCommand(verb: string): Promise<Command> {

@@ -16,6 +16,7 @@ const internalHelp = CONFIG_KEYS.filter((d) => d.settable === 'internal').map((d
 const cmd: Command = {
   name: 'config',
   summary: 'Settings: config get KEY | set KEY VALUE | unset KEY | list [--show-origin]; --user for the user config file.',
+  subcommands: ['get', 'set', 'unset', 'list'],
   usage: 'config [--user] get KEY | config [--user] set KEY VALUE | config [--user] unset KEY | config list [--user] [--show-origin]',
   help: `${levelsHelp}\nkeys (booleans: true/false, also yes/no, on/off, 1/0):\n${keyHelp}\nset by strata itself (config set refuses them):\n${internalHelp}`,
   options: { user: { type: 'boolean' }, 'show-origin': { type: 'boolean' } },

@@ -19,7 +19,8 @@ const cmd: Command = {
     if (a.values.dot && a.values.mermaid) throw new StrataError('INVALID_ARGUMENT', 'choose one of --dot and --mermaid');
     const r = await withCliRepo({}, (repo) => dag(repo, { format: a.values.dot ? 'dot' : a.values.mermaid ? 'mermaid' : 'text', outs: !!a.values.outs }));
     if (io.json_) return io.json({ order: r.order, stages: r.stages, edges: r.edges });
-    process.stdout.write(r.rendered);
+    if (a.values.dot || a.values.mermaid) process.stdout.write(r.rendered);
+    else io.raw('stdout', r.rendered);
   },
 };
 export default cmd;

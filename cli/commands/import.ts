@@ -9,6 +9,7 @@ const cmd: Command = {
   name: 'import',
   summary: 'Bring a project over from another tool (DVC): pipeline, data and up-to-date stages.',
   usage: 'import dvc [PATH] [--remote NAME] [--dry-run] [--force] [-m MSG]',
+  subcommands: ['dvc'],
   help: [
     'Reads dvc.yaml, dvc.lock and the .dvc files of the DVC project at PATH (default: the repository',
     'root), checks every file against its DVC md5, writes strata.yaml, imports the data from the DVC',

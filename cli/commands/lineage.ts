@@ -73,7 +73,7 @@ const cmd: Command = {
       io.out('hint: versions get lineage when strata run or strata repro reads or writes them');
       return;
     }
-    process.stdout.write(renderLineageText(r.graph));
+    io.raw('stdout', renderLineageText(r.graph));
   },
 };
 export default cmd;

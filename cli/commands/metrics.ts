@@ -13,6 +13,7 @@ function table(rows: string[][]): string[] {
 const cmd: Command = {
   name: 'metrics',
   summary: 'Show or compare metrics (the JSON outputs of type metrics).',
+  subcommands: ['show', 'diff'],
   usage: 'metrics show [REF...] [--json] | metrics diff [A [B]] [--all] [--json]',
   help: [
     'subcommands:',

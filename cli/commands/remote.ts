@@ -27,6 +27,7 @@ export const S3_OPTIONS = {
 const cmd: Command = {
   name: 'remote',
   summary: 'Manage remotes (S3/MinIO buckets, shared directories, Strata servers).',
+  subcommands: ['list', 'add', 'remove', 'set-url', 'default'],
   usage: 'remote [list [-v]] | add NAME URL [S3 options] | remove NAME | set-url NAME URL [S3 options] | default [NAME]',
   help: [
     'URLs:',

@@ -104,7 +104,7 @@ const cmd: Command = {
       yes: !!a.values.yes,
       confirm: confirmPlan(io),
       allowEnv: ((a.values['allow-env'] as string[] | undefined) ?? []).flatMap((v) => v.split(',').map((x) => x.trim()).filter(Boolean)),
-      hooks: io.json_ ? { ...hooks, onOutput: (stage, _s, c) => process.stderr.write(`${stage} | ${c.toString('utf8')}`) } : hooks,
+      hooks: io.json_ ? { ...hooks, onOutput: (stage, _s, c) => io.raw('stderr', `${stage} | ${c.toString('utf8')}`) } : hooks,
       onCheckout: io.json_ ? undefined : (co) => printCheckoutFor(io, co, { rerunHint: false }),
       onStage: io.json_ ? undefined : (ev) => (ev.phase === 'start' ? io.out(`== ${ev.stage} (recorded run ${ev.recordedRun})`) : undefined),
     }));

@@ -19,23 +19,23 @@ export function terminalHooks(io: Io, opts: { prefix: boolean }): RunnerHooks {
   const partial = new Map<string, string>();
   return {
     onOutput(stage, stream, chunk) {
-      const target = io.json_ || stream === 'stderr' ? process.stderr : process.stdout;
+      const target = io.json_ || stream === 'stderr' ? 'stderr' : 'stdout';
       if (!opts.prefix) {
-        target.write(chunk);
+        io.raw(target, chunk);
         return;
       }
       const key = `${stage}\0${stream}`;
       const text = (partial.get(key) ?? '') + chunk.toString('utf8');
       const lines = text.split('\n');
       partial.set(key, lines.pop()!);
-      for (const l of lines) target.write(`${stage} | ${l}\n`);
+      for (const l of lines) io.raw(target, `${stage} | ${l}\n`);
     },
     onStage(ev) {
       if (ev.phase !== 'end' || !opts.prefix) return;
       for (const stream of ['stdout', 'stderr'] as const) {
         const key = `${ev.stage}\0${stream}`;
         const rest = partial.get(key);
-        if (rest) (io.json_ || stream === 'stderr' ? process.stderr : process.stdout).write(`${ev.stage} | ${rest}\n`);
+        if (rest) io.raw(io.json_ || stream === 'stderr' ? 'stderr' : 'stdout', `${ev.stage} | ${rest}\n`);
         partial.delete(key);
       }
     },

@@ -113,6 +113,7 @@ async function keyCommand(a: Parsed, io: Io, action: string | undefined, arg: st
 
 const cmd: Command = {
   name: 'serve',
+  subcommands: ['token', 'repo'],
   summary: 'HTTP server: web lineage browser, API, and push/clone remote (http://HOST:PORT/REPO).',
   usage: USAGE,
   help: HELP,

@@ -9,6 +9,7 @@ const USAGE = 'staging list REMOTE BRANCH | commit REMOTE BRANCH -m MSG [--autho
 const cmd: Command = {
   name: 'staging',
   summary: "List, commit or discard a branch's uncommitted writes made through a server's S3 gateway.",
+  subcommands: ['list', 'commit', 'discard'],
   usage: USAGE,
   help: [
     'REMOTE: a remote name of this project, or a server URL http(s)://host:port/REPO (token: STRATA_TOKEN).',

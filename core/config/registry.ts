@@ -115,6 +115,7 @@ export const CONFIG_KEYS: readonly KeyDef[] = [
     description: 'branches (names or globs: main, release/*) that strata serve moves only to commits whose error-level checks pass: push, POST /merge and the S3 gateway commit (unset: none)',
   },
   { key: 'code.git', type: 'enum', values: ['auto', 'cli', 'builtin'], default: 'auto', settable: 'user', description: 'how the code repository is read: auto (the git program when git 2.31+ is on PATH, else isomorphic-git), cli (the git program, an error without it) or builtin (isomorphic-git)' },
+  { key: 'core.pager', type: 'string', default: null, settable: 'user', levels: ['user', 'env'], description: 'the pager of log, diff and show on a terminal, run by the shell (unset: PAGER, else less with LESS=FRX; empty or cat: no pager); a personal setting, so the user file or STRATA_CONFIG_CORE_PAGER only' },
   { key: 'tables.threads', type: 'string', default: '2', settable: 'user', description: 'threads of the table engine (DuckDB), a positive integer' },
 ];
 
