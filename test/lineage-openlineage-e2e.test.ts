@@ -11,7 +11,9 @@ import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { ok, strata, writeFiles } from './helpers/cli.js';
 import { git, gitProject } from './helpers/fraud.js';
+import { pathToFileURL } from 'node:url';
 import { hashBytes, initHash } from '../core/hash/index.js';
+import { eventProblems } from './helpers/openlineage-schema.js';
 
 interface Facet {
   _producer: string;
@@ -34,25 +36,15 @@ interface Event {
   outputs: Dataset[];
 }
 
-/** The RunEvent's required fields (OpenLineage 2-0-2), checked one by one. */
-function checkRequired(e: Event): void {
+/**
+ * Every event is checked against the official schemas (root 2-0-2 and each facet's own
+ * `_schemaURL`, newest versions), plus what Strata promises beyond them.
+ */
+function checkEvent(e: Event): void {
+  assert.deepEqual(eventProblems(e), [], `${e.job.name} ${e.eventType} event`);
   assert.match(e.eventTime, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
-  assert.ok(!Number.isNaN(Date.parse(e.eventTime)));
   assert.match(e.producer, /^https:\/\/github\.com\/strata-data\/strata\/tree\/v\d+\.\d+\.\d+/);
-  assert.equal(e.schemaURL, 'https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent');
   assert.match(e.run.runId, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-  assert.ok(['START', 'RUNNING', 'COMPLETE', 'ABORT', 'FAIL', 'OTHER'].includes(e.eventType));
-  assert.equal(typeof e.job.namespace, 'string');
-  assert.ok(e.job.namespace.length > 0);
-  assert.equal(typeof e.job.name, 'string');
-  for (const d of [...e.inputs, ...e.outputs]) {
-    assert.ok(d.namespace && d.name, 'dataset namespace and name');
-  }
-  const facets = [...Object.values(e.run.facets), ...Object.values(e.job.facets), ...[...e.inputs, ...e.outputs].flatMap((d) => Object.values(d.facets ?? {}))];
-  for (const f of facets) {
-    assert.match(f._producer, /^https:\/\//);
-    assert.match(f._schemaURL, /^https:\/\/openlineage\.io\/spec\/facets\/.+#\/\$defs\/\w+$/);
-  }
 }
 
 describe('OpenLineage events from runs', () => {
@@ -61,6 +53,7 @@ describe('OpenLineage events from runs', () => {
   let server: Server;
   let url: string;
   const received: Array<{ path: string; type: string; body: Event }> = [];
+  const allEvents: Event[] = [];
 
   before(async () => {
     await initHash();
@@ -68,7 +61,10 @@ describe('OpenLineage events from runs', () => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        received.push({ path: req.url ?? '', type: String(req.headers['content-type']), body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Event });
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Event;
+        // Every event any test here makes must validate against the official schemas.
+        allEvents.push(body);
+        received.push({ path: req.url ?? '', type: String(req.headers['content-type']), body });
         res.writeHead(201, { 'content-type': 'application/json' }).end('{}');
       });
     });
@@ -96,13 +92,15 @@ describe('OpenLineage events from runs', () => {
     for (const { path, type, body: e } of received) {
       assert.equal(path, '/api/v1/lineage');
       assert.match(type, /application\/json/);
-      checkRequired(e);
+      checkEvent(e);
       assert.equal(e.run.runId, run.id);
       assert.equal(e.job.namespace, `strata://${basename(dir)}`);
       assert.equal(e.job.name, 'train');
       assert.equal(e.job.facets.sourceCodeLocation!.type, 'git');
       assert.equal(e.job.facets.sourceCodeLocation!.version, commit);
       assert.equal(e.job.facets.sourceCodeLocation!.branch, 'main');
+      // No remote: the repository's directory as a file:// URL (the facet's url is a URI).
+      assert.equal(e.job.facets.sourceCodeLocation!.url, pathToFileURL(git(dir, 'rev-parse', '--show-toplevel')).href);
       assert.equal(e.job.facets.jobType!.jobType, 'STAGE');
       const inputs = Object.fromEntries(e.inputs.map((d) => [d.name, d]));
       assert.equal(inputs['data.csv']!.namespace, `strata://${basename(dir)}`);
@@ -120,13 +118,29 @@ describe('OpenLineage events from runs', () => {
     assert.deepEqual(lines, received.map((x) => x.body));
   });
 
+  it('a git scp-form remote is sent as an ssh:// URL', async () => {
+    git(dir, 'remote', 'add', 'origin', 'git@github.com:acme/fraud.git');
+    try {
+      received.length = 0;
+      await ok(dir, ['run', '-n', 'remote', '-o', 'r.txt', '--', 'echo r > r.txt']);
+      assert.equal(received.length, 2);
+      for (const { body: e } of received) {
+        checkEvent(e);
+        assert.equal(e.job.facets.sourceCodeLocation!.url, 'ssh://git@github.com/acme/fraud.git');
+        assert.equal(e.job.facets.sourceCodeLocation!.repoUrl, 'git@github.com:acme/fraud.git');
+      }
+    } finally {
+      git(dir, 'remote', 'remove', 'origin');
+    }
+  });
+
   it('a failing run emits FAIL with the errorMessage facet', async () => {
     received.length = 0;
     const r = await strata(dir, ['run', '-n', 'broken', '-o', 'x.txt', '--', 'exit 4']);
     assert.equal(r.code, 14);
     assert.deepEqual(received.map((x) => x.body.eventType), ['START', 'FAIL']);
     const fail = received[1]!.body;
-    checkRequired(fail);
+    checkEvent(fail);
     assert.match(String(fail.run.facets.errorMessage!.message), /command exited with code 4/);
     assert.equal(fail.run.facets.errorMessage!.programmingLanguage, 'shell');
   });
@@ -162,5 +176,10 @@ describe('OpenLineage events from runs', () => {
     received.length = 0;
     await ok(dir, ['run', '-n', 'ns', '-o', 'z.txt', '--', 'echo z > z.txt']);
     assert.ok(received.length === 2 && received.every((x) => x.body.job.namespace === 'team-fraud' && x.body.outputs[0]!.namespace === 'team-fraud'));
+  });
+
+  it('every event the runs above sent validates against the official schemas', () => {
+    assert.ok(allEvents.length >= 10, `${allEvents.length} events`);
+    for (const e of allEvents) checkEvent(e);
   });
 });

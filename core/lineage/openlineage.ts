@@ -7,7 +7,8 @@
  */
 import { randomFillSync } from 'node:crypto';
 import { mkdir, open } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, isAbsolute } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { StrataError } from '../errors/index.js';
 import { redactText, redactUrl } from '../config/redact.js';
 import { checkValue, findKey, readString, type ConfigSource } from '../config/registry.js';
@@ -21,10 +22,10 @@ export const RUN_EVENT_SCHEMA_URL = 'https://openlineage.io/spec/2-0-2/OpenLinea
 export const FACET_SCHEMA_URLS = {
   datasetVersion: 'https://openlineage.io/spec/facets/1-0-1/DatasetVersionDatasetFacet.json#/$defs/DatasetVersionDatasetFacet',
   datasetType: 'https://openlineage.io/spec/facets/1-0-1/DatasetTypeDatasetFacet.json#/$defs/DatasetTypeDatasetFacet',
-  sourceCodeLocation: 'https://openlineage.io/spec/facets/1-0-1/SourceCodeLocationJobFacet.json#/$defs/SourceCodeLocationJobFacet',
+  sourceCodeLocation: 'https://openlineage.io/spec/facets/1-1-0/SourceCodeLocationJobFacet.json#/$defs/SourceCodeLocationJobFacet',
   jobType: 'https://openlineage.io/spec/facets/2-0-4/JobTypeJobFacet.json#/$defs/JobTypeJobFacet',
   errorMessage: 'https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet',
-  parent: 'https://openlineage.io/spec/facets/1-1-0/ParentRunFacet.json#/$defs/ParentRunFacet',
+  parent: 'https://openlineage.io/spec/facets/1-2-0/ParentRunFacet.json#/$defs/ParentRunFacet',
   dataQualityAssertions: 'https://openlineage.io/spec/facets/1-1-0/DataQualityAssertionsDatasetFacet.json#/$defs/DataQualityAssertionsDatasetFacet',
   dataQualityMetrics: 'https://openlineage.io/spec/facets/1-0-3/DataQualityMetricsInputDatasetFacet.json#/$defs/DataQualityMetricsInputDatasetFacet',
 } as const;
@@ -147,7 +148,11 @@ export interface DatasetRef {
 
 export interface CodeLocation {
   type: 'git' | (string & {});
-  /** Full URL locating the source (required by the facet). */
+  /**
+   * Where the source is (required by the facet, a URI): a URL, a git scp-form remote
+   * (`git@host:org/repo.git`, sent as `ssh://git@host/org/repo.git`) or an absolute local path
+   * (sent as a percent-escaped `file://` URL).
+   */
   url: string;
   repoUrl?: string;
   path?: string;
@@ -174,6 +179,19 @@ export interface BuildRunEventInput {
   /** Extra run / job facets; `_producer` is filled in when missing. */
   runFacets?: Record<string, Partial<Facet> & { _schemaURL: string }>;
   jobFacets?: Record<string, Partial<Facet> & { _schemaURL: string }>;
+}
+
+/** A URI for a code location: scp-form git remotes and local paths become ssh:// and file:// URLs. */
+function codeUri(loc: string): string {
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(loc)) return loc;
+  // scp-like syntax of git: [user@]host:path, where host has no '/' and is longer than a drive letter.
+  const scp = /^(?:([^@/:]+)@)?([^@/:]{2,}):(?!\/\/)(.*)$/.exec(loc);
+  if (scp) {
+    const [, user, host, path] = scp;
+    return `ssh://${user ? user + '@' : ''}${host}/${path!.replace(/^\/+/, '')}`;
+  }
+  if (isAbsolute(loc)) return pathToFileURL(loc).href;
+  throw new StrataError('INVALID_ARGUMENT', `OpenLineage event: codeLocation url must be a URL, a git remote or an absolute path, got ${JSON.stringify(redactText(loc))}`);
 }
 
 function toIso(t: Date | string | number | undefined): string {
@@ -321,7 +339,7 @@ export function buildRunEvent(input: BuildRunEventInput): RunEvent {
   if (cl) {
     need(cl.type && cl.url, 'codeLocation needs type and url');
     // Git remotes may carry credentials (https://user:TOKEN@host/repo): events never do.
-    const loc: Facet = { _producer: producer, _schemaURL: FACET_SCHEMA_URLS.sourceCodeLocation, type: cl.type, url: redactUrl(cl.url) };
+    const loc: Facet = { _producer: producer, _schemaURL: FACET_SCHEMA_URLS.sourceCodeLocation, type: cl.type, url: redactUrl(codeUri(cl.url)) };
     for (const k of ['repoUrl', 'path', 'version', 'tag', 'branch'] as const) if (cl[k]) loc[k] = k === 'repoUrl' ? redactUrl(cl[k]) : cl[k];
     jobFacets.sourceCodeLocation = loc;
   }

@@ -430,7 +430,7 @@ export class StageRunner {
       const sub = code.root ? relative(code.root, this.repo.root).split('\\').join('/') : '';
       codeLocation = {
         type: 'git',
-        url: code.remote ?? `file://${code.root ?? this.repo.root}`,
+        url: code.remote ?? code.root ?? this.repo.root,
         ...(code.remote ? { repoUrl: code.remote } : {}),
         ...(sub ? { path: sub } : {}),
         version: code.commit,
