@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { readFile } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { ok, strata, writeFiles } from './helpers/cli.js';
 import { git, gitProject } from './helpers/fraud.js';
@@ -89,6 +89,7 @@ describe('OpenLineage events from runs', () => {
     assert.deepEqual(warnings, []);
     assert.deepEqual(received.map((x) => x.body.eventType), ['START', 'COMPLETE']);
     const commit = git(dir, 'rev-parse', 'HEAD');
+    const root = await realpath(dir);
     for (const { path, type, body: e } of received) {
       assert.equal(path, '/api/v1/lineage');
       assert.match(type, /application\/json/);
@@ -102,10 +103,15 @@ describe('OpenLineage events from runs', () => {
       // No remote: the repository's directory as a file:// URL (the facet's url is a URI).
       assert.equal(e.job.facets.sourceCodeLocation!.url, pathToFileURL(git(dir, 'rev-parse', '--show-toplevel')).href);
       assert.equal(e.job.facets.jobType!.jobType, 'STAGE');
+      // Naming.md: local files are namespace `file`, name = the absolute path; Strata's own
+      // identity (project, path) is the symlinks facet, the content id the version facet.
       const inputs = Object.fromEntries(e.inputs.map((d) => [d.name, d]));
-      assert.equal(inputs['data.csv']!.namespace, `strata://${basename(dir)}`);
-      assert.equal(inputs['data.csv']!.facets.version!.datasetVersion, hashBytes('a,b\n1,2\n'));
-      assert.equal(e.outputs[0]!.name, 'model.bin');
+      const data = inputs[join(root, 'data.csv')]!;
+      assert.equal(data.namespace, 'file');
+      assert.deepEqual(data.facets.symlinks!.identifiers, [{ namespace: `strata://${basename(dir)}`, name: 'data.csv', type: 'FILE' }]);
+      assert.equal(data.facets.version!.datasetVersion, hashBytes('a,b\n1,2\n'));
+      assert.equal(e.outputs[0]!.namespace, 'file');
+      assert.equal(e.outputs[0]!.name, join(root, 'model.bin'));
       assert.equal(e.outputs[0]!.facets.datasetType!.datasetType, 'MODEL');
     }
     const [start, complete] = received.map((x) => x.body);
@@ -175,7 +181,13 @@ describe('OpenLineage events from runs', () => {
     await ok(dir, ['config', 'set', 'openlineage.namespace', 'team-fraud']);
     received.length = 0;
     await ok(dir, ['run', '-n', 'ns', '-o', 'z.txt', '--', 'echo z > z.txt']);
-    assert.ok(received.length === 2 && received.every((x) => x.body.job.namespace === 'team-fraud' && x.body.outputs[0]!.namespace === 'team-fraud'));
+    assert.equal(received.length, 2);
+    for (const { body: e } of received) {
+      assert.equal(e.job.namespace, 'team-fraud');
+      // Datasets keep their Naming.md names: the namespace setting renames jobs only.
+      assert.equal(e.outputs[0]!.namespace, 'file');
+      assert.equal((e.outputs[0]!.facets.symlinks!.identifiers as Array<{ namespace: string }>)[0]!.namespace, `strata://${basename(dir)}`);
+    }
   });
 
   it('every event the runs above sent validates against the official schemas', () => {

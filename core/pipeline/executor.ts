@@ -23,6 +23,7 @@ import {
   dataQualityMetricsFacet,
   emitSafely,
   emitterFor,
+  FACET_SCHEMA_URLS,
   openLineageSettings,
   strataProducer,
   uuidv7,
@@ -354,7 +355,10 @@ export class StageRunner {
   readonly warnings: string[] = [];
   private code: Promise<(RunCode & { root: string | null }) | null> | null = null;
   private emittersCache: Emitter[] | null = null;
+  /** Job namespace: openlineage.namespace / OPENLINEAGE_NAMESPACE, else strata://<project folder>. */
   private readonly namespace: string;
+  /** Namespace of Strata's own dataset identity (symlinks facet): always strata://<project folder>. */
+  private readonly datasetNamespace: string;
   private readonly producer: string;
 
   constructor(
@@ -363,7 +367,8 @@ export class StageRunner {
     private readonly opts: { stdin?: 'inherit' | 'ignore' } = {},
   ) {
     this.hasher = new WorkspaceHasher(repo);
-    this.namespace = openLineageSettings(repo.db).namespace ?? `strata://${basename(repo.root)}`;
+    this.datasetNamespace = `strata://${basename(repo.root)}`;
+    this.namespace = openLineageSettings(repo.db).namespace ?? this.datasetNamespace;
     this.producer = strataProducer(strataVersion());
   }
 
@@ -437,11 +442,15 @@ export class StageRunner {
         ...(code.branch ? { branch: code.branch } : {}),
       };
     }
+    // OpenLineage naming (spec/Naming.md): a local file is namespace `file`, name = its absolute
+    // path. Strata's own identity (project + path; the version facet has the content id) is kept
+    // as a symlink identifier, so nothing is lost.
     const ds = (path: string, id: string | undefined, type: OutKind | undefined): DatasetRef => ({
-      namespace: this.namespace,
-      name: path,
+      namespace: 'file',
+      name: resolve(this.repo.root, path).split('\\').join('/'),
       ...(id ? { version: id } : {}),
       ...(type ? { type } : {}),
+      facets: { symlinks: { _schemaURL: FACET_SCHEMA_URLS.symlinks, identifiers: [{ namespace: this.datasetNamespace, name: path, type: 'FILE' }] } },
     });
     const input = (d: RunDep): DatasetRef => {
       const ref = ds(d.path, d.id, undefined);
@@ -453,7 +462,7 @@ export class StageRunner {
     const output = (o: { path: string; type: OutKind; id?: string }): DatasetRef => {
       const ref = ds(o.path, type === 'START' ? undefined : o.id, o.type);
       const mine = (checked ?? []).filter((r) => r.path === o.path || r.path.startsWith(o.path.replace(/\/+$/, '') + '/'));
-      return mine.length ? { ...ref, facets: { dataQualityAssertions: dataQualityAssertionsFacet(o.path, mine) } } : ref;
+      return mine.length ? { ...ref, facets: { ...ref.facets, dataQualityAssertions: dataQualityAssertionsFacet(o.path, mine) } } : ref;
     };
     let event;
     try {
