@@ -155,10 +155,63 @@ describe('OpenLineage events from runs', () => {
     await writeFiles(dir, { 'strata.yaml': 'stages:\n  copy:\n    cmd: cp data.csv copy.csv\n    deps: [data.csv]\n    outs: [copy.csv]\n' });
     received.length = 0;
     await ok(dir, ['repro']);
-    assert.deepEqual(received.map((x) => `${x.body.job.name}:${x.body.eventType}`), ['copy:START', 'copy:COMPLETE']);
+    // The repro run is the parent run of its stages: its own START/COMPLETE wrap theirs.
+    assert.deepEqual(received.map((x) => `${x.body.job.name}:${x.body.eventType}`), ['repro:START', 'copy:START', 'copy:COMPLETE', 'repro:COMPLETE']);
+    const [rs, cs, cc, rc] = received.map((x) => x.body);
+    for (const e of [rs!, cs!, cc!, rc!]) checkEvent(e);
+    assert.equal(rs!.run.runId, rc!.run.runId);
+    assert.equal(rs!.job.facets.jobType!.jobType, 'PIPELINE');
+    assert.equal(rs!.run.facets.parent, undefined, 'no orchestrator: the repro run is a root');
+    for (const e of [cs!, cc!]) {
+      assert.deepEqual(e.run.facets.parent!.run, { runId: rs!.run.runId });
+      assert.deepEqual(e.run.facets.parent!.job, { namespace: rs!.job.namespace, name: 'repro' });
+      assert.deepEqual(e.run.facets.parent!.root, { run: { runId: rs!.run.runId }, job: { namespace: rs!.job.namespace, name: 'repro' } });
+    }
     received.length = 0;
     await ok(dir, ['repro']);
     assert.equal(received.length, 0);
+  });
+
+  it('stages nest under the parent an orchestrator gives in OPENLINEAGE_PARENT_ID / OPENLINEAGE_ROOT_PARENT_ID', async () => {
+    const taskRun = '01934f5e-7b1c-7d2e-9f00-0123456789ab';
+    const dagRun = '01934f5e-0000-7000-8000-000000000001';
+    await writeFiles(dir, { 'data.csv': 'a,b\n3,4\n' });
+    received.length = 0;
+    await ok(dir, ['repro'], 0, { env: { OPENLINEAGE_PARENT_ID: `airflow/fraud_dag.train/${taskRun}`, OPENLINEAGE_ROOT_PARENT_ID: `airflow/fraud_dag/${dagRun}` } });
+    assert.deepEqual(received.map((x) => `${x.body.job.name}:${x.body.eventType}`), ['repro:START', 'copy:START', 'copy:COMPLETE', 'repro:COMPLETE']);
+    const reproRun = received[0]!.body.run.runId;
+    for (const { body: e } of received) {
+      checkEvent(e);
+      const p = e.run.facets.parent!;
+      assert.deepEqual(p.root, { run: { runId: dagRun }, job: { namespace: 'airflow', name: 'fraud_dag' } });
+      if (e.job.name === 'repro') assert.deepEqual([p.run, p.job], [{ runId: taskRun }, { namespace: 'airflow', name: 'fraud_dag.train' }]);
+      else assert.deepEqual([p.run, p.job], [{ runId: reproRun }, { namespace: e.job.namespace, name: 'repro' }]);
+    }
+
+    // The separate variables; without a root the parent is the root. A single run nests directly.
+    received.length = 0;
+    await ok(dir, ['run', '-n', 'child', '-o', 'c.txt', '--', 'echo c > c.txt'], 0, {
+      env: { OPENLINEAGE_PARENT_JOB_NAMESPACE: 'airflow', OPENLINEAGE_PARENT_JOB_NAME: 'fraud_dag.score', OPENLINEAGE_PARENT_RUN_ID: taskRun },
+    });
+    assert.equal(received.length, 2);
+    for (const { body: e } of received) {
+      checkEvent(e);
+      assert.deepEqual(e.run.facets.parent, {
+        _producer: e.producer,
+        _schemaURL: 'https://openlineage.io/spec/facets/1-2-0/ParentRunFacet.json#/$defs/ParentRunFacet',
+        run: { runId: taskRun },
+        job: { namespace: 'airflow', name: 'fraud_dag.score' },
+        root: { run: { runId: taskRun }, job: { namespace: 'airflow', name: 'fraud_dag.score' } },
+      });
+    }
+
+    // A malformed value is a warning; the events go out without a parent.
+    received.length = 0;
+    const bad = await ok(dir, ['run', '--json', '-n', 'child', '-o', 'c.txt', '--', 'echo c > c.txt'], 0, { env: { OPENLINEAGE_PARENT_ID: 'airflow/not-a-uuid' } });
+    const { warnings } = JSON.parse(bad.stdout) as { warnings: string[] };
+    assert.ok(warnings.some((w) => /OPENLINEAGE_PARENT_ID must give <namespace>\/<job name>\/<run UUID>/.test(w)), warnings.join('\n'));
+    assert.equal(received.length, 2);
+    for (const { body: e } of received) assert.equal(e.run.facets.parent, undefined);
   });
 
   it('an unreachable endpoint warns but the run succeeds', async () => {

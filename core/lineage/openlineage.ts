@@ -174,7 +174,7 @@ export interface BuildRunEventInput {
   producer: string;
   /** JobType facet's `jobType` (STAGE for a stage, PIPELINE for a repro). Default STAGE. */
   jobType?: string;
-  parent?: { runId: string; job: { namespace: string; name: string }; root?: { runId: string; job: { namespace: string; name: string } } };
+  parent?: RunRef & { root?: RunRef };
   /** For FAIL/ABORT: becomes the `errorMessage` run facet. */
   error?: string | { message: string; programmingLanguage?: string; stackTrace?: string };
   /** Extra run / job facets; `_producer` is filled in when missing. */
@@ -528,6 +528,50 @@ export function openLineageSettings(db: ConfigSource, env: NodeJS.ProcessEnv = p
   }
   const endpoint = env.OPENLINEAGE_ENDPOINT?.trim() || undefined;
   return { url, ...(endpoint ? { endpoint } : {}), file: read('openlineage.file'), namespace, ...(apiKey ? { apiKey } : {}), warnings };
+}
+
+/** A run as the ParentRunFacet names it. */
+export interface RunRef {
+  runId: string;
+  job: { namespace: string; name: string };
+}
+
+/**
+ * The parent (and root) run an orchestrator passed in the environment, as the OpenLineage
+ * integrations read it: `OPENLINEAGE_PARENT_ID` = `<namespace>/<job name>/<runId>` (what Airflow's
+ * `lineage_parent_id` macro renders) or the separate `OPENLINEAGE_PARENT_JOB_NAMESPACE`,
+ * `OPENLINEAGE_PARENT_JOB_NAME` and `OPENLINEAGE_PARENT_RUN_ID`; the root likewise from
+ * `OPENLINEAGE_ROOT_PARENT_ID` or `OPENLINEAGE_ROOT_PARENT_JOB_NAMESPACE` / `_JOB_NAME` / `_RUN_ID`.
+ * Without a root the parent is the root (the spec's semantics). An invalid value becomes a
+ * warning, never an error. The namespace may contain `/` (e.g. `strata://x`): the run id is the
+ * last segment and the job name the one before it.
+ */
+export function parentFromEnv(env: NodeJS.ProcessEnv = process.env): { parent: RunRef | null; root: RunRef | null; warnings: string[] } {
+  const warnings: string[] = [];
+  const read = (prefix: 'PARENT' | 'ROOT_PARENT'): RunRef | null => {
+    const joined = env[`OPENLINEAGE_${prefix}_ID`]?.trim();
+    const ns = env[`OPENLINEAGE_${prefix}_JOB_NAMESPACE`]?.trim();
+    const name = env[`OPENLINEAGE_${prefix}_JOB_NAME`]?.trim();
+    const runId = env[`OPENLINEAGE_${prefix}_RUN_ID`]?.trim();
+    let ref: RunRef | null = null;
+    let from = '';
+    if (joined) {
+      from = `OPENLINEAGE_${prefix}_ID`;
+      const parts = joined.split('/');
+      if (parts.length >= 3) ref = { runId: parts[parts.length - 1]!, job: { namespace: parts.slice(0, -2).join('/'), name: parts[parts.length - 2]! } };
+    } else if (ns || name || runId) {
+      from = `OPENLINEAGE_${prefix}_JOB_NAMESPACE, _JOB_NAME and _RUN_ID`;
+      if (ns && name && runId) ref = { runId, job: { namespace: ns, name } };
+    } else return null;
+    if (!ref || !ref.job.namespace || !ref.job.name || !isUuid(ref.runId)) {
+      warnings.push(`OpenLineage: ${from} must give <namespace>/<job name>/<run UUID>, got ${JSON.stringify(redactText(joined ?? [ns, name, runId].join('/')))}; ignored`);
+      return null;
+    }
+    return { runId: ref.runId.toLowerCase(), job: ref.job };
+  };
+  const parent = read('PARENT');
+  const root = read('ROOT_PARENT');
+  return { parent, root: root ?? parent, warnings };
 }
 
 /**

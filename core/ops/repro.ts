@@ -286,6 +286,7 @@ export async function repro(repo: Repository, opts: ReproOptions = {}): Promise<
       }
     };
 
+    runner.beginPipeline('repro');
     const sched = new Scheduler(g, selected, jobs);
     const running = new Map<string, Promise<void>>();
     let stop = false;
@@ -316,6 +317,7 @@ export async function repro(repo: Repository, opts: ReproOptions = {}): Promise<
       });
     }
     const stages = selected.map((n) => outcomes.get(n)!);
+    await runner.endPipeline(stages.filter((s) => s.action === 'failed').map((s) => s.stage));
     return { dryRun: false, pipeline, stages, failed: stages.filter((s) => s.action === 'failed').map((s) => s.stage), warnings: runner.warnings };
   };
   return opts.dryRun ? body(repo) : repo.withWriteLock('repro', () => body(repo));

@@ -25,12 +25,14 @@ import {
   emitterFor,
   FACET_SCHEMA_URLS,
   openLineageSettings,
+  parentFromEnv,
   strataProducer,
   uuidv7,
   type CodeLocation,
   type DatasetRef,
   type Emitter,
   type EventType,
+  type RunRef,
 } from '../lineage/openlineage.js';
 import { recordedResults } from '../lineage/quality.js';
 import type { IndexRow, StatRow } from '../meta/db.js';
@@ -357,6 +359,10 @@ export class StageRunner {
   private emittersCache: Emitter[] | null = null;
   /** Job namespace: openlineage.namespace / OPENLINEAGE_NAMESPACE, else strata://<project folder>. */
   private readonly namespace: string;
+  /** The parent and root runs an orchestrator passed in the environment (OPENLINEAGE_PARENT_ID...). */
+  private readonly envParent = parentFromEnv();
+  /** The repro run that is the parent of the stage runs (beginPipeline). */
+  private pipeline: { id: string; name: string; started: Promise<void> | null } | null = null;
   /** Namespace of Strata's own dataset identity (symlinks facet): always strata://<project folder>. */
   private readonly datasetNamespace: string;
   private readonly producer: string;
@@ -410,7 +416,7 @@ export class StageRunner {
     if (this.emittersCache) return this.emittersCache;
     const list: Emitter[] = [];
     const ol = openLineageSettings(this.repo.db);
-    for (const w of ol.warnings) this.warn(w);
+    for (const w of [...ol.warnings, ...this.envParent.warnings]) this.warn(w);
     const { url, file, apiKey } = ol;
     try {
       if (url) list.push(emitterFor(url, { apiKey, endpoint: ol.endpoint }));
@@ -429,18 +435,11 @@ export class StageRunner {
   private async emit(type: EventType, rec: { id: string; stage: string; deps: RunDep[]; outs: Array<{ path: string; type: OutKind; id?: string }> }, time: number, error?: string, checked?: readonly CheckResult[]): Promise<void> {
     const emitters = this.emitters();
     if (emitters.length === 0) return;
-    const code = await this.codeState();
-    let codeLocation: CodeLocation | null = null;
-    if (code?.commit) {
-      const sub = code.root ? relative(code.root, this.repo.root).split('\\').join('/') : '';
-      codeLocation = {
-        type: 'git',
-        url: code.remote ?? code.root ?? this.repo.root,
-        ...(code.remote ? { repoUrl: code.remote } : {}),
-        ...(sub ? { path: sub } : {}),
-        version: code.commit,
-        ...(code.branch ? { branch: code.branch } : {}),
-      };
+    // The repro run is the parent of its stages: its START goes out before the first stage's.
+    if (this.pipeline) {
+      const pl = this.pipeline;
+      pl.started ??= this.send('START', { runId: pl.id, job: pl.name, jobType: 'PIPELINE', time, parent: this.envParent.parent });
+      await pl.started;
     }
     // OpenLineage naming (spec/Naming.md): a local file is namespace `file`, name = its absolute
     // path. Strata's own identity (project + path; the version facet has the content id) is kept
@@ -464,26 +463,68 @@ export class StageRunner {
       const mine = (checked ?? []).filter((r) => r.path === o.path || r.path.startsWith(o.path.replace(/\/+$/, '') + '/'));
       return mine.length ? { ...ref, facets: { ...ref.facets, dataQualityAssertions: dataQualityAssertionsFacet(o.path, mine) } } : ref;
     };
+    const parent = this.pipeline ? { runId: this.pipeline.id, job: { namespace: this.namespace, name: this.pipeline.name } } : this.envParent.parent;
+    await this.send(type, { runId: rec.id, job: rec.stage, jobType: 'STAGE', time, parent, inputs: rec.deps.map(input), outputs: rec.outs.map(output), ...(error !== undefined ? { error } : {}) });
+  }
+
+  /**
+   * Build and send one event. `parent`: the run this one belongs to (the repro run, or the one the
+   * environment names); the root is the environment's root, else the parent.
+   */
+  private async send(type: EventType, ev: { runId: string; job: string; jobType: string; time: number; parent: RunRef | null; inputs?: DatasetRef[]; outputs?: DatasetRef[]; error?: string }): Promise<void> {
+    const code = await this.codeState();
+    let codeLocation: CodeLocation | null = null;
+    if (code?.commit) {
+      const sub = code.root ? relative(code.root, this.repo.root).split('\\').join('/') : '';
+      codeLocation = {
+        type: 'git',
+        url: code.remote ?? code.root ?? this.repo.root,
+        ...(code.remote ? { repoUrl: code.remote } : {}),
+        ...(sub ? { path: sub } : {}),
+        version: code.commit,
+        ...(code.branch ? { branch: code.branch } : {}),
+      };
+    }
+    const root = this.envParent.root ?? ev.parent;
     let event;
     try {
       event = buildRunEvent({
         eventType: type,
-        eventTime: time,
-        runId: rec.id,
-        job: { namespace: this.namespace, name: rec.stage },
-        inputs: rec.deps.map(input),
-        outputs: rec.outs.map(output),
+        eventTime: ev.time,
+        runId: ev.runId,
+        job: { namespace: this.namespace, name: ev.job },
+        inputs: ev.inputs ?? [],
+        outputs: ev.outputs ?? [],
         codeLocation,
         producer: this.producer,
-        jobType: 'STAGE',
-        ...(error !== undefined ? { error } : {}),
+        jobType: ev.jobType,
+        ...(ev.parent ? { parent: { ...ev.parent, ...(root ? { root } : {}) } } : {}),
+        ...(ev.error !== undefined ? { error: ev.error } : {}),
       });
     } catch (e) {
-      this.warn(`OpenLineage: cannot build the ${type} event for ${rec.stage}: ${(e as Error).message}`);
+      this.warn(`OpenLineage: cannot build the ${type} event for ${ev.job}: ${(e as Error).message}`);
       return;
     }
-    const r = await emitSafely(emitters, event);
-    for (const msg of r.errors) this.warn(`${msg} (${type} event of stage ${rec.stage} not delivered; the run itself is unaffected)`);
+    const r = await emitSafely(this.emitters(), event);
+    const what = ev.jobType === 'PIPELINE' ? `the ${ev.job} run` : `stage ${ev.job}`;
+    for (const msg of r.errors) this.warn(`${msg} (${type} event of ${what} not delivered; the run itself is unaffected)`);
+  }
+
+  /**
+   * Make the following stage runs children of one `name` run (strata repro): its START is sent
+   * before the first stage's event, its end by endPipeline. Nothing is sent when no stage runs.
+   */
+  beginPipeline(name: string): void {
+    this.pipeline = { id: uuidv7(), name, started: null };
+  }
+
+  /** End the run beginPipeline opened: COMPLETE, or FAIL naming the failed stages. */
+  async endPipeline(failed: readonly string[]): Promise<void> {
+    const pl = this.pipeline;
+    if (!pl?.started) return;
+    await pl.started;
+    const error = failed.length ? `failed: ${failed.join(', ')}` : undefined;
+    await this.send(failed.length ? 'FAIL' : 'COMPLETE', { runId: pl.id, job: pl.name, jobType: 'PIPELINE', time: Date.now(), parent: this.envParent.parent, ...(error ? { error } : {}) });
   }
 
   /** Hash a stage's deps (no storing). Missing deps are returned separately. */
