@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { readFile, realpath } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { ok, strata, writeFiles } from './helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { BIN, ok, strata, writeFiles } from './helpers/cli.js';
 import { git, gitProject } from './helpers/fraud.js';
 import { pathToFileURL } from 'node:url';
 import { hashBytes, initHash } from '../core/hash/index.js';
@@ -54,6 +55,19 @@ describe('OpenLineage events from runs', () => {
   let url: string;
   const received: Array<{ path: string; type: string; body: Event }> = [];
   const allEvents: Event[] = [];
+  let onEvent: (() => void) | null = null;
+  /** Resolves once an event matching `pred` has arrived (no timing involved). */
+  const eventArrived = (pred: (e: Event) => boolean): Promise<void> =>
+    new Promise((res) => {
+      const check = (): void => {
+        if (received.some((x) => pred(x.body))) {
+          onEvent = null;
+          res();
+        }
+      };
+      onEvent = check;
+      check();
+    });
 
   before(async () => {
     await initHash();
@@ -66,6 +80,7 @@ describe('OpenLineage events from runs', () => {
         allEvents.push(body);
         received.push({ path: req.url ?? '', type: String(req.headers['content-type']), body });
         res.writeHead(201, { 'content-type': 'application/json' }).end('{}');
+        onEvent?.();
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -212,6 +227,36 @@ describe('OpenLineage events from runs', () => {
     assert.ok(warnings.some((w) => /OPENLINEAGE_PARENT_ID must give <namespace>\/<job name>\/<run UUID>/.test(w)), warnings.join('\n'));
     assert.equal(received.length, 2);
     for (const { body: e } of received) assert.equal(e.run.facets.parent, undefined);
+  });
+
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    it(`${sig} during a run: the command stops, the run is recorded as failed and ABORT (with no outputs) is sent`, async () => {
+      received.length = 0;
+      const child = spawn(process.execPath, [BIN, 'run', '-n', 'slow', '-o', 'never.txt', '--', 'sleep 60 && echo x > never.txt'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = new Promise<number | null>((res) => child.on('close', (code) => res(code)));
+      await eventArrived((e) => e.job.name === 'slow' && e.eventType === 'START');
+      child.kill(sig);
+      const code = await exited;
+      assert.equal(code, 14, stderr);
+      assert.match(stderr, new RegExp(`interrupted by ${sig}`));
+      assert.deepEqual(received.map((x) => x.body.eventType), ['START', 'ABORT']);
+      const abort = received[1]!.body;
+      checkEvent(abort);
+      assert.equal(abort.run.runId, received[0]!.body.run.runId);
+      assert.deepEqual(abort.outputs, [], 'never.txt was never produced');
+      assert.match(String(abort.run.facets.errorMessage!.message), new RegExp(`slow: interrupted by ${sig}`));
+      const runs = JSON.parse((await ok(dir, ['runs', '--json', '--status', 'failed'])).stdout) as Array<{ id: string; error: string }> | { runs: Array<{ id: string; error: string }> };
+      const list = Array.isArray(runs) ? runs : runs.runs;
+      assert.match(list.find((r) => r.id === abort.run.runId)!.error, new RegExp(`interrupted by ${sig}`));
+    });
+  }
+
+  it('a failed command sends FAIL without the outputs it never produced', async () => {
+    received.length = 0;
+    await ok(dir, ['run', '-n', 'nope', '-o', 'nope.txt', '--', 'exit 3'], 14);
+    assert.deepEqual(received.map((x) => [x.body.eventType, x.body.outputs.length]), [['START', 1], ['FAIL', 0]]);
   });
 
   it('an unreachable endpoint warns but the run succeeds', async () => {

@@ -294,6 +294,8 @@ function execCommand(opts: {
   env: NodeJS.ProcessEnv;
   onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
   stdin?: 'inherit' | 'ignore';
+  /** On abort the command gets the signal named by the reason (default SIGTERM). */
+  signal?: AbortSignal;
 }): Promise<ExecResult> {
   return new Promise((res) => {
     const chunks: Buffer[] = [];
@@ -319,7 +321,15 @@ function execCommand(opts: {
     child.on('error', (e) => {
       spawnError = e.message;
     });
+    const c = child;
+    const onAbort = (): void => {
+      const reason: unknown = opts.signal?.reason;
+      c.kill(typeof reason === 'string' && /^SIG[A-Z]+$/.test(reason) ? (reason as NodeJS.Signals) : 'SIGTERM');
+    };
+    if (opts.signal?.aborted) onAbort();
+    else opts.signal?.addEventListener('abort', onAbort, { once: true });
     child.on('close', (code, signal) => {
+      opts.signal?.removeEventListener('abort', onAbort);
       if (dropped) chunks.push(Buffer.from(`\n[strata: ${dropped} more bytes of output not kept in the log]\n`));
       res({ exitCode: code, signal: signal ?? null, log: Buffer.concat(chunks), spawnError });
     });
@@ -370,7 +380,7 @@ export class StageRunner {
   constructor(
     readonly repo: Repository,
     private readonly hooks: RunnerHooks = {},
-    private readonly opts: { stdin?: 'inherit' | 'ignore' } = {},
+    private readonly opts: { stdin?: 'inherit' | 'ignore'; signal?: AbortSignal } = {},
   ) {
     this.hasher = new WorkspaceHasher(repo);
     this.datasetNamespace = `strata://${basename(repo.root)}`;
@@ -518,13 +528,20 @@ export class StageRunner {
     this.pipeline = { id: uuidv7(), name, started: null };
   }
 
-  /** End the run beginPipeline opened: COMPLETE, or FAIL naming the failed stages. */
+  /** The signal that interrupted the operation (SIGINT, SIGTERM), or null. */
+  interrupted(): string | null {
+    const sig = this.opts.signal;
+    return sig?.aborted ? (typeof sig.reason === 'string' ? sig.reason : 'a signal') : null;
+  }
+
+  /** End the run beginPipeline opened: COMPLETE, FAIL naming the failed stages, or ABORT when interrupted. */
   async endPipeline(failed: readonly string[]): Promise<void> {
     const pl = this.pipeline;
     if (!pl?.started) return;
     await pl.started;
-    const error = failed.length ? `failed: ${failed.join(', ')}` : undefined;
-    await this.send(failed.length ? 'FAIL' : 'COMPLETE', { runId: pl.id, job: pl.name, jobType: 'PIPELINE', time: Date.now(), parent: this.envParent.parent, ...(error ? { error } : {}) });
+    const interrupted = this.interrupted();
+    const error = interrupted ? `interrupted by ${interrupted}` : failed.length ? `failed: ${failed.join(', ')}` : undefined;
+    await this.send(interrupted ? 'ABORT' : failed.length ? 'FAIL' : 'COMPLETE', { runId: pl.id, job: pl.name, jobType: 'PIPELINE', time: Date.now(), parent: this.envParent.parent, ...(error ? { error } : {}) });
   }
 
   /** Hash a stage's deps (no storing). Missing deps are returned separately. */
@@ -590,11 +607,14 @@ export class StageRunner {
       env: { ...process.env, ...stage.env, STRATA_RUN_ID: id, STRATA_STAGE: stage.name },
       onOutput: (s, c) => this.hooks.onOutput?.(stage.name, s, c),
       stdin: this.opts.stdin,
+      ...(this.opts.signal ? { signal: this.opts.signal } : {}),
     });
     const ended = Date.now();
 
     let error: string | null = null;
-    if (res.spawnError) error = `could not start the command: ${res.spawnError}`;
+    const interrupted = this.interrupted();
+    if (interrupted) error = `interrupted by ${interrupted}`;
+    else if (res.spawnError) error = `could not start the command: ${res.spawnError}`;
     else if (res.signal) error = `command killed by signal ${res.signal}`;
     else if (res.exitCode !== 0) error = `command exited with code ${res.exitCode}`;
 
@@ -626,6 +646,7 @@ export class StageRunner {
       }
     }
     let checked: CheckResult[] = [];
+    let checksRejected = false;
     if (!error && outRows.length > 0) {
       // Outputs that fail their error-level data checks are not recorded as versions.
       const spec = await readSpec(repo, new Map(), true);
@@ -634,6 +655,7 @@ export class StageRunner {
         const report = await checkFlat(repo, new Map([...repo.db.loadIndex(), ...produced]), { commit: null, parentFlat: new Map(), commitTime: Date.now(), spec, paths: [...produced.keys()] });
         checked = report.results;
         if (!report.ok) {
+          checksRejected = true;
           error = checkFailedError(report, 'the outputs failed their checks').message;
           outs = outs.map((o) => ({ ...o, id: '', kind: 'file', size: 0 }));
           outRows = [];
@@ -676,7 +698,8 @@ export class StageRunner {
       origin: input.origin,
     };
     await this.record(rec, error ? null : { outs: stage.outs.filter((o) => o.cache).map((o) => o.path), rows: outRows });
-    if (error) await this.emit('FAIL', rec, ended, `${stage.name}: ${error}`, checked);
+    // A FAIL/ABORT event names only outputs the command produced (those its checks rejected).
+    if (error) await this.emit(interrupted ? 'ABORT' : 'FAIL', checksRejected ? rec : { ...rec, outs: [] }, ended, `${stage.name}: ${error}`, checked);
     else await this.emit('COMPLETE', rec, ended, undefined, checked);
     this.hooks.onStage?.({ stage: stage.name, phase: 'end', action: 'run', runId: id, status: rec.status });
     return rec;
