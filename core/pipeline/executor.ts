@@ -308,9 +308,13 @@ function execCommand(opts: {
       } else dropped += d.length;
       opts.onOutput?.(stream, d);
     };
+    // An interruptible command runs in its own process group, so an abort stops the whole command
+    // (the shell and what it started). Not when it reads the terminal: a background group could
+    // not, and a terminal's Ctrl-C reaches the whole foreground group anyway.
+    const group = !!opts.signal && process.platform !== 'win32' && !((opts.stdin ?? 'inherit') === 'inherit' && process.stdin.isTTY);
     let child;
     try {
-      child = spawn(opts.cmd, { shell: true, cwd: opts.cwd, env: opts.env, stdio: [opts.stdin ?? 'inherit', 'pipe', 'pipe'] });
+      child = spawn(opts.cmd, { shell: true, cwd: opts.cwd, env: opts.env, stdio: [opts.stdin ?? 'inherit', 'pipe', 'pipe'], detached: group });
     } catch (e) {
       res({ exitCode: null, signal: null, log: Buffer.alloc(0), spawnError: (e as Error).message });
       return;
@@ -324,8 +328,20 @@ function execCommand(opts: {
     const c = child;
     const onAbort = (): void => {
       const reason: unknown = opts.signal?.reason;
-      c.kill(typeof reason === 'string' && /^SIG[A-Z]+$/.test(reason) ? (reason as NodeJS.Signals) : 'SIGTERM');
+      const sig = typeof reason === 'string' && /^SIG[A-Z]+$/.test(reason) ? (reason as NodeJS.Signals) : 'SIGTERM';
+      try {
+        if (group && c.pid) process.kill(-c.pid, sig);
+        else c.kill(sig);
+      } catch {
+        c.kill(sig);
+      }
     };
+    // Once aborted, a process the command left behind must not keep the run open through the pipes.
+    child.on('exit', () => {
+      if (!opts.signal?.aborted) return;
+      c.stdout?.destroy();
+      c.stderr?.destroy();
+    });
     if (opts.signal?.aborted) onAbort();
     else opts.signal?.addEventListener('abort', onAbort, { once: true });
     child.on('close', (code, signal) => {
