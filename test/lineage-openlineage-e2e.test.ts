@@ -7,11 +7,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { readFile } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { ok, strata, writeFiles } from './helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { BIN, ok, strata, writeFiles } from './helpers/cli.js';
 import { git, gitProject } from './helpers/fraud.js';
+import { pathToFileURL } from 'node:url';
 import { hashBytes, initHash } from '../core/hash/index.js';
+import { eventProblems } from './helpers/openlineage-schema.js';
 
 interface Facet {
   _producer: string;
@@ -34,25 +37,15 @@ interface Event {
   outputs: Dataset[];
 }
 
-/** The RunEvent's required fields (OpenLineage 2-0-2), checked one by one. */
-function checkRequired(e: Event): void {
+/**
+ * Every event is checked against the official schemas (root 2-0-2 and each facet's own
+ * `_schemaURL`, newest versions), plus what Strata promises beyond them.
+ */
+function checkEvent(e: Event): void {
+  assert.deepEqual(eventProblems(e), [], `${e.job.name} ${e.eventType} event`);
   assert.match(e.eventTime, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
-  assert.ok(!Number.isNaN(Date.parse(e.eventTime)));
   assert.match(e.producer, /^https:\/\/github\.com\/strata-data\/strata\/tree\/v\d+\.\d+\.\d+/);
-  assert.equal(e.schemaURL, 'https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent');
   assert.match(e.run.runId, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-  assert.ok(['START', 'RUNNING', 'COMPLETE', 'ABORT', 'FAIL', 'OTHER'].includes(e.eventType));
-  assert.equal(typeof e.job.namespace, 'string');
-  assert.ok(e.job.namespace.length > 0);
-  assert.equal(typeof e.job.name, 'string');
-  for (const d of [...e.inputs, ...e.outputs]) {
-    assert.ok(d.namespace && d.name, 'dataset namespace and name');
-  }
-  const facets = [...Object.values(e.run.facets), ...Object.values(e.job.facets), ...[...e.inputs, ...e.outputs].flatMap((d) => Object.values(d.facets ?? {}))];
-  for (const f of facets) {
-    assert.match(f._producer, /^https:\/\//);
-    assert.match(f._schemaURL, /^https:\/\/openlineage\.io\/spec\/facets\/.+#\/\$defs\/\w+$/);
-  }
 }
 
 describe('OpenLineage events from runs', () => {
@@ -61,6 +54,20 @@ describe('OpenLineage events from runs', () => {
   let server: Server;
   let url: string;
   const received: Array<{ path: string; type: string; body: Event }> = [];
+  const allEvents: Event[] = [];
+  let onEvent: (() => void) | null = null;
+  /** Resolves once an event matching `pred` has arrived (no timing involved). */
+  const eventArrived = (pred: (e: Event) => boolean): Promise<void> =>
+    new Promise((res) => {
+      const check = (): void => {
+        if (received.some((x) => pred(x.body))) {
+          onEvent = null;
+          res();
+        }
+      };
+      onEvent = check;
+      check();
+    });
 
   before(async () => {
     await initHash();
@@ -68,8 +75,12 @@ describe('OpenLineage events from runs', () => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        received.push({ path: req.url ?? '', type: String(req.headers['content-type']), body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Event });
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Event;
+        // Every event any test here makes must validate against the official schemas.
+        allEvents.push(body);
+        received.push({ path: req.url ?? '', type: String(req.headers['content-type']), body });
         res.writeHead(201, { 'content-type': 'application/json' }).end('{}');
+        onEvent?.();
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -93,21 +104,29 @@ describe('OpenLineage events from runs', () => {
     assert.deepEqual(warnings, []);
     assert.deepEqual(received.map((x) => x.body.eventType), ['START', 'COMPLETE']);
     const commit = git(dir, 'rev-parse', 'HEAD');
+    const root = await realpath(dir);
     for (const { path, type, body: e } of received) {
       assert.equal(path, '/api/v1/lineage');
       assert.match(type, /application\/json/);
-      checkRequired(e);
+      checkEvent(e);
       assert.equal(e.run.runId, run.id);
       assert.equal(e.job.namespace, `strata://${basename(dir)}`);
       assert.equal(e.job.name, 'train');
       assert.equal(e.job.facets.sourceCodeLocation!.type, 'git');
       assert.equal(e.job.facets.sourceCodeLocation!.version, commit);
       assert.equal(e.job.facets.sourceCodeLocation!.branch, 'main');
+      // No remote: the repository's directory as a file:// URL (the facet's url is a URI).
+      assert.equal(e.job.facets.sourceCodeLocation!.url, pathToFileURL(git(dir, 'rev-parse', '--show-toplevel')).href);
       assert.equal(e.job.facets.jobType!.jobType, 'STAGE');
+      // Naming.md: local files are namespace `file`, name = the absolute path; Strata's own
+      // identity (project, path) is the symlinks facet, the content id the version facet.
       const inputs = Object.fromEntries(e.inputs.map((d) => [d.name, d]));
-      assert.equal(inputs['data.csv']!.namespace, `strata://${basename(dir)}`);
-      assert.equal(inputs['data.csv']!.facets.version!.datasetVersion, hashBytes('a,b\n1,2\n'));
-      assert.equal(e.outputs[0]!.name, 'model.bin');
+      const data = inputs[join(root, 'data.csv')]!;
+      assert.equal(data.namespace, 'file');
+      assert.deepEqual(data.facets.symlinks!.identifiers, [{ namespace: `strata://${basename(dir)}`, name: 'data.csv', type: 'FILE' }]);
+      assert.equal(data.facets.version!.datasetVersion, hashBytes('a,b\n1,2\n'));
+      assert.equal(e.outputs[0]!.namespace, 'file');
+      assert.equal(e.outputs[0]!.name, join(root, 'model.bin'));
       assert.equal(e.outputs[0]!.facets.datasetType!.datasetType, 'MODEL');
     }
     const [start, complete] = received.map((x) => x.body);
@@ -120,13 +139,29 @@ describe('OpenLineage events from runs', () => {
     assert.deepEqual(lines, received.map((x) => x.body));
   });
 
+  it('a git scp-form remote is sent as an ssh:// URL', async () => {
+    git(dir, 'remote', 'add', 'origin', 'git@github.com:acme/fraud.git');
+    try {
+      received.length = 0;
+      await ok(dir, ['run', '-n', 'remote', '-o', 'r.txt', '--', 'echo r > r.txt']);
+      assert.equal(received.length, 2);
+      for (const { body: e } of received) {
+        checkEvent(e);
+        assert.equal(e.job.facets.sourceCodeLocation!.url, 'ssh://git@github.com/acme/fraud.git');
+        assert.equal(e.job.facets.sourceCodeLocation!.repoUrl, 'git@github.com:acme/fraud.git');
+      }
+    } finally {
+      git(dir, 'remote', 'remove', 'origin');
+    }
+  });
+
   it('a failing run emits FAIL with the errorMessage facet', async () => {
     received.length = 0;
     const r = await strata(dir, ['run', '-n', 'broken', '-o', 'x.txt', '--', 'exit 4']);
     assert.equal(r.code, 14);
     assert.deepEqual(received.map((x) => x.body.eventType), ['START', 'FAIL']);
     const fail = received[1]!.body;
-    checkRequired(fail);
+    checkEvent(fail);
     assert.match(String(fail.run.facets.errorMessage!.message), /command exited with code 4/);
     assert.equal(fail.run.facets.errorMessage!.programmingLanguage, 'shell');
   });
@@ -135,10 +170,93 @@ describe('OpenLineage events from runs', () => {
     await writeFiles(dir, { 'strata.yaml': 'stages:\n  copy:\n    cmd: cp data.csv copy.csv\n    deps: [data.csv]\n    outs: [copy.csv]\n' });
     received.length = 0;
     await ok(dir, ['repro']);
-    assert.deepEqual(received.map((x) => `${x.body.job.name}:${x.body.eventType}`), ['copy:START', 'copy:COMPLETE']);
+    // The repro run is the parent run of its stages: its own START/COMPLETE wrap theirs.
+    assert.deepEqual(received.map((x) => `${x.body.job.name}:${x.body.eventType}`), ['repro:START', 'copy:START', 'copy:COMPLETE', 'repro:COMPLETE']);
+    const [rs, cs, cc, rc] = received.map((x) => x.body);
+    for (const e of [rs!, cs!, cc!, rc!]) checkEvent(e);
+    assert.equal(rs!.run.runId, rc!.run.runId);
+    assert.equal(rs!.job.facets.jobType!.jobType, 'PIPELINE');
+    assert.equal(rs!.run.facets.parent, undefined, 'no orchestrator: the repro run is a root');
+    for (const e of [cs!, cc!]) {
+      assert.deepEqual(e.run.facets.parent!.run, { runId: rs!.run.runId });
+      assert.deepEqual(e.run.facets.parent!.job, { namespace: rs!.job.namespace, name: 'repro' });
+      assert.deepEqual(e.run.facets.parent!.root, { run: { runId: rs!.run.runId }, job: { namespace: rs!.job.namespace, name: 'repro' } });
+    }
     received.length = 0;
     await ok(dir, ['repro']);
     assert.equal(received.length, 0);
+  });
+
+  it('stages nest under the parent an orchestrator gives in OPENLINEAGE_PARENT_ID / OPENLINEAGE_ROOT_PARENT_ID', async () => {
+    const taskRun = '01934f5e-7b1c-7d2e-9f00-0123456789ab';
+    const dagRun = '01934f5e-0000-7000-8000-000000000001';
+    await writeFiles(dir, { 'data.csv': 'a,b\n3,4\n' });
+    received.length = 0;
+    await ok(dir, ['repro'], 0, { env: { OPENLINEAGE_PARENT_ID: `airflow/fraud_dag.train/${taskRun}`, OPENLINEAGE_ROOT_PARENT_ID: `airflow/fraud_dag/${dagRun}` } });
+    assert.deepEqual(received.map((x) => `${x.body.job.name}:${x.body.eventType}`), ['repro:START', 'copy:START', 'copy:COMPLETE', 'repro:COMPLETE']);
+    const reproRun = received[0]!.body.run.runId;
+    for (const { body: e } of received) {
+      checkEvent(e);
+      const p = e.run.facets.parent!;
+      assert.deepEqual(p.root, { run: { runId: dagRun }, job: { namespace: 'airflow', name: 'fraud_dag' } });
+      if (e.job.name === 'repro') assert.deepEqual([p.run, p.job], [{ runId: taskRun }, { namespace: 'airflow', name: 'fraud_dag.train' }]);
+      else assert.deepEqual([p.run, p.job], [{ runId: reproRun }, { namespace: e.job.namespace, name: 'repro' }]);
+    }
+
+    // The separate variables; without a root the parent is the root. A single run nests directly.
+    received.length = 0;
+    await ok(dir, ['run', '-n', 'child', '-o', 'c.txt', '--', 'echo c > c.txt'], 0, {
+      env: { OPENLINEAGE_PARENT_JOB_NAMESPACE: 'airflow', OPENLINEAGE_PARENT_JOB_NAME: 'fraud_dag.score', OPENLINEAGE_PARENT_RUN_ID: taskRun },
+    });
+    assert.equal(received.length, 2);
+    for (const { body: e } of received) {
+      checkEvent(e);
+      assert.deepEqual(e.run.facets.parent, {
+        _producer: e.producer,
+        _schemaURL: 'https://openlineage.io/spec/facets/1-2-0/ParentRunFacet.json#/$defs/ParentRunFacet',
+        run: { runId: taskRun },
+        job: { namespace: 'airflow', name: 'fraud_dag.score' },
+        root: { run: { runId: taskRun }, job: { namespace: 'airflow', name: 'fraud_dag.score' } },
+      });
+    }
+
+    // A malformed value is a warning; the events go out without a parent.
+    received.length = 0;
+    const bad = await ok(dir, ['run', '--json', '-n', 'child', '-o', 'c.txt', '--', 'echo c > c.txt'], 0, { env: { OPENLINEAGE_PARENT_ID: 'airflow/not-a-uuid' } });
+    const { warnings } = JSON.parse(bad.stdout) as { warnings: string[] };
+    assert.ok(warnings.some((w) => /OPENLINEAGE_PARENT_ID must give <namespace>\/<job name>\/<run UUID>/.test(w)), warnings.join('\n'));
+    assert.equal(received.length, 2);
+    for (const { body: e } of received) assert.equal(e.run.facets.parent, undefined);
+  });
+
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    it(`${sig} during a run: the command stops, the run is recorded as failed and ABORT (with no outputs) is sent`, async () => {
+      received.length = 0;
+      const child = spawn(process.execPath, [BIN, 'run', '-n', 'slow', '-o', 'never.txt', '--', 'sleep 60 && echo x > never.txt'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = new Promise<number | null>((res) => child.on('close', (code) => res(code)));
+      await eventArrived((e) => e.job.name === 'slow' && e.eventType === 'START');
+      child.kill(sig);
+      const code = await exited;
+      assert.equal(code, 14, stderr);
+      assert.match(stderr, new RegExp(`interrupted by ${sig}`));
+      assert.deepEqual(received.map((x) => x.body.eventType), ['START', 'ABORT']);
+      const abort = received[1]!.body;
+      checkEvent(abort);
+      assert.equal(abort.run.runId, received[0]!.body.run.runId);
+      assert.deepEqual(abort.outputs, [], 'never.txt was never produced');
+      assert.match(String(abort.run.facets.errorMessage!.message), new RegExp(`slow: interrupted by ${sig}`));
+      const runs = JSON.parse((await ok(dir, ['runs', '--json', '--status', 'failed'])).stdout) as Array<{ id: string; error: string }> | { runs: Array<{ id: string; error: string }> };
+      const list = Array.isArray(runs) ? runs : runs.runs;
+      assert.match(list.find((r) => r.id === abort.run.runId)!.error, new RegExp(`interrupted by ${sig}`));
+    });
+  }
+
+  it('a failed command sends FAIL without the outputs it never produced', async () => {
+    received.length = 0;
+    await ok(dir, ['run', '-n', 'nope', '-o', 'nope.txt', '--', 'exit 3'], 14);
+    assert.deepEqual(received.map((x) => [x.body.eventType, x.body.outputs.length]), [['START', 1], ['FAIL', 0]]);
   });
 
   it('an unreachable endpoint warns but the run succeeds', async () => {
@@ -161,6 +279,17 @@ describe('OpenLineage events from runs', () => {
     await ok(dir, ['config', 'set', 'openlineage.namespace', 'team-fraud']);
     received.length = 0;
     await ok(dir, ['run', '-n', 'ns', '-o', 'z.txt', '--', 'echo z > z.txt']);
-    assert.ok(received.length === 2 && received.every((x) => x.body.job.namespace === 'team-fraud' && x.body.outputs[0]!.namespace === 'team-fraud'));
+    assert.equal(received.length, 2);
+    for (const { body: e } of received) {
+      assert.equal(e.job.namespace, 'team-fraud');
+      // Datasets keep their Naming.md names: the namespace setting renames jobs only.
+      assert.equal(e.outputs[0]!.namespace, 'file');
+      assert.equal((e.outputs[0]!.facets.symlinks!.identifiers as Array<{ namespace: string }>)[0]!.namespace, `strata://${basename(dir)}`);
+    }
+  });
+
+  it('every event the runs above sent validates against the official schemas', () => {
+    assert.ok(allEvents.length >= 10, `${allEvents.length} events`);
+    for (const e of allEvents) checkEvent(e);
   });
 });

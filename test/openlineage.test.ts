@@ -164,13 +164,27 @@ describe('buildRunEvent', () => {
     assert.deepEqual(FACET_SCHEMA_URLS, {
       datasetVersion: 'https://openlineage.io/spec/facets/1-0-1/DatasetVersionDatasetFacet.json#/$defs/DatasetVersionDatasetFacet',
       datasetType: 'https://openlineage.io/spec/facets/1-0-1/DatasetTypeDatasetFacet.json#/$defs/DatasetTypeDatasetFacet',
-      sourceCodeLocation: 'https://openlineage.io/spec/facets/1-0-1/SourceCodeLocationJobFacet.json#/$defs/SourceCodeLocationJobFacet',
+      symlinks: 'https://openlineage.io/spec/facets/1-0-1/SymlinksDatasetFacet.json#/$defs/SymlinksDatasetFacet',
+      sourceCodeLocation: 'https://openlineage.io/spec/facets/1-1-0/SourceCodeLocationJobFacet.json#/$defs/SourceCodeLocationJobFacet',
       jobType: 'https://openlineage.io/spec/facets/2-0-4/JobTypeJobFacet.json#/$defs/JobTypeJobFacet',
       errorMessage: 'https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet',
-      parent: 'https://openlineage.io/spec/facets/1-1-0/ParentRunFacet.json#/$defs/ParentRunFacet',
+      parent: 'https://openlineage.io/spec/facets/1-2-0/ParentRunFacet.json#/$defs/ParentRunFacet',
       dataQualityAssertions: 'https://openlineage.io/spec/facets/1-1-0/DataQualityAssertionsDatasetFacet.json#/$defs/DataQualityAssertionsDatasetFacet',
       dataQualityMetrics: 'https://openlineage.io/spec/facets/1-0-3/DataQualityMetricsInputDatasetFacet.json#/$defs/DataQualityMetricsInputDatasetFacet',
     });
+  });
+
+  it('sourceCodeLocation.url is always a URI: scp-form remotes become ssh://, paths percent-escaped file:// URLs', () => {
+    const url = (u: string): unknown => buildRunEvent(sample({ codeLocation: { type: 'git', url: u, version: '0123abc' } })).job.facets.sourceCodeLocation!.url;
+    assert.equal(url('git@github.com:org/repo.git'), 'ssh://git@github.com/org/repo.git');
+    assert.equal(url('github.com:org/repo.git'), 'ssh://github.com/org/repo.git');
+    assert.equal(url('/home/a b/proj#1'), 'file:///home/a%20b/proj%231');
+    assert.equal(url('https://github.com/org/repo.git'), 'https://github.com/org/repo.git');
+    assert.equal(url('ssh://git@host:2222/org/repo.git'), 'ssh://git@host:2222/org/repo.git');
+    for (const u of ['git@github.com:org/repo.git', '/home/a b/proj#1']) {
+      assert.deepEqual(eventProblems(buildRunEvent(sample({ codeLocation: { type: 'git', url: u } }))), []);
+    }
+    assert.throws(() => url('relative/dir'), /codeLocation url must be a URL/);
   });
 
   it('FAIL events carry an errorMessage run facet; START may omit versions; parent facet', () => {

@@ -1,7 +1,7 @@
 import type { Command } from '../command.js';
 import { repro, type StageOutcome } from '../../core/ops/repro.js';
 import { EXIT_CODES } from '../../core/errors/index.js';
-import { terminalHooks } from './run.js';
+import { interruptSignal, terminalHooks } from './run.js';
 import type { Io } from '../output.js';
 import type { PipelineChanges, StageChange } from '../../core/pipeline/trust.js';
 import { withCliRepo } from '../repo.js';
@@ -94,6 +94,7 @@ const cmd: Command = {
   async run(a, io) {
     const jobs = a.values.jobs === undefined ? 1 : Number(a.values.jobs);
     const dryRun = !!a.values['dry-run'];
+    const interrupt = interruptSignal();
     const r = await withCliRepo({}, (repo) => repro(repo, {
       stages: [...a.positionals, ...a.rest],
       force: !!a.values.force,
@@ -106,7 +107,8 @@ const cmd: Command = {
       yes: !!a.values.yes,
       onPipelineChanges: (c) => printPipelineChanges(io, c),
       confirm: confirmStages(),
-    }));
+      signal: interrupt.signal,
+    })).finally(() => interrupt.done());
     for (const w of r.warnings) io.err(`warning: ${w}`);
     if (io.json_) io.json(r);
     else if (dryRun) {

@@ -42,6 +42,25 @@ export function terminalHooks(io: Io, opts: { prefix: boolean }): RunnerHooks {
   };
 }
 
+/**
+ * An AbortSignal aborted by the first SIGINT or SIGTERM (its reason is the signal's name), so the
+ * running command is stopped and the run recorded and reported (OpenLineage ABORT) before strata
+ * exits; a second signal has the default effect. `done()` removes the handlers.
+ */
+export function interruptSignal(): { signal: AbortSignal; done(): void } {
+  const ac = new AbortController();
+  const on = { SIGINT: () => ac.abort('SIGINT'), SIGTERM: () => ac.abort('SIGTERM') };
+  process.once('SIGINT', on.SIGINT);
+  process.once('SIGTERM', on.SIGTERM);
+  return {
+    signal: ac.signal,
+    done() {
+      process.removeListener('SIGINT', on.SIGINT);
+      process.removeListener('SIGTERM', on.SIGTERM);
+    },
+  };
+}
+
 export function fmtMs(ms: number): string {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
@@ -88,6 +107,7 @@ const cmd: Command = {
   async run(a, io) {
     const words = [...a.positionals, ...a.rest];
     const command = words.length === 1 ? words[0]! : words.map(shellQuote).join(' ');
+    const interrupt = interruptSignal();
     const r = await withCliRepo({}, (repo) => run(repo, {
       cwd: process.cwd(),
       name: (a.values.name as string | undefined) ?? '',
@@ -99,7 +119,8 @@ const cmd: Command = {
       params: a.values.params as string[] | undefined,
       requireClean: !!a.values['require-clean'],
       hooks: terminalHooks(io, { prefix: false }),
-    }));
+      signal: interrupt.signal,
+    })).finally(() => interrupt.done());
     for (const w of r.warnings) io.err(`warning: ${w}`);
     if (io.json_) io.json(r);
     else for (const l of describeRun(r.run)) io.err(l);

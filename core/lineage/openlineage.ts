@@ -7,7 +7,8 @@
  */
 import { randomFillSync } from 'node:crypto';
 import { mkdir, open } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, isAbsolute } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { StrataError } from '../errors/index.js';
 import { redactText, redactUrl } from '../config/redact.js';
 import { checkValue, findKey, readString, type ConfigSource } from '../config/registry.js';
@@ -21,10 +22,11 @@ export const RUN_EVENT_SCHEMA_URL = 'https://openlineage.io/spec/2-0-2/OpenLinea
 export const FACET_SCHEMA_URLS = {
   datasetVersion: 'https://openlineage.io/spec/facets/1-0-1/DatasetVersionDatasetFacet.json#/$defs/DatasetVersionDatasetFacet',
   datasetType: 'https://openlineage.io/spec/facets/1-0-1/DatasetTypeDatasetFacet.json#/$defs/DatasetTypeDatasetFacet',
-  sourceCodeLocation: 'https://openlineage.io/spec/facets/1-0-1/SourceCodeLocationJobFacet.json#/$defs/SourceCodeLocationJobFacet',
+  symlinks: 'https://openlineage.io/spec/facets/1-0-1/SymlinksDatasetFacet.json#/$defs/SymlinksDatasetFacet',
+  sourceCodeLocation: 'https://openlineage.io/spec/facets/1-1-0/SourceCodeLocationJobFacet.json#/$defs/SourceCodeLocationJobFacet',
   jobType: 'https://openlineage.io/spec/facets/2-0-4/JobTypeJobFacet.json#/$defs/JobTypeJobFacet',
   errorMessage: 'https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet',
-  parent: 'https://openlineage.io/spec/facets/1-1-0/ParentRunFacet.json#/$defs/ParentRunFacet',
+  parent: 'https://openlineage.io/spec/facets/1-2-0/ParentRunFacet.json#/$defs/ParentRunFacet',
   dataQualityAssertions: 'https://openlineage.io/spec/facets/1-1-0/DataQualityAssertionsDatasetFacet.json#/$defs/DataQualityAssertionsDatasetFacet',
   dataQualityMetrics: 'https://openlineage.io/spec/facets/1-0-3/DataQualityMetricsInputDatasetFacet.json#/$defs/DataQualityMetricsInputDatasetFacet',
 } as const;
@@ -147,7 +149,11 @@ export interface DatasetRef {
 
 export interface CodeLocation {
   type: 'git' | (string & {});
-  /** Full URL locating the source (required by the facet). */
+  /**
+   * Where the source is (required by the facet, a URI): a URL, a git scp-form remote
+   * (`git@host:org/repo.git`, sent as `ssh://git@host/org/repo.git`) or an absolute local path
+   * (sent as a percent-escaped `file://` URL).
+   */
   url: string;
   repoUrl?: string;
   path?: string;
@@ -168,12 +174,25 @@ export interface BuildRunEventInput {
   producer: string;
   /** JobType facet's `jobType` (STAGE for a stage, PIPELINE for a repro). Default STAGE. */
   jobType?: string;
-  parent?: { runId: string; job: { namespace: string; name: string }; root?: { runId: string; job: { namespace: string; name: string } } };
+  parent?: RunRef & { root?: RunRef };
   /** For FAIL/ABORT: becomes the `errorMessage` run facet. */
   error?: string | { message: string; programmingLanguage?: string; stackTrace?: string };
   /** Extra run / job facets; `_producer` is filled in when missing. */
   runFacets?: Record<string, Partial<Facet> & { _schemaURL: string }>;
   jobFacets?: Record<string, Partial<Facet> & { _schemaURL: string }>;
+}
+
+/** A URI for a code location: scp-form git remotes and local paths become ssh:// and file:// URLs. */
+function codeUri(loc: string): string {
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(loc)) return loc;
+  // scp-like syntax of git: [user@]host:path, where host has no '/' and is longer than a drive letter.
+  const scp = /^(?:([^@/:]+)@)?([^@/:]{2,}):(?!\/\/)(.*)$/.exec(loc);
+  if (scp) {
+    const [, user, host, path] = scp;
+    return `ssh://${user ? user + '@' : ''}${host}/${path!.replace(/^\/+/, '')}`;
+  }
+  if (isAbsolute(loc)) return pathToFileURL(loc).href;
+  throw new StrataError('INVALID_ARGUMENT', `OpenLineage event: codeLocation url must be a URL, a git remote or an absolute path, got ${JSON.stringify(redactText(loc))}`);
 }
 
 function toIso(t: Date | string | number | undefined): string {
@@ -321,7 +340,7 @@ export function buildRunEvent(input: BuildRunEventInput): RunEvent {
   if (cl) {
     need(cl.type && cl.url, 'codeLocation needs type and url');
     // Git remotes may carry credentials (https://user:TOKEN@host/repo): events never do.
-    const loc: Facet = { _producer: producer, _schemaURL: FACET_SCHEMA_URLS.sourceCodeLocation, type: cl.type, url: redactUrl(cl.url) };
+    const loc: Facet = { _producer: producer, _schemaURL: FACET_SCHEMA_URLS.sourceCodeLocation, type: cl.type, url: redactUrl(codeUri(cl.url)) };
     for (const k of ['repoUrl', 'path', 'version', 'tag', 'branch'] as const) if (cl[k]) loc[k] = k === 'repoUrl' ? redactUrl(cl[k]) : cl[k];
     jobFacets.sourceCodeLocation = loc;
   }
@@ -509,6 +528,50 @@ export function openLineageSettings(db: ConfigSource, env: NodeJS.ProcessEnv = p
   }
   const endpoint = env.OPENLINEAGE_ENDPOINT?.trim() || undefined;
   return { url, ...(endpoint ? { endpoint } : {}), file: read('openlineage.file'), namespace, ...(apiKey ? { apiKey } : {}), warnings };
+}
+
+/** A run as the ParentRunFacet names it. */
+export interface RunRef {
+  runId: string;
+  job: { namespace: string; name: string };
+}
+
+/**
+ * The parent (and root) run an orchestrator passed in the environment, as the OpenLineage
+ * integrations read it: `OPENLINEAGE_PARENT_ID` = `<namespace>/<job name>/<runId>` (what Airflow's
+ * `lineage_parent_id` macro renders) or the separate `OPENLINEAGE_PARENT_JOB_NAMESPACE`,
+ * `OPENLINEAGE_PARENT_JOB_NAME` and `OPENLINEAGE_PARENT_RUN_ID`; the root likewise from
+ * `OPENLINEAGE_ROOT_PARENT_ID` or `OPENLINEAGE_ROOT_PARENT_JOB_NAMESPACE` / `_JOB_NAME` / `_RUN_ID`.
+ * Without a root the parent is the root (the spec's semantics). An invalid value becomes a
+ * warning, never an error. The namespace may contain `/` (e.g. `strata://x`): the run id is the
+ * last segment and the job name the one before it.
+ */
+export function parentFromEnv(env: NodeJS.ProcessEnv = process.env): { parent: RunRef | null; root: RunRef | null; warnings: string[] } {
+  const warnings: string[] = [];
+  const read = (prefix: 'PARENT' | 'ROOT_PARENT'): RunRef | null => {
+    const joined = env[`OPENLINEAGE_${prefix}_ID`]?.trim();
+    const ns = env[`OPENLINEAGE_${prefix}_JOB_NAMESPACE`]?.trim();
+    const name = env[`OPENLINEAGE_${prefix}_JOB_NAME`]?.trim();
+    const runId = env[`OPENLINEAGE_${prefix}_RUN_ID`]?.trim();
+    let ref: RunRef | null = null;
+    let from = '';
+    if (joined) {
+      from = `OPENLINEAGE_${prefix}_ID`;
+      const parts = joined.split('/');
+      if (parts.length >= 3) ref = { runId: parts[parts.length - 1]!, job: { namespace: parts.slice(0, -2).join('/'), name: parts[parts.length - 2]! } };
+    } else if (ns || name || runId) {
+      from = `OPENLINEAGE_${prefix}_JOB_NAMESPACE, _JOB_NAME and _RUN_ID`;
+      if (ns && name && runId) ref = { runId, job: { namespace: ns, name } };
+    } else return null;
+    if (!ref || !ref.job.namespace || !ref.job.name || !isUuid(ref.runId)) {
+      warnings.push(`OpenLineage: ${from} must give <namespace>/<job name>/<run UUID>, got ${JSON.stringify(redactText(joined ?? [ns, name, runId].join('/')))}; ignored`);
+      return null;
+    }
+    return { runId: ref.runId.toLowerCase(), job: ref.job };
+  };
+  const parent = read('PARENT');
+  const root = read('ROOT_PARENT');
+  return { parent, root: root ?? parent, warnings };
 }
 
 /**

@@ -45,6 +45,8 @@ export interface ReproOptions {
   /** Refuse to run when the code repository has uncommitted changes. */
   requireClean?: boolean;
   hooks?: RunnerHooks;
+  /** Aborting it (reason = the signal name) stops the running commands and starts no more; the repro run sends ABORT. */
+  signal?: AbortSignal;
   /** Called as each stage is decided or finished. */
   onOutcome?(o: StageOutcome): void;
   /** Run changed commands that came from someone else without asking (`--yes`). */
@@ -222,7 +224,7 @@ export async function repro(repo: Repository, opts: ReproOptions = {}): Promise<
     for (const name of selected) for (const r of g.stage(name).params) refs.set(`${r.file}\0${r.key}`, r);
     const values = await readParams(repo.root, [...refs.values()]);
     const paramsOf = (st: StageSpec) => Object.fromEntries(st.params.map((r) => [paramName(r), values[paramName(r)]]));
-    const runner = new StageRunner(repo, opts.hooks ?? {}, { stdin: jobs > 1 ? 'ignore' : 'inherit' });
+    const runner = new StageRunner(repo, opts.hooks ?? {}, { stdin: jobs > 1 ? 'ignore' : 'inherit', ...(opts.signal ? { signal: opts.signal } : {}) });
     const outcomes = new Map<string, StageOutcome>();
     const report = (o: StageOutcome) => {
       outcomes.set(o.stage, o);
@@ -286,17 +288,19 @@ export async function repro(repo: Repository, opts: ReproOptions = {}): Promise<
       }
     };
 
+    runner.beginPipeline('repro');
     const sched = new Scheduler(g, selected, jobs);
     const running = new Map<string, Promise<void>>();
     let stop = false;
     for (;;) {
+      if (runner.interrupted()) stop = true;
       if (!stop) {
         for (const name of sched.take()) {
           running.set(
             name,
             doStage(name).then((ok) => {
               sched.finish(name, ok);
-              if (!ok && !opts.keepGoing) stop = true;
+              if ((!ok && !opts.keepGoing) || runner.interrupted()) stop = true;
               running.delete(name);
             }),
           );
@@ -316,6 +320,7 @@ export async function repro(repo: Repository, opts: ReproOptions = {}): Promise<
       });
     }
     const stages = selected.map((n) => outcomes.get(n)!);
+    await runner.endPipeline(stages.filter((s) => s.action === 'failed').map((s) => s.stage));
     return { dryRun: false, pipeline, stages, failed: stages.filter((s) => s.action === 'failed').map((s) => s.stage), warnings: runner.warnings };
   };
   return opts.dryRun ? body(repo) : repo.withWriteLock('repro', () => body(repo));

@@ -33,6 +33,8 @@ export interface RunOptions {
   /** Extra environment variables for the command (recorded). */
   env?: Record<string, string>;
   hooks?: RunnerHooks;
+  /** Aborting it (reason = the signal name, e.g. `SIGINT`) stops the command; the run is recorded as failed and sends ABORT. */
+  signal?: AbortSignal;
 }
 
 export interface RunResult {
@@ -104,7 +106,7 @@ export async function run(repo: Repository, opts: RunOptions): Promise<RunResult
     // Nothing is read, deleted or written through a symbolic link or outside the project.
     await checkStagePaths(repo.root, stage);
     for (const r of paramRefs) await checkOnDisk(repo.root, r.file, `-p ${r.file}`);
-    const runner = new StageRunner(repo, opts.hooks ?? {});
+    const runner = new StageRunner(repo, opts.hooks ?? {}, opts.signal ? { signal: opts.signal } : {});
     if (opts.requireClean) {
       const code = await runner.codeState();
       if (code?.dirty) {

@@ -23,13 +23,16 @@ import {
   dataQualityMetricsFacet,
   emitSafely,
   emitterFor,
+  FACET_SCHEMA_URLS,
   openLineageSettings,
+  parentFromEnv,
   strataProducer,
   uuidv7,
   type CodeLocation,
   type DatasetRef,
   type Emitter,
   type EventType,
+  type RunRef,
 } from '../lineage/openlineage.js';
 import { recordedResults } from '../lineage/quality.js';
 import type { IndexRow, StatRow } from '../meta/db.js';
@@ -291,6 +294,8 @@ function execCommand(opts: {
   env: NodeJS.ProcessEnv;
   onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
   stdin?: 'inherit' | 'ignore';
+  /** On abort the command gets the signal named by the reason (default SIGTERM). */
+  signal?: AbortSignal;
 }): Promise<ExecResult> {
   return new Promise((res) => {
     const chunks: Buffer[] = [];
@@ -303,9 +308,13 @@ function execCommand(opts: {
       } else dropped += d.length;
       opts.onOutput?.(stream, d);
     };
+    // An interruptible command runs in its own process group, so an abort stops the whole command
+    // (the shell and what it started). Not when it reads the terminal: a background group could
+    // not, and a terminal's Ctrl-C reaches the whole foreground group anyway.
+    const group = !!opts.signal && process.platform !== 'win32' && !((opts.stdin ?? 'inherit') === 'inherit' && process.stdin.isTTY);
     let child;
     try {
-      child = spawn(opts.cmd, { shell: true, cwd: opts.cwd, env: opts.env, stdio: [opts.stdin ?? 'inherit', 'pipe', 'pipe'] });
+      child = spawn(opts.cmd, { shell: true, cwd: opts.cwd, env: opts.env, stdio: [opts.stdin ?? 'inherit', 'pipe', 'pipe'], detached: group });
     } catch (e) {
       res({ exitCode: null, signal: null, log: Buffer.alloc(0), spawnError: (e as Error).message });
       return;
@@ -316,7 +325,27 @@ function execCommand(opts: {
     child.on('error', (e) => {
       spawnError = e.message;
     });
+    const c = child;
+    const onAbort = (): void => {
+      const reason: unknown = opts.signal?.reason;
+      const sig = typeof reason === 'string' && /^SIG[A-Z]+$/.test(reason) ? (reason as NodeJS.Signals) : 'SIGTERM';
+      try {
+        if (group && c.pid) process.kill(-c.pid, sig);
+        else c.kill(sig);
+      } catch {
+        c.kill(sig);
+      }
+    };
+    // Once aborted, a process the command left behind must not keep the run open through the pipes.
+    child.on('exit', () => {
+      if (!opts.signal?.aborted) return;
+      c.stdout?.destroy();
+      c.stderr?.destroy();
+    });
+    if (opts.signal?.aborted) onAbort();
+    else opts.signal?.addEventListener('abort', onAbort, { once: true });
     child.on('close', (code, signal) => {
+      opts.signal?.removeEventListener('abort', onAbort);
       if (dropped) chunks.push(Buffer.from(`\n[strata: ${dropped} more bytes of output not kept in the log]\n`));
       res({ exitCode: code, signal: signal ?? null, log: Buffer.concat(chunks), spawnError });
     });
@@ -354,16 +383,24 @@ export class StageRunner {
   readonly warnings: string[] = [];
   private code: Promise<(RunCode & { root: string | null }) | null> | null = null;
   private emittersCache: Emitter[] | null = null;
+  /** Job namespace: openlineage.namespace / OPENLINEAGE_NAMESPACE, else strata://<project folder>. */
   private readonly namespace: string;
+  /** The parent and root runs an orchestrator passed in the environment (OPENLINEAGE_PARENT_ID...). */
+  private readonly envParent = parentFromEnv();
+  /** The repro run that is the parent of the stage runs (beginPipeline). */
+  private pipeline: { id: string; name: string; started: Promise<void> | null } | null = null;
+  /** Namespace of Strata's own dataset identity (symlinks facet): always strata://<project folder>. */
+  private readonly datasetNamespace: string;
   private readonly producer: string;
 
   constructor(
     readonly repo: Repository,
     private readonly hooks: RunnerHooks = {},
-    private readonly opts: { stdin?: 'inherit' | 'ignore' } = {},
+    private readonly opts: { stdin?: 'inherit' | 'ignore'; signal?: AbortSignal } = {},
   ) {
     this.hasher = new WorkspaceHasher(repo);
-    this.namespace = openLineageSettings(repo.db).namespace ?? `strata://${basename(repo.root)}`;
+    this.datasetNamespace = `strata://${basename(repo.root)}`;
+    this.namespace = openLineageSettings(repo.db).namespace ?? this.datasetNamespace;
     this.producer = strataProducer(strataVersion());
   }
 
@@ -405,7 +442,7 @@ export class StageRunner {
     if (this.emittersCache) return this.emittersCache;
     const list: Emitter[] = [];
     const ol = openLineageSettings(this.repo.db);
-    for (const w of ol.warnings) this.warn(w);
+    for (const w of [...ol.warnings, ...this.envParent.warnings]) this.warn(w);
     const { url, file, apiKey } = ol;
     try {
       if (url) list.push(emitterFor(url, { apiKey, endpoint: ol.endpoint }));
@@ -424,24 +461,21 @@ export class StageRunner {
   private async emit(type: EventType, rec: { id: string; stage: string; deps: RunDep[]; outs: Array<{ path: string; type: OutKind; id?: string }> }, time: number, error?: string, checked?: readonly CheckResult[]): Promise<void> {
     const emitters = this.emitters();
     if (emitters.length === 0) return;
-    const code = await this.codeState();
-    let codeLocation: CodeLocation | null = null;
-    if (code?.commit) {
-      const sub = code.root ? relative(code.root, this.repo.root).split('\\').join('/') : '';
-      codeLocation = {
-        type: 'git',
-        url: code.remote ?? `file://${code.root ?? this.repo.root}`,
-        ...(code.remote ? { repoUrl: code.remote } : {}),
-        ...(sub ? { path: sub } : {}),
-        version: code.commit,
-        ...(code.branch ? { branch: code.branch } : {}),
-      };
+    // The repro run is the parent of its stages: its START goes out before the first stage's.
+    if (this.pipeline) {
+      const pl = this.pipeline;
+      pl.started ??= this.send('START', { runId: pl.id, job: pl.name, jobType: 'PIPELINE', time, parent: this.envParent.parent });
+      await pl.started;
     }
+    // OpenLineage naming (spec/Naming.md): a local file is namespace `file`, name = its absolute
+    // path. Strata's own identity (project + path; the version facet has the content id) is kept
+    // as a symlink identifier, so nothing is lost.
     const ds = (path: string, id: string | undefined, type: OutKind | undefined): DatasetRef => ({
-      namespace: this.namespace,
-      name: path,
+      namespace: 'file',
+      name: resolve(this.repo.root, path).split('\\').join('/'),
       ...(id ? { version: id } : {}),
       ...(type ? { type } : {}),
+      facets: { symlinks: { _schemaURL: FACET_SCHEMA_URLS.symlinks, identifiers: [{ namespace: this.datasetNamespace, name: path, type: 'FILE' }] } },
     });
     const input = (d: RunDep): DatasetRef => {
       const ref = ds(d.path, d.id, undefined);
@@ -453,28 +487,77 @@ export class StageRunner {
     const output = (o: { path: string; type: OutKind; id?: string }): DatasetRef => {
       const ref = ds(o.path, type === 'START' ? undefined : o.id, o.type);
       const mine = (checked ?? []).filter((r) => r.path === o.path || r.path.startsWith(o.path.replace(/\/+$/, '') + '/'));
-      return mine.length ? { ...ref, facets: { dataQualityAssertions: dataQualityAssertionsFacet(o.path, mine) } } : ref;
+      return mine.length ? { ...ref, facets: { ...ref.facets, dataQualityAssertions: dataQualityAssertionsFacet(o.path, mine) } } : ref;
     };
+    const parent = this.pipeline ? { runId: this.pipeline.id, job: { namespace: this.namespace, name: this.pipeline.name } } : this.envParent.parent;
+    await this.send(type, { runId: rec.id, job: rec.stage, jobType: 'STAGE', time, parent, inputs: rec.deps.map(input), outputs: rec.outs.map(output), ...(error !== undefined ? { error } : {}) });
+  }
+
+  /**
+   * Build and send one event. `parent`: the run this one belongs to (the repro run, or the one the
+   * environment names); the root is the environment's root, else the parent.
+   */
+  private async send(type: EventType, ev: { runId: string; job: string; jobType: string; time: number; parent: RunRef | null; inputs?: DatasetRef[]; outputs?: DatasetRef[]; error?: string }): Promise<void> {
+    const code = await this.codeState();
+    let codeLocation: CodeLocation | null = null;
+    if (code?.commit) {
+      const sub = code.root ? relative(code.root, this.repo.root).split('\\').join('/') : '';
+      codeLocation = {
+        type: 'git',
+        url: code.remote ?? code.root ?? this.repo.root,
+        ...(code.remote ? { repoUrl: code.remote } : {}),
+        ...(sub ? { path: sub } : {}),
+        version: code.commit,
+        ...(code.branch ? { branch: code.branch } : {}),
+      };
+    }
+    const root = this.envParent.root ?? ev.parent;
     let event;
     try {
       event = buildRunEvent({
         eventType: type,
-        eventTime: time,
-        runId: rec.id,
-        job: { namespace: this.namespace, name: rec.stage },
-        inputs: rec.deps.map(input),
-        outputs: rec.outs.map(output),
+        eventTime: ev.time,
+        runId: ev.runId,
+        job: { namespace: this.namespace, name: ev.job },
+        inputs: ev.inputs ?? [],
+        outputs: ev.outputs ?? [],
         codeLocation,
         producer: this.producer,
-        jobType: 'STAGE',
-        ...(error !== undefined ? { error } : {}),
+        jobType: ev.jobType,
+        ...(ev.parent ? { parent: { ...ev.parent, ...(root ? { root } : {}) } } : {}),
+        ...(ev.error !== undefined ? { error: ev.error } : {}),
       });
     } catch (e) {
-      this.warn(`OpenLineage: cannot build the ${type} event for ${rec.stage}: ${(e as Error).message}`);
+      this.warn(`OpenLineage: cannot build the ${type} event for ${ev.job}: ${(e as Error).message}`);
       return;
     }
-    const r = await emitSafely(emitters, event);
-    for (const msg of r.errors) this.warn(`${msg} (${type} event of stage ${rec.stage} not delivered; the run itself is unaffected)`);
+    const r = await emitSafely(this.emitters(), event);
+    const what = ev.jobType === 'PIPELINE' ? `the ${ev.job} run` : `stage ${ev.job}`;
+    for (const msg of r.errors) this.warn(`${msg} (${type} event of ${what} not delivered; the run itself is unaffected)`);
+  }
+
+  /**
+   * Make the following stage runs children of one `name` run (strata repro): its START is sent
+   * before the first stage's event, its end by endPipeline. Nothing is sent when no stage runs.
+   */
+  beginPipeline(name: string): void {
+    this.pipeline = { id: uuidv7(), name, started: null };
+  }
+
+  /** The signal that interrupted the operation (SIGINT, SIGTERM), or null. */
+  interrupted(): string | null {
+    const sig = this.opts.signal;
+    return sig?.aborted ? (typeof sig.reason === 'string' ? sig.reason : 'a signal') : null;
+  }
+
+  /** End the run beginPipeline opened: COMPLETE, FAIL naming the failed stages, or ABORT when interrupted. */
+  async endPipeline(failed: readonly string[]): Promise<void> {
+    const pl = this.pipeline;
+    if (!pl?.started) return;
+    await pl.started;
+    const interrupted = this.interrupted();
+    const error = interrupted ? `interrupted by ${interrupted}` : failed.length ? `failed: ${failed.join(', ')}` : undefined;
+    await this.send(interrupted ? 'ABORT' : failed.length ? 'FAIL' : 'COMPLETE', { runId: pl.id, job: pl.name, jobType: 'PIPELINE', time: Date.now(), parent: this.envParent.parent, ...(error ? { error } : {}) });
   }
 
   /** Hash a stage's deps (no storing). Missing deps are returned separately. */
@@ -540,11 +623,14 @@ export class StageRunner {
       env: { ...process.env, ...stage.env, STRATA_RUN_ID: id, STRATA_STAGE: stage.name },
       onOutput: (s, c) => this.hooks.onOutput?.(stage.name, s, c),
       stdin: this.opts.stdin,
+      ...(this.opts.signal ? { signal: this.opts.signal } : {}),
     });
     const ended = Date.now();
 
     let error: string | null = null;
-    if (res.spawnError) error = `could not start the command: ${res.spawnError}`;
+    const interrupted = this.interrupted();
+    if (interrupted) error = `interrupted by ${interrupted}`;
+    else if (res.spawnError) error = `could not start the command: ${res.spawnError}`;
     else if (res.signal) error = `command killed by signal ${res.signal}`;
     else if (res.exitCode !== 0) error = `command exited with code ${res.exitCode}`;
 
@@ -576,6 +662,7 @@ export class StageRunner {
       }
     }
     let checked: CheckResult[] = [];
+    let checksRejected = false;
     if (!error && outRows.length > 0) {
       // Outputs that fail their error-level data checks are not recorded as versions.
       const spec = await readSpec(repo, new Map(), true);
@@ -584,6 +671,7 @@ export class StageRunner {
         const report = await checkFlat(repo, new Map([...repo.db.loadIndex(), ...produced]), { commit: null, parentFlat: new Map(), commitTime: Date.now(), spec, paths: [...produced.keys()] });
         checked = report.results;
         if (!report.ok) {
+          checksRejected = true;
           error = checkFailedError(report, 'the outputs failed their checks').message;
           outs = outs.map((o) => ({ ...o, id: '', kind: 'file', size: 0 }));
           outRows = [];
@@ -626,7 +714,8 @@ export class StageRunner {
       origin: input.origin,
     };
     await this.record(rec, error ? null : { outs: stage.outs.filter((o) => o.cache).map((o) => o.path), rows: outRows });
-    if (error) await this.emit('FAIL', rec, ended, `${stage.name}: ${error}`, checked);
+    // A FAIL/ABORT event names only outputs the command produced (those its checks rejected).
+    if (error) await this.emit(interrupted ? 'ABORT' : 'FAIL', checksRejected ? rec : { ...rec, outs: [] }, ended, `${stage.name}: ${error}`, checked);
     else await this.emit('COMPLETE', rec, ended, undefined, checked);
     this.hooks.onStage?.({ stage: stage.name, phase: 'end', action: 'run', runId: id, status: rec.status });
     return rec;
