@@ -35,6 +35,7 @@ test('every kind passes on good data and fails on bad data, naming the failing r
   data/tx.parquet:
     - {kind: columns, columns: {id: BIGINT, user: VARCHAR, amount: any}}
     - {kind: not_null, columns: [user, id]}
+    - {kind: unique, columns: [user, id]}
     - {kind: unique, columns: [id]}
     - {kind: accepted_values, column: status, values: [ok, refunded]}
     - {kind: range, column: amount, min: 0, max: 1000}
@@ -49,7 +50,9 @@ test('every kind passes on good data and fails on bad data, naming the failing r
 `);
     await ok(dir, ['add', 'data', 'strata.checks.yaml']);
     const good = await results(dir, [], 0);
-    assert.equal(good.size, 13);
+    assert.equal(good.size, 14);
+    // a superset of a proven key is unique without a GROUP BY of its own
+    assert.equal(good.get('data/tx.parquet#unique(user,id)')!.message, 'implied by unique(id) in the same run');
     assert.equal(good.get('data/tx.parquet#row_count(same_as data/tx_copy.parquet)')!.metrics.same_as_rows, 100);
     for (const r of good.values()) assert.equal(r.status, 'pass', JSON.stringify(r));
     await ok(dir, ['commit', '-m', 'good data']);
@@ -72,6 +75,8 @@ test('every kind passes on good data and fails on bad data, naming the failing r
     assert.equal(get('not_null(user,id)').failing, 1);
     assert.equal(get('not_null(user,id)').sample[0]!.id, 3);
     assert.equal(get('unique(id)').failing, 2);
+    assert.equal(get('unique(user,id)').status, 'pass'); // (1,u1) and (1,u2): grouped, as id is not unique
+    assert.equal(get('unique(user,id)').message, undefined);
     assert.deepEqual(get('unique(id)').sample, [{ id: 1, count: 2 }]);
     assert.equal(get('accepted_values(status)').failing, 1);
     assert.equal(get('accepted_values(status)').sample[0]!.id, 5);
@@ -111,7 +116,7 @@ test('every kind passes on good data and fails on bad data, naming the failing r
     // a commit is judged by REF too, and the older one still passes
     await results(dir, ['HEAD'], 18);
     const prev = await results(dir, ['HEAD~1', 'data/tx.parquet'], 0);
-    assert.equal(prev.size, 13);
+    assert.equal(prev.size, 14);
   } finally {
     await cleanup();
   }
