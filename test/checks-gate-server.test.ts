@@ -15,11 +15,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
-import { BIN, ok, strata, tempDir, writeFiles } from './helpers/cli.js';
-import { bearer, raw } from './helpers/server.js';
+import { ok, strata, tempDir, writeFiles } from './helpers/cli.js';
+import { bearer, postMerge, raw, spawnServe } from './helpers/server.js';
 import { duckWrite } from './helpers/tables.js';
 import { initHash } from '../core/hash/index.js';
 import { Repository } from '../core/repo/index.js';
@@ -94,18 +94,7 @@ before(async () => {
   tmp = await tempDir('strata-checks-gate-');
   data = join(tmp.dir, 'srv');
   token = (await ok(tmp.dir, ['serve', 'token', 'create', '--repo', 'proj', '--write', '--data', data])).stdout.trim();
-  server = spawn(process.execPath, [BIN, 'serve', '--data', data, '--port', '0', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  server.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    server.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /"url":\s*"([^"]+)"/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    server.on('exit', (c) => reject(new Error(`server exited ${c}: ${stderr}`)));
-  });
+  ({ child: server, url } = await spawnServe(data));
   proj = join(tmp.dir, 'proj');
   await writeFiles(proj, { 'strata.checks.yaml': CHECKS, 'data/w.csv': 'id\n1\n2\n3\n' });
   await ok(proj, ['init']);
@@ -168,10 +157,7 @@ describe('the push gate', () => {
   });
 
   it('POST /merge of the failing branch into the protected one is refused, nothing moved', async () => {
-    const r = await raw(url, 'POST', '/api/repos/proj/merge', {
-      headers: { ...bearer(token), 'Content-Type': 'application/json' },
-      body: JSON.stringify({ into: 'main', from: 'feature' }),
-    });
+    const r = await postMerge(url, 'proj', token, { into: 'main', from: 'feature' });
     assert.equal(r.status, 422, r.body.toString());
     const e = r.json().error;
     assert.equal(e.code, 'CHECK_FAILED');
@@ -179,10 +165,7 @@ describe('the push gate', () => {
     assert.equal(await remoteRef('main'), good);
     // Into an unprotected branch the same merge goes through.
     await ok(proj, ['push', 'origin', `${good}:side`], 0, env());
-    const side = await raw(url, 'POST', '/api/repos/proj/merge', {
-      headers: { ...bearer(token), 'Content-Type': 'application/json' },
-      body: JSON.stringify({ into: 'side', from: 'feature' }),
-    });
+    const side = await postMerge(url, 'proj', token, { into: 'side', from: 'feature' });
     assert.equal(side.status, 200, side.body.toString());
     assert.equal(await remoteRef('side'), bad);
   });
@@ -197,10 +180,7 @@ describe('the push gate', () => {
     await ok(proj, ['push', 'origin', 'rel:release/2'], 0, env());
     await ok(proj, ['switch', 'main']);
     const rel = (await remoteRef('release/2'))!;
-    const r = await raw(url, 'POST', '/api/repos/proj/merge', {
-      headers: { ...bearer(token), 'Content-Type': 'application/json' },
-      body: JSON.stringify({ into: 'release/2', from: 'feature' }),
-    });
+    const r = await postMerge(url, 'proj', token, { into: 'release/2', from: 'feature' });
     assert.equal(r.status, 422, r.body.toString());
     const e = r.json().error;
     assert.equal(e.code, 'CHECK_FAILED');

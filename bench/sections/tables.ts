@@ -223,64 +223,41 @@ async function timePandas(ctx: BenchContext, p: Prepared, args: string[], inputs
   );
 }
 
+/** A row measured on the prepared repository (an error figure when the CLI is not built). */
+function tableRow(row: Omit<Row, 'run'>, measure: (ctx: BenchContext, p: Prepared, label: string) => Promise<RowResult>): Row {
+  return {
+    ...row,
+    async run(ctx): Promise<RowResult> {
+      const miss = strataMissing(ctx.root);
+      if (miss) return { strata: { kind: 'error', message: miss }, peers: [] };
+      const p = await prepare(ctx);
+      return measure(ctx, p, `${rowsFor(ctx).toLocaleString('en-US')} rows`);
+    },
+  };
+}
+
 function rows(): Row[] {
-  const label = (ctx: BenchContext) => `${rowsFor(ctx).toLocaleString('en-US')} rows`;
-  const pandasCheck = (ctx: BenchContext, p: Prepared) => timePandas(ctx, p, ['check', p.v1csv, p.v2csv, p.cats], [p.v1csv, p.v2csv]);
+  const diff = (...a: string[]) => ['diff', '--rows', ...a, 'HEAD~1', 'HEAD', '--'];
   return [
-    {
-      id: 'tables.check-parquet',
-      title: '25 checks on a 10M-row Parquet table',
-      unit: 'ms',
-      target: { kind: 'max', value: 5000 },
-      async run(ctx): Promise<RowResult> {
-        const miss = strataMissing(ctx.root);
-        if (miss) return { strata: { kind: 'error', message: miss }, peers: [] };
-        const p = await prepare(ctx);
-        const fig = await timeStrata(ctx, p, ['check', 'HEAD', 'data/big.parquet'], `${label(ctx)}, 25 checks incl. 5 drift checks against the previous version`);
-        return { strata: fig, peers: [], notes: ['pandas cannot read Parquet here (Debian has no pyarrow): the like-for-like comparison is the CSV row below'] };
-      },
-    },
-    {
-      id: 'tables.check-csv',
-      title: '25 checks on a 10M-row CSV table',
-      unit: 'ms',
-      target: { kind: 'ratio', reference: 'pandas (same checks)', max: 1.0 },
-      async run(ctx): Promise<RowResult> {
-        const miss = strataMissing(ctx.root);
-        if (miss) return { strata: { kind: 'error', message: miss }, peers: [] };
-        const p = await prepare(ctx);
-        const fig = await timeStrata(ctx, p, ['check', 'HEAD', 'data/big.csv'], `${label(ctx)}, CSV streamed by DuckDB (never loaded whole)`);
-        return { strata: fig, peers: [{ name: 'pandas (same checks)', figure: await pandasCheck(ctx, p) }] };
-      },
-    },
-    {
-      id: 'tables.diff-key',
-      title: 'diff --rows --key id, 10M rows, 1% differ',
-      unit: 'ms',
-      target: { kind: 'max', value: 10000 },
-      async run(ctx): Promise<RowResult> {
-        const miss = strataMissing(ctx.root);
-        if (miss) return { strata: { kind: 'error', message: miss }, peers: [] };
-        const p = await prepare(ctx);
-        const fig = await timeStrata(ctx, p, ['diff', '--rows', '--key', 'id', 'HEAD~1', 'HEAD', '--', 'data/big.parquet'], `${label(ctx)} (Parquet)`);
-        const csv = await timeStrata(ctx, p, ['diff', '--rows', '--key', 'id', 'HEAD~1', 'HEAD', '--', 'data/big.csv'], `${label(ctx)} (CSV)`);
-        const peer = await timePandas(ctx, p, ['diff', p.v1csv, p.v2csv], [p.v1csv, p.v2csv]);
-        return { strata: fig, peers: [{ name: 'strata on the CSV versions', figure: csv }, { name: 'pandas merge (CSV)', figure: peer }] };
-      },
-    },
-    {
-      id: 'tables.diff-content',
-      title: 'diff --rows by content, 10M rows, 1% differ',
-      unit: 'ms',
-      target: { kind: 'max', value: 10000 },
-      async run(ctx): Promise<RowResult> {
-        const miss = strataMissing(ctx.root);
-        if (miss) return { strata: { kind: 'error', message: miss }, peers: [] };
-        const p = await prepare(ctx);
-        const fig = await timeStrata(ctx, p, ['diff', '--rows', 'HEAD~1', 'HEAD', '--', 'data/big.parquet'], `${label(ctx)} (Parquet), rows matched by content`);
-        return { strata: fig, peers: [] };
-      },
-    },
+    tableRow({ id: 'tables.check-parquet', title: '25 checks on a 10M-row Parquet table', unit: 'ms', target: { kind: 'max', value: 5000 } }, async (ctx, p, label) => ({
+      strata: await timeStrata(ctx, p, ['check', 'HEAD', 'data/big.parquet'], `${label}, 25 checks incl. 5 drift checks against the previous version`),
+      peers: [],
+      notes: ['pandas cannot read Parquet here (Debian has no pyarrow): the like-for-like comparison is the CSV row below'],
+    })),
+    tableRow({ id: 'tables.check-csv', title: '25 checks on a 10M-row CSV table', unit: 'ms', target: { kind: 'ratio', reference: 'pandas (same checks)', max: 1.0 } }, async (ctx, p, label) => ({
+      strata: await timeStrata(ctx, p, ['check', 'HEAD', 'data/big.csv'], `${label}, CSV streamed by DuckDB (never loaded whole)`),
+      peers: [{ name: 'pandas (same checks)', figure: await timePandas(ctx, p, ['check', p.v1csv, p.v2csv, p.cats], [p.v1csv, p.v2csv]) }],
+    })),
+    tableRow({ id: 'tables.diff-key', title: 'diff --rows --key id, 10M rows, 1% differ', unit: 'ms', target: { kind: 'max', value: 10000 } }, async (ctx, p, label) => {
+      const fig = await timeStrata(ctx, p, [...diff('--key', 'id'), 'data/big.parquet'], `${label} (Parquet)`);
+      const csv = await timeStrata(ctx, p, [...diff('--key', 'id'), 'data/big.csv'], `${label} (CSV)`);
+      const peer = await timePandas(ctx, p, ['diff', p.v1csv, p.v2csv], [p.v1csv, p.v2csv]);
+      return { strata: fig, peers: [{ name: 'strata on the CSV versions', figure: csv }, { name: 'pandas merge (CSV)', figure: peer }] };
+    }),
+    tableRow({ id: 'tables.diff-content', title: 'diff --rows by content, 10M rows, 1% differ', unit: 'ms', target: { kind: 'max', value: 10000 } }, async (ctx, p, label) => ({
+      strata: await timeStrata(ctx, p, [...diff(), 'data/big.parquet'], `${label} (Parquet), rows matched by content`),
+      peers: [],
+    })),
     {
       id: 'tables.rss',
       title: 'peak RSS of the table rows (tables.memoryLimit 1GB)',

@@ -48,7 +48,7 @@ import { Ingestor } from '../workspace/ingest.js';
 import { checkStoredPath, isUnder, outermost } from '../workspace/paths.js';
 import { scanRoots } from '../workspace/scan.js';
 import { syncGitignore } from '../ops/gitignore.js';
-import type { ParamRef, StageSpec } from './spec.js';
+import type { OutSpec, ParamRef, StageSpec } from './spec.js';
 import { checkOnDisk, checkRestoreRows, safeMkdirs, safeRemove } from './safety.js';
 import { createHasher } from '../hash/index.js';
 
@@ -77,6 +77,17 @@ function runEnvironment(): RunEnvironment {
 // ---------------------------------------------------------------- hashing paths
 
 /** The content of a dep or output path in the workspace. */
+/** The run record's entry for output `o` found on disk as `s`. */
+function runOut(o: OutSpec, s: PathState): RunOut {
+  const out: RunOut = { path: o.path, id: s.id, type: o.type, kind: s.kind, size: s.size, cache: o.cache };
+  if (s.kind === 'file') {
+    if (s.exec) out.exec = true;
+    if (s.chunks) out.chunks = s.chunks;
+    if (s.link !== null) out.link = s.link;
+  }
+  return out;
+}
+
 export interface PathState {
   path: string;
   kind: 'file' | 'dir';
@@ -647,13 +658,7 @@ export class StageRunner {
           return { path: o.path, id: '', type: o.type, kind: 'file', size: 0, cache: o.cache };
         }
         if (o.cache) outRows.push(...s.rows);
-        const out: RunOut = { path: o.path, id: s.id, type: o.type, kind: s.kind, size: s.size, cache: o.cache };
-        if (s.kind === 'file') {
-          if (s.exec) out.exec = true;
-          if (s.chunks) out.chunks = s.chunks;
-          if (s.link !== null) out.link = s.link;
-        }
-        return out;
+        return runOut(o, s);
       });
       if (missing.length) {
         error = `the command succeeded but did not create ${missing.length === 1 ? 'output' : 'outputs'} ${missing.join(', ')}`;
@@ -794,13 +799,7 @@ export class StageRunner {
       const s = (o.cache ? stored : plain).get(o.path);
       if (!s) throw new StrataError('PATH_NOT_FOUND', `stage ${stage.name}: output ${o.path} is not in the workspace`, { hint: 'the outputs of an imported stage must be in place before its run is recorded' });
       if (o.cache) rows.push(...s.rows);
-      const out: RunOut = { path: o.path, id: s.id, type: o.type, kind: s.kind, size: s.size, cache: o.cache };
-      if (s.kind === 'file') {
-        if (s.exec) out.exec = true;
-        if (s.chunks) out.chunks = s.chunks;
-        if (s.link !== null) out.link = s.link;
-      }
-      return out;
+      return runOut(o, s);
     });
     const code = await this.codeState();
     const rec: RunRecord = {

@@ -1,5 +1,7 @@
-/** Helpers for server tests: raw HTTP requests (no URL normalisation), JSON calls, packs. */
+/** Helpers for server tests: a real `strata serve` child, raw HTTP requests (no URL normalisation), JSON calls, packs. */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
+import { BIN } from './cli.js';
 import { hashBytes } from '../../core/hash/index.js';
 import { encodeWirePack } from '../../core/format/wire-pack.js';
 
@@ -38,4 +40,29 @@ export function makePack(objects: Buffer[], corrupt?: number): { body: Buffer; i
   const ids = objects.map((o) => hashBytes(o));
   const body = encodeWirePack(objects.map((o, i) => ({ id: ids[i]!, data: i === corrupt ? Buffer.concat([o, Buffer.from('!')]) : o })));
   return { body, ids };
+}
+
+/**
+ * A real `strata serve --data DATA --port 0 --json` (plus `args`) as a child process, resolved with
+ * its URL once it listens. Its stderr (the access log, errors) is read continuously, so a chatty
+ * server never blocks on a full pipe, and is in the error when it exits before listening.
+ */
+export function spawnServe(data: string, args: string[] = []): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--data', data, '--port', '0', '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /"url":\s*"([^"]+)"/.exec(out);
+      if (m) resolve({ child, url: m[1]! });
+    });
+    child.on('exit', (c) => reject(new Error(`server exited ${c}: ${stderr}`)));
+  });
+}
+
+/** POST /api/repos/REPO/merge as `token`. */
+export function postMerge(url: string, repo: string, token: string, body: { into: string; from: string; dryRun?: boolean }): Promise<RawResponse> {
+  return raw(url, 'POST', `/api/repos/${repo}/merge`, { headers: { ...bearer(token), 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 }
