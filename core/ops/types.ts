@@ -407,12 +407,13 @@ export interface TablePreview {
   values: unknown[][];
 }
 
-/** Per-column statistics of a table. */
+/** Per-column statistics of a table (core/tables/stats.ts computes them). */
 export interface TableColumnStatsInfo {
   name: string;
   type: string;
   nulls: number;
   distinct: number;
+  /** Smallest and largest value (null when every value is null, or for nested types). */
   min: unknown;
   max: unknown;
 }

@@ -388,6 +388,21 @@ export interface StageInput {
   origin: RunRecord['origin'];
 }
 
+/** The fields every run record of `stage` shares: what ran, with which inputs, code and environment. */
+function recordBase(stage: StageSpec, input: StageInput, code: RunCode | null): Pick<RunRecord, 'cmd' | 'wdir' | 'env' | 'params' | 'paramRefs' | 'code' | 'environment' | 'signature' | 'origin'> {
+  return {
+    cmd: stage.cmd,
+    wdir: stage.wdir,
+    env: stage.env,
+    params: input.params,
+    paramRefs: input.paramRefs.map((r) => ({ file: r.file, key: r.key })),
+    code: code ? { commit: code.commit, branch: code.branch, remote: code.remote, dirty: code.dirty, ...(code.diff ? { diff: code.diff } : {}) } : null,
+    environment: runEnvironment(),
+    signature: input.signature,
+    origin: input.origin,
+  };
+}
+
 /** Shared state for the runs of one operation: code state, OpenLineage emitters, warnings. */
 export class StageRunner {
   readonly hasher: WorkspaceHasher;
@@ -699,24 +714,16 @@ export class StageRunner {
       id,
       stage: stage.name,
       status: error ? 'failed' : 'ok',
-      cmd: stage.cmd,
-      wdir: stage.wdir,
-      env: stage.env,
-      params: input.params,
-      paramRefs: input.paramRefs.map((r) => ({ file: r.file, key: r.key })),
+      ...recordBase(stage, input, code),
       deps,
       outs,
-      code: code ? { commit: code.commit, branch: code.branch, remote: code.remote, dirty: code.dirty, ...(code.diff ? { diff: code.diff } : {}) } : null,
-      environment: runEnvironment(),
       started,
       ended,
       exitCode: res.exitCode,
       signal: res.signal,
       log: logId,
-      signature: input.signature,
       cachedFrom: null,
       error,
-      origin: input.origin,
     };
     await this.record(rec, error ? null : { outs: stage.outs.filter((o) => o.cache).map((o) => o.path), rows: outRows });
     // A FAIL/ABORT event names only outputs the command produced (those its checks rejected).
@@ -758,24 +765,16 @@ export class StageRunner {
       id,
       stage: stage.name,
       status: 'cached',
-      cmd: stage.cmd,
-      wdir: stage.wdir,
-      env: stage.env,
-      params: input.params,
-      paramRefs: input.paramRefs.map((r) => ({ file: r.file, key: r.key })),
+      ...recordBase(stage, input, code),
       deps: input.deps,
       outs: source.outs.map((o) => ({ ...o, type: stage.outs.find((s) => s.path === o.path)?.type ?? o.type })),
-      code: code ? { commit: code.commit, branch: code.branch, remote: code.remote, dirty: code.dirty, ...(code.diff ? { diff: code.diff } : {}) } : null,
-      environment: runEnvironment(),
       started,
       ended: Date.now(),
       exitCode: null,
       signal: null,
       log: null,
-      signature: input.signature,
       cachedFrom: source.cachedFrom ?? source.id,
       error: null,
-      origin: input.origin,
     };
     await this.record(rec, { outs: source.outs.map((o) => o.path), rows });
     this.hooks.onStage?.({ stage: stage.name, phase: 'end', action: 'restore', runId: id, status: 'cached' });
@@ -806,24 +805,16 @@ export class StageRunner {
       id: uuidv7(),
       stage: stage.name,
       status: 'ok',
-      cmd: stage.cmd,
-      wdir: stage.wdir,
-      env: stage.env,
-      params: input.params,
-      paramRefs: input.paramRefs.map((r) => ({ file: r.file, key: r.key })),
+      ...recordBase(stage, input, code),
       deps: input.deps,
       outs,
-      code: code ? { commit: code.commit, branch: code.branch, remote: code.remote, dirty: code.dirty, ...(code.diff ? { diff: code.diff } : {}) } : null,
-      environment: runEnvironment(),
       started,
       ended: Date.now(),
       exitCode: null,
       signal: null,
       log: null,
-      signature: input.signature,
       cachedFrom: null,
       error: null,
-      origin: input.origin,
     };
     await this.record(rec, { outs: stage.outs.filter((o) => o.cache).map((o) => o.path), rows }, from);
     return rec;

@@ -4,19 +4,12 @@
  * and HyperLogLog estimates (approx_count_distinct, within about 10%) beyond; the result says which.
  */
 import { quoteIdent, type TableColumn, type TableEngine } from './engine.js';
+import type { TableColumnStatsInfo } from '../ops/types.js';
 
 /** Tables of up to this many rows get exact distinct counts (a second pass); larger ones estimates. */
 const EXACT_DISTINCT_MAX = 1_000_000;
 
-export interface ColumnStats {
-  name: string;
-  type: string;
-  nulls: number;
-  distinct: number;
-  /** Smallest and largest value (null when every value is null, or for nested types). */
-  min: unknown;
-  max: unknown;
-}
+export type ColumnStats = TableColumnStatsInfo;
 
 export interface TableStats {
   rows: number;
