@@ -236,12 +236,25 @@ describe('strata completion', () => {
       assert.ok(scripts.zsh.includes(`    ${verb}) flags=`), `zsh: ${verb}`);
       assert.ok(scripts.fish.includes(`-a ${verb} `), `fish: ${verb}`);
     }
+    // Debian's zsh and fish (installed by .ci/run): both parse the scripts; zsh's compinit registers
+    // the function; fish completes words through them.
     for (const shell of ['zsh', 'fish'] as const) {
-      if (!has(shell)) continue;
+      assert.ok(has(shell), `${shell} is not installed (apt-get install ${shell}; .ci/run installs it)`);
       const file = join(tmp.dir, `strata.${shell}`);
       await fsp.writeFile(file, scripts[shell]);
       execFileSync(shell, ['-n', file]);
     }
+    const zfile = join(tmp.dir, 'strata.zsh');
+    const zsh = execFileSync('zsh', ['-f', '-c', `autoload -U compinit && compinit -u -d '${join(tmp.dir, 'zcompdump')}'; source '${zfile}'; print -r -- \$_comps[strata]`], { encoding: 'utf8', env: { ...process.env, HOME: tmp.dir } });
+    assert.equal(zsh.trim(), '_strata');
+    const fishComplete = (line: string) =>
+      execFileSync('fish', ['--no-config', '-c', `source '${join(tmp.dir, 'strata.fish')}'; complete -C'${line}'`], { encoding: 'utf8', env: { ...process.env, HOME: tmp.dir } })
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split('\t')[0]);
+    assert.deepEqual(fishComplete('strata st').sort(), ['st', 'staging', 'status']);
+    assert.deepEqual(fishComplete('strata remote s'), ['set-url']);
+    assert.ok(fishComplete('strata log --max').includes('--max-count'));
   });
   it('an unknown shell is refused with the ones there are', async () => {
     const r = await strata(repo, ['completion', 'tcsh']);
