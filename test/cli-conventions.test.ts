@@ -245,7 +245,7 @@ describe('strata completion', () => {
       execFileSync(shell, ['-n', file]);
     }
     const zfile = join(tmp.dir, 'strata.zsh');
-    const zsh = execFileSync('zsh', ['-f', '-c', `autoload -U compinit && compinit -u -d '${join(tmp.dir, 'zcompdump')}'; source '${zfile}'; print -r -- \$_comps[strata]`], { encoding: 'utf8', env: { ...process.env, HOME: tmp.dir } });
+    const zsh = execFileSync('zsh', ['-f', '-c', `autoload -U compinit && compinit -u -d '${join(tmp.dir, 'zcompdump')}'; source '${zfile}'; print -r -- $_comps[strata]`], { encoding: 'utf8', env: { ...process.env, HOME: tmp.dir } });
     assert.equal(zsh.trim(), '_strata');
     const fishComplete = (line: string) =>
       execFileSync('fish', ['--no-config', '-c', `source '${join(tmp.dir, 'strata.fish')}'; complete -C'${line}'`], { encoding: 'utf8', env: { ...process.env, HOME: tmp.dir } })
