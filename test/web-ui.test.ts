@@ -113,9 +113,10 @@ describe('web UI (Chromium)', { skip: skip ?? false, timeout: 90_000 }, () => {
     assert.ok(!before.nodes.some((n) => n.stage === 'ingest'), 'ingest is beyond depth 3');
     await clickNode(page, raw.id);
     await page.waitForSelector(`#panel[data-node="${raw.id}"]`);
-    await page.locator('#panel [data-action=expand]').click();
-    await page.waitForFunction(() => (window as any).__strataCy.nodes('[stage = "ingest"]').length > 0);
+    await page.locator('#panel [data-action=expand]', { hasText: 'Expand' }).click();
+    await page.waitForFunction(() => (window as any).__strataCy.nodes('[stage = "ingest"]').length > 0 || /failed/.test(document.querySelector('.lg-stats, [data-testid=stats]')?.textContent ?? ''));
     const expanded = await graph(page);
+    assert.ok(expanded.nodes.some((n) => n.stage === 'ingest'), `expand: ${await page.locator('.lg-stats').innerText()}`);
     assert.ok(expanded.nodes.length > before.nodes.length);
     assert.ok(expanded.edges.some((e) => e.target === raw.id && expanded.nodes.find((n) => n.id === e.source)?.stage === 'ingest'));
     await shot('lineage-expanded');

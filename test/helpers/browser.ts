@@ -123,7 +123,14 @@ export async function graph(page: Page): Promise<{ nodes: GraphNode[]; edges: Ar
 }
 
 /** Click a graph node with the mouse (at its rendered position inside the canvas). */
+/** When clickNode last clicked on each page: cytoscape turns two clicks within its
+ * multiClickDebounceTime (250 ms), on any nodes, into a dbltap, which expands a node. */
+const lastClick = new WeakMap<Page, number>();
+const DBLTAP_MS = 250;
+
 export async function clickNode(page: Page, id: string, opts: { double?: boolean } = {}): Promise<void> {
+  const since = Date.now() - (lastClick.get(page) ?? 0);
+  if (since <= DBLTAP_MS + 100) await new Promise((r) => setTimeout(r, DBLTAP_MS + 100 - since));
   const pos = await page.evaluate((nid) => {
     const cy = (window as unknown as { __strataCy: any }).__strataCy;
     const n = cy.$id(nid);
@@ -137,4 +144,5 @@ export async function clickNode(page: Page, id: string, opts: { double?: boolean
   }, id);
   if (opts.double) await page.mouse.dblclick(pos.x, pos.y);
   else await page.mouse.click(pos.x, pos.y);
+  lastClick.set(page, Date.now());
 }
