@@ -61,8 +61,6 @@ export interface TableEngine {
    * at that attach. Not a table path: nothing.
    */
   prefetchEntry(repo: Repository, path: string, entry: FileEntry): void;
-  /** Same for `path` in `ref` (errors resolving it are thrown now, as attachFile would). */
-  prefetchFile(repo: Repository, ref: string, path: string): Promise<void>;
   /** Read-only SQL over attached views; rows as plain JS objects (BigInt -> number when safe, else string). Statements run one at a time, in call order. */
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   /** Keep the result of one read-only SELECT as temporary table `name` (for results read several times). */
@@ -298,11 +296,6 @@ class DuckTableEngine implements TableEngine {
   async attachFile(name: string, repo: Repository, ref: string, path: string): Promise<TableColumn[]> {
     const { entry, shown } = await this.fileAt(repo, ref, path);
     return this.attachEntry(name, repo, path, entry, shown);
-  }
-
-  async prefetchFile(repo: Repository, ref: string, path: string): Promise<void> {
-    const { entry } = await this.fileAt(repo, ref, path);
-    this.prefetchEntry(repo, path, entry);
   }
 
   /** The file entry of `path` in `ref` (a table, or NOT_A_TABLE / PATH_NOT_FOUND naming it). */
