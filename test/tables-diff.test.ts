@@ -68,3 +68,78 @@ describe('strata diff --rows', () => {
     assert.equal((await strata(dir, ['diff', '--rows', '--key', 'nope', 'HEAD~1', 'HEAD', '--', 'p.parquet'])).code, 2);
   });
 });
+
+/**
+ * By content on Parquet, where the old version's rows are proven distinct by an integer column
+ * (one full join on row hashes, samples read back by that column) and where they are not (hashes
+ * grouped): each case is also diffed as CSV (never the join: no file statistics) and must give the
+ * same counts and samples, which follow from how the versions were built.
+ */
+describe('strata diff --rows by content: join on distinct rows, grouped hashes otherwise', () => {
+  let dir = '';
+  let cleanup: () => Promise<void> = async () => {};
+  const cases: Record<string, [string, string]> = {
+    // old ids 0..199 (v = id * 10); new: 190..199 removed, ids divisible by 50 changed, 200..204 added
+    distinct: [
+      'SELECT range AS id, range * 10 AS v FROM range(200)',
+      'SELECT range AS id, CASE WHEN range % 50 = 0 THEN -1 ELSE range * 10 END AS v FROM range(205) WHERE range < 190 OR range >= 200',
+    ],
+    // new: the old row 5 twice (one more copy: added once), the new row 300 three times
+    repeatsOld: ['SELECT range AS id, range AS v FROM range(20)', 'SELECT * FROM (SELECT range AS id, range AS v FROM range(20) UNION ALL SELECT 5, 5) ORDER BY id'],
+    repeatsNew: ['SELECT range AS id, range AS v FROM range(20)', 'SELECT * FROM (SELECT range AS id, range AS v FROM range(20) UNION ALL SELECT 300, 1 FROM range(3)) ORDER BY id'],
+    // old: row 7 twice (not distinct: grouped); new: once
+    oldRepeats: ['SELECT * FROM (SELECT range AS id, range AS v FROM range(20) UNION ALL SELECT 7, 7) ORDER BY id', 'SELECT range AS id, range AS v FROM range(20)'],
+    // id distinct in the old version, but the new one has no id: rows compared on v alone
+    keyDropped: ['SELECT range AS id, range % 2 AS v FROM range(10)', 'SELECT CAST(v AS BIGINT) AS v FROM (VALUES (0), (0), (0), (1), (1)) t(v)'],
+  };
+  before(async () => {
+    ({ dir, cleanup } = await tempDir('strata-tables-diff-content-'));
+    await ok(dir, ['init']);
+    for (const v of [0, 1]) {
+      for (const [name, sqls] of Object.entries(cases)) {
+        await duckWrite(sqls[v]!, join(dir, `${name}.parquet`), 'parquet');
+        await duckWrite(sqls[v]!, join(dir, `${name}.csv`), 'csv');
+      }
+      await ok(dir, ['add', '.']);
+      await ok(dir, ['commit', '-m', `v${v + 1}`]);
+    }
+  });
+  after(() => cleanup());
+
+  const diff = async (file: string) => JSON.parse((await ok(dir, ['diff', '--rows', '--json', 'HEAD~1', 'HEAD', '--', file])).stdout) as { counts: unknown; sample: unknown };
+  const both = async (name: string) => {
+    const p = await diff(`${name}.parquet`);
+    const c = await diff(`${name}.csv`);
+    assert.deepEqual(p.counts, c.counts, `${name}: Parquet and CSV counts`);
+    assert.deepEqual(p.sample, c.sample, `${name}: Parquet and CSV samples`);
+    return p;
+  };
+
+  it('distinct rows: counts and sorted samples of the multiset difference', async () => {
+    const r = await both('distinct');
+    // removed: 10 rows 190..199 and the 4 old versions of ids 0, 50, 100, 150; added: those 4 changed and 200..204
+    assert.deepEqual(r.counts, { added: 9, removed: 14, changed: null });
+    const s = r.sample as { added: unknown[]; removed: unknown[] };
+    assert.deepEqual(s.added.slice(0, 5), [{ id: 0, v: -1 }, { id: 50, v: -1 }, { id: 100, v: -1 }, { id: 150, v: -1 }, { id: 200, v: -1 }]);
+    assert.deepEqual(s.removed.slice(0, 5), [{ id: 0, v: 0 }, { id: 50, v: 500 }, { id: 100, v: 1000 }, { id: 150, v: 1500 }, { id: 190, v: 1900 }]);
+  });
+
+  it('rows repeated in the new version: an old row once more, a new row three times', async () => {
+    const a = await both('repeatsOld');
+    assert.deepEqual(a.counts, { added: 1, removed: 0, changed: null });
+    assert.deepEqual(a.sample, { added: [{ id: 5, v: 5 }], removed: [], changed: [] });
+    const b = await both('repeatsNew');
+    assert.deepEqual(b.counts, { added: 3, removed: 0, changed: null });
+    assert.deepEqual(b.sample, { added: [{ id: 300, v: 1 }, { id: 300, v: 1 }, { id: 300, v: 1 }], removed: [], changed: [] });
+  });
+
+  it('an old version with a repeated row; a distinct column the new version lacks', async () => {
+    const a = await both('oldRepeats');
+    assert.deepEqual(a.counts, { added: 0, removed: 1, changed: null });
+    assert.deepEqual(a.sample, { added: [], removed: [{ id: 7, v: 7 }], changed: [] });
+    // old v: 0 x5, 1 x5; new v: 0 x3, 1 x2
+    const b = await both('keyDropped');
+    assert.deepEqual(b.counts, { added: 0, removed: 5, changed: null });
+    assert.deepEqual(b.sample, { added: [], removed: [{ v: 0 }, { v: 0 }, { v: 1 }, { v: 1 }, { v: 1 }], changed: [] });
+  });
+});

@@ -12,7 +12,9 @@
  * keyed diff. Debian ships no pyarrow, so pandas cannot read Parquet here: it reads the CSV
  * versions, and strata is measured on the same CSV files too (the like-for-like row). The checks
  * include drift against the previous version, so both tools read both versions, and strata's
- * result cache never answers (a drift check makes the file's results uncacheable).
+ * result cache never answers (a drift check makes the file's results uncacheable). Strata stores
+ * the drift metrics of each version it checks (core/tables/checks.ts): the first timed check of a
+ * version reads the previous one; with --runs above 1, later runs find its metrics stored.
  */
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

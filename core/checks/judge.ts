@@ -6,11 +6,12 @@ import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError } from '../errors/index.js';
 import { CHECKS_FILE, checksFor, checksHash, parseChecks, type ChecksSpec } from './spec.js';
-import { runChecks, type CheckResult } from '../tables/checks.js';
+import { runChecks, type CheckContext, type CheckResult, type MetricStore } from '../tables/checks.js';
 import { canonicalJson } from '../model/index.js';
 import { tableFormatOf, withTableEngine, type TableColumn, type TableEngine } from '../tables/engine.js';
 import type { Flat } from '../repo/tree.js';
 import type { IndexRow } from '../meta/interface.js';
+import type { FileEntry } from '../model/index.js';
 import type { Repository } from '../repo/index.js';
 
 export interface CheckReport {
@@ -51,9 +52,52 @@ export async function readSpec(repo: Repository, flat: Flat, staged: boolean, op
   return parseChecks(text, CHECKS_FILE);
 }
 
+function entryOf(path: string, row: IndexRow): FileEntry {
+  return { type: 'file', name: path, size: row.size, id: row.id, exec: row.exec, ...(row.chunks ? { chunks: row.chunks } : {}) };
+}
+
+/** The previous version of `path` for drift checks, or null when there is none. */
+function previousOf(engine: TableEngine, repo: Repository, path: string, row: IndexRow | undefined): CheckContext['previous'] {
+  if (!row || row.type !== 'file') return null;
+  return {
+    object: row.id,
+    prefetch: () => engine.prefetchEntry(repo, path, entryOf(path, row)),
+    attach: (view) => attachRow(engine, repo, view, path, row),
+  };
+}
+
+/**
+ * Drift metrics kept in the metadata database by content id (a version's content never changes).
+ * A value is a JSON number or null; anything else read back (a damaged row) counts as not stored,
+ * so the metric is computed again and its row rewritten. Rows are written in one transaction;
+ * two runs storing the same version's metric store the same value.
+ */
+function storedMetrics(repo: Repository): MetricStore {
+  return {
+    get(object, defs) {
+      const out = new Map<string, number | null>();
+      for (const [def, text] of repo.db.getTableMetrics(object, defs)) {
+        let v: unknown;
+        try {
+          v = JSON.parse(text);
+        } catch {
+          continue;
+        }
+        if (v === null || (typeof v === 'number' && Number.isFinite(v))) out.set(def, v);
+      }
+      return out;
+    },
+    put(object, values) {
+      // NaN/Infinity (no JSON for them) are not stored: computed again next time.
+      const rows = new Map([...values].filter(([, v]) => v === null || Number.isFinite(v)).map(([d, v]) => [d, JSON.stringify(v)]));
+      if (rows.size) repo.db.putTableMetrics(object, rows);
+    },
+  };
+}
+
 async function attachRow(engine: TableEngine, repo: Repository, view: string, path: string, row: IndexRow): Promise<TableColumn[]> {
   if (!tableFormatOf(path) || row.type !== 'file') throw new StrataError('NOT_A_TABLE', `${path} is not a table (tables are .csv, .tsv, .parquet/.pq and .jsonl/.ndjson files)`, { details: { path } });
-  return engine.attachEntry(view, repo, path, { type: 'file', name: path, size: row.size, id: row.id, exec: row.exec, ...(row.chunks ? { chunks: row.chunks } : {}) });
+  return engine.attachEntry(view, repo, path, entryOf(path, row));
 }
 
 /** Judge the table versions of `flat` (a commit's tree or the index) against the spec. */
@@ -90,12 +134,8 @@ export async function checkFlat(repo: Repository, flat: Flat, opts: { commit: st
               await attachRow(engine, repo, view, p, r);
               return true;
             },
-            attachPrevious: async (view) => {
-              const r = opts.parentFlat.get(path);
-              if (!r || r.type !== 'file') return false;
-              await attachRow(engine, repo, view, path, r);
-              return true;
-            },
+            previous: previousOf(engine, repo, path, opts.parentFlat.get(path)),
+            metrics: storedMetrics(repo),
           },
           checks,
           { path, object: row.id, commit: opts.commit },

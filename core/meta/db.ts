@@ -594,6 +594,23 @@ export class MetaDb implements MetaStore {
     return r ?? null;
   }
 
+  getTableMetrics(object: string, defs: readonly string[]): Map<string, string> {
+    const out = new Map<string, string>();
+    const get = this.stmt('SELECT value FROM table_metrics WHERE object = ? AND def = ?');
+    for (const def of defs) {
+      const r = get.get(object, def) as { value: string } | undefined;
+      if (r) out.set(def, r.value);
+    }
+    return out;
+  }
+
+  putTableMetrics(object: string, values: ReadonlyMap<string, string>): void {
+    const put = this.stmt('INSERT OR REPLACE INTO table_metrics(object, def, value) VALUES (?, ?, ?)');
+    this.tx(() => {
+      for (const [def, value] of values) put.run(object, def, value);
+    });
+  }
+
   getLocalMeta(key: string): string | null {
     const r = this.stmt('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
     return r ? r.value : null;

@@ -278,6 +278,10 @@ export interface MetaStore {
   putCheckResults(object: string, spec: string, path: string, record: string): void;
   /** The newest recorded results of one file version at `path`, whatever checks judged it; null when never judged. */
   latestCheckResults(object: string, path: string): { spec: string; time: number; record: string } | null;
+  /** Stored metrics of a table version (content id) by definition (core/tables/checks.ts): the values as stored text. */
+  getTableMetrics(object: string, defs: readonly string[]): Map<string, string>;
+  /** Store metrics of one table version, all or none (replacing values stored under the same definitions). */
+  putTableMetrics(object: string, values: ReadonlyMap<string, string>): void;
 
   // -------- runs
   /** Insert a run row, its lineage node, and its used/produced edges. Call inside tx(). */

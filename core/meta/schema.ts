@@ -141,4 +141,14 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (object, spec, path)
   ) WITHOUT ROWID;
   `,
+  // 5: metrics of table versions (drift checks), by content id: a version's content never changes,
+  // so a metric computed once is reused (the previous version of a path then need not be read)
+  `
+  CREATE TABLE table_metrics (
+    object TEXT NOT NULL,           -- content id of the table file
+    def TEXT NOT NULL,              -- the metric's definition: version, format, metric, SQL (core/tables/checks.ts)
+    value TEXT NOT NULL,            -- JSON: a number or null
+    PRIMARY KEY (object, def)
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -27,6 +27,8 @@ export async function diffRows(repo: Repository, opts: DiffRowsOptions): Promise
   if (!path) throw new StrataError('INVALID_ARGUMENT', 'diff --rows needs one table path', { hint: 'strata diff --rows REF1 REF2 -- PATH' });
   const [from, to] = opts.refs as [string, string];
   return withTableEngine(repo, async (e) => {
+    // One version after the other: copying both at once saved about 0.2 s, but the 10M-row CSV
+    // diff's peak RSS is near the 1GB limit (0.89 to 0.98 GiB; 1.02 GiB once with both copies at once).
     const ac = await e.attachFile('old_rows', repo, from, path);
     const bc = await e.attachFile('new_rows', repo, to, path);
     const r = await rowDiff(e, 'old_rows', ac, 'new_rows', bc, { key: opts.key, limit: opts.limit ?? 10 });

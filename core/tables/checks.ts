@@ -5,10 +5,18 @@
  * foreign_key an anti-join; sql counts the rows the query returns. Distinct counts are GROUP BYs,
  * never count(DISTINCT): DuckDB spills a GROUP BY to disk within its memory limit, while a DISTINCT
  * aggregate holds its hash table outside it (a 8M-id count(DISTINCT) doubled the process's RSS).
+ * Integer columns of a small range are counted by bitmap instead (core/tables/distinct.ts), in one
+ * scan for all of them: a unique integer column then needs no GROUP BY (only a column that has
+ * duplicates is grouped, to count and name them).
  * A sample of at most 5 failing rows is read only for checks that fail.
+ *
+ * Drift metrics are stored by content id and definition (ctx.metrics): a version's metrics are
+ * computed once, and the previous version is not read at all when its metrics are stored (as they
+ * are once it was checked itself).
  */
 import type { TableColumn, TableEngine } from './engine.js';
 import { quoteIdent } from './engine.js';
+import { bitmapDistinctExpr, isBitmapType } from './distinct.js';
 import type { CheckSpec } from '../checks/spec.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'warn' | 'error';
@@ -42,14 +50,33 @@ export interface CheckContext {
   columns: TableColumn[];
   /** Attach another tracked table (foreign_key) as `view`; false when it does not exist. */
   attachOther(view: string, path: string): Promise<boolean>;
-  /** Attach the previous version of this path (drift) as `view`; false when there is none. */
-  attachPrevious(view: string): Promise<boolean>;
+  /** The previous version of this path (drift), or null when there is none. */
+  previous: {
+    /** Its content id. */
+    object: string;
+    /** Start copying it out (it will be attached): the copy runs while the current version is read. */
+    prefetch(): void;
+    /** Attach it as `view`. */
+    attach(view: string): Promise<TableColumn[]>;
+  } | null;
+  /** Stored metrics of table versions by content id and definition (metricDefinition); null: none kept. */
+  metrics: MetricStore | null;
   /** Commit time (ms) for freshness `since: commit`; now for the staged version. */
   commitTime: number;
   now: number;
 }
 
+/** Metrics of table versions, by content id and definition. */
+export interface MetricStore {
+  /** The stored values among `defs` (a definition absent: never stored, or not readable as a metric). */
+  get(object: string, defs: readonly string[]): Map<string, number | null>;
+  put(object: string, values: ReadonlyMap<string, number | null>): void;
+}
+
 const SAMPLE = 5;
+
+/** Bumped when a metric's meaning changes other than through its SQL (which is part of the definition). */
+const METRIC_VERSION = 1;
 
 function lit(v: string | number | boolean): string {
   if (typeof v === 'number') return String(v);
@@ -133,16 +160,82 @@ function driftExpr(metric: string, column: string | undefined): string | null {
   }
 }
 
-/** The number of distinct non-null values of `column` in `view`, by a (spillable) GROUP BY. */
-async function distinctCount(engine: TableEngine, view: string, column: string): Promise<number | null> {
+/** The SQL of a (spillable) GROUP BY counting the distinct non-null values of `column` in `view`. */
+function distinctSql(view: string, column: string): string {
   const col = quoteIdent(column);
-  const [r] = await engine.query<Record<string, unknown>>(`SELECT count(*) AS "n" FROM (SELECT ${col} FROM ${quoteIdent(view)} WHERE ${col} IS NOT NULL GROUP BY ${col})`);
-  return num(r!.n);
+  return `SELECT count(*) AS "n" FROM (SELECT ${col} FROM ${quoteIdent(view)} WHERE ${col} IS NOT NULL GROUP BY ${col})`;
 }
 
-/** The drift metric `metric` of the check at index `i`: from the scan's row, or its own GROUP BY. */
-async function driftValue(engine: TableEngine, view: string, c: Extract<CheckSpec, { kind: 'drift' }>, row: Record<string, unknown>, key: string): Promise<number | null> {
-  return driftExpr(c.metric, c.column) === null ? distinctCount(engine, view, c.column!) : num(row[key]);
+/**
+ * What a drift metric of a version is, as the key of its stored value: the metric's version, the
+ * format the file is read as (the same bytes read as CSV and as TSV are different tables), and the
+ * SQL computing it (a distinct count's value does not depend on counting it by bitmap or GROUP BY).
+ */
+function metricDefinition(format: string, c: Extract<CheckSpec, { kind: 'drift' }>): string {
+  return JSON.stringify([METRIC_VERSION, format, c.metric, driftExpr(c.metric, c.column) ?? distinctSql('t', c.column!)]);
+}
+
+type Drift = Extract<CheckSpec, { kind: 'drift' }>;
+
+/** Integer columns among `columns` whose distinct values a bitmap can count, read in the scan as min/max/count. */
+function bitmapColumns(names: Iterable<string>, types: Map<string, string>): string[] {
+  return [...new Set(names)].filter((n) => isBitmapType(types.get(n) ?? ''));
+}
+
+/** min, max and non-null count of each bitmap column, as aggregates of a scan (aliases b{j}lo, b{j}hi, b{j}nn). */
+function bitmapAggs(cols: string[]): string[] {
+  return cols.flatMap((n, j) => [`min(${quoteIdent(n)}) AS "b${j}lo"`, `max(${quoteIdent(n)}) AS "b${j}hi"`, `count(${quoteIdent(n)}) AS "b${j}nn"`]);
+}
+
+/** The exact distinct non-null counts of the bitmap columns whose range allows, in one scan of `view`. */
+async function bitmapCounts(engine: TableEngine, view: string, cols: string[], types: Map<string, string>, row: Record<string, unknown>): Promise<Map<string, { distinct: number; nonNull: number }>> {
+  const out = new Map<string, { distinct: number; nonNull: number }>();
+  const exprs: string[] = [];
+  const asked: Array<[string, number, number]> = [];
+  cols.forEach((n, j) => {
+    const nonNull = num(row[`b${j}nn`]) ?? 0;
+    if (nonNull === 0) return void out.set(n, { distinct: 0, nonNull });
+    const e = bitmapDistinctExpr(n, types.get(n)!, row[`b${j}lo`], row[`b${j}hi`]);
+    if (e !== null) {
+      asked.push([n, exprs.length, nonNull]);
+      exprs.push(`${e} AS "d${exprs.length}"`);
+    }
+  });
+  if (exprs.length) {
+    const [d] = await engine.query<Record<string, unknown>>(`SELECT ${exprs.join(', ')} FROM ${quoteIdent(view)}`);
+    for (const [n, k, nonNull] of asked) out.set(n, { distinct: num(d![`d${k}`]) ?? 0, nonNull });
+  }
+  return out;
+}
+
+/**
+ * The drift metrics of one version: stored ones first, then the aggregate metrics from `row` (a
+ * scan's), distinct counts by bitmap or GROUP BY. Returns value by check index, and what was computed.
+ */
+async function driftValues(
+  engine: TableEngine,
+  view: string,
+  drifts: Array<[number, Drift]>,
+  stored: Map<string, number | null>,
+  defs: Map<number, string>,
+  row: Record<string, unknown>,
+  prefix: string,
+  bitmap: Map<string, { distinct: number }>,
+): Promise<{ values: Map<number, number | null>; computed: Map<string, number | null> }> {
+  const values = new Map<number, number | null>();
+  const computed = new Map<string, number | null>();
+  for (const [i, c] of drifts) {
+    const def = defs.get(i)!;
+    let v: number | null;
+    if (stored.has(def)) v = stored.get(def)!;
+    else if (computed.has(def)) v = computed.get(def)!;
+    else if (driftExpr(c.metric, c.column) !== null) v = num(row[`${prefix}${i}`]);
+    else if (bitmap.has(c.column!)) v = bitmap.get(c.column!)!.distinct;
+    else v = num((await engine.query<Record<string, unknown>>(distinctSql(view, c.column!)))[0]!.n);
+    if (!stored.has(def)) computed.set(def, v);
+    values.set(i, v);
+  }
+  return { values, computed };
 }
 
 /** Run `checks` over the table attached as `ctx.view`; one result per check, in order. */
@@ -171,8 +264,25 @@ export async function runChecks(
     } else runnable.push(i);
   });
 
+  // Drift: which metrics are stored already, for this version and the previous one.
+  const drifts: Array<[number, Drift]> = runnable.filter((i) => checks[i]!.kind === 'drift').map((i) => [i, checks[i] as Drift]);
+  const format = engine.formatOf(ctx.view) ?? 'table';
+  const defs = new Map(drifts.map(([i, c]) => [i, metricDefinition(format, c)]));
+  const allDefs = [...new Set(defs.values())];
+  const storedNow = drifts.length && ctx.metrics ? ctx.metrics.get(base.object, allDefs) : new Map<string, number | null>();
+  const prev = drifts.length ? ctx.previous : null;
+  const storedPrev = prev && ctx.metrics ? ctx.metrics.get(prev.object, allDefs) : new Map<string, number | null>();
+  const readPrev = prev !== null && allDefs.some((d) => !storedPrev.has(d));
+  // The previous version is copied out while this one is scanned.
+  if (readPrev) prev.prefetch();
+
+  // Integer columns counted by bitmap: those of single-column unique checks and of distinct counts not stored.
+  const distinctCols = (stored: Map<string, number | null>) => drifts.filter(([i, c]) => c.metric === 'distinct_count' && !stored.has(defs.get(i)!)).map(([, c]) => c.column!);
+  const uniqueCols = runnable.map((i) => checks[i]!).flatMap((c) => (c.kind === 'unique' && c.columns.length === 1 ? c.columns : []));
+  const bitmapNow = bitmapColumns([...uniqueCols, ...distinctCols(storedNow)], have);
+
   // One scan for every aggregate kind.
-  const aggs: string[] = ['count(*) AS "n"'];
+  const aggs: string[] = ['count(*) AS "n"', ...bitmapAggs(bitmapNow)];
   for (const i of runnable) {
     const c = checks[i]!;
     const pred = failPredicate(c);
@@ -185,18 +295,33 @@ export async function runChecks(
   }
   const [agg] = await engine.query<Record<string, unknown>>(`SELECT ${aggs.join(', ')} FROM ${t}`);
   const rowCount = num(agg!.n) ?? 0;
+  const bitmap = await bitmapCounts(engine, ctx.view, bitmapNow, have, agg!);
+  const now = await driftValues(engine, ctx.view, drifts, storedNow, defs, agg!, 'f', bitmap);
 
-  // The previous version's drift metrics, in one scan of it (attached once).
-  const drifts = runnable.filter((i) => checks[i]!.kind === 'drift');
-  let previous: Record<string, unknown> | null = null;
-  if (drifts.length > 0 && (await ctx.attachPrevious('prev'))) {
-    const exprs = ['count(*) AS "n"'];
-    for (const i of drifts) {
-      const c = checks[i] as Extract<CheckSpec, { kind: 'drift' }>;
-      const e = driftExpr(c.metric, c.column);
-      if (e !== null) exprs.push(`${e} AS "p${i}"`);
+  // The previous version's drift metrics not stored, in one scan of it (attached once).
+  let before: Map<number, number | null> | null = null;
+  let computedPrev = new Map<string, number | null>();
+  if (prev !== null) {
+    let row: Record<string, unknown> = {};
+    let prevBitmap = new Map<string, { distinct: number }>();
+    if (readPrev) {
+      const prevCols = new Map((await prev.attach('prev')).map((c) => [c.name, c.type]));
+      const cols = bitmapColumns(distinctCols(storedPrev), prevCols);
+      const exprs = ['count(*) AS "n"', ...bitmapAggs(cols)];
+      for (const [i, c] of drifts) {
+        const e = driftExpr(c.metric, c.column);
+        if (e !== null && !storedPrev.has(defs.get(i)!)) exprs.push(`${e} AS "p${i}"`);
+      }
+      [row] = (await engine.query<Record<string, unknown>>(`SELECT ${exprs.join(', ')} FROM "prev"`)) as [Record<string, unknown>];
+      prevBitmap = await bitmapCounts(engine, 'prev', cols, prevCols, row);
     }
-    [previous] = await engine.query<Record<string, unknown>>(`SELECT ${exprs.join(', ')} FROM "prev"`);
+    const p = await driftValues(engine, 'prev', drifts, storedPrev, defs, row, 'p', prevBitmap);
+    before = p.values;
+    computedPrev = p.computed;
+  }
+  if (ctx.metrics) {
+    if (now.computed.size) ctx.metrics.put(base.object, now.computed);
+    if (prev !== null && computedPrev.size) ctx.metrics.put(prev.object, computedPrev);
   }
 
   // Unique checks with fewer columns run first, so that a proven key spares its supersets a GROUP BY.
@@ -256,6 +381,15 @@ export async function runChecks(
           r.message = `implied by unique(${implied.join(',')}) in the same run`;
           break;
         }
+        // One integer column counted by bitmap: no duplicate when its distinct values are its
+        // non-null values and at most one value is null (NULLs group together: two are a duplicate).
+        const counted = c.columns.length === 1 ? bitmap.get(c.columns[0]!) : undefined;
+        if (counted && counted.distinct === counted.nonNull && rowCount - counted.nonNull <= 1) {
+          verdict(r, 0);
+          proven.push(c.columns);
+          r.metrics = { rows: rowCount, duplicate_groups: 0 };
+          break;
+        }
         const cols = c.columns.map(quoteIdent).join(', ');
         const dup = `SELECT ${cols}, count(*) AS "count" FROM ${t} GROUP BY ${cols} HAVING count(*) > 1`;
         const [s] = await engine.query<Record<string, unknown>>(`SELECT count(*) AS "groups", coalesce(sum("count"), 0) AS "rows" FROM (${dup})`);
@@ -303,18 +437,18 @@ export async function runChecks(
         break;
       }
       case 'drift': {
-        const cur = await driftValue(engine, ctx.view, c, agg!, `f${i}`);
-        if (previous === null) {
+        const cur = now.values.get(i)!;
+        if (before === null) {
           r.metrics = { current: cur, previous: null };
           r.message = 'no previous version to compare with';
           break;
         }
-        const before = await driftValue(engine, 'prev', c, previous, `p${i}`);
-        const changePct = before === null || cur === null ? null : before === 0 ? (cur === 0 ? 0 : Infinity) : (Math.abs(cur - before) / Math.abs(before)) * 100;
-        r.metrics = { current: cur, previous: before, change_pct: changePct === null || !Number.isFinite(changePct) ? changePct === null ? null : 'inf' : Math.round(changePct * 100) / 100 };
+        const was = before.get(i)!;
+        const changePct = was === null || cur === null ? null : was === 0 ? (cur === 0 ? 0 : Infinity) : (Math.abs(cur - was) / Math.abs(was)) * 100;
+        r.metrics = { current: cur, previous: was, change_pct: changePct === null || !Number.isFinite(changePct) ? changePct === null ? null : 'inf' : Math.round(changePct * 100) / 100 };
         const bad = changePct !== null && changePct > c.maxChangePct;
         verdict(r, bad ? 1 : 0);
-        if (bad) r.message = `${c.metric}${c.column ? ` of ${c.column}` : ''} changed ${Number.isFinite(changePct) ? changePct.toFixed(1) : '∞'}% (${before} → ${cur}), more than ${c.maxChangePct}%`;
+        if (bad) r.message = `${c.metric}${c.column ? ` of ${c.column}` : ''} changed ${Number.isFinite(changePct) ? changePct.toFixed(1) : '∞'}% (${was} → ${cur}), more than ${c.maxChangePct}%`;
         break;
       }
     }

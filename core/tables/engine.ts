@@ -55,12 +55,20 @@ export interface TableEngine {
   attachBytes(name: string, bytes: Buffer, format: TableFormat, shown?: string): Promise<TableColumn[]>;
   /** Same for a file entry (a staged row, a tree entry): streamed to disk verified, never held whole in memory. */
   attachEntry(name: string, repo: Repository, path: string, entry: FileEntry, shown?: string): Promise<TableColumn[]>;
-  /** Read-only SQL over attached views; rows as plain JS objects (BigInt -> number when safe, else string). */
+  /**
+   * Start the verified copy of a file entry the caller will attach later, and return at once: the
+   * copy runs while other work goes on (a later attach of the entry waits for it). Errors surface
+   * at that attach. Not a table path: nothing.
+   */
+  prefetchEntry(repo: Repository, path: string, entry: FileEntry): void;
+  /** Read-only SQL over attached views; rows as plain JS objects (BigInt -> number when safe, else string). Statements run one at a time, in call order. */
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   /** Keep the result of one read-only SELECT as temporary table `name` (for results read several times). */
   materialize(name: string, sql: string): Promise<void>;
   /** The field delimiter sniffed for attached view `name` (CSV/TSV), or null (Parquet, JSON Lines, not attached). */
   delimiterOf(name: string): string | null;
+  /** The format attached view `name` is read in, or null (not attached, or bytes of no format). */
+  formatOf(name: string): TableFormat | null;
   /** Write a table result to a file in a format (used by the row merge driver to produce merged bytes). */
   exportTo(sql: string, format: TableFormat, opts?: { delimiter?: string }): Promise<Buffer>;
   close(): Promise<void>;
@@ -150,12 +158,20 @@ function duckMemoryLimit(configured: string): string {
 
 class DuckTableEngine implements TableEngine {
   private seq = 0;
-  /** Verified copies already made in this session, by content id: a version read twice is copied once. */
-  private readonly copies = new Map<string, string>();
+  /**
+   * Verified copies made or being made in this session, by content id and format: a version read
+   * twice is copied once, and a copy started early (a version the caller will need next) runs
+   * while other work goes on.
+   */
+  private readonly copies = new Map<string, Promise<string>>();
+  /** The tail of the statements run so far: DuckDB work runs one statement at a time, in order. */
+  private tail: Promise<unknown> = Promise.resolve();
   /** temporary copy -> the name shown to the user (REF:PATH) */
   private readonly names = new Map<string, string>();
   /** view name -> the CSV/TSV delimiter it was read with */
   private readonly delimiters = new Map<string, string>();
+  /** view name -> the format it is read in */
+  private readonly formats = new Map<string, TableFormat>();
   private closed = false;
 
   constructor(
@@ -240,13 +256,25 @@ class DuckTableEngine implements TableEngine {
     }
   }
 
-  private async attachPath(name: string, file: string, format: TableFormat, shown: string): Promise<TableColumn[]> {
+  /** Run `fn` after every statement started before it (callers may overlap copies with queries). */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn, fn);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private attachPath(name: string, file: string, format: TableFormat, shown: string): Promise<TableColumn[]> {
+    return this.serial(() => this.attachPathNow(name, file, format, shown));
+  }
+
+  private async attachPathNow(name: string, file: string, format: TableFormat, shown: string): Promise<TableColumn[]> {
     if (this.closed) throw new StrataError('INTERNAL', 'the table engine is closed');
     this.names.set(file, shown);
     let delimiter = '\t';
     if (format === 'csv') delimiter = sniffDelimiter(await readHead(file, 64 << 10));
     if (format === 'csv' || format === 'tsv') this.delimiters.set(name, delimiter);
     else this.delimiters.delete(name);
+    this.formats.set(name, format);
     const view = quoteIdent(name);
     try {
       await this.conn.run(`CREATE OR REPLACE VIEW ${view} AS SELECT * FROM ${this.reader(format, file, delimiter)}`);
@@ -266,6 +294,12 @@ class DuckTableEngine implements TableEngine {
   }
 
   async attachFile(name: string, repo: Repository, ref: string, path: string): Promise<TableColumn[]> {
+    const { entry, shown } = await this.fileAt(repo, ref, path);
+    return this.attachEntry(name, repo, path, entry, shown);
+  }
+
+  /** The file entry of `path` in `ref` (a table, or NOT_A_TABLE / PATH_NOT_FOUND naming it). */
+  private async fileAt(repo: Repository, ref: string, path: string): Promise<{ entry: FileEntry; shown: string }> {
     const shown = `${ref}:${path}`;
     const format = tableFormatOf(path);
     if (!format) {
@@ -278,7 +312,7 @@ class DuckTableEngine implements TableEngine {
     const e = await entryAt(repo, c.tree, path);
     if (!e) throw new StrataError('PATH_NOT_FOUND', `${path} does not exist in ${ref}`, { hint: `see strata ls ${ref}`, details: { path } });
     if (e.type !== 'file') throw new StrataError('NOT_A_TABLE', `${shown} is a ${e.type === 'dir' ? 'directory' : 'symbolic link'}, not a table`, { details: { path } });
-    return this.attachEntry(name, repo, path, e, shown);
+    return { entry: e, shown };
   }
 
   async attachEntry(name: string, repo: Repository, path: string, entry: FileEntry, shown = path): Promise<TableColumn[]> {
@@ -288,15 +322,33 @@ class DuckTableEngine implements TableEngine {
         details: { path },
       });
     }
+    return this.attachPath(name, await this.copyOf(repo, path, entry, format), format, shown);
+  }
+
+  prefetchEntry(repo: Repository, path: string, entry: FileEntry): void {
+    const format = tableFormatOf(path);
+    // Its failure is the attach's to report (it awaits the same copy); none is unhandled meanwhile.
+    if (format && !this.closed) this.copyOf(repo, path, entry, format).catch(() => undefined);
+  }
+
+  /** The verified copy of `entry` in this session's folder: made once, every byte checked (core/repo/verified.ts). */
+  private copyOf(repo: Repository, path: string, entry: FileEntry, format: TableFormat): Promise<string> {
     const key = `${entry.id}.${EXT_OF[format]}`;
-    let file = this.copies.get(key);
-    if (file === undefined) {
-      file = join(this.dir, `t${++this.seq}.${EXT_OF[format]}`);
-      const src = await verifiedFileStream(repo.store, path, entry);
-      await pipeline(src, createWriteStream(file, { flags: 'wx', mode: 0o600 }));
-      this.copies.set(key, file);
+    let copy = this.copies.get(key);
+    if (copy === undefined) {
+      const file = join(this.dir, `t${++this.seq}.${EXT_OF[format]}`);
+      copy = (async () => {
+        const src = await verifiedFileStream(repo.store, path, entry);
+        await pipeline(src, createWriteStream(file, { flags: 'wx', mode: 0o600 }));
+        return file;
+      })();
+      this.copies.set(key, copy);
+      // A failed copy is not kept: a later attach tries again (and reports its own error).
+      copy.catch(() => {
+        if (this.copies.get(key) === copy) this.copies.delete(key);
+      });
     }
-    return this.attachPath(name, file, format, shown);
+    return copy;
   }
 
   async attachBytes(name: string, bytes: Buffer, format: TableFormat, shown = name): Promise<TableColumn[]> {
@@ -322,7 +374,11 @@ class DuckTableEngine implements TableEngine {
     return stmt;
   }
 
-  async query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+  query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return this.serial(() => this.queryNow<T>(sql, params));
+  }
+
+  private async queryNow<T>(sql: string, params: unknown[]): Promise<T[]> {
     const stmt = await this.prepareSelect(sql);
     try {
       if (params.length) stmt.bind(params as never);
@@ -343,7 +399,11 @@ class DuckTableEngine implements TableEngine {
     }
   }
 
-  async materialize(name: string, sql: string): Promise<void> {
+  materialize(name: string, sql: string): Promise<void> {
+    return this.serial(() => this.materializeNow(name, sql));
+  }
+
+  private async materializeNow(name: string, sql: string): Promise<void> {
     (await this.prepareSelect(sql)).destroySync();
     try {
       await this.conn.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdent(name)} AS ${sql}`);
@@ -356,7 +416,15 @@ class DuckTableEngine implements TableEngine {
     return this.delimiters.get(name) ?? null;
   }
 
-  async exportTo(sql: string, format: TableFormat, opts: { delimiter?: string } = {}): Promise<Buffer> {
+  formatOf(name: string): TableFormat | null {
+    return this.formats.get(name) ?? null;
+  }
+
+  exportTo(sql: string, format: TableFormat, opts: { delimiter?: string } = {}): Promise<Buffer> {
+    return this.serial(() => this.exportNow(sql, format, opts));
+  }
+
+  private async exportNow(sql: string, format: TableFormat, opts: { delimiter?: string }): Promise<Buffer> {
     if (this.closed) throw new StrataError('INTERNAL', 'the table engine is closed');
     const file = join(this.dir, `export${++this.seq}.${EXT_OF[format]}`);
     const to = quoteString(file);
@@ -383,6 +451,8 @@ class DuckTableEngine implements TableEngine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Copies still being written (started early, never attached) finish before their folder goes.
+    await Promise.allSettled([...this.copies.values(), this.tail]);
     try {
       this.conn.closeSync();
       this.instance.closeSync();
