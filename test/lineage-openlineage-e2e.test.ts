@@ -12,7 +12,7 @@ import { createServer, type Server } from 'node:http';
 import { readFile, realpath } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { BIN, ok, strata, writeFiles } from './helpers/cli.js';
+import { BIN, ok, strata, tempDir, writeFiles } from './helpers/cli.js';
 import { git, gitProject } from './helpers/fraud.js';
 import { pathToFileURL } from 'node:url';
 import { hashBytes, initHash } from '../core/hash/index.js';
@@ -369,6 +369,49 @@ describe('OpenLineage events from runs', () => {
       // Datasets keep their Naming.md names: the namespace setting renames jobs only.
       assert.equal(e.outputs[0]!.namespace, 'file');
       assert.equal((e.outputs[0]!.facets.symlinks!.identifiers as Array<{ namespace: string }>)[0]!.namespace, `strata://${basename(dir)}`);
+    }
+  });
+
+  it('code or data: git-tracked deps (files, directories, files only added to the index) are code; Strata-tracked ones and untracked ones are data; in a project below the git root', async () => {
+    const t = await tempDir('strata-olcode-');
+    try {
+      const top = t.dir;
+      const proj = join(top, 'proj');
+      git(top, 'init', '-q', '-b', 'main');
+      git(top, 'config', 'user.name', 'Test User');
+      git(top, 'config', 'user.email', 'test@example.com');
+      git(top, 'config', 'commit.gpgsign', 'false');
+      await writeFiles(proj, { 'step.sh': 'cat "$@"\n', 'src/a.sh': 'true\n', 'ref.csv': 'r\n1\n', '.gitignore': '/.strata/\n/ev.jsonl\n' });
+      await ok(proj, ['init']);
+      git(top, 'add', '-A');
+      git(top, 'commit', '-q', '-m', 'code');
+      // Only in the index; and a file git does not know.
+      await writeFiles(proj, { 'new.sh': 'true\n', 'in.csv': 'x\n1\n' });
+      git(top, 'add', 'proj/new.sh');
+      // Committed to git, but tracked by Strata as well: data.
+      await ok(proj, ['add', 'ref.csv']);
+      await ok(proj, ['config', 'set', 'openlineage.file', 'ev.jsonl']);
+      await writeFiles(proj, {
+        'strata.yaml':
+          'stages:\n  one:\n    cmd: sh step.sh in.csv ref.csv > mid.csv\n    deps: [src, step.sh, new.sh, in.csv, ref.csv]\n    outs: [mid.csv]\n' +
+          '  two:\n    cmd: sh step.sh mid.csv > out.csv\n    deps: [mid.csv, step.sh]\n    outs: [out.csv]\n',
+      });
+      await ok(proj, ['repro']);
+      const events = (await readFile(join(proj, 'ev.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Event);
+      const root = await realpath(proj);
+      const complete = (stage: string): Event => events.find((e) => e.job.name === stage && e.eventType === 'COMPLETE')!;
+      const files = (e: Event): Array<[string, string]> => (e.job.facets.strata_code!.files as Array<{ path: string; kind: string }>).map((f) => [f.path, f.kind]);
+      for (const e of events) checkEvent(e);
+      assert.deepEqual(files(complete('one')), [['new.sh', 'file'], ['src', 'dir'], ['step.sh', 'file']]);
+      assert.deepEqual(complete('one').inputs.map((d) => d.name).sort(), [join(root, 'in.csv'), join(root, 'ref.csv')]);
+      // An output of another stage is tracked by Strata: data.
+      assert.deepEqual(files(complete('two')), [['step.sh', 'file']]);
+      assert.deepEqual(complete('two').inputs.map((d) => d.name), [join(root, 'mid.csv')]);
+      assert.equal((complete('one').job.facets.strata_code!.files as Array<{ id: string }>)[2]!.id, hashBytes('cat "$@"\n'));
+      // The pipeline run has no code facet (it has no deps of its own).
+      assert.equal(events.find((e) => e.job.name === 'repro')!.job.facets.strata_code, undefined);
+    } finally {
+      await t.cleanup();
     }
   });
 
