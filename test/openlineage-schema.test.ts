@@ -89,6 +89,12 @@ test('the strata_cache run facet and the strata_code job facet validate against 
   assert.deepEqual(eventProblems(e), []);
 });
 
+test('strata_code never carries a credential of a URL in the command', () => {
+  const f = strataCodeFacet({ command: 'curl -fsS https://bot:tok3n9@data.example.com/x.csv?token=s3cr3t -o in.csv', wdir: '.', files: [], git: null });
+  assert.doesNotMatch(String(f.command), /tok3n9|s3cr3t/);
+  assert.match(String(f.command), /^curl -fsS https:\/\/data\.example\.com\/x\.csv/);
+});
+
 test('a malformed strata facet fails validation: wrong values, a missing field, an extra field in a closed object', () => {
   const e = strataEvent();
   e.run.facets.strata_cache.executed = true;
