@@ -490,6 +490,8 @@ export class StageRunner {
    * `checked`: the results of the data checks that judged this run's outputs (COMPLETE, or FAIL
    * when they failed), which become each output's dataQualityAssertions facet. Inputs carry the
    * newest results recorded for their version, as input facets (assertions and metrics).
+   * `reused`: for a run-cache restore, the run whose outputs were restored and the run that
+   * executed the command (the strata_cache run facet).
    */
   private async emit(
     type: EventType,
