@@ -1,8 +1,10 @@
 /**
  * OpenLineage from real runs: `strata run` / `strata repro` emit START and COMPLETE/FAIL events to
  * an HTTP receiver (started here on 127.0.0.1:0) and to a JSON-lines file; the events carry the
- * spec's required fields, Strata version ids, the model type and the git commit; an unreachable
- * endpoint only warns.
+ * spec's required fields, Strata version ids, the model type and the git commit; code files (deps
+ * git tracks and Strata does not) are in the strata_code job facet, not among the inputs; a repro
+ * that restores from the run cache sends a START/COMPLETE run with the restored versions and the
+ * strata_cache run facet; an unreachable endpoint only warns.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +12,7 @@ import { createServer, type Server } from 'node:http';
 import { readFile, realpath } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { BIN, ok, strata, writeFiles } from './helpers/cli.js';
+import { BIN, ok, strata, tempDir, writeFiles } from './helpers/cli.js';
 import { git, gitProject } from './helpers/fraud.js';
 import { pathToFileURL } from 'node:url';
 import { hashBytes, initHash } from '../core/hash/index.js';
@@ -120,6 +122,18 @@ describe('OpenLineage events from runs', () => {
       assert.equal(e.job.facets.jobType!.jobType, 'STAGE');
       // Naming.md: local files are namespace `file`, name = the absolute path; Strata's own
       // identity (project, path) is the symlinks facet, the content id the version facet.
+      // train.sh is code (committed to git, not tracked by Strata): the job facet lists it, the
+      // inputs do not. data.csv (not in git) is a dataset.
+      assert.deepEqual(e.inputs.map((d) => d.name), [join(root, 'data.csv')]);
+      assert.deepEqual(e.job.facets.strata_code, {
+        _producer: e.producer,
+        _schemaURL: 'https://raw.githubusercontent.com/strata-data/strata/v0.1.0/docs/openlineage/StrataCodeJobFacet.json#/$defs/StrataCodeJobFacet',
+        command: 'sh train.sh',
+        language: 'shell',
+        wdir: '.',
+        files: [{ path: 'train.sh', kind: 'file', id: hashBytes('cat data.csv > model.bin\necho 0.9 > /dev/null\n') }],
+        git: { commit, dirty: false },
+      });
       const inputs = Object.fromEntries(e.inputs.map((d) => [d.name, d]));
       const data = inputs[join(root, 'data.csv')]!;
       assert.equal(data.namespace, 'file');
@@ -229,6 +243,76 @@ describe('OpenLineage events from runs', () => {
     for (const { body: e } of received) assert.equal(e.run.facets.parent, undefined);
   });
 
+  it('a repro that restores from the run cache sends a run of the stage with the restored versions and the strata_cache facet', async () => {
+    const root = await realpath(dir);
+    const runsOf = async (): Promise<Array<{ id: string; stage: string; status: string; cachedFrom: string | null; signature: string; deps: Array<{ path: string; id: string }> }>> => {
+      const out = JSON.parse((await ok(dir, ['runs', '--json', '--stage', 'copy'])).stdout) as unknown;
+      return (Array.isArray(out) ? out : (out as { runs: never[] }).runs) as never;
+    };
+    const reproRestoring = async (content: string): Promise<{ events: Event[]; runId: string; cachedFrom: string }> => {
+      await writeFiles(dir, { 'data.csv': content });
+      received.length = 0;
+      const r = JSON.parse((await ok(dir, ['repro', '--json'])).stdout) as { stages: Array<{ stage: string; action: string; runId: string; cachedFrom: string }>; warnings: string[] };
+      assert.deepEqual(r.warnings, []);
+      const st = r.stages.find((x) => x.stage === 'copy')!;
+      assert.equal(st.action, 'restored');
+      const events = received.map((x) => x.body);
+      // The file transport got the same events.
+      const lines = (await readFile(join(dir, 'lineage-events.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Event);
+      assert.deepEqual(lines.slice(-events.length), events);
+      return { events, runId: st.runId, cachedFrom: st.cachedFrom };
+    };
+    const check = (events: Event[], o: { runId: string; reused: { id: string; signature: string }; original: string; content: string }): void => {
+      // A run of job `copy` inside the repro run, like an executed one.
+      assert.deepEqual(events.map((e) => `${e.job.name}:${e.eventType}`), ['repro:START', 'copy:START', 'copy:COMPLETE', 'repro:COMPLETE']);
+      const [rs, cs, cc] = events;
+      for (const e of events) checkEvent(e);
+      for (const e of [cs!, cc!]) {
+        assert.equal(e.run.runId, o.runId);
+        assert.equal(e.job.namespace, `strata://${basename(dir)}`);
+        assert.deepEqual(e.run.facets.parent!.run, { runId: rs!.run.runId });
+        assert.deepEqual(e.run.facets.strata_cache, {
+          _producer: e.producer,
+          _schemaURL: 'https://raw.githubusercontent.com/strata-data/strata/v0.1.0/docs/openlineage/StrataCacheRunFacet.json#/$defs/StrataCacheRunFacet',
+          executed: false,
+          reusedRun: { runId: o.reused.id },
+          originalRun: { runId: o.original },
+          signature: o.reused.signature,
+        });
+        assert.deepEqual(e.inputs.map((d) => [d.name, d.facets.version!.datasetVersion]), [[join(root, 'data.csv'), hashBytes(o.content)]]);
+        assert.deepEqual(e.outputs.map((d) => d.name), [join(root, 'copy.csv')]);
+        assert.equal(e.job.facets.strata_code!._schemaURL, 'https://raw.githubusercontent.com/strata-data/strata/v0.1.0/docs/openlineage/StrataCodeJobFacet.json#/$defs/StrataCodeJobFacet');
+      }
+      assert.equal(cs!.outputs[0]!.facets.version, undefined);
+      // The COMPLETE carries the restored version: backends make it the dataset's current one.
+      assert.equal(cc!.outputs[0]!.facets.version!.datasetVersion, hashBytes(o.content));
+      assert.equal(cc!.run.facets.errorMessage, undefined);
+    };
+
+    // data.csv back to the content of the first copy run: its output is restored, nothing runs.
+    const v1 = 'a,b\n1,2\n';
+    const v2 = 'a,b\n3,4\n';
+    const before = await runsOf();
+    const first = before.filter((r) => r.status === 'ok' && r.deps.some((d) => d.path === 'data.csv' && d.id === hashBytes(v1)));
+    assert.equal(first.length, 1, 'one executed copy run read v1');
+    const a = await reproRestoring(v1);
+    assert.equal(a.cachedFrom, first[0]!.id);
+    check(a.events, { runId: a.runId, reused: first[0]!, original: first[0]!.id, content: v1 });
+    assert.equal(await readFile(join(dir, 'copy.csv'), 'utf8'), v1);
+
+    // Back to v2 (restored from the run under the orchestrator), then v1 again: the newest run
+    // with that signature is the restore above, so it is the run reused and the first run the
+    // original: the facet names both.
+    await reproRestoring(v2);
+    const c = await reproRestoring(v1);
+    const runs = await runsOf();
+    const reused = runs.find((r) => r.id === a.runId)!;
+    assert.equal(reused.status, 'cached');
+    assert.equal(c.cachedFrom, first[0]!.id);
+    check(c.events, { runId: c.runId, reused, original: first[0]!.id, content: v1 });
+    assert.notEqual(reused.id, first[0]!.id);
+  });
+
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {
     it(`${sig} during a run: the command stops, the run is recorded as failed and ABORT (with no outputs) is sent`, async () => {
       received.length = 0;
@@ -285,6 +369,49 @@ describe('OpenLineage events from runs', () => {
       // Datasets keep their Naming.md names: the namespace setting renames jobs only.
       assert.equal(e.outputs[0]!.namespace, 'file');
       assert.equal((e.outputs[0]!.facets.symlinks!.identifiers as Array<{ namespace: string }>)[0]!.namespace, `strata://${basename(dir)}`);
+    }
+  });
+
+  it('code or data: git-tracked deps (files, directories, files only added to the index) are code; Strata-tracked ones and untracked ones are data; in a project below the git root', async () => {
+    const t = await tempDir('strata-olcode-');
+    try {
+      const top = t.dir;
+      const proj = join(top, 'proj');
+      git(top, 'init', '-q', '-b', 'main');
+      git(top, 'config', 'user.name', 'Test User');
+      git(top, 'config', 'user.email', 'test@example.com');
+      git(top, 'config', 'commit.gpgsign', 'false');
+      await writeFiles(proj, { 'step.sh': 'cat "$@"\n', 'src/a.sh': 'true\n', 'ref.csv': 'r\n1\n', '.gitignore': '/.strata/\n/ev.jsonl\n' });
+      await ok(proj, ['init']);
+      git(top, 'add', '-A');
+      git(top, 'commit', '-q', '-m', 'code');
+      // Only in the index; and a file git does not know.
+      await writeFiles(proj, { 'new.sh': 'true\n', 'in.csv': 'x\n1\n' });
+      git(top, 'add', 'proj/new.sh');
+      // Committed to git, but tracked by Strata as well: data.
+      await ok(proj, ['add', 'ref.csv']);
+      await ok(proj, ['config', 'set', 'openlineage.file', 'ev.jsonl']);
+      await writeFiles(proj, {
+        'strata.yaml':
+          'stages:\n  one:\n    cmd: sh step.sh in.csv ref.csv > mid.csv\n    deps: [src, step.sh, new.sh, in.csv, ref.csv]\n    outs: [mid.csv]\n' +
+          '  two:\n    cmd: sh step.sh mid.csv > out.csv\n    deps: [mid.csv, step.sh]\n    outs: [out.csv]\n',
+      });
+      await ok(proj, ['repro']);
+      const events = (await readFile(join(proj, 'ev.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Event);
+      const root = await realpath(proj);
+      const complete = (stage: string): Event => events.find((e) => e.job.name === stage && e.eventType === 'COMPLETE')!;
+      const files = (e: Event): Array<[string, string]> => (e.job.facets.strata_code!.files as Array<{ path: string; kind: string }>).map((f) => [f.path, f.kind]);
+      for (const e of events) checkEvent(e);
+      assert.deepEqual(files(complete('one')), [['new.sh', 'file'], ['src', 'dir'], ['step.sh', 'file']]);
+      assert.deepEqual(complete('one').inputs.map((d) => d.name).sort(), [join(root, 'in.csv'), join(root, 'ref.csv')]);
+      // An output of another stage is tracked by Strata: data.
+      assert.deepEqual(files(complete('two')), [['step.sh', 'file']]);
+      assert.deepEqual(complete('two').inputs.map((d) => d.name), [join(root, 'mid.csv')]);
+      assert.equal((complete('one').job.facets.strata_code!.files as Array<{ id: string }>)[2]!.id, hashBytes('cat "$@"\n'));
+      // The pipeline run has no code facet (it has no deps of its own).
+      assert.equal(events.find((e) => e.job.name === 'repro')!.job.facets.strata_code, undefined);
+    } finally {
+      await t.cleanup();
     }
   });
 

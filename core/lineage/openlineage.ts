@@ -31,6 +31,17 @@ export const FACET_SCHEMA_URLS = {
   dataQualityMetrics: 'https://openlineage.io/spec/facets/1-0-3/DataQualityMetricsInputDatasetFacet.json#/$defs/DataQualityMetricsInputDatasetFacet',
 } as const;
 
+/**
+ * `_schemaURL`s of Strata's custom facets (keys `strata_<name>`, OpenLineage.md "Custom Facet
+ * Naming"). Each schema is shipped in docs/openlineage/; its URL names the release tag that first
+ * shipped that version of it, so the URL is immutable and there is one URL per schema version. A
+ * changed schema gets the tag of the release that changes it (here and in the file's `$id`).
+ */
+export const STRATA_FACET_SCHEMA_URLS = {
+  cache: 'https://raw.githubusercontent.com/strata-data/strata/v0.1.0/docs/openlineage/StrataCacheRunFacet.json#/$defs/StrataCacheRunFacet',
+  code: 'https://raw.githubusercontent.com/strata-data/strata/v0.1.0/docs/openlineage/StrataCodeJobFacet.json#/$defs/StrataCodeJobFacet',
+} as const;
+
 /** Default base URI identifying Strata as a producer; the version is appended. */
 const STRATA_PRODUCER_BASE = 'https://github.com/strata-data/strata';
 
@@ -299,6 +310,44 @@ export function dataQualityMetricsFacet(results: readonly QualityResult[]): (Par
   }
   if (rowCount === null && Object.keys(columnMetrics).length === 0) return null;
   return { _schemaURL: FACET_SCHEMA_URLS.dataQualityMetrics, ...(rowCount !== null ? { rowCount } : {}), columnMetrics };
+}
+
+// ---------------------------------------------------------------- Strata custom facets
+
+/**
+ * The `strata_cache` run facet of a run that reused an earlier one (run cache): nothing was
+ * executed, `reused` is the run whose outputs were restored, `original` the run that executed the
+ * command (the same run, or the one `reused` was itself restored from). Strata run ids are the
+ * runIds of their OpenLineage events, so each is both.
+ */
+export function strataCacheFacet(reused: string, original: string, signature: string): Partial<Facet> & { _schemaURL: string } {
+  need(isUuid(reused) && isUuid(original), 'strata_cache needs run ids that are UUIDs');
+  return { _schemaURL: STRATA_FACET_SCHEMA_URLS.cache, executed: false, reusedRun: { runId: reused.toLowerCase() }, originalRun: { runId: original.toLowerCase() }, signature };
+}
+
+/** A code file a stage read, as the `strata_code` job facet lists it. */
+export interface CodeFile {
+  path: string;
+  kind: 'file' | 'dir';
+  /** Strata content id (blob or tree). */
+  id: string;
+}
+
+/**
+ * The `strata_code` job facet: the stage's command (what a sourceCode facet would carry, redacted),
+ * its working directory, the code files it read (deps tracked by git, not by Strata) with their
+ * content ids, and the git state recorded (the location stays in sourceCodeLocation).
+ */
+export function strataCodeFacet(input: { command: string; wdir: string; files: readonly CodeFile[]; git: { commit: string | null; dirty: boolean; changes?: string | null } | null }): Partial<Facet> & { _schemaURL: string } {
+  const git = input.git;
+  return {
+    _schemaURL: STRATA_FACET_SCHEMA_URLS.code,
+    command: redactText(input.command),
+    language: 'shell',
+    wdir: input.wdir,
+    files: input.files.map((f) => ({ path: f.path, kind: f.kind, id: f.id })),
+    ...(git ? { git: { commit: git.commit, dirty: git.dirty, ...(git.changes ? { changes: git.changes } : {}) } } : {}),
+  };
 }
 
 /** Build a spec-valid OpenLineage 2-0-2 RunEvent. Throws INVALID_ARGUMENT on a malformed input. */

@@ -14,6 +14,7 @@ import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
 import { readCodeState } from '../code/git.js';
+import { openCodeRepo } from '../code/repo.js';
 import { snapshotCodeChanges } from '../code/snapshot.js';
 import { StrataError, isStrataError } from '../errors/index.js';
 import { hashBytes } from '../hash/index.js';
@@ -26,8 +27,12 @@ import {
   FACET_SCHEMA_URLS,
   openLineageSettings,
   parentFromEnv,
+  strataCacheFacet,
+  strataCodeFacet,
   strataProducer,
   uuidv7,
+  type BuildRunEventInput,
+  type CodeFile,
   type CodeLocation,
   type DatasetRef,
   type Emitter,
@@ -409,6 +414,8 @@ export class StageRunner {
   readonly warnings: string[] = [];
   private code: Promise<(RunCode & { root: string | null }) | null> | null = null;
   private emittersCache: Emitter[] | null = null;
+  /** Project paths git tracks (read once, for OpenLineage only). */
+  private gitPaths: Promise<Set<string> | null> | null = null;
   /** Job namespace: openlineage.namespace / OPENLINEAGE_NAMESPACE, else strata://<project folder>. */
   private readonly namespace: string;
   /** The parent and root runs an orchestrator passed in the environment (OPENLINEAGE_PARENT_ID...). */
@@ -483,8 +490,17 @@ export class StageRunner {
    * `checked`: the results of the data checks that judged this run's outputs (COMPLETE, or FAIL
    * when they failed), which become each output's dataQualityAssertions facet. Inputs carry the
    * newest results recorded for their version, as input facets (assertions and metrics).
+   * `reused`: for a run-cache restore, the run whose outputs were restored and the run that
+   * executed the command (the strata_cache run facet).
    */
-  private async emit(type: EventType, rec: { id: string; stage: string; deps: RunDep[]; outs: Array<{ path: string; type: OutKind; id?: string }> }, time: number, error?: string, checked?: readonly CheckResult[]): Promise<void> {
+  private async emit(
+    type: EventType,
+    rec: { id: string; stage: string; cmd: string; wdir: string; deps: RunDep[]; outs: Array<{ path: string; type: OutKind; id?: string }> },
+    time: number,
+    error?: string,
+    checked?: readonly CheckResult[],
+    reused?: { source: RunRecord; original: string },
+  ): Promise<void> {
     const emitters = this.emitters();
     if (emitters.length === 0) return;
     // The repro run is the parent of its stages: its START goes out before the first stage's.
@@ -516,14 +532,78 @@ export class StageRunner {
       return mine.length ? { ...ref, facets: { ...ref.facets, dataQualityAssertions: dataQualityAssertionsFacet(o.path, mine) } } : ref;
     };
     const parent = this.pipeline ? { runId: this.pipeline.id, job: { namespace: this.namespace, name: this.pipeline.name } } : this.envParent.parent;
-    await this.send(type, { runId: rec.id, job: rec.stage, jobType: 'STAGE', time, parent, inputs: rec.deps.map(input), outputs: rec.outs.map(output), ...(error !== undefined ? { error } : {}) });
+    // Code files (deps git tracks and Strata does not) are versioned with the commit: they go in
+    // the strata_code job facet, not among the input datasets.
+    const { code, data } = await this.splitDeps(rec.deps);
+    const state = await this.codeState();
+    const jobFacets = {
+      strata_code: strataCodeFacet({
+        command: rec.cmd,
+        wdir: rec.wdir,
+        files: code,
+        git: state ? { commit: state.commit, dirty: state.dirty, changes: state.diff ?? null } : null,
+      }),
+    };
+    const runFacets = reused ? { strata_cache: strataCacheFacet(reused.source.id, reused.original, reused.source.signature) } : undefined;
+    await this.send(type, { runId: rec.id, job: rec.stage, jobType: 'STAGE', time, parent, inputs: data.map(input), outputs: rec.outs.map(output), jobFacets, ...(runFacets ? { runFacets } : {}), ...(error !== undefined ? { error } : {}) });
+  }
+
+  /**
+   * Split a run's deps into code files and data: a dep is code when git tracks it (a file or
+   * directory of HEAD, or a file added to the index) and Strata does not (no tracked root is it,
+   * holds it or lies inside it). Outside git, or when git cannot be read, every dep is data.
+   */
+  private async splitDeps(deps: readonly RunDep[]): Promise<{ code: CodeFile[]; data: RunDep[] }> {
+    const git = deps.length ? await this.gitTracked() : null;
+    if (!git) return { code: [], data: [...deps] };
+    const roots = this.repo.db.trackedRoots();
+    const code: CodeFile[] = [];
+    const data: RunDep[] = [];
+    for (const d of deps) {
+      if (git.has(d.path) && !roots.some((r) => isUnder(d.path, r) || isUnder(r, d.path))) code.push({ path: d.path, kind: d.kind, id: d.id });
+      else data.push(d);
+    }
+    return { code, data };
+  }
+
+  /** The project paths git tracks (read once per operation), or null outside git. */
+  private gitTracked(): Promise<Set<string> | null> {
+    this.gitPaths ??= (async () => {
+      const state = await this.codeState();
+      if (!state?.root) return null;
+      try {
+        const cr = await openCodeRepo(this.repo.root, { config: this.repo.db });
+        if (!cr) return null;
+        const prefix = relative(cr.root, this.repo.root).split('\\').join('/');
+        const inProject = (p: string): string | null => (prefix === '' ? p : p.startsWith(prefix + '/') ? p.slice(prefix.length + 1) : null);
+        const out = new Set<string>();
+        const add = (gitPath: string): void => {
+          const p = inProject(gitPath);
+          if (p) out.add(p);
+        };
+        if (state.commit) for (const e of await cr.listTree(state.commit)) add(e.path);
+        for (const c of await cr.changedFiles()) {
+          if (c.status !== 'added') continue;
+          // A file added to the index, and the directories holding it.
+          for (let q = c.path; q !== ''; q = q.includes('/') ? q.slice(0, q.lastIndexOf('/')) : '') add(q);
+        }
+        return out;
+      } catch (e) {
+        this.warn(`OpenLineage: could not list the files git tracks, so code files are sent as input datasets: ${(e as Error).message}`);
+        return null;
+      }
+    })();
+    return this.gitPaths;
   }
 
   /**
    * Build and send one event. `parent`: the run this one belongs to (the repro run, or the one the
    * environment names); the root is the environment's root, else the parent.
    */
-  private async send(type: EventType, ev: { runId: string; job: string; jobType: string; time: number; parent: RunRef | null; inputs?: DatasetRef[]; outputs?: DatasetRef[]; error?: string }): Promise<void> {
+  private async send(
+    type: EventType,
+    ev: { runId: string; job: string; jobType: string; time: number; parent: RunRef | null; inputs?: DatasetRef[]; outputs?: DatasetRef[]; error?: string; runFacets?: BuildRunEventInput['runFacets']; jobFacets?: BuildRunEventInput['jobFacets'] },
+  ): Promise<void> {
     const code = await this.codeState();
     let codeLocation: CodeLocation | null = null;
     if (code?.commit) {
@@ -552,6 +632,8 @@ export class StageRunner {
         jobType: ev.jobType,
         ...(ev.parent ? { parent: { ...ev.parent, ...(root ? { root } : {}) } } : {}),
         ...(ev.error !== undefined ? { error: ev.error } : {}),
+        ...(ev.runFacets ? { runFacets: ev.runFacets } : {}),
+        ...(ev.jobFacets ? { jobFacets: ev.jobFacets } : {}),
       });
     } catch (e) {
       this.warn(`OpenLineage: cannot build the ${type} event for ${ev.job}: ${(e as Error).message}`);
@@ -642,7 +724,7 @@ export class StageRunner {
 
     this.hooks.onStage?.({ stage: stage.name, phase: 'start', action: 'run', runId: id });
     const started = Date.now();
-    await this.emit('START', { id, stage: stage.name, deps: input.deps, outs: stage.outs }, started);
+    await this.emit('START', { id, stage: stage.name, cmd: stage.cmd, wdir: stage.wdir, deps: input.deps, outs: stage.outs }, started);
     const res = await execCommand({
       cmd: stage.cmd,
       cwd,
@@ -742,6 +824,9 @@ export class StageRunner {
     const id = uuidv7();
     this.hooks.onStage?.({ stage: stage.name, phase: 'start', action: 'restore', runId: id });
     const started = Date.now();
+    const original = source.cachedFrom ?? source.id;
+    const reused = { source, original };
+    const outsOf = source.outs.map((o) => ({ ...o, type: stage.outs.find((s) => s.path === o.path)?.type ?? o.type }));
     const rows: IndexRow[] = [];
     // Check every output before touching any: declared by the stage, safe rows, safe on disk.
     await checkStagePaths(repo.root, stage);
@@ -767,16 +852,20 @@ export class StageRunner {
       status: 'cached',
       ...recordBase(stage, input, code),
       deps: input.deps,
-      outs: source.outs.map((o) => ({ ...o, type: stage.outs.find((s) => s.path === o.path)?.type ?? o.type })),
+      outs: outsOf,
       started,
       ended: Date.now(),
       exitCode: null,
       signal: null,
       log: null,
-      cachedFrom: source.cachedFrom ?? source.id,
+      cachedFrom: original,
       error: null,
     };
     await this.record(rec, { outs: source.outs.map((o) => o.path), rows });
+    // A run of the same job that reused an earlier one (OpenLineage wants a START and an end per
+    // run): the restored versions are its outputs, so backends move the datasets' current version.
+    await this.emit('START', { ...rec, outs: outsOf.map((o) => ({ path: o.path, type: o.type })) }, started, undefined, undefined, reused);
+    await this.emit('COMPLETE', rec, rec.ended, undefined, undefined, reused);
     this.hooks.onStage?.({ stage: stage.name, phase: 'end', action: 'restore', runId: id, status: 'cached' });
     return rec;
   }
