@@ -23,6 +23,7 @@ import {
   dataQualityMetricsFacet,
   emitSafely,
   emitterFor,
+  httpEmitterFor,
   FACET_SCHEMA_URLS,
   openLineageSettings,
   parentFromEnv,
@@ -469,9 +470,11 @@ export class StageRunner {
     const list: Emitter[] = [];
     const ol = openLineageSettings(this.repo.db);
     for (const w of [...ol.warnings, ...this.envParent.warnings]) this.warn(w);
-    const { url, file, apiKey } = ol;
+    const { file } = ol;
     try {
-      if (url) list.push(emitterFor(url, { apiKey, endpoint: ol.endpoint }));
+      // Events the endpoint does not take are spooled in .strata/lineage (sent first next time).
+      const http = httpEmitterFor(ol, this.repo.dir, (m) => this.warn(m));
+      if (http) list.push(http);
     } catch (e) {
       this.warn(`OpenLineage: ${(e as Error).message}; no events sent to openlineage.url`);
     }
