@@ -214,16 +214,27 @@ describe('OpenLineage transport through the CLI', () => {
     const [event, reason] = [dead.find((n) => n.endsWith('.json'))!, dead.find((n) => n.endsWith('.reason.txt'))!];
     assert.equal(reason, event.replace(/\.json$/, '.reason.txt'));
     assert.ok(warnings[0]!.includes(`rejected the START event of a (HTTP 400 Bad Request: {"error":"eventTime is not a date"}); it is not sent again: it is in .strata/lineage/dead/${event}, the server's reason beside it in .strata/lineage/dead/${reason}`), warnings[0]);
-    assert.match(await fsp.readFile(join(dir, '.strata', 'lineage', 'dead', reason), 'utf8'), /^HTTP 400: HTTP 400 Bad Request: \{"error":"eventTime is not a date"\}\n$/);
+    assert.match(await fsp.readFile(join(dir, '.strata', 'lineage', 'dead', reason), 'utf8'), /^HTTP 400 Bad Request: \{"error":"eventTime is not a date"\}\n$/);
     assert.equal((JSON.parse(await fsp.readFile(join(dir, '.strata', 'lineage', 'dead', event), 'utf8')) as Event).eventType, 'START');
     assert.ok(!(await fsp.readFile(join(dir, '.strata', 'lineage', 'dead', event), 'utf8')).includes(KEY));
     assert.deepEqual(await spoolFiles('spool'), []);
     // Listed, never flushed.
     const list = JSON.parse((await run(['lineage', 'flush', '--list', '--json'])).stdout) as { deadLetters: Array<{ name: string; reason: string }> };
-    assert.deepEqual(list.deadLetters.map((d) => [d.name, d.reason]), [[event, 'HTTP 400: HTTP 400 Bad Request: {"error":"eventTime is not a date"}']]);
+    assert.deepEqual(list.deadLetters.map((d) => [d.name, d.reason]), [[event, 'HTTP 400 Bad Request: {"error":"eventTime is not a date"}']]);
     requests.length = 0;
     assert.match((await run(['lineage', 'flush'])).stdout, /nothing to send/);
     assert.equal(requests.length, 0);
+    // A spooled event the server rejects when flushed (422) joins the dead letters; the flush goes on.
+    plan.push({ status: 503 });
+    await run(['run', '-n', 'b', '-o', 'b.txt', '--', 'echo b > b.txt'], 0, { STRATA_CONFIG_OPENLINEAGE_RETRIES: '0' });
+    assert.deepEqual(kinds(await spooled()), ['b:START', 'b:COMPLETE']);
+    requests.length = 0;
+    plan.push({ status: 422, body: 'unknown facet' });
+    const f = await run(['lineage', 'flush']);
+    assert.match(f.stdout, /^sent 1 of 2 spooled event\(s\) to .*; 1 rejected \(in \.strata\/lineage\/dead\); nothing left in \.strata\/lineage\/spool\n$/);
+    assert.match(f.stderr, /warning: rejected by the server \(HTTP 422 Unprocessable Entity: unknown facet\): \.strata\/lineage\/dead\/\S+\.json, the reason in \.strata\/lineage\/dead\/\S+\.reason\.txt/);
+    assert.deepEqual(requests.map((x) => x.status), [422, 201]);
+    assert.equal((await spoolFiles('dead')).length, 4);
     await afterEachCheck();
   });
 

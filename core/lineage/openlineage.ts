@@ -597,7 +597,7 @@ export class HttpEmitter implements Emitter {
     if (r.kind === 'sent') return;
     const what = `the ${event.eventType} event of ${event.job.name}`;
     if (r.kind === 'rejected') {
-      const name = await spool.deadLetter(body, `HTTP ${r.status}: ${r.reason}`);
+      const name = await spool.deadLetter(body, r.reason);
       this.notice(deadLetterNotice(this.target, spool, name, r.reason, what));
       return;
     }

@@ -186,9 +186,9 @@ export class Spool {
           await fsp.rm(path, { force: true });
           result.sent++;
         } else if (r.kind === 'rejected') {
-          await this.deadLetter(body, `HTTP ${r.status}: ${r.reason}`, name);
+          await this.deadLetter(body, r.reason, name);
           await fsp.rm(path, { force: true });
-          result.deadLettered.push({ name, reason: `HTTP ${r.status}: ${r.reason}` });
+          result.deadLettered.push({ name, reason: r.reason });
         } else {
           result.stopped = { kind: r.kind, reason: r.reason };
           break;
