@@ -251,17 +251,17 @@ export function checkValue(def: KeyDef, raw: string): { ok: true; value: string 
     case 'secret':
       return { ok: true, value: raw };
     case 'count':
-      if (!/^[0-9]{1,3}$/.test(raw.trim())) return { ok: false, why: 'it must be a whole number from 0 to 999', example: '4' };
-      return { ok: true, value: String(Number(raw.trim())) };
+      if (!/^[0-9]{1,3}$/.test(raw)) return { ok: false, why: 'it must be a whole number from 0 to 999', example: '4' };
+      return { ok: true, value: raw };
     case 'duration':
       if (parseDuration(raw) === null) return { ok: false, why: 'it must be a duration: a number with ms, s or m (a plain number is seconds), at most 1 hour', example: '500ms' };
-      return { ok: true, value: raw.trim() };
+      return { ok: true, value: raw };
   }
 }
 
 /** A duration in ms: `250ms`, `1.5s`, `2m`, or a plain number of seconds; null when not one (or above 1 hour). */
 export function parseDuration(raw: string): number | null {
-  const m = /^([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m)?$/.exec(raw.trim());
+  const m = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m)?$/.exec(raw);
   if (!m) return null;
   const ms = Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000);
   return Number.isFinite(ms) && ms <= 3_600_000 ? Math.round(ms) : null;

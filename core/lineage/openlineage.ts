@@ -413,7 +413,7 @@ export interface RetryPolicy {
 }
 
 /** openlineage.retries, openlineage.retryBackoff and openlineage.retryMaxTime unset. */
-export const DEFAULT_RETRY: RetryPolicy = { retries: 4, backoffMs: 500, maxTimeMs: 10_000 };
+const DEFAULT_RETRY: RetryPolicy = { retries: 4, backoffMs: 500, maxTimeMs: 10_000 };
 /** No single backoff wait is longer than this. */
 const MAX_BACKOFF_MS = 30_000;
 /** A Retry-After longer than this is read as this (and then as the time left, whichever is less). */
