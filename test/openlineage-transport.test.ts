@@ -14,7 +14,8 @@ import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { ok, strata, tempDir, writeFiles } from './helpers/cli.js';
 import { eventProblems } from './helpers/openlineage-schema.js';
-import { backoffDelay, retryAfterMs } from '../core/lineage/openlineage.js';
+import { backoffDelay, openLineageSettings, retryAfterMs } from '../core/lineage/openlineage.js';
+import { clientTransport } from '../core/lineage/ol-config.js';
 
 interface Event {
   eventType: string;
@@ -40,6 +41,60 @@ describe('OpenLineage transport: backoff and Retry-After', () => {
     assert.equal(retryAfterMs('soon', now), null);
     assert.equal(retryAfterMs('-3', now), null);
     assert.equal(retryAfterMs(null, now), null);
+  });
+});
+
+describe('OpenLineage transport: where the settings come from', () => {
+  const noConfig = { getConfig: (k: string) => (k === 'openlineage.url' ? 'http://repo-config:5000' : null) };
+  it('openlineage.yml (OPENLINEAGE_CONFIG) over OPENLINEAGE__TRANSPORT__* over OPENLINEAGE_URL over openlineage.url', async () => {
+    const t = await tempDir('strata-olcfg-');
+    try {
+      await writeFiles(t.dir, { 'ol.yml': 'transport:\n  type: http\n  url: http://from-file:5000\n  timeout: 2.5\n  auth:\n    type: api_key\n    api_key: k-file\n' });
+      const dyn = { OPENLINEAGE__TRANSPORT__TYPE: 'http', OPENLINEAGE__TRANSPORT__URL: 'http://from-dyn:5000', OPENLINEAGE__TRANSPORT__TIMEOUT_IN_MILLIS: '700' };
+      const home = { HOME: t.dir, XDG_CONFIG_HOME: join(t.dir, 'cfg') };
+      const all = openLineageSettings(noConfig, { ...home, ...dyn, OPENLINEAGE_CONFIG: join(t.dir, 'ol.yml'), OPENLINEAGE_URL: 'http://legacy:5000', OPENLINEAGE_API_KEY: 'k-env' }, t.dir);
+      assert.deepEqual([all.url, all.source, all.apiKey, all.timeoutMs, all.warnings], ['http://from-file:5000', join(t.dir, 'ol.yml'), 'k-file', 2500, []]);
+      const d = openLineageSettings(noConfig, { ...home, ...dyn, OPENLINEAGE_URL: 'http://legacy:5000', OPENLINEAGE_API_KEY: 'k-env' }, t.dir);
+      assert.deepEqual([d.url, d.source, d.apiKey, d.timeoutMs], ['http://from-dyn:5000', 'OPENLINEAGE__TRANSPORT__* variables', 'k-env', 700]);
+      const l = openLineageSettings(noConfig, { ...home, OPENLINEAGE_URL: 'http://legacy:5000' }, t.dir);
+      assert.deepEqual([l.url, l.source], ['http://legacy:5000', 'OPENLINEAGE_URL']);
+      const r = openLineageSettings(noConfig, home, t.dir);
+      assert.deepEqual([r.url, r.source, r.timeoutMs, r.retry], ['http://repo-config:5000', 'openlineage.url', 5000, { retries: 4, backoffMs: 500, maxTimeMs: 10_000 }]);
+      // ./openlineage.yml is found without OPENLINEAGE_CONFIG; a file transport replaces the endpoint.
+      await writeFiles(t.dir, { 'openlineage.yml': 'transport:\n  type: file\n  log_file_path: events.jsonl\n' });
+      const f = openLineageSettings(noConfig, home, t.dir);
+      assert.deepEqual([f.url, f.file], [null, join(t.dir, 'events.jsonl')]);
+      assert.equal(openLineageSettings(noConfig, { ...home, OPENLINEAGE_DISABLED: 'true' }, t.dir).url, null);
+    } finally {
+      await t.cleanup();
+    }
+  });
+  it('an unusable openlineage.yml or transport is one warning naming it, and the next source is used', async () => {
+    const t = await tempDir('strata-olcfg-');
+    try {
+      const home = { HOME: t.dir };
+      const cases: Array<[string, RegExp]> = [
+        ['transport: [1, 2', /ol\.yml is not valid YAML \(.*\); it is ignored: fix it, or point OPENLINEAGE_CONFIG elsewhere$/],
+        ['- a list', /ol\.yml must be a YAML map with a transport section; it is ignored$/],
+        ['transport:\n  type: kafka\n', /ol\.yml: transport type "kafka" is not one strata sends to \(http, file, console\); its transport is ignored$/],
+        ['transport:\n  type: http\n', /ol\.yml: an http transport needs an http\(s\) url, got ""; its transport is ignored$/],
+        ['transport:\n  type: http\n  url: http://h:1\n  auth:\n    type: jwt\n', /auth type "jwt" is not supported \(use type api_key with apiKey\)/],
+        ['transport:\n  type: console\n', /transport type console is not supported by strata \(it never prints events\)/],
+      ];
+      for (const [text, re] of cases) {
+        await writeFiles(t.dir, { 'ol.yml': text });
+        const r = clientTransport({ ...home, OPENLINEAGE_CONFIG: join(t.dir, 'ol.yml'), OPENLINEAGE__TRANSPORT: '{"type":"http","url":"http://dyn:1"}' }, t.dir);
+        assert.equal(r.warnings.length, 1, `${text}: ${r.warnings.join('\n')}`);
+        assert.match(r.warnings[0]!, re);
+        assert.ok(r.warnings[0]!.includes(join(t.dir, 'ol.yml')));
+        if (!/console/.test(text)) assert.equal(r.transport?.url, 'http://dyn:1', 'the next source is used');
+      }
+      const missing = clientTransport({ ...home, OPENLINEAGE_CONFIG: join(t.dir, 'nope.yml') }, t.dir);
+      assert.match(missing.warnings[0]!, /cannot read .*nope\.yml \(OPENLINEAGE_CONFIG\): ENOENT; it is ignored/);
+      assert.equal(missing.transport, null);
+    } finally {
+      await t.cleanup();
+    }
   });
 });
 
@@ -239,12 +294,13 @@ describe('OpenLineage transport through the CLI', () => {
   });
 
   it('HTTP 401: not retried, kept in the spool with one warning naming OPENLINEAGE_API_KEY; sent once the key is accepted', async () => {
-    plan.push({ status: 401, body: 'bad key' });
+    // A server that echoes the key: it is blanked out of the messages.
+    plan.push({ status: 401, body: `bad key Bearer ${KEY}` });
     const r = await run(['run', '--json', '-n', 'a', '-o', 'a.txt', '--', 'echo a > a.txt']);
     const { warnings } = JSON.parse(r.stdout) as { warnings: string[] };
     assert.equal(requests.length, 1, 'one request: 401 is not retried and the COMPLETE follows into the spool');
     assert.equal(warnings.length, 1, warnings.join('\n'));
-    assert.match(warnings[0]!, /HTTP 401 Unauthorized: bad key: the server refused the API key \(or its absence\): set OPENLINEAGE_API_KEY .*credentials.*kept in \.strata\/lineage\/spool; strata lineage flush sends them once the key is right/);
+    assert.match(warnings[0]!, /HTTP 401 Unauthorized: bad key Bearer \*\*\*: the server refused the API key \(or its absence\): set OPENLINEAGE_API_KEY .*credentials.*kept in \.strata\/lineage\/spool; strata lineage flush sends them once the key is right/);
     assert.ok(!warnings[0]!.includes(KEY));
     assert.deepEqual(kinds(await spooled()), ['a:START', 'a:COMPLETE']);
     // flush while still refused: exit 13 with the fix as the hint.

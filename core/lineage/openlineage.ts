@@ -478,6 +478,8 @@ export class HttpEmitter implements Emitter {
   private readonly spool: Spool | null;
   private readonly notice: (m: string) => void;
   private readonly keyFix: string;
+  /** The API key, kept only to blank it out of a server's answer that echoes it (messages, dead letters). */
+  private readonly secret: string | null;
   /** The spool flush before the first event of this emitter. */
   private ready: Promise<void> | null = null;
   /** Set once an event of this emitter is spooled: the later ones follow it there, in order and without waiting. */
@@ -506,6 +508,7 @@ export class HttpEmitter implements Emitter {
     this.spool = opts.spool ?? null;
     this.notice = opts.onNotice ?? (() => undefined);
     this.keyFix = opts.keyFix ?? KEY_FIX;
+    this.secret = opts.apiKey || pass || null;
     this.headers = { 'content-type': 'application/json', accept: 'application/json', ...(opts.headers ?? {}) };
     if (opts.apiKey) this.headers.authorization = `Bearer ${opts.apiKey}`;
     else if (user || pass) this.headers.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
@@ -528,7 +531,9 @@ export class HttpEmitter implements Emitter {
     }
     let text = '';
     try {
-      text = (await res.text()).replace(/\s+/g, ' ').trim().slice(0, 200);
+      text = (await res.text()).replace(/\s+/g, ' ').trim();
+      if (this.secret) text = text.split(this.secret).join('***');
+      text = text.slice(0, 200);
     } catch {
       /* body unreadable: the status says enough */
     }
