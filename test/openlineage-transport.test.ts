@@ -255,6 +255,14 @@ describe('OpenLineage transport through the CLI', () => {
     await run(['repro']);
     assert.deepEqual(kinds(delivered()), ['a:START', 'a:COMPLETE', 'repro:START', 'copy:START', 'copy:COMPLETE', 'repro:COMPLETE']);
     assert.deepEqual(await spoolFiles('spool'), []);
+    // A repro with nothing to run still sends the spool.
+    plan.push({ status: 503 });
+    await run(['run', '-n', 'b', '-o', 'b.txt', '--', 'echo b > b.txt'], 0, { STRATA_CONFIG_OPENLINEAGE_RETRIES: '0' });
+    requests.length = 0;
+    const up = await run(['repro', '--json']);
+    assert.deepEqual((JSON.parse(up.stdout) as { stages: Array<{ action: string }> }).stages.map((x) => x.action), ['up-to-date']);
+    assert.deepEqual(kinds(delivered()), ['b:START', 'b:COMPLETE']);
+    assert.deepEqual(await spoolFiles('spool'), []);
     await afterEachCheck();
   });
 

@@ -585,6 +585,12 @@ export class HttpEmitter implements Emitter {
     }
   }
 
+  /** Send what earlier commands spooled, once (emit() does it before the first event otherwise). */
+  sendSpooled(): Promise<void> {
+    if (!this.spool) return Promise.resolve();
+    return (this.ready ??= this.drain());
+  }
+
   async emit(event: RunEvent): Promise<void> {
     const body = JSON.stringify(event);
     const spool = this.spool;
@@ -593,7 +599,7 @@ export class HttpEmitter implements Emitter {
       if (r.kind !== 'sent') throw new Error(r.reason);
       return;
     }
-    await (this.ready ??= this.drain());
+    await this.sendSpooled();
     if (this.holding) {
       await spool.add(body);
       return;

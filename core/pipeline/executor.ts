@@ -24,6 +24,7 @@ import {
   emitSafely,
   emitterFor,
   httpEmitterFor,
+  HttpEmitter,
   FACET_SCHEMA_URLS,
   openLineageSettings,
   parentFromEnv,
@@ -480,6 +481,14 @@ export class StageRunner {
     }
     if (file) list.push(emitterFor(/^file:/i.test(file) ? file : resolve(this.repo.root, file)));
     return (this.emittersCache = list);
+  }
+
+  /**
+   * Send the OpenLineage events earlier commands spooled (at the start of a run or repro, so they
+   * go out even when nothing runs; never throws, problems become warnings).
+   */
+  async sendSpooledEvents(): Promise<void> {
+    for (const em of this.emitters()) if (em instanceof HttpEmitter) await em.sendSpooled();
   }
 
   /**
