@@ -1,7 +1,9 @@
 /**
  * OpenLineage export: RunEvent builder (core spec 2-0-2) and emitters (JSON-lines file, HTTP such as
  * Marquez's `POST /api/v1/lineage`). Emitting is best effort: `emitSafely` never throws, so a
- * failing lineage endpoint can never fail a run; the caller reports the errors it returns.
+ * failing lineage endpoint can never fail a run; the caller reports the errors it returns. The
+ * HTTP emitter retries transient failures (backoff with full jitter, Retry-After) and, given the
+ * repository's spool (core/lineage/spool.ts), keeps what the endpoint did not take for later.
  *
  * No dependency on the repository engine: the caller supplies ids, versions and the code location.
  */
