@@ -229,8 +229,14 @@ describe('OpenLineage transport through the CLI', () => {
     assert.equal(requests.length, 2, 'the flush stops at the first event it cannot send');
     assert.deepEqual(kinds(await spooled()), ['a:START', 'a:COMPLETE']);
 
+    // Half-written temp files (a crash mid-write) are never sent; an old one is cleaned up by the flush.
+    const sp = join(dir, '.strata', 'lineage', 'spool');
+    await writeFiles(sp, { '.tmp-aaaa-old.json': '{"half', '.tmp-bbbb-new.json': '{"half' });
+    await fsp.utimes(join(sp, '.tmp-aaaa-old.json'), new Date(Date.now() - 2 * 3600_000), new Date(Date.now() - 2 * 3600_000));
     requests.length = 0;
     const up = await run(['lineage', 'flush']);
+    assert.deepEqual((await fsp.readdir(sp)).filter((n) => n.startsWith('.tmp-')), ['.tmp-bbbb-new.json']);
+    await fsp.rm(join(sp, '.tmp-bbbb-new.json'));
     assert.match(up.stdout, /^sent 2 of 2 spooled event\(s\) to http:\/\/127\.0\.0\.1:\d+\/api\/v1\/lineage; nothing left in \.strata\/lineage\/spool\n$/);
     assert.deepEqual(kinds(delivered()), ['a:START', 'a:COMPLETE']);
     assert.deepEqual(await spoolFiles('spool'), []);

@@ -52,6 +52,8 @@ export interface FlushResult {
 }
 
 const EVENT_FILE = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}\.json$/;
+/** A temp file this old is left over from a crash. */
+const STALE_TEMP_MS = 3_600_000;
 /** How much of a server's answer is kept beside a dead letter. */
 const REASON_MAX = 4000;
 
@@ -100,6 +102,17 @@ export class Spool {
     await this.writeAtomic(this.deadDir, reasonName(name), redactText(reason).slice(0, REASON_MAX) + '\n');
     await this.writeAtomic(this.deadDir, name, body);
     return name;
+  }
+
+  /** Temp files a process that died mid-write left (older than an hour: no writer is still at it). */
+  private async removeStaleTemps(): Promise<void> {
+    for (const folder of [this.spoolDir, this.deadDir]) {
+      const names = await fsp.readdir(folder).catch(() => [] as string[]);
+      for (const n of names.filter((x) => x.startsWith('.tmp-'))) {
+        const st = await fsp.stat(join(folder, n)).catch(() => null);
+        if (st && Date.now() - st.mtimeMs > STALE_TEMP_MS) await fsp.rm(join(folder, n), { force: true });
+      }
+    }
   }
 
   /** Names of the spooled (or dead-lettered) events, oldest first. */
@@ -164,6 +177,7 @@ export class Spool {
       return result;
     }
     try {
+      await this.removeStaleTemps();
       let bytes = 0;
       for (const [i, name] of (await this.names('spool')).entries()) {
         const path = join(this.spoolDir, name);
