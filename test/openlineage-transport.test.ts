@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
+import { hostname } from 'node:os';
 import { ok, strata, tempDir, writeFiles } from './helpers/cli.js';
 import { eventProblems } from './helpers/openlineage-schema.js';
 import { backoffDelay, openLineageSettings, retryAfterMs } from '../core/lineage/openlineage.js';
@@ -243,6 +244,15 @@ describe('OpenLineage transport through the CLI', () => {
     assert.equal((await run(['lineage', 'flush'])).stdout, 'nothing to send: .strata/lineage/spool is empty\n');
     const j = JSON.parse((await run(['lineage', 'flush', '--json'])).stdout) as { flush: { sent: number; remaining: number; stopped: unknown } };
     assert.deepEqual([j.flush.sent, j.flush.remaining, j.flush.stopped], [0, 0, null]);
+    // Another process flushing (its lock, held by a live process: this test's): exit 7, nothing sent.
+    await writeFiles(join(dir, '.strata', 'lineage', 'spool'), { '01a23c06-eb40-726c-a397-ff86f4d48d7f.json': requests[0]!.body });
+    await writeFiles(join(dir, '.strata', 'lineage'), { 'flush.lock': JSON.stringify({ pid: process.pid, op: 'lineage flush', host: hostname(), time: Date.now() }) });
+    const sent = requests.length;
+    const busy = await strata(dir, ['lineage', 'flush'], { env });
+    assert.equal(busy.code, 7, busy.stderr);
+    assert.match(busy.stderr, /error: stopped: another strata process is sending the spooled events \(\.strata\/lineage\/flush\.lock\)\nhint: wait for the other strata process/);
+    assert.equal(requests.length, sent);
+    await fsp.rm(join(dir, '.strata', 'lineage', 'flush.lock'));
     // Spooled events but no endpoint: exit 12 naming the settings.
     await writeFiles(join(dir, '.strata', 'lineage', 'spool'), { '01a23c06-eb40-726c-a397-ff86f4d48d7f.json': requests[0]!.body });
     await run(['config', 'unset', 'openlineage.url']);
