@@ -107,9 +107,9 @@ describe('OpenLineage transport through the CLI', () => {
   let t: Awaited<ReturnType<typeof tempDir>>;
   let dir: string;
   /** Answers to give, in order; then 201. */
-  const plan: Array<{ status: number; headers?: Record<string, string>; body?: string }> = [];
+  const plan: Array<{ status: number; headers?: Record<string, string>; body?: string; hang?: boolean }> = [];
   const requests: Array<{ headers: IncomingHttpHeaders; url: string; body: string; status: number }> = [];
-  const delivered = (): Event[] => requests.filter((r) => r.status < 300).map((r) => JSON.parse(r.body) as Event);
+  const delivered = (): Event[] => requests.filter((r) => r.status >= 200 && r.status < 300).map((r) => JSON.parse(r.body) as Event);
 
   let env: Record<string, string | undefined>;
   const run = async (args: string[], expect = 0, extra: Record<string, string | undefined> = {}) => ok(dir, args, expect, { env: { ...env, ...extra } });
@@ -129,6 +129,7 @@ describe('OpenLineage transport through the CLI', () => {
         const p = plan.shift() ?? { status: 201, body: '{}' };
         const body = Buffer.concat(chunks).toString('utf8');
         requests.push({ headers: req.headers, url: req.url ?? '', body, status: p.status });
+        if (p.hang) return; // never answers: the client's timeout ends it
         res.writeHead(p.status, { 'content-type': 'application/json', ...(p.headers ?? {}) }).end(p.body ?? '');
       });
     });
@@ -179,6 +180,17 @@ describe('OpenLineage transport through the CLI', () => {
     assert.deepEqual(requests.map((x) => x.status), [503, 503, 201, 201]);
     assert.deepEqual(kinds(delivered()), ['a:START', 'a:COMPLETE']);
     assert.deepEqual(await spoolFiles('spool'), []);
+    await afterEachCheck();
+  });
+
+  it('a request that gets no answer within openlineage.timeout is retried', async () => {
+    plan.push({ status: 0, hang: true });
+    const r = await run(['run', '--json', '-n', 'a', '-o', 'a.txt', '--', 'echo a > a.txt'], 0, { STRATA_CONFIG_OPENLINEAGE_TIMEOUT: '300ms' });
+    assert.deepEqual((JSON.parse(r.stdout) as { warnings: string[] }).warnings, []);
+    assert.deepEqual(requests.map((x) => x.status), [0, 201, 201]);
+    assert.deepEqual(kinds(delivered()), ['a:START', 'a:COMPLETE']);
+    assert.equal(delivered()[0]!.run.runId, (JSON.parse(requests[0]!.body) as Event).run.runId, 'the same event, sent again');
+    server.closeAllConnections();
     await afterEachCheck();
   });
 
