@@ -185,10 +185,13 @@ describe('OpenLineage transport through the CLI', () => {
 
   it('a request that gets no answer within openlineage.timeout is retried', async () => {
     plan.push({ status: 0, hang: true });
-    const r = await run(['run', '--json', '-n', 'a', '-o', 'a.txt', '--', 'echo a > a.txt'], 0, { STRATA_CONFIG_OPENLINEAGE_TIMEOUT: '300ms' });
+    const r = await run(['run', '--json', '-n', 'a', '-o', 'a.txt', '--', 'echo a > a.txt'], 0, { STRATA_CONFIG_OPENLINEAGE_TIMEOUT: '1s' });
     assert.deepEqual((JSON.parse(r.stdout) as { warnings: string[] }).warnings, []);
-    assert.deepEqual(requests.map((x) => x.status), [0, 201, 201]);
-    assert.deepEqual(kinds(delivered()), ['a:START', 'a:COMPLETE']);
+    assert.equal(requests[0]!.status, 0);
+    // (A loaded machine may time out an answered request too: the event is then sent again, so
+    // repeats are folded before comparing.)
+    assert.deepEqual([...new Set(kinds(delivered()))], ['a:START', 'a:COMPLETE']);
+    assert.deepEqual(await spoolFiles('spool'), []);
     assert.equal(delivered()[0]!.run.runId, (JSON.parse(requests[0]!.body) as Event).run.runId, 'the same event, sent again');
     server.closeAllConnections();
     await afterEachCheck();
