@@ -48,7 +48,7 @@ export const COMMANDS: Record<string, [string, string]> = {
   reproduce: ['reproduce', 're-run what produced a model from the recorded data, params and code; --verify compares'],
   dag: ['dag', 'show the pipeline stages and their dependencies'],
   runs: ['runs', 'list recorded pipeline runs'],
-  lineage: ['lineage', 'what produced a version, and what was built from it'],
+  lineage: ['lineage', 'what produced a version, and what was built from it; flush sends spooled OpenLineage events'],
   metrics: ['metrics', 'show or compare metrics files'],
   check: ['check', 'run the data checks of strata.checks.yaml on a commit or the staged tables'],
   import: ['import', 'bring a DVC project over: strata.yaml, its data as one commit, its up-to-date stages'],

@@ -343,20 +343,27 @@ describe('OpenLineage events from runs', () => {
     assert.deepEqual(received.map((x) => [x.body.eventType, x.body.outputs.length]), [['START', 1], ['FAIL', 0]]);
   });
 
-  it('an unreachable endpoint warns but the run succeeds', async () => {
+  it('an unreachable endpoint warns but the run succeeds; its events wait in the spool for the endpoint', async () => {
     await ok(dir, ['config', 'set', 'openlineage.url', 'http://127.0.0.1:1/api/v1/lineage']);
     await ok(dir, ['config', 'unset', 'openlineage.file']);
-    const r = await strata(dir, ['run', '--json', '-n', 'fine', '-o', 'y.txt', '--', 'echo y > y.txt']);
+    const env = { STRATA_CONFIG_OPENLINEAGE_RETRIES: '0' };
+    const r = await strata(dir, ['run', '--json', '-n', 'fine', '-o', 'y.txt', '--', 'echo y > y.txt'], { env });
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as { run: { status: string }; warnings: string[] };
     assert.equal(out.run.status, 'ok');
     assert.ok(out.warnings.length >= 1);
     assert.match(out.warnings[0]!, /^OpenLineage http:\/\/127\.0\.0\.1:1\/api\/v1\/lineage: /);
     assert.match(r.stderr, /warning: OpenLineage http:\/\/127\.0\.0\.1:1/);
-    const text = await strata(dir, ['run', '-n', 'fine', '-o', 'y.txt', '--', 'echo y > y.txt']);
+    const text = await strata(dir, ['run', '-n', 'fine', '-o', 'y.txt', '--', 'echo y > y.txt'], { env });
     assert.equal(text.code, 0);
     assert.match(text.stderr, /warning: OpenLineage .*the run itself is unaffected/);
     await ok(dir, ['config', 'set', 'openlineage.url', url]);
+    // Both runs' events were kept; flushing sends them to the endpoint now configured, in order.
+    received.length = 0;
+    const f = await ok(dir, ['lineage', 'flush']);
+    assert.match(f.stdout, /^sent 4 of 4 spooled event\(s\)/);
+    assert.deepEqual(received.map((x) => `${x.body.job.name}:${x.body.eventType}`), ['fine:START', 'fine:COMPLETE', 'fine:START', 'fine:COMPLETE']);
+    for (const x of received) checkEvent(x.body);
   });
 
   it('openlineage.namespace overrides the default namespace', async () => {

@@ -33,7 +33,7 @@ import { readUserConfig } from './user.js';
 import { editDistance } from '../util/text.js';
 import { parseBranchPatterns } from './branch-patterns.js';
 
-export type ConfigType = 'bool' | 'string' | 'email' | 'url' | 'path' | 'remote-name' | 'json-list' | 'enum' | 'branch-patterns' | 'secret';
+export type ConfigType = 'bool' | 'string' | 'email' | 'url' | 'path' | 'remote-name' | 'json-list' | 'enum' | 'branch-patterns' | 'secret' | 'count' | 'duration';
 
 export interface KeyDef {
   /** The key, or a pattern with `<name>` standing for a remote name: `remote.<name>.url`. */
@@ -103,6 +103,10 @@ export const CONFIG_KEYS: readonly KeyDef[] = [
   { key: 'openlineage.url', type: 'url', default: null, settable: 'user', description: 'HTTP endpoint receiving OpenLineage run events, e.g. http://marquez:5000/api/v1/lineage (OPENLINEAGE_URL overrides)' },
   { key: 'openlineage.file', type: 'path', default: null, settable: 'user', description: 'JSON-lines file receiving OpenLineage run events (relative to the project root, or a file: URL)' },
   { key: 'openlineage.namespace', type: 'string', default: null, shared: true, settable: 'user', description: 'job namespace of OpenLineage events (datasets use OpenLineage naming) (default strata://<project folder>; OPENLINEAGE_NAMESPACE overrides)' },
+  { key: 'openlineage.timeout', type: 'duration', default: '5s', settable: 'user', description: 'how long one OpenLineage HTTP request may take (250ms, 5s, 1m; a plain number is seconds); the transport timeout of openlineage.yml / OPENLINEAGE__TRANSPORT__TIMEOUT wins' },
+  { key: 'openlineage.retries', type: 'count', default: '4', settable: 'user', description: 'retries of an OpenLineage event after a network error, a timeout or HTTP 408/429/500/502/503/504 (0: none); then it is spooled in .strata/lineage/spool' },
+  { key: 'openlineage.retryBackoff', type: 'duration', default: '500ms', settable: 'user', description: 'base of the exponential backoff with full jitter between retries: retry n waits a random time up to base * 2^(n-1) (at most 30s), or what Retry-After says' },
+  { key: 'openlineage.retryMaxTime', type: 'duration', default: '10s', settable: 'user', description: 'at most this long is spent retrying one event; a Retry-After beyond it spools the event at once' },
   { key: 'openlineage.apiKey', type: 'secret', default: null, settable: 'secret', setInstead: OL_KEY_INSTEAD, description: 'never in the repository config: OPENLINEAGE_API_KEY, or the credentials file' },
   { key: 'server.anonymous-read', type: 'bool', default: null, settable: 'user', invalidReadsAs: false, levels: ['repository'], description: "whether strata serve lets callers without a token read this repository (unset: the server's --anonymous-read default)" },
   { key: 'tables.memoryLimit', type: 'string', default: '1GB', settable: 'user', description: "memory limit of table work (checks, show --stats, diff --rows), e.g. 512MB, 2GB: DuckDB gets 70% of it and spills to .strata/tmp beyond" },
@@ -246,7 +250,21 @@ export function checkValue(def: KeyDef, raw: string): { ok: true; value: string 
     }
     case 'secret':
       return { ok: true, value: raw };
+    case 'count':
+      if (!/^[0-9]{1,3}$/.test(raw)) return { ok: false, why: 'it must be a whole number from 0 to 999', example: '4' };
+      return { ok: true, value: raw };
+    case 'duration':
+      if (parseDuration(raw) === null) return { ok: false, why: 'it must be a duration: a number with ms, s or m (a plain number is seconds), at most 1 hour', example: '500ms' };
+      return { ok: true, value: raw };
   }
+}
+
+/** A duration in ms: `250ms`, `1.5s`, `2m`, or a plain number of seconds; null when not one (or above 1 hour). */
+export function parseDuration(raw: string): number | null {
+  const m = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m)?$/.exec(raw);
+  if (!m) return null;
+  const ms = Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000);
+  return Number.isFinite(ms) && ms <= 3_600_000 ? Math.round(ms) : null;
 }
 
 /**

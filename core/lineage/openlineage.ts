@@ -1,18 +1,22 @@
 /**
  * OpenLineage export: RunEvent builder (core spec 2-0-2) and emitters (JSON-lines file, HTTP such as
  * Marquez's `POST /api/v1/lineage`). Emitting is best effort: `emitSafely` never throws, so a
- * failing lineage endpoint can never fail a run; the caller reports the errors it returns.
+ * failing lineage endpoint can never fail a run; the caller reports the errors it returns. The
+ * HTTP emitter retries transient failures (backoff with full jitter, Retry-After) and, given the
+ * repository's spool (core/lineage/spool.ts), keeps what the endpoint did not take for later.
  *
  * No dependency on the repository engine: the caller supplies ids, versions and the code location.
  */
 import { randomFillSync } from 'node:crypto';
 import { mkdir, open } from 'node:fs/promises';
-import { dirname, isAbsolute } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { StrataError } from '../errors/index.js';
 import { redactText, redactUrl } from '../config/redact.js';
-import { checkValue, findKey, readString, type ConfigSource } from '../config/registry.js';
+import { checkValue, findKey, parseDuration, readString, type ConfigSource } from '../config/registry.js';
 import { credentialFor } from '../config/credentials.js';
+import { Spool as SpoolImpl, type FlushResult, type SendOutcome, type Spool } from './spool.js';
+import { clientTransport } from './ol-config.js';
 
 // ---------------------------------------------------------------- schema URLs
 
@@ -449,16 +453,71 @@ export class FileEmitter implements Emitter {
   }
 }
 
+/** How an HTTP emitter retries an event the endpoint did not take. */
+export interface RetryPolicy {
+  /** Retries after the first attempt (0: none). */
+  retries: number;
+  /** Base of the exponential backoff: retry n waits a random time in [0, base * 2^(n-1)] (capped). */
+  backoffMs: number;
+  /** At most this long is spent on one event's attempts and waits. */
+  maxTimeMs: number;
+}
+
+/** openlineage.retries, openlineage.retryBackoff and openlineage.retryMaxTime unset. */
+const DEFAULT_RETRY: RetryPolicy = { retries: 4, backoffMs: 500, maxTimeMs: 10_000 };
+/** No single backoff wait is longer than this. */
+const MAX_BACKOFF_MS = 30_000;
+/** A Retry-After longer than this is read as this (and then as the time left, whichever is less). */
+const RETRY_AFTER_CAP_MS = 60_000;
+/** Answers worth another attempt: the request timed out, too many requests, the server (or a proxy before it) failed. */
+const TRANSIENT_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+
+/** Full jitter (the AWS backoff article's "full jitter"): a uniform wait in [0, min(cap, base * 2^(retry-1))]. */
+export function backoffDelay(retry: number, baseMs: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(MAX_BACKOFF_MS, baseMs * 2 ** Math.max(0, retry - 1));
+  return Math.floor(random() * ceiling);
+}
+
+/** A Retry-After header (delay-seconds or an HTTP date) in ms from `now`; null when absent or not one. */
+export function retryAfterMs(header: string | null, now: number = Date.now()): number | null {
+  if (header === null) return null;
+  const v = header.trim();
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  const t = Date.parse(v);
+  if (Number.isNaN(t) || !/[a-z]/i.test(v)) return null;
+  return Math.max(0, t - now);
+}
+
 export interface HttpEmitterOptions {
-  /** Abort the request after this many ms (default 5000). */
+  /** Abort one request after this many ms (default 5000). */
   timeoutMs?: number;
   /** Sent as `Authorization: Bearer <apiKey>`. */
   apiKey?: string;
   headers?: Record<string, string>;
   /** Appended when the URL has no path (default `api/v1/lineage`, Marquez's and the OpenLineage HTTP transport's). */
   endpoint?: string;
+  /** Retries of transient failures (default DEFAULT_RETRY). */
+  retry?: Partial<RetryPolicy>;
+  /**
+   * Where events the endpoint does not take go (`.strata/lineage`). With a spool, emit() never
+   * rejects for the endpoint's sake: the event is spooled (or dead-lettered) and `onNotice` says
+   * so; the spool is flushed before the first event is sent. Without one, emit() rejects.
+   */
+  spool?: Spool;
+  /** Messages for the user about spooling and dead letters (never contain the key). */
+  onNotice?: (message: string) => void;
+  /** Where the API key came from, for the message when the server refuses it. */
+  keyFix?: string;
 }
 
+type Attempt =
+  | { kind: 'sent' }
+  | { kind: 'retry'; reason: string; retryAfterMs: number | null }
+  | { kind: 'rejected'; status: number; reason: string }
+  | { kind: 'auth'; status: number; reason: string }
+  | { kind: 'failed'; status: number; reason: string };
+
+const KEY_FIX = 'set OPENLINEAGE_API_KEY (or the auth apiKey of openlineage.yml), or add the line "<openlineage url> <api key>" to the user credentials file ~/.config/strata/credentials';
 
 /** POSTs each event as JSON, e.g. to Marquez: `new HttpEmitter('http://localhost:5000')`. */
 export class HttpEmitter implements Emitter {
@@ -466,6 +525,16 @@ export class HttpEmitter implements Emitter {
   readonly target: string;
   private readonly timeoutMs: number;
   private readonly headers: Record<string, string>;
+  private readonly retry: RetryPolicy;
+  private readonly spool: Spool | null;
+  private readonly notice: (m: string) => void;
+  private readonly keyFix: string;
+  /** The API key, kept only to blank it out of a server's answer that echoes it (messages, dead letters). */
+  private readonly secret: string | null;
+  /** The spool flush before the first event of this emitter. */
+  private ready: Promise<void> | null = null;
+  /** Set once an event of this emitter is spooled: the later ones follow it there, in order and without waiting. */
+  private holding = false;
 
   constructor(url: string, opts: HttpEmitterOptions = {}) {
     let u: URL;
@@ -486,65 +555,164 @@ export class HttpEmitter implements Emitter {
     this.url = u.href;
     this.target = redactUrl(u.href);
     this.timeoutMs = opts.timeoutMs ?? 5000;
+    this.retry = { ...DEFAULT_RETRY, ...(opts.retry ?? {}) };
+    this.spool = opts.spool ?? null;
+    this.notice = opts.onNotice ?? (() => undefined);
+    this.keyFix = opts.keyFix ?? KEY_FIX;
+    this.secret = opts.apiKey || pass || null;
     this.headers = { 'content-type': 'application/json', accept: 'application/json', ...(opts.headers ?? {}) };
     if (opts.apiKey) this.headers.authorization = `Bearer ${opts.apiKey}`;
     else if (user || pass) this.headers.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
   }
 
-  async emit(event: RunEvent): Promise<void> {
+  /** One POST of `body`, classified. */
+  private async attempt(body: string, timeoutMs: number): Promise<Attempt> {
     let res: Response;
     try {
-      res = await fetch(this.url, {
-        method: 'POST',
-        headers: this.headers,
-        body: JSON.stringify(event),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
+      res = await fetch(this.url, { method: 'POST', headers: this.headers, body, signal: AbortSignal.timeout(timeoutMs) });
     } catch (e) {
       const err = e as Error & { cause?: { code?: string; message?: string } };
-      if (err.name === 'TimeoutError' || err.name === 'AbortError') throw new Error(`no answer within ${this.timeoutMs} ms`, { cause: e });
+      if (err.name === 'TimeoutError' || err.name === 'AbortError') return { kind: 'retry', reason: `no answer within ${timeoutMs} ms`, retryAfterMs: null };
       const cause = err.cause?.code ?? err.cause?.message;
-      throw new Error(cause ? `${err.message} (${cause})` : err.message, { cause: e });
+      return { kind: 'retry', reason: cause ? `${err.message} (${cause})` : err.message, retryAfterMs: null };
     }
     if (res.ok) {
       await res.body?.cancel().catch(() => undefined);
-      return;
+      return { kind: 'sent' };
     }
-    let body = '';
+    let text = '';
     try {
-      body = (await res.text()).replace(/\s+/g, ' ').trim().slice(0, 200);
+      text = (await res.text()).replace(/\s+/g, ' ').trim();
+      if (this.secret) text = text.split(this.secret).join('***');
+      text = text.slice(0, 200);
     } catch {
       /* body unreadable: the status says enough */
     }
-    throw new Error(`HTTP ${res.status}${res.statusText ? ' ' + res.statusText : ''}${body ? `: ${body}` : ''}`);
+    const reason = `HTTP ${res.status}${res.statusText ? ' ' + res.statusText : ''}${text ? `: ${text}` : ''}`;
+    if (TRANSIENT_STATUS.has(res.status)) return { kind: 'retry', reason, retryAfterMs: retryAfterMs(res.headers.get('retry-after')) };
+    if (res.status === 400 || res.status === 422) return { kind: 'rejected', status: res.status, reason };
+    if (res.status === 401 || res.status === 403) return { kind: 'auth', status: res.status, reason };
+    return { kind: 'failed', status: res.status, reason };
   }
+
+  /** Send `body` with the retry policy: what it came to. */
+  async deliver(body: string): Promise<SendOutcome> {
+    const start = Date.now();
+    const { retries, backoffMs, maxTimeMs } = this.retry;
+    for (let n = 0; ; n++) {
+      const left = maxTimeMs - (Date.now() - start);
+      // The first attempt gets the full timeout; later ones no more than the time left.
+      const r = await this.attempt(body, n === 0 ? this.timeoutMs : Math.max(1, Math.min(this.timeoutMs, left)));
+      if (r.kind === 'sent') return r;
+      if (r.kind === 'rejected' || r.kind === 'auth') return { kind: r.kind, status: r.status, reason: r.reason };
+      const tries = `${n + 1} attempt${n === 0 ? '' : 's'}`;
+      if (r.kind === 'failed') return { kind: 'failed', reason: `${r.reason} (not retried)` };
+      if (n >= retries) return { kind: 'failed', reason: `${r.reason} (${tries})` };
+      const wait = r.retryAfterMs !== null ? Math.min(r.retryAfterMs, RETRY_AFTER_CAP_MS) : backoffDelay(n + 1, backoffMs);
+      const remaining = maxTimeMs - (Date.now() - start);
+      if (wait > remaining) {
+        const why = r.retryAfterMs !== null ? `the server asked to retry in ${Math.ceil(r.retryAfterMs / 1000)} s` : 'the next wait';
+        return { kind: 'failed', reason: `${r.reason} (${tries}; ${why} is beyond openlineage.retryMaxTime ${maxTimeMs} ms)` };
+      }
+      await new Promise((res) => setTimeout(res, wait));
+    }
+  }
+
+  /** Send what an earlier command spooled (before this command's first event). */
+  private async drain(): Promise<void> {
+    const spool = this.spool!;
+    let r: FlushResult;
+    try {
+      r = await spool.flush((b) => this.deliver(b));
+    } catch (e) {
+      this.notice(`OpenLineage ${this.target}: cannot read the spool ${join(spool.label, 'spool')}: ${(e as Error).message}`);
+      return;
+    }
+    for (const d of r.deadLettered) this.notice(deadLetterNotice(this.target, spool, d.name, d.reason, null));
+    if (r.stopped) {
+      this.holding = true;
+      const why = r.stopped.kind === 'auth' ? `${r.stopped.reason}: ${this.keyFix}` : r.stopped.reason;
+      this.notice(`OpenLineage ${this.target}: ${r.remaining} event(s) spooled earlier could not be sent yet (${why}); this command's events are spooled after them in ${join(spool.label, 'spool')} (strata lineage flush sends them; the run itself is unaffected)`);
+    }
+  }
+
+  /** Send what earlier commands spooled, once (emit() does it before the first event otherwise). */
+  sendSpooled(): Promise<void> {
+    if (!this.spool) return Promise.resolve();
+    return (this.ready ??= this.drain());
+  }
+
+  async emit(event: RunEvent): Promise<void> {
+    const body = JSON.stringify(event);
+    const spool = this.spool;
+    if (!spool) {
+      const r = await this.deliver(body);
+      if (r.kind !== 'sent') throw new Error(r.reason);
+      return;
+    }
+    await this.sendSpooled();
+    if (this.holding) {
+      await spool.add(body);
+      return;
+    }
+    const r = await this.deliver(body);
+    if (r.kind === 'sent') return;
+    const what = `the ${event.eventType} event of ${event.job.name}`;
+    if (r.kind === 'rejected') {
+      const name = await spool.deadLetter(body, r.reason);
+      this.notice(deadLetterNotice(this.target, spool, name, r.reason, what));
+      return;
+    }
+    await spool.add(body);
+    this.holding = true;
+    if (r.kind === 'auth') {
+      this.notice(`OpenLineage ${this.target}: ${r.reason}: the server refused the API key (or its absence): ${this.keyFix}. ${what[0]!.toUpperCase() + what.slice(1)} and the next ones are kept in ${join(spool.label, 'spool')}; strata lineage flush sends them once the key is right (the run itself is unaffected)`);
+    } else {
+      this.notice(`OpenLineage ${this.target}: ${r.reason}; ${what} and the next ones of this command are kept in ${join(spool.label, 'spool')} and sent by the next run or repro, or by strata lineage flush (the run itself is unaffected)`);
+    }
+  }
+}
+
+function deadLetterNotice(target: string, spool: Spool, name: string, reason: string, what: string | null): string {
+  const file = join(spool.label, 'dead', name);
+  return `OpenLineage ${target} rejected ${what ?? 'a spooled event'} (${reason}); it is not sent again: it is in ${file}, the server's reason beside it in ${file.replace(/\.json$/, '.reason.txt')}`;
 }
 
 // ---------------------------------------------------------------- settings
 
 export interface OpenLineageSettings {
-  /** HTTP endpoint: OPENLINEAGE_URL, else config openlineage.url. */
+  /** HTTP endpoint: the openlineage.yml / OPENLINEAGE__TRANSPORT__ http transport, else OPENLINEAGE_URL, else config openlineage.url. */
   url: string | null;
-  /** Path appended to a URL without one: OPENLINEAGE_ENDPOINT (default api/v1/lineage). */
+  /** Path appended to a URL without one: the transport's endpoint, else OPENLINEAGE_ENDPOINT (default api/v1/lineage). */
   endpoint?: string;
-  /** JSON-lines file: config openlineage.file. */
+  /** JSON-lines file: a file transport's log_file_path, else config openlineage.file. */
   file: string | null;
   /** OPENLINEAGE_NAMESPACE, else config openlineage.namespace; null: the caller's default. */
   namespace: string | null;
-  /** OPENLINEAGE_API_KEY, else the credentials-file line matching the URL. Never from the repository config. */
+  /** The transport's auth apiKey, else OPENLINEAGE_API_KEY, else the credentials-file line matching the URL. Never from the repository config. */
   apiKey?: string;
+  /** One request's timeout: the transport's timeout, else openlineage.timeout. */
+  timeoutMs: number;
+  retry: RetryPolicy;
+  /** Where the URL came from, for messages: an openlineage.yml path, OPENLINEAGE__TRANSPORT__*, OPENLINEAGE_URL or openlineage.url. */
+  source: string | null;
+  /** What to do when the server refuses the key, naming where it came from. */
+  keyFix: string;
   /** Problems to report (an ignored key in the repository config, an invalid value). Never contain the key. */
   warnings: string[];
 }
 
 /**
- * Where OpenLineage events go, as the OpenLineage clients read it: the environment
- * (OPENLINEAGE_URL, OPENLINEAGE_ENDPOINT, OPENLINEAGE_API_KEY, OPENLINEAGE_NAMESPACE,
- * OPENLINEAGE_DISABLED) over the repository config (openlineage.url/file/namespace); the API key
- * from the environment or the user credentials file only. Never throws: OpenLineage is best
+ * Where OpenLineage events go, as the OpenLineage clients read it (precedence of the Python
+ * client): an `openlineage.yml` (OPENLINEAGE_CONFIG, ./openlineage.yml, ~/.openlineage/openlineage.yml),
+ * else the OPENLINEAGE__TRANSPORT__* variables (core/lineage/ol-config.ts), else the legacy
+ * variables (OPENLINEAGE_URL, OPENLINEAGE_ENDPOINT) over the repository config
+ * (openlineage.url/file/namespace); OPENLINEAGE_DISABLED turns it all off. The API key from the
+ * transport's auth, the environment or the user credentials file only. Retries and the timeout from
+ * openlineage.retries / retryBackoff / retryMaxTime / timeout. Never throws: OpenLineage is best
  * effort, so invalid values become warnings.
  */
-export function openLineageSettings(db: ConfigSource, env: NodeJS.ProcessEnv = process.env): OpenLineageSettings {
+export function openLineageSettings(db: ConfigSource, env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): OpenLineageSettings {
   const warnings: string[] = [];
   const read = (key: string): string | null => {
     try {
@@ -554,29 +722,93 @@ export function openLineageSettings(db: ConfigSource, env: NodeJS.ProcessEnv = p
       return null;
     }
   };
+  const duration = (key: string, fallback: number): number => {
+    const v = read(key);
+    return v === null ? fallback : (parseDuration(v) ?? fallback);
+  };
+  const retriesRaw = read('openlineage.retries');
+  const retry: RetryPolicy = {
+    retries: retriesRaw === null ? DEFAULT_RETRY.retries : Number(retriesRaw),
+    backoffMs: duration('openlineage.retryBackoff', DEFAULT_RETRY.backoffMs),
+    maxTimeMs: duration('openlineage.retryMaxTime', DEFAULT_RETRY.maxTimeMs),
+  };
+  let timeoutMs = duration('openlineage.timeout', 5000);
+  if (timeoutMs <= 0) {
+    warnings.push('OpenLineage: openlineage.timeout must be more than 0; 5s is used');
+    timeoutMs = 5000;
+  }
+  const base = { timeoutMs, retry, keyFix: KEY_FIX };
   if (db.getConfig('openlineage.apiKey') !== null) {
     warnings.push(`openlineage.apiKey in the repository config is ignored (secrets are not read from it); remove it with strata config unset openlineage.apiKey and ${findKey('openlineage.apiKey')!.setInstead}`);
   }
-  if (/^(1|true|yes|on)$/i.test(env.OPENLINEAGE_DISABLED ?? '')) return { url: null, file: null, namespace: read('openlineage.namespace'), warnings };
-  let url = read('openlineage.url');
-  const envUrl = env.OPENLINEAGE_URL?.trim();
-  if (envUrl) {
-    const def = findKey('openlineage.url')!;
-    const r = checkValue(def, envUrl);
-    // Credentials in the environment's URL are the user's choice (they are not stored); anything else invalid is skipped.
-    if (r.ok || /^https?:\/\//i.test(envUrl)) url = envUrl;
-    else warnings.push(`OpenLineage: OPENLINEAGE_URL ${JSON.stringify(redactUrl(envUrl))} is not an http(s) URL; ignored`);
-  }
+  if (/^(1|true|yes|on)$/i.test(env.OPENLINEAGE_DISABLED ?? '')) return { ...base, url: null, file: null, namespace: read('openlineage.namespace'), source: null, warnings };
   const envNs = env.OPENLINEAGE_NAMESPACE?.trim();
   const namespace = envNs ? envNs : read('openlineage.namespace');
-  let apiKey = env.OPENLINEAGE_API_KEY || undefined;
+  let file = read('openlineage.file');
+  let url: string | null = null;
+  let endpoint: string | undefined;
+  let source: string | null = null;
+  let apiKey: string | undefined;
+  let keyFix = KEY_FIX;
+  const client = clientTransport(env, cwd);
+  warnings.push(...client.warnings);
+  const t = client.transport;
+  if (t) {
+    // The client configuration names one transport: it replaces the endpoint (and, for a file transport, openlineage.file).
+    if (t.type === 'http') {
+      url = t.url!;
+      source = t.source;
+      endpoint = t.endpoint;
+      if (t.timeoutMs) timeoutMs = t.timeoutMs;
+      if (t.apiKey) {
+        apiKey = t.apiKey;
+        keyFix = `fix the auth apiKey of ${t.source}`;
+      }
+    } else if (t.type === 'file') file = t.file!;
+  } else {
+    url = read('openlineage.url');
+    if (url) source = 'openlineage.url';
+    const envUrl = env.OPENLINEAGE_URL?.trim();
+    if (envUrl) {
+      const def = findKey('openlineage.url')!;
+      const r = checkValue(def, envUrl);
+      // Credentials in the environment's URL are the user's choice (they are not stored); anything else invalid is skipped.
+      if (r.ok || /^https?:\/\//i.test(envUrl)) {
+        url = envUrl;
+        source = 'OPENLINEAGE_URL';
+      } else warnings.push(`OpenLineage: OPENLINEAGE_URL ${JSON.stringify(redactUrl(envUrl))} is not an http(s) URL; ignored`);
+    }
+    endpoint = env.OPENLINEAGE_ENDPOINT?.trim() || undefined;
+  }
+  if (!apiKey) apiKey = env.OPENLINEAGE_API_KEY || undefined;
   if (!apiKey && url) {
     const c = credentialFor(url, env);
     apiKey = c.secret;
     warnings.push(...c.warnings);
   }
-  const endpoint = env.OPENLINEAGE_ENDPOINT?.trim() || undefined;
-  return { url, ...(endpoint ? { endpoint } : {}), file: read('openlineage.file'), namespace, ...(apiKey ? { apiKey } : {}), warnings };
+  return { ...base, timeoutMs, keyFix, url, ...(endpoint ? { endpoint } : {}), file, namespace, ...(apiKey ? { apiKey } : {}), source, warnings };
+}
+
+/** The spool of a repository's OpenLineage events (`.strata/lineage`). */
+export function repoSpool(strataDir: string): Spool {
+  return new SpoolImpl(join(strataDir, 'lineage'), '.strata/lineage');
+}
+
+/**
+ * The HTTP emitter of `settings` with the repository's spool (null: no endpoint). Throws
+ * CONFIG_INVALID for a URL that is not one.
+ */
+export function httpEmitterFor(settings: OpenLineageSettings, strataDir: string, onNotice?: (m: string) => void): HttpEmitter | null {
+  if (!settings.url) return null;
+  return new HttpEmitter(settings.url, {
+    ...(settings.apiKey ? { apiKey: settings.apiKey } : {}),
+    ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
+    timeoutMs: settings.timeoutMs,
+    retry: settings.retry,
+    spool: repoSpool(strataDir),
+    keyFix: settings.keyFix,
+    ...(onNotice ? { onNotice } : {}),
+  });
 }
 
 /** A run as the ParentRunFacet names it. */

@@ -288,6 +288,8 @@ export async function repro(repo: Repository, opts: ReproOptions = {}): Promise<
       }
     };
 
+    // OpenLineage events earlier commands spooled go out first, even when no stage runs.
+    await runner.sendSpooledEvents();
     runner.beginPipeline('repro');
     const sched = new Scheduler(g, selected, jobs);
     const running = new Map<string, Promise<void>>();

@@ -123,6 +123,7 @@ export async function run(repo: Repository, opts: RunOptions): Promise<RunResult
       });
     }
     const signature = stageSignature({ cmd, deps: depVersions, params, outs, wdir: stage.wdir, env: stage.env });
+    await runner.sendSpooledEvents();
     const rec = await runner.execute(stage, { params, paramRefs, deps: depVersions, signature, origin: 'adhoc' });
     return { run: rec, warnings: runner.warnings };
   });

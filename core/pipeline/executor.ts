@@ -24,6 +24,8 @@ import {
   dataQualityMetricsFacet,
   emitSafely,
   emitterFor,
+  httpEmitterFor,
+  HttpEmitter,
   FACET_SCHEMA_URLS,
   openLineageSettings,
   parentFromEnv,
@@ -476,14 +478,24 @@ export class StageRunner {
     const list: Emitter[] = [];
     const ol = openLineageSettings(this.repo.db);
     for (const w of [...ol.warnings, ...this.envParent.warnings]) this.warn(w);
-    const { url, file, apiKey } = ol;
+    const { file } = ol;
     try {
-      if (url) list.push(emitterFor(url, { apiKey, endpoint: ol.endpoint }));
+      // Events the endpoint does not take are spooled in .strata/lineage (sent first next time).
+      const http = httpEmitterFor(ol, this.repo.dir, (m) => this.warn(m));
+      if (http) list.push(http);
     } catch (e) {
       this.warn(`OpenLineage: ${(e as Error).message}; no events sent to openlineage.url`);
     }
     if (file) list.push(emitterFor(/^file:/i.test(file) ? file : resolve(this.repo.root, file)));
     return (this.emittersCache = list);
+  }
+
+  /**
+   * Send the OpenLineage events earlier commands spooled (at the start of a run or repro, so they
+   * go out even when nothing runs; never throws, problems become warnings).
+   */
+  async sendSpooledEvents(): Promise<void> {
+    for (const em of this.emitters()) if (em instanceof HttpEmitter) await em.sendSpooled();
   }
 
   /**
