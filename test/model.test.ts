@@ -14,6 +14,8 @@ import {
   parseManifest,
   parseTree,
   parseTreeStrict,
+  parseTreeNear,
+  parseTreeScanned,
   serializeCommit,
   serializeManifest,
   serializeTree,
@@ -21,7 +23,7 @@ import {
   type Commit,
   type Tree,
 } from '../core/model/index.js';
-import { scanTree } from '../core/model/tree-scan.js';
+import { scanTree, scanTreeNear, scanTreeText } from '../core/model/tree-scan.js';
 
 await initHash();
 
@@ -272,5 +274,77 @@ describe('the one-pass tree reader', () => {
       assert.equal(scanTree(bad), null, bad);
       corrupt(() => parseTree(Buffer.from(bad)));
     }
+  });
+});
+
+describe('reading a tree against a near one (a merge reads its sides against the base)', () => {
+  const hex = (i: number) => i.toString(16).padStart(64, '0');
+  /** A folder of 100 files and 3 subfolders, like a merge's. */
+  const folder: Tree = {
+    entries: [
+      ...Array.from({ length: 100 }, (_, i) => ({ type: 'file' as const, name: `f${String(i).padStart(3, '0')}.csv`, size: 20 + i, id: hex(i), exec: i % 7 === 0 })),
+      ...Array.from({ length: 3 }, (_, i) => ({ type: 'dir' as const, name: `sub${i}`, size: 1000 * i, id: hex(500 + i), count: i + 1 })),
+    ],
+  };
+  const baseBytes = serializeTree(folder);
+  const near = scanTreeText(baseBytes, baseBytes.toString('utf8'))!;
+  const same = (m: Buffer): void => {
+    const text = m.toString('utf8');
+    assert.deepEqual(scanTreeNear(m, text, near), scanTree(text), `read differently: ${JSON.stringify(text.slice(0, 120))}...`);
+  };
+
+  it('gives what scanTree gives for the edits a merge sees: changed, added, removed entries anywhere', () => {
+    assert.ok(near, 'an ASCII tree keeps its entry starts');
+    const n = folder.entries.length;
+    for (const at of [0, 1, 50, n - 4, n - 3, n - 1]) {
+      const changed = folder.entries.map((e, i) => (i === at ? { ...e, id: hex(9000 + i), size: e.size + 1 } : e));
+      const removed = folder.entries.filter((_, i) => i !== at);
+      const added = [...folder.entries.slice(0, at), { type: 'file' as const, name: `${folder.entries[at]!.name}~`, size: 5, id: hex(7777), exec: false }, ...folder.entries.slice(at)].sort((a, b) => compareNames(a.name, b.name));
+      const two = folder.entries.map((e, i) => (i === at || i === (at + 37) % n ? { ...e, id: hex(8000 + i) } : e));
+      for (const t of [changed, removed, added, two]) {
+        const bytes = serializeTree({ entries: t });
+        same(bytes);
+        assert.deepEqual(parseTreeNear(bytes, near), parseTree(bytes));
+      }
+    }
+    for (const t of [[], folder.entries.slice(0, 1), folder.entries.slice(-1), folder.entries]) same(serializeTree({ entries: t }));
+    // A tree with other names entirely, or non-ASCII names, is scanned whole.
+    same(serializeTree({ entries: [{ type: 'file', name: 'z\u00e9.txt', size: 0, id: A, exec: false }] }));
+    assert.equal(scanTreeText(serializeTree({ entries: [{ type: 'file', name: 'z\u00e9.txt', size: 0, id: A, exec: false }] }), serializeTree({ entries: [{ type: 'file', name: 'z\u00e9.txt', size: 0, id: A, exec: false }] }).toString('utf8')), null);
+  });
+
+  it('never accepts what scanTree refuses nor reads anything differently (100,000 mutated trees)', () => {
+    let seed = 11;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const alphabet = Buffer.from('0123456789abcdefx"[],:{}-.\\/ \u0000e+E', 'utf8');
+    let accepted = 0;
+    for (let n = 0; n < 100_000; n++) {
+      let m: Buffer = Buffer.from(baseBytes);
+      for (let k = 1 + rnd(3); k > 0; k--) {
+        const at = rnd(m.length);
+        const op = rnd(3);
+        const byte = alphabet[rnd(alphabet.length)]!;
+        if (op === 0) m[at] = byte;
+        else if (op === 1) m = Buffer.concat([m.subarray(0, at), Buffer.of(byte), m.subarray(at)]);
+        else m = Buffer.concat([m.subarray(0, at), m.subarray(at + 1)]);
+      }
+      const text = m.toString('utf8');
+      const fast = scanTreeNear(m, text, near);
+      assert.deepEqual(fast, scanTree(text), `read differently: ${JSON.stringify(text)}`);
+      if (fast) accepted++;
+    }
+    assert.ok(accepted > 0, 'some mutations are still canonical trees');
+  });
+
+  it("a damaged side is refused with the strict parser's error, as parseTree refuses it", () => {
+    const text = baseBytes.toString('utf8');
+    for (const bad of [text.replace('"f050.csv"', '"f049.csv"'), text.replace(',70,', ',070,'), text.replace('"sub2"', '"a"'), text + ' ']) {
+      corrupt(() => parseTreeNear(Buffer.from(bad), near));
+      corrupt(() => parseTree(Buffer.from(bad)));
+    }
+    assert.deepEqual(parseTreeScanned(baseBytes).tree, parseTree(baseBytes));
   });
 });

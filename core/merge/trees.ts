@@ -110,7 +110,6 @@ async function mergeInto(repo: Repository, o: TreeMergeOptions, batch: BatchWrit
   const remove: string[] = [];
   const oursRows = new Map<string, IndexRow | null>();
 
-  const read = (id: Id | null): Promise<Tree> => (id ? repo.readTree(id) : Promise.resolve(EMPTY));
 
   /** Every file and link under a folder entry (its graph verified first: no tree bombs). */
   const rowsUnder = async (e: TreeEntry, path: string, depth: number, out: IndexRow[]): Promise<void> => {
@@ -319,7 +318,11 @@ async function mergeInto(repo: Repository, o: TreeMergeOptions, batch: BatchWrit
     if (depth > MAX_TREE_DEPTH) {
       throw new StrataError('OBJECT_CORRUPT', `the trees being merged nest folders deeper than ${MAX_TREE_DEPTH} levels at ${base}`, { hint: 'a tree is damaged or crafted; run strata fsck' });
     }
-    const [tb, to, tt] = await Promise.all([read(b), read(ours), read(theirs)]);
+    // The sides are read against the base: where they share its bytes, its entries are taken.
+    const sb = b ? await repo.readTreeScanned(b) : null;
+    const near = sb?.scanned ?? null;
+    const [to, tt] = await Promise.all([ours ? repo.readTreeNear(ours, near) : EMPTY, theirs ? repo.readTreeNear(theirs, near) : EMPTY]);
+    const tb = sb?.tree ?? EMPTY;
     // The three entry lists are sorted by name (the parser checks): walked side by side.
     const B = tb.entries;
     const O = to.entries;

@@ -5,7 +5,7 @@
  */
 import { hashBytes, ID_RE } from '../hash/index.js';
 import { MAX_CHUNK_BYTES, MAX_COMMIT_LABELS, MAX_COMMIT_PARENTS, MAX_LISTED_PATHS, MAX_MANIFEST_CHUNKS, MAX_SYMLINK_TARGET_BYTES, MAX_TREE_ENTRIES } from './limits.js';
-import { scanTree } from './tree-scan.js';
+import { scanTree, scanTreeNear, scanTreeText, type ScannedTree } from './tree-scan.js';
 import { arr, bad, bool, fields, id, idOrNull, int, nameProblem, obj, oneOf, parseObject, pathProblem, str, strOrNull, type ObjectContext } from './strict.js';
 
 export * from './limits.js';
@@ -101,7 +101,36 @@ const TREE_TYPES = ['f', 'x', 'l', 'd'] as const;
  */
 export function parseTree(bytes: Uint8Array, ctx?: ObjectContext): Tree {
   // The common shape in one pass (it accepts only exact canonical bytes); the rest, strictly.
-  const t = scanTree(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+  const t = scanTree(utf8(bytes));
+  if (t) return t;
+  return parseTreeStrict(bytes, ctx);
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function utf8(bytes: Uint8Array): string {
+  return asBuffer(bytes).toString('utf8');
+}
+
+/** parseTree, keeping the one-pass reader's entry starts (null when not read that way). */
+export function parseTreeScanned(bytes: Uint8Array, ctx?: ObjectContext): { tree: Tree; scanned: ScannedTree | null } {
+  const b = asBuffer(bytes);
+  const text = b.toString('utf8');
+  const s = scanTreeText(b, text);
+  if (s) return { tree: s.tree, scanned: s };
+  return { tree: scanTree(text) ?? parseTreeStrict(bytes, ctx), scanned: null };
+}
+
+/**
+ * parseTree of a tree that shares most of its bytes with `near` (a merge's sides and base): only
+ * the part that differs is scanned; the same tree, or the same error, as parseTree.
+ */
+export function parseTreeNear(bytes: Uint8Array, near: ScannedTree | null, ctx?: ObjectContext): Tree {
+  const b = asBuffer(bytes);
+  const text = b.toString('utf8');
+  const t = near ? scanTreeNear(b, text, near) : scanTree(text);
   if (t) return t;
   return parseTreeStrict(bytes, ctx);
 }

@@ -41,66 +41,124 @@ function uintAt(s: string, i: number): [number, number] | null {
   return [v, k];
 }
 
+/** Where a scan stands: the entries so far, the previous name, the running size total. */
+interface ScanState {
+  entries: TreeEntry[];
+  prev: string | null;
+  total: number;
+}
+
+/**
+ * A tree scanned with where each entry starts in its text, so that a tree sharing most of that
+ * text (the other sides of a merge, the next version of a folder) can be read by `scanTreeNear`
+ * without scanning what they share.
+ */
+export interface ScannedTree {
+  tree: Tree;
+  /** The tree's bytes: ASCII (one byte a character, so text and byte offsets agree). */
+  bytes: Buffer;
+  /** starts[k]: index of entry k's `[` in `text`. */
+  starts: number[];
+  /** after[k]: the total size of entries k.. (after[entries.length] = 0). */
+  after: number[];
+  /** text.length - starts[k] -> k: which entry a suffix of that length would begin at. */
+  fromEnd: Map<number, number>;
+}
+
+/**
+ * One entry at `i` (its `[`), checked as the scanner checks every entry; the index after it (at
+ * its `,` or the list's `]`), or -1 when it is not the common canonical shape.
+ */
+function entryAt(text: string, i: number, st: ScanState): number {
+  // ["name","t",size,"id"...]
+  if (text.charCodeAt(i) !== 91 || text.charCodeAt(i + 1) !== 34) return -1;
+  const start = i + 2;
+  let k = start;
+  for (; k < text.length; k++) {
+    const c = text.charCodeAt(k);
+    if (c === 34) break;
+    // Escapes, raw control characters, and U+FFFD (what undecodable bytes became: the strict
+    // path compares the bytes): strict path.
+    if (c === 92 || c < 0x20 || c === 0xfffd) return -1;
+    // Separators and surrogates: the strict path explains the name problem.
+    if (c === 47 || (c >= 0xd800 && c <= 0xdfff)) return -1;
+  }
+  if (k >= text.length) return -1;
+  const name = text.slice(start, k);
+  // What nameProblem still has to say of such a name: empty, dot names, reserved, too long.
+  if (name === '' || ((name.charCodeAt(0) === 46 || name.length * 3 > MAX_NAME_BYTES) && nameProblem(name) !== null)) return -1;
+  if (st.prev !== null && compareNames(st.prev, name) >= 0) return -1;
+  st.prev = name;
+  // ","t",
+  if (text.charCodeAt(k + 1) !== 44 || text.charCodeAt(k + 2) !== 34 || text.charCodeAt(k + 4) !== 34 || text.charCodeAt(k + 5) !== 44) return -1;
+  const t = text.charCodeAt(k + 3);
+  const num = uintAt(text, k + 6);
+  if (!num) return -1;
+  const size = num[0];
+  i = num[1];
+  if (text.charCodeAt(i) !== 44 || text.charCodeAt(i + 1) !== 34 || !hexAt(text, i + 2) || text.charCodeAt(i + 66) !== 34) return -1;
+  const id = text.slice(i + 2, i + 66);
+  i += 67;
+  st.total += size;
+  if (!Number.isSafeInteger(st.total)) return -1;
+  if (t === 102 /* f */ || t === 120 /* x */) {
+    const exec = t === 120;
+    if (text.charCodeAt(i) === 93) {
+      st.entries.push({ type: 'file', name, size, id, exec });
+      i += 1;
+    } else {
+      if (text.charCodeAt(i) !== 44 || text.charCodeAt(i + 1) !== 34 || !hexAt(text, i + 2) || text.charCodeAt(i + 66) !== 34 || text.charCodeAt(i + 67) !== 93) return -1;
+      st.entries.push({ type: 'file', name, size, id, exec, chunks: text.slice(i + 2, i + 66) });
+      i += 68;
+    }
+  } else if (t === 100 /* d */) {
+    if (text.charCodeAt(i) !== 44) return -1;
+    const cnt = uintAt(text, i + 1);
+    if (!cnt || text.charCodeAt(cnt[1]) !== 93) return -1;
+    st.entries.push({ type: 'dir', name, size, id, count: cnt[0] });
+    i = cnt[1] + 1;
+  } else {
+    return -1; // symlinks (rare) and unknown types: strict path
+  }
+  if (st.entries.length > MAX_TREE_ENTRIES) return -1;
+  return i;
+}
+
+/** The end of a scan at `i` (the list's `]`): the tree, or null when the rest is not canonical. */
+function endAt(text: string, i: number, st: ScanState): Tree | null {
+  if (text.length !== i + TAIL.length || !text.endsWith(TAIL)) return null;
+  return { entries: st.entries };
+}
+
 /** `text`: the object's bytes decoded as UTF-8. */
 export function scanTree(text: string): Tree | null {
+  return scan(text, null);
+}
+
+/** scanTree, keeping where each entry starts (see ScannedTree); null also for a non-ASCII tree. */
+export function scanTreeText(bytes: Buffer, text: string): ScannedTree | null {
+  if (bytes.length !== text.length) return null;
+  const starts: number[] = [];
+  const tree = scan(text, starts);
+  if (!tree) return null;
+  const n = tree.entries.length;
+  const after = new Array<number>(n + 1);
+  after[n] = 0;
+  for (let k = n - 1; k >= 0; k--) after[k] = after[k + 1]! + tree.entries[k]!.size;
+  const fromEnd = new Map<number, number>();
+  for (let k = 0; k < n; k++) fromEnd.set(text.length - starts[k]!, k);
+  return { tree, bytes, starts, after, fromEnd };
+}
+
+function scan(text: string, starts: number[] | null): Tree | null {
   if (!text.startsWith(HEAD)) return null;
-  const entries: TreeEntry[] = [];
+  const st: ScanState = { entries: [], prev: null, total: 0 };
   let i = HEAD.length;
-  let total = 0;
-  let prev: string | null = null;
   if (text.charCodeAt(i) !== 93 /* ] */) {
     for (;;) {
-      // ["name","t",size,"id"...]
-      if (text.charCodeAt(i) !== 91 || text.charCodeAt(i + 1) !== 34) return null;
-      const start = i + 2;
-      let k = start;
-      for (; k < text.length; k++) {
-        const c = text.charCodeAt(k);
-        if (c === 34) break;
-        // Escapes, raw control characters, and U+FFFD (what undecodable bytes became: the strict
-        // path compares the bytes): strict path.
-        if (c === 92 || c < 0x20 || c === 0xfffd) return null;
-        // Separators and surrogates: the strict path explains the name problem.
-        if (c === 47 || (c >= 0xd800 && c <= 0xdfff)) return null;
-      }
-      if (k >= text.length) return null;
-      const name = text.slice(start, k);
-      // What nameProblem still has to say of such a name: empty, dot names, reserved, too long.
-      if (name === '' || ((name.charCodeAt(0) === 46 || name.length * 3 > MAX_NAME_BYTES) && nameProblem(name) !== null)) return null;
-      if (prev !== null && compareNames(prev, name) >= 0) return null;
-      prev = name;
-      // ","t",
-      if (text.charCodeAt(k + 1) !== 44 || text.charCodeAt(k + 2) !== 34 || text.charCodeAt(k + 4) !== 34 || text.charCodeAt(k + 5) !== 44) return null;
-      const t = text.charCodeAt(k + 3);
-      const num = uintAt(text, k + 6);
-      if (!num) return null;
-      const size = num[0];
-      i = num[1];
-      if (text.charCodeAt(i) !== 44 || text.charCodeAt(i + 1) !== 34 || !hexAt(text, i + 2) || text.charCodeAt(i + 66) !== 34) return null;
-      const id = text.slice(i + 2, i + 66);
-      i += 67;
-      total += size;
-      if (!Number.isSafeInteger(total)) return null;
-      if (t === 102 /* f */ || t === 120 /* x */) {
-        const exec = t === 120;
-        if (text.charCodeAt(i) === 93) {
-          entries.push({ type: 'file', name, size, id, exec });
-          i += 1;
-        } else {
-          if (text.charCodeAt(i) !== 44 || text.charCodeAt(i + 1) !== 34 || !hexAt(text, i + 2) || text.charCodeAt(i + 66) !== 34 || text.charCodeAt(i + 67) !== 93) return null;
-          entries.push({ type: 'file', name, size, id, exec, chunks: text.slice(i + 2, i + 66) });
-          i += 68;
-        }
-      } else if (t === 100 /* d */) {
-        if (text.charCodeAt(i) !== 44) return null;
-        const cnt = uintAt(text, i + 1);
-        if (!cnt || text.charCodeAt(cnt[1]) !== 93) return null;
-        entries.push({ type: 'dir', name, size, id, count: cnt[0] });
-        i = cnt[1] + 1;
-      } else {
-        return null; // symlinks (rare) and unknown types: strict path
-      }
-      if (entries.length > MAX_TREE_ENTRIES) return null;
+      starts?.push(i);
+      i = entryAt(text, i, st);
+      if (i < 0) return null;
       const c = text.charCodeAt(i);
       if (c === 44) {
         i++;
@@ -111,7 +169,57 @@ export function scanTree(text: string): Tree | null {
     }
   }
   // i is at the closing ] of the entry list.
-  if (text.length !== i + TAIL.length || !text.endsWith(TAIL)) return null;
-  return { entries };
+  return endAt(text, i, st);
 }
 
+/**
+ * The tree `text` (decoded from `bytes`) encodes, read against `near`, a tree it shares most of
+ * its bytes with (the other side of a merge, the base): the entries of the longest common prefix
+ * and suffix are near's, only the bytes between them are scanned. The result is exactly
+ * scanTree(text)'s: the scanner's state at an entry start depends only on the text before it
+ * (the prefix is byte-identical), and from an entry start on, only on the text after it, the
+ * previous name (checked at the seam) and the running total (checked at the end). Both trees are
+ * ASCII, so a byte offset is a text offset; the comparisons are native (Buffer.compare).
+ */
+export function scanTreeNear(bytes: Buffer, text: string, near: ScannedTree): Tree | null {
+  const { starts, tree: base, bytes: nb } = near;
+  const n = base.entries.length;
+  if (n === 0 || bytes.length !== text.length || !text.startsWith(HEAD)) return scanTree(text);
+  const len = bytes.length;
+  // The longest run of near's entries at the start: [0, starts[lo]) is known to match.
+  let lo = 0;
+  let hi = n - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid]! <= len && nb.compare(bytes, starts[lo]!, starts[mid]!, starts[lo]!, starts[mid]!) === 0) lo = mid;
+    else hi = mid - 1;
+  }
+  const st: ScanState = { entries: base.entries.slice(0, lo), prev: lo > 0 ? base.entries[lo - 1]!.name : null, total: 0 };
+  for (let k = 0; k < lo; k++) st.total += base.entries[k]!.size;
+  let i = starts[lo]!;
+  // An empty list (every entry gone) has no entry to start at.
+  if (lo === 0 && text.charCodeAt(i) === 93) return endAt(text, i, st);
+  for (;;) {
+    // The rest is near's from entry k on: take its entries (names still in order, sizes summed).
+    const k = near.fromEnd.get(len - i);
+    if (k !== undefined && k >= lo && nb.compare(bytes, i, len, starts[k]!, nb.length) === 0) {
+      const first = base.entries[k]!;
+      if (st.prev !== null && compareNames(st.prev, first.name) >= 0) return null;
+      const total = st.total + near.after[k]!;
+      const count = st.entries.length + (n - k);
+      if (!Number.isSafeInteger(total) || count > MAX_TREE_ENTRIES) return null;
+      for (let j = k; j < n; j++) st.entries.push(base.entries[j]!);
+      return { entries: st.entries };
+    }
+    i = entryAt(text, i, st);
+    if (i < 0) return null;
+    const c = text.charCodeAt(i);
+    if (c === 44) {
+      i++;
+      continue;
+    }
+    if (c === 93) break;
+    return null;
+  }
+  return endAt(text, i, st);
+}
