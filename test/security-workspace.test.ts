@@ -395,3 +395,34 @@ describe('cat of hostile content', () => {
     }
   });
 });
+
+describe('replacing files', () => {
+  it('a replaced file is never rewritten in place: another hard link and an open reader keep the old bytes; nothing stays in .strata/tmp', async () => {
+    const dir = join(tmp.dir, 'replace-inodes');
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 300; i++) files[`data/d${i % 3}/f${i}.csv`] = `id,v\n${i},old\n`;
+    await writeFiles(dir, files);
+    await ok(dir, ['init']);
+    await ok(dir, ['add', 'data']);
+    await ok(dir, ['commit', '-m', 'old']);
+    await ok(dir, ['tag', 'old']);
+    for (let i = 0; i < 300; i++) await fsp.writeFile(join(dir, `data/d${i % 3}/f${i}.csv`), `id,v\n${i},new\n`);
+    await ok(dir, ['commit', '-a', '-m', 'new']);
+    await ok(dir, ['checkout', 'old']);
+    // A hard link the user made elsewhere, and a reader holding the file open.
+    const outside = join(tmp.dir, 'replace-inodes-link.csv');
+    await fsp.link(join(dir, 'data/d0/f0.csv'), outside);
+    const reader = await fsp.open(join(dir, 'data/d1/f1.csv'), 'r');
+    try {
+      await ok(dir, ['checkout', 'main']);
+      assert.equal(await fsp.readFile(join(dir, 'data/d0/f0.csv'), 'utf8'), 'id,v\n0,new\n');
+      assert.equal(await fsp.readFile(outside, 'utf8'), 'id,v\n0,old\n', 'the other name of the old file keeps its bytes');
+      assert.equal((await reader.readFile('utf8')), 'id,v\n1,old\n', 'an open reader keeps reading the old version');
+      assert.equal((await fsp.stat(outside)).nlink, 1, 'no name of the old file is left behind in .strata');
+    } finally {
+      await reader.close();
+    }
+    assert.deepEqual(await fsp.readdir(join(dir, '.strata', 'tmp')), [], "the old files' second names in .strata/tmp are gone");
+    assert.equal((await ok(dir, ['status', '--porcelain'])).stdout, '');
+  });
+});

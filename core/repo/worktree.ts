@@ -2,7 +2,7 @@
  * The workspace against the index and HEAD: status computation, staging, and materializing
  * files from the object store (checkout / restore / clone).
  */
-import { closeSync, constants as fsc, fstatSync, lstatSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsc, fstatSync, linkSync, lstatSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError, fromSystemError, isStrataError } from '../errors/index.js';
@@ -277,9 +277,10 @@ export async function materialize(repo: Repository, plan: MaterializePlan, opts:
         }
       }
     };
+    const retired = new Retired();
     try {
       await settleLimit(files, opts.jobs ?? 16, async (row) => {
-        const st = await writeOne(repo, ws, row, opts.link ?? 'copy');
+        const st = await writeOne(repo, ws, row, opts.link ?? 'copy', retired);
         if (st) statRows.push(st);
         tick(row);
       });
@@ -291,6 +292,8 @@ export async function materialize(repo: Repository, plan: MaterializePlan, opts:
       // Folders made for files that were never written go again (only if empty; deepest first).
       for (const d of [...ws.created].reverse()) ws.pruneDir(d);
       throw e;
+    } finally {
+      await retired.drain();
     }
     return { written: done, removed, bytes, statRows };
   } finally {
@@ -358,7 +361,7 @@ function packedVerified(repo: Repository, row: IndexRow): Buffer | null {
   return buf;
 }
 
-async function writeOne(repo: Repository, ws: WorkspaceFs, row: IndexRow, link: LinkMode): Promise<StatRow | null> {
+async function writeOne(repo: Repository, ws: WorkspaceFs, row: IndexRow, link: LinkMode, retired?: Retired): Promise<StatRow | null> {
   const i = row.path.lastIndexOf('/');
   const name = i < 0 ? row.path : row.path.slice(i + 1);
   const d = ws.dir(i < 0 ? '' : row.path.slice(0, i), { create: true })!;
@@ -388,7 +391,7 @@ async function writeOne(repo: Repository, ws: WorkspaceFs, row: IndexRow, link: 
     // there: the same into a temporary in .strata/tmp, renamed over it (never followed). All
     // synchronous: a few microseconds a call, where a thread-pool round trip costs far more.
     if (existing && !existing.isDirectory() && !row.chunks && row.size < 1 << 20 && link !== 'hardlink') {
-      const st = replaceSmallSync(repo, ws, row, final, abs, mode);
+      const st = replaceSmallSync(repo, ws, row, final, abs, mode, retired);
       if (st) return st;
     }
     if (!existing && !row.chunks && row.size < 1 << 20 && link !== 'hardlink') {
@@ -486,11 +489,49 @@ function sweepNearTemps(repo: Repository, ws: WorkspaceFs, plan: MaterializePlan
 }
 
 /**
+ * The inodes of replaced files, freed off the main thread. Freeing an inode is most of what a
+ * rename over an existing file costs on ext4 (it happens inside the rename, which runs one at a
+ * time: renames between folders share one filesystem lock). So before the rename, the old file
+ * gets a second name in .strata/tmp (a hard link: the workspace name never goes missing, and the
+ * rename stays atomic); the rename then frees nothing, and those names are unlinked in parallel on
+ * the thread pool, a batch at a time so that old content never holds much disk. A crash leaves
+ * them among this process's temporaries, which the next writer removes. Where the link cannot be
+ * made (another filesystem, a file the user may not link) the rename frees the inode as before.
+ */
+class Retired {
+  private batch: string[] = [];
+  private readonly running: Array<Promise<void>> = [];
+  private static readonly BATCH = 128;
+
+  keep(ws: WorkspaceFs, final: string): void {
+    const aside = ws.tmpPath();
+    try {
+      linkSync(final, aside);
+    } catch {
+      return;
+    }
+    this.batch.push(aside);
+    if (this.batch.length >= Retired.BATCH) this.flush();
+  }
+
+  private flush(): void {
+    const names = this.batch;
+    this.batch = [];
+    if (names.length) this.running.push(mapLimit(names, 8, (p) => fsp.unlink(p).catch(() => undefined)));
+  }
+
+  async drain(): Promise<void> {
+    this.flush();
+    await Promise.all(this.running);
+  }
+}
+
+/**
  * Replace the file or link at `final` by a small packed object: verified in memory, written to a
  * temporary in .strata/tmp/ and renamed over it, synchronously. Null when the object is not in a
  * pack or the rename would cross filesystems (the caller's general path handles both).
  */
-function replaceSmallSync(repo: Repository, ws: WorkspaceFs, row: IndexRow, final: string, abs: string, mode: number): StatRow | null {
+function replaceSmallSync(repo: Repository, ws: WorkspaceFs, row: IndexRow, final: string, abs: string, mode: number, retired?: Retired): StatRow | null {
   const buf = packedVerified(repo, row);
   if (!buf) return null;
   const recorded = Date.now();
@@ -508,6 +549,7 @@ function replaceSmallSync(repo: Repository, ws: WorkspaceFs, row: IndexRow, fina
     } finally {
       closeSync(fd);
     }
+    retired?.keep(ws, final);
     renameSync(tmp, final);
   } catch (e) {
     rmSync(tmp, { force: true });
