@@ -35,6 +35,26 @@ function corrupt(fn: () => unknown): void {
   assert.throws(fn, (e: unknown) => isStrataError(e, 'OBJECT_CORRUPT'));
 }
 
+/** `count` copies of `base`, each with 1 to 3 random byte edits (set, insert, delete) from `alphabet`; seeded. */
+function* mutations(base: Buffer, count: number, seed: number, alphabet: Buffer): Generator<Buffer> {
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  for (let n = 0; n < count; n++) {
+    let m: Buffer = Buffer.from(base);
+    for (let k = 1 + rnd(3); k > 0; k--) {
+      const at = rnd(m.length);
+      const op = rnd(3);
+      const byte = alphabet[rnd(alphabet.length)]!;
+      if (op === 0) m[at] = byte;
+      else if (op === 1) m = Buffer.concat([m.subarray(0, at), Buffer.of(byte), m.subarray(at)]);
+      else m = Buffer.concat([m.subarray(0, at), m.subarray(at + 1)]);
+    }
+    yield m;
+  }
+}
+
 describe('canonicalJson', () => {
   it('sorts keys at every depth, drops undefined, no whitespace', () => {
     const a = canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: 'x' }, u: undefined });
@@ -231,26 +251,8 @@ describe('the one-pass tree reader', () => {
   });
 
   it('never accepts what the strict parser refuses or reads differently (200,000 mutated trees)', () => {
-    const base = serializeTree(sample);
-    let seed = 7;
-    const rnd = (n: number) => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed % n;
-    };
-    const alphabet = Buffer.from('0123456789abcdefx"[],:{}-.\\/ \u0000e+E\u00e9', 'utf8');
     let accepted = 0;
-    for (let n = 0; n < 200_000; n++) {
-      const b = Buffer.from(base);
-      const edits = 1 + rnd(3);
-      let m: Buffer = b;
-      for (let k = 0; k < edits; k++) {
-        const at = rnd(m.length);
-        const op = rnd(3);
-        const byte = Buffer.of(alphabet[rnd(alphabet.length)]!);
-        if (op === 0) m[at] = byte[0]!;
-        else if (op === 1) m = Buffer.concat([m.subarray(0, at), byte, m.subarray(at)]);
-        else m = Buffer.concat([m.subarray(0, at), m.subarray(at + 1)]);
-      }
+    for (const m of mutations(serializeTree(sample), 200_000, 7, Buffer.from('0123456789abcdefx"[],:{}-.\\/ \u0000e+E\u00e9', 'utf8'))) {
       const fast = scanTree(m.toString('utf8'));
       if (fast === null) continue;
       accepted++;
@@ -314,23 +316,8 @@ describe('reading a tree against a near one (a merge reads its sides against the
   });
 
   it('never accepts what scanTree refuses nor reads anything differently (100,000 mutated trees)', () => {
-    let seed = 11;
-    const rnd = (n: number) => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed % n;
-    };
-    const alphabet = Buffer.from('0123456789abcdefx"[],:{}-.\\/ \u0000e+E', 'utf8');
     let accepted = 0;
-    for (let n = 0; n < 100_000; n++) {
-      let m: Buffer = Buffer.from(baseBytes);
-      for (let k = 1 + rnd(3); k > 0; k--) {
-        const at = rnd(m.length);
-        const op = rnd(3);
-        const byte = alphabet[rnd(alphabet.length)]!;
-        if (op === 0) m[at] = byte;
-        else if (op === 1) m = Buffer.concat([m.subarray(0, at), Buffer.of(byte), m.subarray(at)]);
-        else m = Buffer.concat([m.subarray(0, at), m.subarray(at + 1)]);
-      }
+    for (const m of mutations(baseBytes, 100_000, 11, Buffer.from('0123456789abcdefx"[],:{}-.\\/ \u0000e+E', 'utf8'))) {
       const text = m.toString('utf8');
       const fast = scanTreeNear(m, text, near);
       assert.deepEqual(fast, scanTree(text), `read differently: ${JSON.stringify(text)}`);

@@ -46,6 +46,8 @@ interface ScanState {
   entries: TreeEntry[];
   prev: string | null;
   total: number;
+  /** Where the entry list's `]` is, once a step reached it. */
+  end: number;
 }
 
 /**
@@ -124,6 +126,20 @@ function entryAt(text: string, i: number, st: ScanState): number {
   return i;
 }
 
+/**
+ * One entry at `i` and what follows it: the next entry's start (after a `,`), 0 at the end of the
+ * list (its `]`: `st.end` says where), or -1 when it is not the common canonical shape.
+ */
+function stepAt(text: string, i: number, st: ScanState): number {
+  const j = entryAt(text, i, st);
+  if (j < 0) return -1;
+  const c = text.charCodeAt(j);
+  if (c === 44) return j + 1;
+  if (c !== 93) return -1;
+  st.end = j;
+  return 0;
+}
+
 /** The end of a scan at `i` (the list's `]`): the tree, or null when the rest is not canonical. */
 function endAt(text: string, i: number, st: ScanState): Tree | null {
   if (text.length !== i + TAIL.length || !text.endsWith(TAIL)) return null;
@@ -152,24 +168,16 @@ export function scanTreeText(bytes: Buffer, text: string): ScannedTree | null {
 
 function scan(text: string, starts: number[] | null): Tree | null {
   if (!text.startsWith(HEAD)) return null;
-  const st: ScanState = { entries: [], prev: null, total: 0 };
+  const st: ScanState = { entries: [], prev: null, total: 0, end: HEAD.length };
   let i = HEAD.length;
   if (text.charCodeAt(i) !== 93 /* ] */) {
-    for (;;) {
+    while (i > 0) {
       starts?.push(i);
-      i = entryAt(text, i, st);
+      i = stepAt(text, i, st);
       if (i < 0) return null;
-      const c = text.charCodeAt(i);
-      if (c === 44) {
-        i++;
-        continue;
-      }
-      if (c === 93) break;
-      return null;
     }
   }
-  // i is at the closing ] of the entry list.
-  return endAt(text, i, st);
+  return endAt(text, st.end, st);
 }
 
 /**
@@ -194,7 +202,7 @@ export function scanTreeNear(bytes: Buffer, text: string, near: ScannedTree): Tr
     if (starts[mid]! <= len && nb.compare(bytes, starts[lo]!, starts[mid]!, starts[lo]!, starts[mid]!) === 0) lo = mid;
     else hi = mid - 1;
   }
-  const st: ScanState = { entries: base.entries.slice(0, lo), prev: lo > 0 ? base.entries[lo - 1]!.name : null, total: 0 };
+  const st: ScanState = { entries: base.entries.slice(0, lo), prev: lo > 0 ? base.entries[lo - 1]!.name : null, total: 0, end: 0 };
   for (let k = 0; k < lo; k++) st.total += base.entries[k]!.size;
   let i = starts[lo]!;
   // An empty list (every entry gone) has no entry to start at.
@@ -211,15 +219,8 @@ export function scanTreeNear(bytes: Buffer, text: string, near: ScannedTree): Tr
       for (let j = k; j < n; j++) st.entries.push(base.entries[j]!);
       return { entries: st.entries };
     }
-    i = entryAt(text, i, st);
+    i = stepAt(text, i, st);
     if (i < 0) return null;
-    const c = text.charCodeAt(i);
-    if (c === 44) {
-      i++;
-      continue;
-    }
-    if (c === 93) break;
-    return null;
+    if (i === 0) return endAt(text, st.end, st);
   }
-  return endAt(text, i, st);
 }
