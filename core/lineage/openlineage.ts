@@ -15,7 +15,7 @@ import { StrataError } from '../errors/index.js';
 import { redactText, redactUrl } from '../config/redact.js';
 import { checkValue, findKey, parseDuration, readString, type ConfigSource } from '../config/registry.js';
 import { credentialFor } from '../config/credentials.js';
-import { Spool as SpoolImpl, type FlushResult, type SendOutcome, type Spool } from './spool.js';
+import { Spool, type FlushResult, type SendOutcome } from './spool.js';
 import { clientTransport } from './ol-config.js';
 
 // ---------------------------------------------------------------- schema URLs
@@ -791,7 +791,7 @@ export function openLineageSettings(db: ConfigSource, env: NodeJS.ProcessEnv = p
 
 /** The spool of a repository's OpenLineage events (`.strata/lineage`). */
 export function repoSpool(strataDir: string): Spool {
-  return new SpoolImpl(join(strataDir, 'lineage'), '.strata/lineage');
+  return new Spool(join(strataDir, 'lineage'), '.strata/lineage');
 }
 
 /**

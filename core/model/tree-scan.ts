@@ -202,8 +202,7 @@ export function scanTreeNear(bytes: Buffer, text: string, near: ScannedTree): Tr
     if (starts[mid]! <= len && nb.compare(bytes, starts[lo]!, starts[mid]!, starts[lo]!, starts[mid]!) === 0) lo = mid;
     else hi = mid - 1;
   }
-  const st: ScanState = { entries: base.entries.slice(0, lo), prev: lo > 0 ? base.entries[lo - 1]!.name : null, total: 0, end: 0 };
-  for (let k = 0; k < lo; k++) st.total += base.entries[k]!.size;
+  const st: ScanState = { entries: base.entries.slice(0, lo), prev: lo > 0 ? base.entries[lo - 1]!.name : null, total: near.after[0]! - near.after[lo]!, end: 0 };
   let i = starts[lo]!;
   // An empty list (every entry gone) has no entry to start at.
   if (lo === 0 && text.charCodeAt(i) === 93) return endAt(text, i, st);
