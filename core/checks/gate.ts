@@ -16,7 +16,7 @@ import { matchBranch, parseBranchPatterns } from '../config/branch-patterns.js';
 import { canonicalJson, type Id } from '../model/index.js';
 import { flattenTree, type Flat } from '../repo/tree.js';
 import type { Repository } from '../repo/index.js';
-import { checkFailedError, checkFlat, describeFailure, readSpec, type CheckReport } from './judge.js';
+import type { CheckReport } from './judge.js';
 
 const PROTECT_KEY = 'checks.protect';
 
@@ -51,6 +51,9 @@ function protectingRule(repo: Repository, branch: string): string | null {
 export async function gateBranchMove(repo: Repository, o: { branch: string; commit: Id; previous: Id | null; what: string; hint: string }): Promise<GateVerdict | null> {
   const rule = protectingRule(repo, o.branch);
   if (rule === null) return null;
+  // The checks engine (YAML specs, table readers) loads only for a protected branch: every merge
+  // and push passes here, and most repositories protect nothing.
+  const { checkFailedError, checkFlat, describeFailure, readSpec } = await import('./judge.js');
   const c = await repo.readCommit(o.commit);
   const flat = await flattenTree(repo, c.tree);
   const parentFlat: Flat = o.previous ? await flattenTree(repo, (await repo.readCommit(o.previous)).tree) : new Map();

@@ -6,6 +6,8 @@
  * git program when one new enough is on PATH, else isomorphic-git), `cli` or `builtin`.
  * Both pass the contract suite in test/helpers/code-contract.ts.
  */
+import * as fsp from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { StrataError } from '../errors/index.js';
 import { readString, type ConfigSource } from '../config/registry.js';
 
@@ -77,9 +79,31 @@ function codeGitMode(config: ConfigSource | null = null): CodeGitMode {
   return (readString(config ?? NO_REPO_CONFIG, 'code.git') ?? 'auto') as CodeGitMode;
 }
 
+/**
+ * Is there a `.git` (folder, file or link) in `dir` or a folder above it? Without one neither git
+ * (which runs with every GIT_* variable removed, so only this discovery finds a repository) nor the
+ * built-in reader can find a code repository, and starting git to be told so costs tens of
+ * milliseconds on every commit and merge of a project outside git.
+ */
+async function gitMarkerAbove(dir: string): Promise<boolean> {
+  for (let cur = resolve(dir); ; ) {
+    try {
+      await fsp.lstat(join(cur, '.git'));
+      return true;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') return true; // unreadable: let git decide
+    }
+    const up = dirname(cur);
+    if (up === cur) return false;
+    cur = up;
+  }
+}
+
 /** The code repository containing `dir`, or null when there is none. */
 export async function openCodeRepo(dir: string, opts: OpenCodeRepoOptions = {}): Promise<CodeRepo | null> {
   const mode = opts.mode ?? codeGitMode(opts.config ?? null);
+  if (!(await gitMarkerAbove(dir))) return null;
   if (mode !== 'builtin') {
     const cli = await import('./git-cli.js');
     const got = await cli.openCliRepo(dir);

@@ -2,15 +2,12 @@ import { getMergeState } from '../merge/state.js';
 import { mergeContinue } from './merge.js';
 import { StrataError, isStrataError } from '../errors/index.js';
 import { readCodeState } from '../code/git.js';
-import { snapshotCodeChanges } from '../code/snapshot.js';
 import type { Commit, Id } from '../model/index.js';
 import { storeIndexTree, flattenTree, diffFlat, type Change } from '../repo/tree.js';
 import { HEADS } from '../repo/refs.js';
 import type { OpOptions } from './context.js';
-import { stagePaths } from './add.js';
 import type { Repository } from '../repo/index.js';
 import { recordDataVersion } from '../project/lock.js';
-import { check, checkFailedError } from './check.js';
 
 export interface CommitOptions extends OpOptions {
   message: string;
@@ -37,6 +34,8 @@ export async function commit(repo: Repository, opts: CommitOptions): Promise<Com
   const message = opts.message?.trim();
   if (!message) throw new StrataError('INVALID_ARGUMENT', 'empty commit message', { hint: 'pass -m "what changed"' });
   return repo.withWriteLock('commit', async () => {
+    // Loaded here, not at the top: newCommit (below) is on every merge's path, which needs none of them.
+    const [{ stagePaths }, { check, checkFailedError }] = await Promise.all([import('./add.js'), import('./check.js')]);
     const merging = getMergeState(repo.db);
     if (merging) {
       // Committing during a merge finishes it (a merge commit with both parents), as in git.
@@ -105,6 +104,7 @@ export async function newCommit(
   if (code?.root && code.commit && code.dirty) {
     // Record the uncommitted changes of tracked code files (the code this data goes with).
     try {
+      const { snapshotCodeChanges } = await import('../code/snapshot.js');
       const snap = await snapshotCodeChanges(repo, code.root, code.commit);
       if (snap) {
         diff = snap.id;
