@@ -16,31 +16,6 @@ import { compareNames, type Tree, type TreeEntry } from './index.js';
 const HEAD = '{"e":[';
 const TAIL = '],"strata":"tree","v":1}';
 
-/** 64 lowercase hex digits at `s[i..i+64)`. */
-function hexAt(s: string, i: number): boolean {
-  if (i + 64 > s.length) return false;
-  for (let k = i; k < i + 64; k++) {
-    const c = s.charCodeAt(k);
-    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
-  }
-  return true;
-}
-
-/** A canonical non-negative integer (0 or no leading zero) starting at `i`: [value, end] or null. */
-function uintAt(s: string, i: number): [number, number] | null {
-  let k = i;
-  let v = 0;
-  while (k < s.length) {
-    const c = s.charCodeAt(k);
-    if (c < 48 || c > 57) break;
-    v = v * 10 + (c - 48);
-    k++;
-  }
-  const n = k - i;
-  if (n === 0 || n > 16 || (n > 1 && s.charCodeAt(i) === 48) || !Number.isSafeInteger(v)) return null;
-  return [v, k];
-}
-
 /** Where a scan stands: the entries so far, the previous name, the running size total. */
 interface ScanState {
   entries: TreeEntry[];
@@ -68,62 +43,46 @@ export interface ScannedTree {
 }
 
 /**
+ * The common canonical shape of one entry, matched natively: `["name","t",size,"id"]`, a file's
+ * `,"chunks"` or a folder's `,count` before the `]`. The name holds no quote, backslash, control
+ * character, separator, surrogate or U+FFFD (what undecodable bytes became: the strict path
+ * compares the bytes); numbers are canonical (0 or no leading zero, at most 16 digits); ids are 64
+ * lowercase hex digits. Anything else is for the strict path, which explains the problem.
+ */
+const ENTRY = /\["([^"\\\x00-\x1f/\ud800-\udfff\ufffd]*)","([fxd])",(0|[1-9][0-9]{0,15}),"([0-9a-f]{64})"(?:,"([0-9a-f]{64})"|,(0|[1-9][0-9]{0,15}))?\]/y;
+
+/**
  * One entry at `i` (its `[`), checked as the scanner checks every entry; the index after it (at
  * its `,` or the list's `]`), or -1 when it is not the common canonical shape.
  */
 function entryAt(text: string, i: number, st: ScanState): number {
-  // ["name","t",size,"id"...]
-  if (text.charCodeAt(i) !== 91 || text.charCodeAt(i + 1) !== 34) return -1;
-  const start = i + 2;
-  let k = start;
-  for (; k < text.length; k++) {
-    const c = text.charCodeAt(k);
-    if (c === 34) break;
-    // Escapes, raw control characters, and U+FFFD (what undecodable bytes became: the strict
-    // path compares the bytes): strict path.
-    if (c === 92 || c < 0x20 || c === 0xfffd) return -1;
-    // Separators and surrogates: the strict path explains the name problem.
-    if (c === 47 || (c >= 0xd800 && c <= 0xdfff)) return -1;
-  }
-  if (k >= text.length) return -1;
-  const name = text.slice(start, k);
+  ENTRY.lastIndex = i;
+  const m = ENTRY.exec(text);
+  if (!m) return -1;
+  const name = m[1]!;
   // What nameProblem still has to say of such a name: empty, dot names, reserved, too long.
   if (name === '' || ((name.charCodeAt(0) === 46 || name.length * 3 > MAX_NAME_BYTES) && nameProblem(name) !== null)) return -1;
   if (st.prev !== null && compareNames(st.prev, name) >= 0) return -1;
   st.prev = name;
-  // ","t",
-  if (text.charCodeAt(k + 1) !== 44 || text.charCodeAt(k + 2) !== 34 || text.charCodeAt(k + 4) !== 34 || text.charCodeAt(k + 5) !== 44) return -1;
-  const t = text.charCodeAt(k + 3);
-  const num = uintAt(text, k + 6);
-  if (!num) return -1;
-  const size = num[0];
-  i = num[1];
-  if (text.charCodeAt(i) !== 44 || text.charCodeAt(i + 1) !== 34 || !hexAt(text, i + 2) || text.charCodeAt(i + 66) !== 34) return -1;
-  const id = text.slice(i + 2, i + 66);
-  i += 67;
+  const size = Number(m[3]);
+  if (!Number.isSafeInteger(size)) return -1;
   st.total += size;
   if (!Number.isSafeInteger(st.total)) return -1;
-  if (t === 102 /* f */ || t === 120 /* x */) {
-    const exec = t === 120;
-    if (text.charCodeAt(i) === 93) {
-      st.entries.push({ type: 'file', name, size, id, exec });
-      i += 1;
-    } else {
-      if (text.charCodeAt(i) !== 44 || text.charCodeAt(i + 1) !== 34 || !hexAt(text, i + 2) || text.charCodeAt(i + 66) !== 34 || text.charCodeAt(i + 67) !== 93) return -1;
-      st.entries.push({ type: 'file', name, size, id, exec, chunks: text.slice(i + 2, i + 66) });
-      i += 68;
-    }
-  } else if (t === 100 /* d */) {
-    if (text.charCodeAt(i) !== 44) return -1;
-    const cnt = uintAt(text, i + 1);
-    if (!cnt || text.charCodeAt(cnt[1]) !== 93) return -1;
-    st.entries.push({ type: 'dir', name, size, id, count: cnt[0] });
-    i = cnt[1] + 1;
+  const t = m[2]!;
+  const chunks = m[5];
+  const count = m[6];
+  if (t === 'd') {
+    if (count === undefined) return -1;
+    const cnt = Number(count);
+    if (!Number.isSafeInteger(cnt)) return -1;
+    st.entries.push({ type: 'dir', name, size, id: m[4]!, count: cnt });
   } else {
-    return -1; // symlinks (rare) and unknown types: strict path
+    if (count !== undefined) return -1;
+    const exec = t === 'x';
+    st.entries.push(chunks === undefined ? { type: 'file', name, size, id: m[4]!, exec } : { type: 'file', name, size, id: m[4]!, exec, chunks });
   }
   if (st.entries.length > MAX_TREE_ENTRIES) return -1;
-  return i;
+  return ENTRY.lastIndex;
 }
 
 /**

@@ -7,7 +7,7 @@ import * as fsp from 'node:fs/promises';
 import { join, resolve, dirname } from 'node:path';
 import { userInfo } from 'node:os';
 import { StrataError, fromSystemError } from '../errors/index.js';
-import { initHash } from '../hash/index.js';
+import { hashBytes, initHash } from '../hash/index.js';
 import { MetaDb } from '../meta/db.js';
 import type { MetaStore } from '../meta/interface.js';
 import { LocalStore, isLocalStore } from '../store/local/index.js';
@@ -179,7 +179,24 @@ export class Repository {
     return parseTreeNear(await this.treeBytes(id), near, { id });
   }
 
+  /**
+   * A tree's bytes, verified against its id. In a local store the pack is read first: one pread
+   * per tree, where the database cache costs a B-tree walk and an overflow-page chain (a merge of
+   * 100,000 files reads 3,000 trees: half of its tree reading, before the JIT warms up). A pack
+   * entry that does not hash to its id is passed over for the cache's copy, else the store's
+   * verified read reports the damage.
+   */
   private async treeBytes(id: Id): Promise<Buffer> {
+    if (this.store === this.local) {
+      await this.local.loadPacks();
+      let b: Buffer | null = null;
+      try {
+        b = this.local.readPackedSync(id);
+      } catch {
+        /* a truncated pack: the cache or the store's read decides */
+      }
+      if (b && hashBytes(b) === id) return b;
+    }
     return this.db.getTreeRaw(id) ?? (await this.store.getBytes(id, { verify: true }));
   }
 
