@@ -23,7 +23,8 @@ import {
   type Commit,
   type Tree,
 } from '../core/model/index.js';
-import { scanTree, scanTreeNear, scanTreeText } from '../core/model/tree-scan.js';
+import type { TreeEntry } from '../core/model/index.js';
+import { scanTree, scanTreeNear, scanTreeText, treeEdit } from '../core/model/tree-scan.js';
 
 await initHash();
 
@@ -322,6 +323,53 @@ describe('reading a tree against a near one (a merge reads its sides against the
       const fast = scanTreeNear(m, text, near);
       assert.deepEqual(fast, scanTree(text), `read differently: ${JSON.stringify(text)}`);
       if (fast) accepted++;
+    }
+    assert.ok(accepted > 0, 'some mutations are still canonical trees');
+  });
+
+  /** The side's entries as treeEdit describes them: the base's outside [from, to), the edit's inside. */
+  const applied = (base: Tree, te: NonNullable<ReturnType<typeof treeEdit>>): TreeEntry[] => {
+    const frame = serializeTree({ entries: [] }).length;
+    let at = '{"e":['.length;
+    let lo = 0;
+    while (lo < base.entries.length && at < te.from) at += serializeTree({ entries: [base.entries[lo++]!] }).length - frame + 1;
+    assert.equal(at, te.from, 'the edit starts at an entry');
+    assert.deepEqual(te.baseEntries, base.entries.slice(lo, lo + te.baseEntries.length), "the base's entries in the edit");
+    return [...base.entries.slice(0, lo), ...te.entries, ...base.entries.slice(lo + te.baseEntries.length)];
+  };
+
+  it('treeEdit: the entries between a side and its base, read only there, the same as scanTree reads the side', () => {
+    const n = folder.entries.length;
+    let edits = 0;
+    for (const at of [0, 1, 50, n - 4, n - 3, n - 1]) {
+      const changed = folder.entries.map((e, i) => (i === at ? { ...e, id: hex(9000 + i), size: e.size + 1 } : e));
+      const removed = folder.entries.filter((_, i) => i !== at);
+      const added = [...folder.entries.slice(0, at), { type: 'file' as const, name: `${folder.entries[at]!.name}~`, size: 5, id: hex(7777), exec: false }, ...folder.entries.slice(at)].sort((a, b) => compareNames(a.name, b.name));
+      const appended = [...folder.entries, { type: 'file' as const, name: 'zz\u00e9', size: 1, id: hex(1), exec: false }];
+      for (const t of [changed, removed, added, appended, folder.entries.slice(0, 1), folder.entries.slice(-1)]) {
+        const bytes = serializeTree({ entries: t });
+        const te = treeEdit(bytes, baseBytes)!;
+        assert.ok(te, 'an edit of a canonical tree is found');
+        assert.deepEqual(applied(folder, te), t);
+        if (t.length >= n - 1) assert.ok(te.baseEntries.length + te.entries.length <= 4, 'only the entries around the change are read');
+        edits++;
+      }
+    }
+    assert.equal(treeEdit(baseBytes, baseBytes), null, 'no edit between a tree and itself');
+    assert.deepEqual(applied(folder, treeEdit(serializeTree({ entries: [] }), baseBytes)!), [], 'every entry gone');
+    assert.equal(treeEdit(baseBytes, serializeTree({ entries: [] })), null, 'an empty base: read whole');
+    assert.ok(edits > 0);
+  });
+
+  it('treeEdit never accepts a side scanTree refuses, nor reads it differently (100,000 mutated trees)', () => {
+    let accepted = 0;
+    for (const m of mutations(baseBytes, 100_000, 13, Buffer.from('0123456789abcdefx"[],:{}-.\\/ \u0000e+E', 'utf8'))) {
+      const te = treeEdit(m, baseBytes);
+      if (!te) continue;
+      const whole = scanTree(m.toString('utf8'));
+      assert.ok(whole, `accepted what scanTree refuses: ${JSON.stringify(m.toString('utf8'))}`);
+      assert.deepEqual(applied(folder, te), whole.entries);
+      accepted++;
     }
     assert.ok(accepted > 0, 'some mutations are still canonical trees');
   });

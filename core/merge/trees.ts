@@ -23,8 +23,9 @@
 import { StrataError } from '../errors/index.js';
 import type { IndexRow } from '../meta/interface.js';
 import { hashBytes } from '../hash/index.js';
-import { compareNames, treeId, type Id, type Tree, type TreeEntry } from '../model/index.js';
-import { MAX_TREE_DEPTH } from '../model/limits.js';
+import { compareNames, serializeTree, treeId, type DirEntry, type Id, type Tree, type TreeEntry } from '../model/index.js';
+import { treeEdit } from '../model/tree-scan.js';
+import { MAX_TREE_DEPTH, MAX_TREE_ENTRIES } from '../model/limits.js';
 import type { Repository } from '../repo/index.js';
 import { verifyTree } from '../repo/tree.js';
 import type { BatchWriter } from '../store/types.js';
@@ -40,6 +41,8 @@ export interface TreeMergeOptions {
   strategy?: 'ours' | 'theirs';
   /** Store new trees and merged files (in one batch: all or nothing); false (a dry run) only computes their ids. */
   write: boolean;
+  /** false: read every folder both sides changed whole, never splice (tests compare the two). */
+  splice?: boolean;
 }
 
 export interface TreeMergeResult {
@@ -53,9 +56,21 @@ export interface TreeMergeResult {
   remove: string[];
   /** Ours' row at every path in `set` and `remove` (null: ours has none there). */
   oursRows: Map<string, IndexRow | null>;
+  /** Folders merged by splicing their bytes (see spliceDir). */
+  spliced: number;
 }
 
 const EMPTY: Tree = { entries: [] };
+
+/** Number of entries in canonical tree bytes (each but the first follows a `],["`). */
+function entryCount(b: Buffer): number {
+  if (b.length <= EMPTY_TREE_BYTES) return 0;
+  let n = 1;
+  for (let i = b.indexOf(ENTRY_SEP); i >= 0; i = b.indexOf(ENTRY_SEP, i + 1)) n++;
+  return n;
+}
+const ENTRY_SEP = Buffer.from('],["');
+const EMPTY_TREE_BYTES = serializeTree(EMPTY).length;
 
 function row(path: string, e: TreeEntry): IndexRow {
   if (e.type === 'symlink') return { path, type: 'symlink', exec: false, size: e.size, id: e.id, chunks: null, target: e.target };
@@ -109,7 +124,7 @@ async function mergeInto(repo: Repository, o: TreeMergeOptions, batch: BatchWrit
   const set: IndexRow[] = [];
   const remove: string[] = [];
   const oursRows = new Map<string, IndexRow | null>();
-
+  let spliced = 0;
 
   /** Every file and link under a folder entry (its graph verified first: no tree bombs). */
   const rowsUnder = async (e: TreeEntry, path: string, depth: number, out: IndexRow[]): Promise<void> => {
@@ -162,7 +177,21 @@ async function mergeInto(repo: Repository, o: TreeMergeOptions, batch: BatchWrit
   /** delta() for a path where neither side is a folder: no tree to read. */
   const fileDelta = (path: string, eo: TreeEntry | undefined, et: TreeEntry | undefined, how: MergeChange['action'], rule?: string): void => {
     if (same(eo, et)) return;
-    record(eo ? [row(path, eo)] : [], et ? [row(path, et)] : [], how, rule);
+    // record() for one path (most of a merge's changes), without its per-call set and map.
+    const gone = eo ? row(path, eo) : null;
+    const come = et ? row(path, et) : null;
+    if (gone) oursRows.set(path, gone);
+    else if (!oursRows.has(path)) oursRows.set(path, null);
+    if (!come) {
+      if (gone) {
+        remove.push(path);
+        changes.push({ path, action: 'deleted', ...(rule ? { rule } : {}) });
+      }
+      return;
+    }
+    if (gone && gone.id === come.id && gone.type === come.type && gone.exec === come.exec && gone.target === come.target) return;
+    set.push(come);
+    changes.push({ path, action: how, ...(rule ? { rule } : {}) });
   };
 
   /** The rows ours had (`gone`) and the result has (`come`) under one path, as set/remove/changes. */
@@ -303,7 +332,13 @@ async function mergeInto(repo: Repository, o: TreeMergeOptions, batch: BatchWrit
     }
     if (same(eb, et)) return eo;
     const dir = (e: TreeEntry | undefined): e is TreeEntry & { type: 'dir' } => e?.type === 'dir';
-    if (dir(eo) && dir(et)) return (await dirEntry(name, await mergeDir(dir(eb) ? eb.id : null, eo.id, et.id, path, depth + 1))) ?? undefined;
+    if (dir(eo) && dir(et)) {
+      if (dir(eb) && o.splice !== false) {
+        const e = await spliceDir(path, name, eb, eo, et, depth);
+        if (e) return e;
+      }
+      return (await dirEntry(name, await mergeDir(dir(eb) ? eb.id : null, eo.id, et.id, path, depth + 1))) ?? undefined;
+    }
     // A folder one side deleted and the other changed: merged entry by entry (each changed file
     // is then a delete/modify conflict, each unchanged one stays deleted).
     if (dir(eb) && ((dir(eo) && !et) || (dir(et) && !eo))) {
@@ -312,6 +347,61 @@ async function mergeInto(repo: Repository, o: TreeMergeOptions, batch: BatchWrit
     if (eo && et && !dir(eo) && !dir(et)) return mergeFiles(path, name, eb, eo, et, depth);
     const kind: ConflictKind = !eo ? 'delete/modify' : !et ? 'modify/delete' : dir(eo) ? 'folder/file' : 'file/folder';
     return decide(path, kind, eb, eo, et, depth);
+  };
+
+  /**
+   * A folder both sides changed, where each changed a different run of its entries (with at least
+   * one entry of the base between the two runs: every name is then changed on one side at most,
+   * so no rule or conflict can apply). The result's bytes are the base's with each run replaced by
+   * that side's bytes: only the entries in the two runs are read (core/model/tree-scan.ts
+   * treeEdit), not the folder's other entries, and the result is not serialized again. Its size and
+   * file count follow from the base's (as the parent tree declares them) and the runs. Null when
+   * the folder is not of that shape (the caller merges it entry by entry).
+   */
+  const spliceDir = async (path: string, name: string, eb: DirEntry, eo: DirEntry, et: DirEntry, depth: number): Promise<TreeEntry | null> => {
+    const [bb, ob, tb] = await Promise.all([repo.treeBytes(eb.id), repo.treeBytes(eo.id), repo.treeBytes(et.id)]);
+    const eO = treeEdit(ob, bb);
+    const eT = treeEdit(tb, bb);
+    if (!eO || !eT) return null;
+    const [first, second] = eO.from <= eT.from ? [eO, eT] : [eT, eO];
+    if (first.to >= second.from) return null;
+    let size = eb.size;
+    let count = eb.count;
+    let grow = 0;
+    for (const ed of [eO, eT]) {
+      for (const e of ed.baseEntries) {
+        size -= e.size;
+        count -= e.type === 'dir' ? e.count : 1;
+      }
+      for (const e of ed.entries) {
+        size += e.size;
+        count += e.type === 'dir' ? e.count : 1;
+      }
+      grow += ed.entries.length - ed.baseEntries.length;
+    }
+    if (!Number.isSafeInteger(size) || size < 0 || !Number.isSafeInteger(count) || count < 0) return null;
+    if (grow > 0 && entryCount(bb) + grow > MAX_TREE_ENTRIES) return null;
+    // Theirs' run is what the workspace and the index take; ours' stays as it is.
+    const A = eT.baseEntries;
+    const B = eT.entries;
+    let i = 0;
+    let j = 0;
+    while (i < A.length || j < B.length) {
+      const c = i >= A.length ? 1 : j >= B.length ? -1 : compareNames(A[i]!.name, B[j]!.name);
+      const x = c <= 0 ? A[i++] : undefined;
+      const y = c >= 0 ? B[j++] : undefined;
+      const p = join(path, (x ?? y)!.name);
+      if (x?.type !== 'dir' && y?.type !== 'dir') fileDelta(p, x, y, 'theirs');
+      else await delta(p, x, y, depth + 1, 'theirs');
+    }
+    const bytes = Buffer.concat([bb.subarray(0, first.from), first.bytes, bb.subarray(first.to, second.from), second.bytes, bb.subarray(second.to)]);
+    const id = hashBytes(bytes);
+    if (batch) {
+      await batch.add(id, bytes);
+      trees.push({ id, bytes });
+    }
+    spliced++;
+    return { type: 'dir', name, id, size, count };
   };
 
   const mergeDir = async (b: Id | null, ours: Id | null, theirs: Id | null, base: string, depth: number): Promise<TreeEntry[]> => {
@@ -358,5 +448,5 @@ async function mergeInto(repo: Repository, o: TreeMergeOptions, batch: BatchWrit
   } else if (o.base === o.theirs && o.ours) tree = o.ours;
   else tree = await writeTree({ entries: await mergeDir(o.base, o.ours, o.theirs, '', 0) });
   const byPath = (a: { path: string }, b: { path: string }) => compareNames(a.path, b.path);
-  return { tree, conflicts: conflicts.sort(byPath), changes: changes.sort(byPath), set, remove, oursRows };
+  return { tree, conflicts: conflicts.sort(byPath), changes: changes.sort(byPath), set, remove, oursRows, spliced };
 }

@@ -82,7 +82,14 @@ export interface Tree {
 
 /** Canonical bytes of a tree. Entries are sorted by name here, whatever order they came in. */
 export function serializeTree(tree: Tree): Buffer {
-  const entries = [...tree.entries].sort((a, b) => compareNames(a.name, b.name));
+  // Most callers (commit, merge) build the entries in order already: one pass proves it, and only
+  // entries out of order are copied and sorted.
+  let entries = tree.entries;
+  for (let i = 1; i < entries.length; i++) {
+    if (compareNames(entries[i - 1]!.name, entries[i]!.name) < 0) continue;
+    entries = [...tree.entries].sort((a, b) => compareNames(a.name, b.name));
+    break;
+  }
   for (let i = 1; i < entries.length; i++) {
     if (entries[i - 1]!.name === entries[i]!.name) throw new TypeError(`duplicate tree entry ${entries[i]!.name}`);
   }

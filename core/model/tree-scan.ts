@@ -182,3 +182,124 @@ export function scanTreeNear(bytes: Buffer, text: string, near: ScannedTree): Tr
     if (i === 0) return endAt(text, st.end, st);
   }
 }
+
+// ---------------------------------------------------------------- edits between canonical trees
+
+/**
+ * Where a tree differs from another (its base), in whole entries: the base's bytes [from, to) are
+ * replaced by the tree's `bytes`. `from` and `to` are entry starts of the base (`to` may be the
+ * list's closing `]`); `entries` are the tree's entries in `bytes` and `baseEntries` the base's in
+ * [from, to), each read as scanTree reads an entry.
+ */
+export interface TreeEdit {
+  from: number;
+  to: number;
+  bytes: Buffer;
+  entries: TreeEntry[];
+  baseEntries: TreeEntry[];
+}
+
+const HEAD_B = Buffer.from(HEAD);
+const TAIL_B = Buffer.from(TAIL);
+/** In canonical tree bytes this occurs exactly where one entry ends and the next begins: inside a JSON string every `"` is escaped, so `["` is never part of a name or a link target. */
+const SEP = Buffer.from('],["');
+
+/** Length of the longest common prefix of a[0..n) and b[0..n) (native comparisons, binary search). */
+function commonPrefix(a: Buffer, b: Buffer, n: number): number {
+  let lo = 0; // a[0..lo) === b[0..lo)
+  let hi = n; // the answer is at most hi
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (a.compare(b, lo, mid, lo, mid) === 0) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** Length of the longest common suffix of a and b, at most n. */
+function commonSuffix(a: Buffer, b: Buffer, n: number): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (a.compare(b, b.length - mid, b.length - lo, a.length - mid, a.length - lo) === 0) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/**
+ * The entries of `text` (a run of whole entries cut at entry starts) after `prev`: `trailing` says
+ * whether the run ends with the `,` before another entry; `mayBeEmpty` whether no entry at all is
+ * allowed there. Null unless every entry has the common canonical shape and the names keep their
+ * order.
+ */
+function entriesOf(text: string, prev: string | null, trailing: boolean, mayBeEmpty: boolean): TreeEntry[] | null {
+  const st: ScanState = { entries: [], prev, total: 0, end: 0 };
+  if (text === '') return mayBeEmpty ? st.entries : null;
+  let i = 0;
+  for (;;) {
+    const j = entryAt(text, i, st);
+    if (j < 0) return null;
+    if (j === text.length) return trailing ? null : st.entries;
+    if (text.charCodeAt(j) !== 44 /* , */) return null;
+    i = j + 1;
+    if (i === text.length) return trailing ? st.entries : null;
+  }
+}
+
+/** The one entry of canonical tree bytes `b` that starts at `at`. */
+function entryStartingAt(b: Buffer, at: number, listEnd: number): TreeEntry | null {
+  const q = b.indexOf(SEP, at);
+  const end = q >= 0 && q < listEnd ? q + 1 : listEnd;
+  const e = entriesOf(b.toString('utf8', at, end), null, false, false);
+  return e && e.length === 1 ? e[0]! : null;
+}
+
+/**
+ * `side` read as an edit of `base`, both the canonical bytes of trees (as every tree in a store
+ * is: each was checked when it came in, and its bytes are verified against its id when read). The
+ * common prefix and suffix are found by native comparisons and snapped to entry starts; only the
+ * entries between them are read, checked as scanTree checks entries, with their names in order
+ * against the base's entries around the edit. Null when the two are not of that shape (then the
+ * caller reads both whole).
+ */
+export function treeEdit(side: Buffer, base: Buffer): TreeEdit | null {
+  const min = HEAD_B.length + TAIL_B.length;
+  if (base.length <= min || side.length < min) return null;
+  for (const b of [base, side]) {
+    if (b.compare(HEAD_B, 0, HEAD_B.length, 0, HEAD_B.length) !== 0) return null;
+    if (b.compare(TAIL_B, 0, TAIL_B.length, b.length - TAIL_B.length) !== 0) return null;
+  }
+  const listEnd = base.length - TAIL_B.length;
+  const p = commonPrefix(side, base, Math.min(side.length, base.length));
+  if (p === side.length && p === base.length) return null; // the same tree
+  const q = p >= HEAD_B.length + 2 ? base.lastIndexOf(SEP, p - 2) : -1;
+  const from = q >= HEAD_B.length ? q + 2 : HEAD_B.length;
+  const l = commonSuffix(side, base, Math.min(side.length, base.length) - from);
+  if (l < TAIL_B.length) return null;
+  const b0 = base.length - l;
+  const r = base.indexOf(SEP, Math.max(b0 - 2, from));
+  const to = r >= 0 && r + 2 >= b0 && r < listEnd ? r + 2 : listEnd;
+  if (to < b0 || to < from) return null;
+  const end = side.length - (base.length - to);
+  if (end < from) return null;
+  // The base's entry before the edit orders the first new name; the one after it, the last.
+  let before: TreeEntry | null = null;
+  if (from > HEAD_B.length) {
+    const pq = base.lastIndexOf(SEP, from - 3);
+    before = entryStartingAt(base, pq >= HEAD_B.length ? pq + 2 : HEAD_B.length, listEnd);
+    if (!before) return null;
+  }
+  const trailing = to < listEnd;
+  const mayBeEmpty = trailing || from === HEAD_B.length;
+  const entries = entriesOf(side.toString('utf8', from, end), before?.name ?? null, trailing, mayBeEmpty);
+  const baseEntries = entriesOf(base.toString('utf8', from, to), before?.name ?? null, trailing, mayBeEmpty);
+  if (!entries || !baseEntries) return null;
+  if (trailing) {
+    const after = entryStartingAt(base, to, listEnd);
+    const last = entries.length ? entries[entries.length - 1]!.name : before?.name;
+    if (!after || (last !== undefined && compareNames(last, after.name) >= 0)) return null;
+  }
+  return { from, to, bytes: side.subarray(from, end), entries, baseEntries };
+}

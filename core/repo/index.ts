@@ -186,7 +186,7 @@ export class Repository {
    * entry that does not hash to its id is passed over for the cache's copy, else the store's
    * verified read reports the damage.
    */
-  private async treeBytes(id: Id): Promise<Buffer> {
+  async treeBytes(id: Id): Promise<Buffer> {
     if (this.store === this.local) {
       await this.local.loadPacks();
       let b: Buffer | null = null;

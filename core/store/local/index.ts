@@ -97,6 +97,9 @@ async function fsyncDir(path: string): Promise<void> {
 /** Pack indexes this large (4,096 entries) are opened lazily (PackIndexView). */
 const LAZY_INDEX_BYTES = 48 * 4096;
 
+/** Pack descriptors readPackedSync keeps open at most. */
+const MAX_SYNC_FDS = 64;
+
 export class LocalStore implements ObjectStore, LocalPathCapable {
   readonly kind = 'local';
   readonly location: string;
@@ -230,6 +233,12 @@ export class LocalStore implements ObjectStore, LocalPathCapable {
         fd = openSync(join(this.root, 'pack', `${loc.pack}.pack`), 'r');
       } catch {
         return null;
+      }
+      // A bounded set of descriptors (a repository can hold thousands of packs): the oldest goes.
+      if (this.syncFds.size >= MAX_SYNC_FDS) {
+        const [oldest, ofd] = this.syncFds.entries().next().value as [string, number];
+        this.syncFds.delete(oldest);
+        closeSync(ofd);
       }
       this.syncFds.set(loc.pack, fd);
     }
