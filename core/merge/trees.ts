@@ -148,19 +148,7 @@ async function mergeInto(repo: Repository, o: TreeMergeOptions, batch: BatchWrit
     if (same(eo, et)) return;
     if (eo?.type === 'dir' && et?.type === 'dir') {
       const [a, b] = await Promise.all([repo.readTree(eo.id), repo.readTree(et.id)]);
-      // Both sorted by name: walked side by side; files without a promise.
-      const A = a.entries;
-      const Bs = b.entries;
-      let i = 0;
-      let j = 0;
-      while (i < A.length || j < Bs.length) {
-        const c = i >= A.length ? 1 : j >= Bs.length ? -1 : compareNames(A[i]!.name, Bs[j]!.name);
-        const x = c <= 0 ? A[i++] : undefined;
-        const y = c >= 0 ? Bs[j++] : undefined;
-        const p = join(path, (x ?? y)!.name);
-        if (x?.type !== 'dir' && y?.type !== 'dir') fileDelta(p, x, y, how, rule);
-        else await delta(p, x, y, depth + 1, how, rule);
-      }
+      await deltaEntries(path, a.entries, b.entries, depth, how, rule);
       return;
     }
     if (eo?.type !== 'dir' && et?.type !== 'dir') {
@@ -172,6 +160,20 @@ async function mergeInto(repo: Repository, o: TreeMergeOptions, batch: BatchWrit
     if (eo) await rowsUnder(eo, path, depth, gone);
     if (et) await rowsUnder(et, path, depth, come);
     record(gone, come, how, rule);
+  };
+
+  /** delta() for each name of two sorted entry lists of the folder at `path` (files without a promise). */
+  const deltaEntries = async (path: string, A: TreeEntry[], B: TreeEntry[], depth: number, how: MergeChange['action'], rule?: string): Promise<void> => {
+    let i = 0;
+    let j = 0;
+    while (i < A.length || j < B.length) {
+      const c = i >= A.length ? 1 : j >= B.length ? -1 : compareNames(A[i]!.name, B[j]!.name);
+      const x = c <= 0 ? A[i++] : undefined;
+      const y = c >= 0 ? B[j++] : undefined;
+      const p = join(path, (x ?? y)!.name);
+      if (x?.type !== 'dir' && y?.type !== 'dir') fileDelta(p, x, y, how, rule);
+      else await delta(p, x, y, depth + 1, how, rule);
+    }
   };
 
   /** delta() for a path where neither side is a folder: no tree to read. */
@@ -382,18 +384,7 @@ async function mergeInto(repo: Repository, o: TreeMergeOptions, batch: BatchWrit
     if (!Number.isSafeInteger(size) || size < 0 || !Number.isSafeInteger(count) || count < 0) return null;
     if (grow > 0 && entryCount(bb) + grow > MAX_TREE_ENTRIES) return null;
     // Theirs' run is what the workspace and the index take; ours' stays as it is.
-    const A = eT.baseEntries;
-    const B = eT.entries;
-    let i = 0;
-    let j = 0;
-    while (i < A.length || j < B.length) {
-      const c = i >= A.length ? 1 : j >= B.length ? -1 : compareNames(A[i]!.name, B[j]!.name);
-      const x = c <= 0 ? A[i++] : undefined;
-      const y = c >= 0 ? B[j++] : undefined;
-      const p = join(path, (x ?? y)!.name);
-      if (x?.type !== 'dir' && y?.type !== 'dir') fileDelta(p, x, y, 'theirs');
-      else await delta(p, x, y, depth + 1, 'theirs');
-    }
+    await deltaEntries(path, eT.baseEntries, eT.entries, depth, 'theirs');
     const bytes = Buffer.concat([bb.subarray(0, first.from), first.bytes, bb.subarray(first.to, second.from), second.bytes, bb.subarray(second.to)]);
     const id = hashBytes(bytes);
     if (batch) {
