@@ -23,8 +23,8 @@
 import { StrataError } from '../errors/index.js';
 import type { IndexRow } from '../meta/interface.js';
 import { hashBytes } from '../hash/index.js';
-import { compareNames, serializeTree, treeId, type DirEntry, type Id, type Tree, type TreeEntry } from '../model/index.js';
-import { treeEdit } from '../model/tree-scan.js';
+import { compareNames, parseTreeNear, parseTreeScanned, treeId, type DirEntry, type Id, type Tree, type TreeEntry } from '../model/index.js';
+import { editSpan, entryCount, treeEdit } from '../model/tree-scan.js';
 import { MAX_TREE_DEPTH, MAX_TREE_ENTRIES } from '../model/limits.js';
 import type { Repository } from '../repo/index.js';
 import { verifyTree } from '../repo/tree.js';
@@ -62,15 +62,8 @@ export interface TreeMergeResult {
 
 const EMPTY: Tree = { entries: [] };
 
-/** Number of entries in canonical tree bytes (each but the first follows a `],["`). */
-function entryCount(b: Buffer): number {
-  if (b.length <= EMPTY_TREE_BYTES) return 0;
-  let n = 1;
-  for (let i = b.indexOf(ENTRY_SEP); i >= 0; i = b.indexOf(ENTRY_SEP, i + 1)) n++;
-  return n;
-}
-const ENTRY_SEP = Buffer.from('],["');
-const EMPTY_TREE_BYTES = serializeTree(EMPTY).length;
+/** The verified bytes of a folder's base, ours and theirs trees. */
+type TreeBytes = [Buffer, Buffer, Buffer];
 
 function row(path: string, e: TreeEntry): IndexRow {
   if (e.type === 'symlink') return { path, type: 'symlink', exec: false, size: e.size, id: e.id, chunks: null, target: e.target };
@@ -335,11 +328,13 @@ async function mergeInto(repo: Repository, o: TreeMergeOptions, batch: BatchWrit
     if (same(eb, et)) return eo;
     const dir = (e: TreeEntry | undefined): e is TreeEntry & { type: 'dir' } => e?.type === 'dir';
     if (dir(eo) && dir(et)) {
+      let read: TreeBytes | undefined;
       if (dir(eb) && o.splice !== false) {
-        const e = await spliceDir(path, name, eb, eo, et, depth);
+        read = await Promise.all([repo.treeBytes(eb.id), repo.treeBytes(eo.id), repo.treeBytes(et.id)]);
+        const e = await spliceDir(path, name, eb, read, depth);
         if (e) return e;
       }
-      return (await dirEntry(name, await mergeDir(dir(eb) ? eb.id : null, eo.id, et.id, path, depth + 1))) ?? undefined;
+      return (await dirEntry(name, await mergeDir(dir(eb) ? eb.id : null, eo.id, et.id, path, depth + 1, read))) ?? undefined;
     }
     // A folder one side deleted and the other changed: merged entry by entry (each changed file
     // is then a delete/modify conflict, each unchanged one stays deleted).
@@ -360,13 +355,15 @@ async function mergeInto(repo: Repository, o: TreeMergeOptions, batch: BatchWrit
    * file count follow from the base's (as the parent tree declares them) and the runs. Null when
    * the folder is not of that shape (the caller merges it entry by entry).
    */
-  const spliceDir = async (path: string, name: string, eb: DirEntry, eo: DirEntry, et: DirEntry, depth: number): Promise<TreeEntry | null> => {
-    const [bb, ob, tb] = await Promise.all([repo.treeBytes(eb.id), repo.treeBytes(eo.id), repo.treeBytes(et.id)]);
-    const eO = treeEdit(ob, bb);
-    const eT = treeEdit(tb, bb);
+  const spliceDir = async (path: string, name: string, eb: DirEntry, [bb, ob, tb]: TreeBytes, depth: number): Promise<TreeEntry | null> => {
+    // Where each side's run lies is known before any entry is read: runs that touch are refused first.
+    const sO = editSpan(ob, bb);
+    const sT = editSpan(tb, bb);
+    if (!sO || !sT || (sO.from <= sT.from ? sO.to >= sT.from : sT.to >= sO.from)) return null;
+    const eO = treeEdit(ob, bb, sO);
+    const eT = treeEdit(tb, bb, sT);
     if (!eO || !eT) return null;
     const [first, second] = eO.from <= eT.from ? [eO, eT] : [eT, eO];
-    if (first.to >= second.from) return null;
     let size = eb.size;
     let count = eb.count;
     let grow = 0;
@@ -395,14 +392,18 @@ async function mergeInto(repo: Repository, o: TreeMergeOptions, batch: BatchWrit
     return { type: 'dir', name, id, size, count };
   };
 
-  const mergeDir = async (b: Id | null, ours: Id | null, theirs: Id | null, base: string, depth: number): Promise<TreeEntry[]> => {
+  /** `read`: the three trees' bytes when spliceDir read them already. */
+  const mergeDir = async (b: Id | null, ours: Id | null, theirs: Id | null, base: string, depth: number, read?: TreeBytes): Promise<TreeEntry[]> => {
     if (depth > MAX_TREE_DEPTH) {
       throw new StrataError('OBJECT_CORRUPT', `the trees being merged nest folders deeper than ${MAX_TREE_DEPTH} levels at ${base}`, { hint: 'a tree is damaged or crafted; run strata fsck' });
     }
+    const bytes = async (id: Id | null, k: number): Promise<Buffer | null> => (id ? (read?.[k] ?? (await repo.treeBytes(id))) : null);
+    const [rb, ro, rt] = await Promise.all([bytes(b, 0), bytes(ours, 1), bytes(theirs, 2)]);
     // The sides are read against the base: where they share its bytes, its entries are taken.
-    const sb = b ? await repo.readTreeScanned(b) : null;
+    const sb = rb ? parseTreeScanned(rb, { id: b! }) : null;
     const near = sb?.scanned ?? null;
-    const [to, tt] = await Promise.all([ours ? repo.readTreeNear(ours, near) : EMPTY, theirs ? repo.readTreeNear(theirs, near) : EMPTY]);
+    const to = ro ? parseTreeNear(ro, near, { id: ours! }) : EMPTY;
+    const tt = rt ? parseTreeNear(rt, near, { id: theirs! }) : EMPTY;
     const tb = sb?.tree ?? EMPTY;
     // The three entry lists are sorted by name (the parser checks): walked side by side.
     const B = tb.entries;

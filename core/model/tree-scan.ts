@@ -256,15 +256,21 @@ function entryStartingAt(b: Buffer, at: number, listEnd: number): TreeEntry | nu
   return e && e.length === 1 ? e[0]! : null;
 }
 
+/** Where an edit lies (see TreeEdit) before any entry is read: the base's [from, to), the side's [from, end). */
+export interface EditSpan {
+  from: number;
+  to: number;
+  end: number;
+}
+
 /**
- * `side` read as an edit of `base`, both the canonical bytes of trees (as every tree in a store
- * is: each was checked when it came in, and its bytes are verified against its id when read). The
- * common prefix and suffix are found by native comparisons and snapped to entry starts; only the
- * entries between them are read, checked as scanTree checks entries, with their names in order
- * against the base's entries around the edit. Null when the two are not of that shape (then the
- * caller reads both whole).
+ * Where `side` differs from `base`, both the canonical bytes of trees (as every tree in a store
+ * is: each was checked when it came in, and its bytes are verified against its id when read): the
+ * common prefix and suffix, found by native comparisons and snapped to entry starts. Nothing is
+ * parsed yet (a caller can refuse the span first). Null when the two are not of that shape (then
+ * the caller reads both whole).
  */
-export function treeEdit(side: Buffer, base: Buffer): TreeEdit | null {
+export function editSpan(side: Buffer, base: Buffer): EditSpan | null {
   const min = HEAD_B.length + TAIL_B.length;
   if (base.length <= min || side.length < min) return null;
   for (const b of [base, side]) {
@@ -284,6 +290,18 @@ export function treeEdit(side: Buffer, base: Buffer): TreeEdit | null {
   if (to < b0 || to < from) return null;
   const end = side.length - (base.length - to);
   if (end < from) return null;
+  return { from, to, end };
+}
+
+/**
+ * `side` read as an edit of `base` (at `span`, editSpan's): only the entries of the span are read,
+ * checked as scanTree checks entries, with their names in order against the base's entries around
+ * the edit. Null when they are not of that shape.
+ */
+export function treeEdit(side: Buffer, base: Buffer, span: EditSpan | null = editSpan(side, base)): TreeEdit | null {
+  if (!span) return null;
+  const { from, to, end } = span;
+  const listEnd = base.length - TAIL_B.length;
   // The base's entry before the edit orders the first new name; the one after it, the last.
   let before: TreeEntry | null = null;
   if (from > HEAD_B.length) {
@@ -302,4 +320,12 @@ export function treeEdit(side: Buffer, base: Buffer): TreeEdit | null {
     if (!after || (last !== undefined && compareNames(last, after.name) >= 0)) return null;
   }
   return { from, to, bytes: side.subarray(from, end), entries, baseEntries };
+}
+
+/** Number of entries in canonical tree bytes (each but the first follows a separator). */
+export function entryCount(b: Buffer): number {
+  if (b.length <= HEAD_B.length + TAIL_B.length) return 0;
+  let n = 1;
+  for (let i = b.indexOf(SEP); i >= 0; i = b.indexOf(SEP, i + 1)) n++;
+  return n;
 }

@@ -16,14 +16,11 @@ import {
   commitId,
   parseCommit,
   parseTree,
-  parseTreeNear,
-  parseTreeScanned,
   type Commit,
   type Id,
   type Person,
   type Tree,
 } from '../model/index.js';
-import type { ScannedTree } from '../model/tree-scan.js';
 import { WriteLock } from './lock.js';
 import { readBool, readString } from '../config/registry.js';
 
@@ -167,16 +164,6 @@ export class Repository {
 
   async readTree(id: Id): Promise<Tree> {
     return parseTree(await this.treeBytes(id), { id });
-  }
-
-  /** readTree, keeping what lets readTreeNear read a similar tree fast (see parseTreeNear). */
-  async readTreeScanned(id: Id): Promise<{ tree: Tree; scanned: ScannedTree | null }> {
-    return parseTreeScanned(await this.treeBytes(id), { id });
-  }
-
-  /** readTree of a tree that shares most of its entries with `near` (a merge's base). */
-  async readTreeNear(id: Id, near: ScannedTree | null): Promise<Tree> {
-    return parseTreeNear(await this.treeBytes(id), near, { id });
   }
 
   /**
