@@ -495,8 +495,9 @@ function sweepNearTemps(repo: Repository, ws: WorkspaceFs, plan: MaterializePlan
  * gets a second name in .strata/tmp (a hard link: the workspace name never goes missing, and the
  * rename stays atomic); the rename then frees nothing, and those names are unlinked in parallel on
  * the thread pool, in batches of 4,096 (at most 4 GiB of old small files held; freeing them only
- * after the batch's new files are created also spares each creation ext4's scan past the inodes
- * freed in the last seconds, `recently_deleted`, a cost that grows with them). A crash leaves
+ * after the batch's new files are created also spares each creation the scan an ext4 without a
+ * journal makes past the inodes freed in the last minute, `recently_deleted`, a cost that grows
+ * with them). A crash leaves
  * them among this process's temporaries, which the next writer removes. Where the link cannot be
  * made (another filesystem, a file the user may not link) the rename frees the inode as before.
  */
